@@ -1,0 +1,489 @@
+//! `a0backup`: decrypt, verify, restore and create Auth0 Appliance backups from a terminal.
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use a0backup::files::{self, FileOptions};
+use a0backup::{
+    checksum, BackupStatus, DecryptOptions, Error, Format, Md5Digest, Password, Progress,
+};
+use clap::{Args, Parser, Subcommand};
+
+/// Decrypt, verify, restore and create Auth0 Appliance backups.
+#[derive(Parser, Debug)]
+#[command(name = "a0backup", version, about, long_about = None)]
+struct Cli {
+    /// Print nothing but errors (no progress bar).
+    #[arg(long, short, global = true)]
+    quiet: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Decrypt an encrypted backup (the appliance's `node decrypt` step), optionally checking
+    /// its md5 first.
+    Decrypt(DecryptArgs),
+    /// Encrypt a file as the appliance does (or in an openssl enc format).
+    Encrypt(EncryptArgs),
+    /// Print the md5 of files, as md5sum does.
+    Md5(Md5Args),
+    /// Check a file's md5 against a value or an `a0cli backup-status` record.
+    Verify(VerifyArgs),
+}
+
+/// Where the password comes from. Without any of these, it is asked for on the terminal.
+#[derive(Args, Debug, Default)]
+#[group(multiple = false)]
+struct PasswordArgs {
+    /// Read the password from the first line of FILE (its newline stripped).
+    #[arg(long, value_name = "FILE")]
+    password_file: Option<PathBuf>,
+    /// Read the password from the environment variable VAR.
+    #[arg(long, value_name = "VAR")]
+    password_env: Option<OsString>,
+    /// The password itself. Visible to other users of this machine (ps, /proc): prefer
+    /// --password-file or --password-env.
+    #[arg(long, value_name = "P")]
+    password: Option<OsString>,
+}
+
+#[derive(Args, Debug)]
+#[group(multiple = false)]
+struct ExpectedMd5Args {
+    /// The expected md5 of the encrypted file (32 hex digits).
+    #[arg(long, value_name = "HEX")]
+    md5: Option<String>,
+    /// Read the expected md5 from the output of `a0cli backup-status`.
+    #[arg(long, value_name = "FILE")]
+    status: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct FormatArgs {
+    /// The file format: node (the appliance's), openssl-md5 or openssl-pbkdf2.
+    #[arg(long, value_name = "FORMAT")]
+    format: Option<String>,
+    /// PBKDF2 iterations for openssl-pbkdf2 (openssl's default is 10000).
+    #[arg(long, value_name = "N")]
+    iter: Option<u32>,
+    /// Encode the password as Latin-1, as very old Node versions did (only for non-ASCII
+    /// passwords of files made by them).
+    #[arg(long)]
+    latin1_password: bool,
+}
+
+#[derive(Args, Debug)]
+struct DecryptArgs {
+    #[command(flatten)]
+    password: PasswordArgs,
+    #[command(flatten)]
+    expected: ExpectedMd5Args,
+    #[command(flatten)]
+    format: FormatArgs,
+    /// Replace OUTPUT if it exists.
+    #[arg(long, short)]
+    force: bool,
+    /// Require the plaintext to be gzip (implied when INPUT ends in .gz.enc).
+    #[arg(long)]
+    expect_gzip: bool,
+    /// The encrypted file, or - for standard input.
+    input: PathBuf,
+    /// Where to write (default: INPUT without .enc; - for standard output).
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct EncryptArgs {
+    #[command(flatten)]
+    password: PasswordArgs,
+    #[command(flatten)]
+    format: FormatArgs,
+    /// Replace OUTPUT if it exists.
+    #[arg(long, short)]
+    force: bool,
+    /// The file to encrypt, or - for standard input.
+    input: PathBuf,
+    /// Where to write (- for standard output).
+    #[arg(long, short)]
+    output: PathBuf,
+}
+
+#[derive(Args, Debug)]
+struct Md5Args {
+    /// Files to hash (- for standard input).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct VerifyArgs {
+    #[command(flatten)]
+    expected: ExpectedMd5Args,
+    /// The file to check.
+    file: PathBuf,
+}
+
+/// The process exit codes scripts can rely on.
+mod exit {
+    pub const OTHER: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const WRONG_PASSWORD: u8 = 3;
+    pub const CHECKSUM: u8 = 4;
+    pub const UNSAFE_ARCHIVE: u8 = 5;
+}
+
+/// A failure of the command: the message for stderr and the exit code.
+struct Failure {
+    code: u8,
+    message: String,
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Failure {
+        let code = match &e {
+            Error::WrongPassword { .. } => exit::WRONG_PASSWORD,
+            Error::ChecksumMismatch { .. } => exit::CHECKSUM,
+            Error::UnsafeEntry { .. } => exit::UNSAFE_ARCHIVE,
+            Error::InvalidArgument(_) | Error::UnsupportedFormat(_) => exit::USAGE,
+            _ => exit::OTHER,
+        };
+        Failure {
+            code,
+            message: e.to_string(),
+        }
+    }
+}
+
+fn usage(message: impl Into<String>) -> Failure {
+    Failure {
+        code: exit::USAGE,
+        message: message.into(),
+    }
+}
+
+fn io_failure(what: &Path, e: io::Error) -> Failure {
+    Failure::from(Error::Path {
+        path: what.to_path_buf(),
+        source: e,
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let quiet = cli.quiet;
+    let result = match cli.command {
+        Command::Decrypt(a) => decrypt(a, quiet),
+        Command::Encrypt(a) => encrypt(a, quiet),
+        Command::Md5(a) => md5(a),
+        Command::Verify(a) => verify(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("a0backup: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn is_dash(p: &Path) -> bool {
+    p.as_os_str() == "-"
+}
+
+impl PasswordArgs {
+    fn read(&self, latin1: bool) -> Result<Password, Failure> {
+        let bytes: Vec<u8> = if let Some(path) = &self.password_file {
+            let mut all = std::fs::read(path).map_err(|e| io_failure(path, e))?;
+            let end = all.iter().position(|&b| b == b'\n').unwrap_or(all.len());
+            all.truncate(end);
+            if all.last() == Some(&b'\r') {
+                all.pop();
+            }
+            all
+        } else if let Some(var) = &self.password_env {
+            std::env::var_os(var)
+                .ok_or_else(|| {
+                    usage(format!(
+                        "environment variable {} is not set",
+                        var.to_string_lossy()
+                    ))
+                })?
+                .into_encoded_bytes()
+        } else if let Some(p) = &self.password {
+            p.clone().into_encoded_bytes()
+        } else if io::stdin().is_terminal() {
+            rpassword::prompt_password("Password: ")
+                .map_err(|e| usage(format!("cannot read the password: {e}")))?
+                .into_bytes()
+        } else {
+            return Err(usage(
+                "no password: give --password-file, --password-env or --password (stdin is not a terminal)",
+            ));
+        };
+        if latin1 {
+            let s = String::from_utf8(bytes)
+                .map_err(|_| usage("--latin1-password needs a UTF-8 password to re-encode"))?;
+            Ok(Password::from_latin1(&s))
+        } else {
+            Ok(Password::new(bytes))
+        }
+    }
+}
+
+impl ExpectedMd5Args {
+    fn read(&self) -> Result<Option<Md5Digest>, Failure> {
+        if let Some(hex) = &self.md5 {
+            return hex
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| usage(format!("--md5: not an md5 (32 hex digits): {hex:?}")));
+        }
+        if let Some(path) = &self.status {
+            return Ok(Some(BackupStatus::from_file(path)?.md5));
+        }
+        Ok(None)
+    }
+}
+
+impl FormatArgs {
+    fn read(&self) -> Result<Option<Format>, Failure> {
+        let format = match &self.format {
+            None => None,
+            Some(name) => Some(name.parse::<Format>().map_err(|e| usage(e.to_string()))?),
+        };
+        match (format, self.iter) {
+            (_, Some(0)) => Err(usage("--iter must be at least 1")),
+            (Some(Format::OpenSslPbkdf2 { .. }), Some(n)) => {
+                Ok(Some(Format::OpenSslPbkdf2 { iterations: n }))
+            }
+            (None, Some(n)) => Ok(Some(Format::OpenSslPbkdf2 { iterations: n })),
+            (Some(_), Some(_)) => Err(usage("--iter goes only with --format openssl-pbkdf2")),
+            (f, None) => Ok(f),
+        }
+    }
+}
+
+/// A progress bar on stderr when it is a terminal, and the library callback that drives it.
+struct Bar {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Bar {
+    fn new(quiet: bool, total: Option<u64>) -> Bar {
+        if quiet || !io::stderr().is_terminal() {
+            return Bar { bar: None };
+        }
+        let bar = match total {
+            Some(t) => indicatif::ProgressBar::new(t),
+            None => indicatif::ProgressBar::new_spinner(),
+        };
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            )
+            .expect("a valid template"),
+        );
+        Bar { bar: Some(bar) }
+    }
+
+    fn progress(&self) -> Progress<'_> {
+        match &self.bar {
+            None => Progress::none(),
+            Some(b) => Progress::new(move |done, _| {
+                b.set_position(done);
+                true
+            }),
+        }
+    }
+}
+
+impl Drop for Bar {
+    fn drop(&mut self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+fn file_size(p: &Path) -> Option<u64> {
+    std::fs::metadata(p).ok().map(|m| m.len())
+}
+
+fn decrypt(a: DecryptArgs, quiet: bool) -> Result<(), Failure> {
+    let format = a.format.read()?;
+    let expected = a.expected.read()?;
+    let output = match &a.output {
+        Some(o) => o.clone(),
+        None if is_dash(&a.input) => PathBuf::from("-"),
+        None => match a.input.to_str().and_then(|s| s.strip_suffix(".enc")) {
+            Some(stem) if !stem.is_empty() => PathBuf::from(stem),
+            _ => {
+                return Err(usage(
+                    "INPUT does not end in .enc, so give the output name with -o",
+                ))
+            }
+        },
+    };
+    let name = a.input.to_string_lossy();
+    let expect_gzip = a.expect_gzip || name.ends_with(".gz.enc") || name.ends_with(".tgz.enc");
+    let password = a.password.read(a.format.latin1_password)?;
+    let mut decrypt_options = DecryptOptions::new().expect_gzip(expect_gzip);
+    if let Some(f) = format {
+        decrypt_options = decrypt_options.format(f);
+    }
+    let total = if is_dash(&a.input) {
+        None
+    } else {
+        file_size(&a.input)
+    };
+    let bar = Bar::new(quiet, total);
+    let options = FileOptions::new()
+        .overwrite(a.force)
+        .expected_md5(expected)
+        .decrypt_options(decrypt_options)
+        .progress(bar.progress());
+
+    match (is_dash(&a.input), is_dash(&output)) {
+        (false, false) => {
+            files::decrypt_file(&a.input, &output, &password, options)?;
+        }
+        (true, false) => {
+            files::decrypt_to_file(io::stdin().lock(), None, &output, &password, options)?;
+        }
+        (from_stdin, true) => {
+            // Standard output cannot be taken back, so a file's md5 is checked before any
+            // byte is written; from stdin it can only be checked at the end (exit code 4).
+            if let (false, Some(e)) = (from_stdin, &expected) {
+                files::verify_file(&a.input, e)?;
+            }
+            let options = if from_stdin {
+                options
+            } else {
+                options.expected_md5(None)
+            };
+            let stdout = io::stdout();
+            if from_stdin {
+                files::decrypt_stream(io::stdin().lock(), stdout, None, &password, options)?;
+            } else {
+                let f = File::open(&a.input).map_err(|e| io_failure(&a.input, e))?;
+                files::decrypt_stream(f, stdout, total, &password, options)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn encrypt(a: EncryptArgs, quiet: bool) -> Result<(), Failure> {
+    let format = a.format.read()?.unwrap_or_default();
+    let password = a.password.read(a.format.latin1_password)?;
+    let total = if is_dash(&a.input) {
+        None
+    } else {
+        file_size(&a.input)
+    };
+    let bar = Bar::new(quiet, total);
+    let options = FileOptions::new()
+        .overwrite(a.force)
+        .progress(bar.progress());
+    match (is_dash(&a.input), is_dash(&a.output)) {
+        (false, false) => {
+            files::encrypt_file(&a.input, &a.output, &password, format, options)?;
+        }
+        (true, false) => {
+            files::encrypt_to_file(
+                io::stdin().lock(),
+                None,
+                &a.output,
+                &password,
+                format,
+                options,
+            )?;
+        }
+        (from_stdin, true) => {
+            let input: Box<dyn Read> = if from_stdin {
+                Box::new(io::stdin().lock())
+            } else {
+                Box::new(File::open(&a.input).map_err(|e| io_failure(&a.input, e))?)
+            };
+            files::encrypt_stream(
+                input,
+                io::stdout().lock(),
+                total,
+                &password,
+                format,
+                options,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn md5(a: Md5Args) -> Result<(), Failure> {
+    let mut failed = None;
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    for path in &a.files {
+        let result = if is_dash(path) {
+            checksum::md5_reader(io::stdin().lock())
+                .map(|(d, _)| d)
+                .map_err(Error::from)
+        } else {
+            checksum::md5_file(path)
+        };
+        match result {
+            Ok(d) => {
+                writeln!(
+                    out,
+                    "{}",
+                    checksum::md5sum_line(&d, &path.to_string_lossy())
+                )
+                .map_err(|e| io_failure(Path::new("-"), e))?;
+            }
+            Err(e) => {
+                eprintln!("a0backup: {e}");
+                failed = Some(Failure::from(e));
+            }
+        }
+    }
+    match failed {
+        None => Ok(()),
+        Some(mut f) => {
+            f.message = "some files could not be read".into();
+            Err(f)
+        }
+    }
+}
+
+fn verify(a: VerifyArgs) -> Result<(), Failure> {
+    let expected = a
+        .expected
+        .read()?
+        .ok_or_else(|| usage("verify needs --md5 HEX or --status FILE"))?;
+    files::verify_file(&a.file, &expected)?;
+    println!("{}: OK", a.file.display());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn unsafe_archive_code_is_five() {
+        assert_eq!(exit::UNSAFE_ARCHIVE, 5);
+    }
+}

@@ -1,0 +1,134 @@
+//! The one error type of the crate.
+
+use std::io;
+use std::path::PathBuf;
+
+use crate::checksum::Md5Digest;
+
+/// Everything that can go wrong in a0backup.
+///
+/// The variants are meant to be matched on: a caller can tell a wrong password from a corrupted
+/// download from an archive that tried to escape its destination. New variants may be added in
+/// minor releases, so a `match` needs a wildcard arm.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An I/O error that is not tied to one named file.
+    #[error("I/O error: {0}")]
+    Io(io::Error),
+
+    /// An I/O error on a named file or directory.
+    #[error("{}: {source}", path.display())]
+    Path {
+        /// The file or directory the operation was about.
+        path: PathBuf,
+        /// What the operating system said.
+        source: io::Error,
+    },
+
+    /// The MD5 of the data is not the one that was expected.
+    #[error("md5 mismatch: expected {expected}, got {actual}")]
+    ChecksumMismatch {
+        /// The digest the caller (or the backup-status record) gave.
+        expected: Md5Digest,
+        /// The digest of the bytes that were actually read.
+        actual: Md5Digest,
+    },
+
+    /// The decrypted bytes do not look like what they should be (for a backup: a gzip header),
+    /// which almost always means the password is wrong.
+    #[error("probably wrong password: {detail}")]
+    WrongPassword {
+        /// What was expected and what was found.
+        detail: String,
+    },
+
+    /// The input is damaged or not of the expected shape.
+    #[error("malformed {what}{}: {detail}", at.map(|o| format!(" at byte {o}")).unwrap_or_default())]
+    Malformed {
+        /// Which kind of input: "openssl header", "backup status", "gzip stream", "tar archive", ...
+        what: &'static str,
+        /// Byte offset in that input, where known.
+        at: Option<u64>,
+        /// What is wrong.
+        detail: String,
+    },
+
+    /// The input is of a format (or uses an option) this crate cannot read or write.
+    #[error("unsupported format: {0}")]
+    UnsupportedFormat(String),
+
+    /// An archive entry was refused by the unpack safety policy.
+    #[error("unsafe archive entry {path:?}: {reason}")]
+    UnsafeEntry {
+        /// The entry's path as it stands in the archive (lossily decoded).
+        path: String,
+        /// Why it was refused.
+        reason: String,
+    },
+
+    /// A configured limit (total size, entry count, path length) would be exceeded.
+    #[error("limit exceeded: {what} (limit {limit})")]
+    LimitExceeded {
+        /// Which limit.
+        what: &'static str,
+        /// The limit's value.
+        limit: u64,
+    },
+
+    /// The output (file or destination directory) exists and replacing it was not asked for.
+    #[error("{} already exists (use force/overwrite to replace it)", .0.display())]
+    AlreadyExists(PathBuf),
+
+    /// An argument is not valid (bad hex, zero iterations, ...).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+
+    /// The operation was cancelled by a progress callback.
+    #[error("cancelled")]
+    Cancelled,
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<io::Error> for Error {
+    /// Unwraps an [`Error`] that travelled through an `io::Error` (from inside a `Read` or
+    /// `Write` adapter) back into itself; any other I/O error becomes [`Error::Io`].
+    fn from(e: io::Error) -> Error {
+        if e.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+            let inner = e.into_inner().expect("checked above");
+            return *inner.downcast::<Error>().expect("checked above");
+        }
+        Error::Io(e)
+    }
+}
+
+impl From<Error> for io::Error {
+    /// Wraps an [`Error`] so it can travel through `Read`/`Write`; `Error::from` unwraps it.
+    fn from(e: Error) -> io::Error {
+        match e {
+            Error::Io(inner) => inner,
+            other => io::Error::other(other),
+        }
+    }
+}
+
+impl Error {
+    pub(crate) fn path(path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Path { path, source }
+    }
+
+    pub(crate) fn malformed(
+        what: &'static str,
+        at: Option<u64>,
+        detail: impl Into<String>,
+    ) -> Error {
+        Error::Malformed {
+            what,
+            at,
+            detail: detail.into(),
+        }
+    }
+}

@@ -1,0 +1,416 @@
+//! Whole-file decryption, encryption and verification, with outputs that appear only when
+//! complete.
+//!
+//! Every output is written to a temporary file beside its final name and renamed into place only
+//! after everything checked out, so a failure (a wrong password, an MD5 mismatch, a full disk,
+//! a cancel) never leaves a partial file under the final name, and an existing file is replaced
+//! only when asked and only by a complete one.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::checksum::Md5Digest;
+use crate::error::{Error, Result};
+use crate::kdf::{Format, Password};
+use crate::pipeline::{copy_with_writer_thread, ThreadedHashReader, CHUNK};
+use crate::progress::Progress;
+use crate::stream::{DecryptOptions, DecryptReader, EncryptWriter};
+
+/// Options for the whole-file operations.
+///
+/// # Examples
+///
+/// ```
+/// use a0backup::files::FileOptions;
+/// let opts = FileOptions::new().overwrite(true).expected_md5(Some("d41d8cd98f00b204e9800998ecf8427e".parse()?));
+/// assert!(opts.overwrites());
+/// # Ok::<(), a0backup::Error>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct FileOptions<'a> {
+    overwrite: bool,
+    expected_md5: Option<Md5Digest>,
+    compute_md5: bool,
+    decrypt: DecryptOptions,
+    progress: Progress<'a>,
+}
+
+impl<'a> FileOptions<'a> {
+    /// Defaults: never overwrite, no MD5 check, detect the format.
+    pub fn new() -> FileOptions<'a> {
+        FileOptions::default()
+    }
+
+    /// Replace an existing output (only ever by a complete one).
+    pub fn overwrite(mut self, yes: bool) -> Self {
+        self.overwrite = yes;
+        self
+    }
+
+    /// Check the MD5 of the encrypted file (the input of a decrypt); on a mismatch nothing is
+    /// published and the error is [`Error::ChecksumMismatch`].
+    pub fn expected_md5(mut self, md5: Option<Md5Digest>) -> Self {
+        self.expected_md5 = md5;
+        self
+    }
+
+    /// Compute the MD5 of the encrypted side even without an expected value, for the summary.
+    pub fn compute_md5(mut self, yes: bool) -> Self {
+        self.compute_md5 = yes;
+        self
+    }
+
+    /// How to read the encrypted input.
+    pub fn decrypt_options(mut self, options: DecryptOptions) -> Self {
+        self.decrypt = options;
+        self
+    }
+
+    /// Where to report progress (bytes of input processed).
+    pub fn progress(mut self, progress: Progress<'a>) -> Self {
+        self.progress = progress;
+        self
+    }
+
+    /// Whether an existing output may be replaced.
+    pub fn overwrites(&self) -> bool {
+        self.overwrite
+    }
+}
+
+/// What a decryption did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DecryptSummary {
+    /// The format the input was read as.
+    pub format: Format,
+    /// Bytes of encrypted input, header included.
+    pub ciphertext_bytes: u64,
+    /// Bytes of plaintext written.
+    pub plaintext_bytes: u64,
+    /// MD5 of the encrypted input, when it was computed (an expected MD5 was given, or
+    /// [`FileOptions::compute_md5`]).
+    pub ciphertext_md5: Option<Md5Digest>,
+}
+
+/// What an encryption did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EncryptSummary {
+    /// Bytes of encrypted output, header included.
+    pub ciphertext_bytes: u64,
+    /// MD5 of the encrypted output: what `a0cli backup-status` would report for it.
+    pub ciphertext_md5: Md5Digest,
+}
+
+/// Decrypts `input` into `output`.
+///
+/// The output appears (atomically, by rename) only if the whole input decrypted and, when an
+/// MD5 was expected, it matched. With [`DecryptOptions::expect_gzip`] a wrong password is
+/// found from the first bytes, before the output is created at all.
+///
+/// # Errors
+///
+/// [`Error::AlreadyExists`] when `output` exists and overwrite was not asked for,
+/// [`Error::Path`] for files that cannot be read or written (a missing output directory among
+/// them), [`Error::WrongPassword`], [`Error::ChecksumMismatch`], [`Error::Malformed`],
+/// [`Error::Cancelled`].
+///
+/// # Examples
+///
+/// ```
+/// use a0backup::{files, Password};
+/// let dir = tempfile::tempdir()?;
+/// let (plain, enc, back) = (dir.path().join("a"), dir.path().join("a.enc"), dir.path().join("b"));
+/// std::fs::write(&plain, b"backup")?;
+/// let pw = Password::from("Passw0rd");
+/// let made = files::encrypt_file(&plain, &enc, &pw, a0backup::Format::Node, files::FileOptions::new())?;
+/// let opts = files::FileOptions::new().expected_md5(Some(made.ciphertext_md5));
+/// files::decrypt_file(&enc, &back, &pw, opts)?;
+/// assert_eq!(std::fs::read(&back)?, b"backup");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn decrypt_file(
+    input: &Path,
+    output: &Path,
+    password: &Password,
+    options: FileOptions<'_>,
+) -> Result<DecryptSummary> {
+    let source = File::open(input).map_err(Error::path(input))?;
+    let total = source.metadata().ok().map(|m| m.len());
+    decrypt_to_file(
+        Labeled::new(source, input),
+        total,
+        output,
+        password,
+        options,
+    )
+}
+
+/// Decrypts a reader (stdin, a socket) into the file `output`, with the guarantees of
+/// [`decrypt_file`]: the file appears only when complete and checked.
+///
+/// # Errors
+///
+/// As [`decrypt_file`].
+pub fn decrypt_to_file<R: Read>(
+    input: R,
+    total: Option<u64>,
+    output: &Path,
+    password: &Password,
+    options: FileOptions<'_>,
+) -> Result<DecryptSummary> {
+    let out = AtomicOutput::create(output, options.overwrite)?;
+    let summary = decrypt_stream(input, out.writer(), total, password, options)?;
+    out.commit()?;
+    Ok(summary)
+}
+
+/// Decrypts a stream into a writer (a pipe, stdout). Unlike [`decrypt_file`], bytes reach
+/// `output` as they are decrypted, so an MD5 mismatch is reported only after everything was
+/// written; check the MD5 first (see [`verify_file`]) when the input can be read twice.
+///
+/// `total` is the input's size when known, for progress reports.
+///
+/// # Errors
+///
+/// As [`decrypt_file`], with I/O errors as [`Error::Io`].
+pub fn decrypt_stream<R: Read, W: Write + Send>(
+    input: R,
+    mut output: W,
+    total: Option<u64>,
+    password: &Password,
+    mut options: FileOptions<'_>,
+) -> Result<DecryptSummary> {
+    let hash = options.expected_md5.is_some() || options.compute_md5;
+    let mut progress_cb = |done: u64| -> io::Result<()> {
+        options
+            .progress
+            .report(done, total)
+            .map_err(io::Error::from)
+    };
+    if hash {
+        let hashing = ThreadedHashReader::new(input);
+        let mut reader = DecryptReader::new(hashing, password, &options.decrypt)?;
+        let format = reader.format();
+        let header = reader.header_len();
+        let plain = copy_with_writer_thread(&mut reader, &mut output, |n| progress_cb(n + header))?;
+        let (md5, ciphertext_bytes) = reader.into_inner().finish()?;
+        if let Some(expected) = &options.expected_md5 {
+            md5.verify(expected)?;
+        }
+        Ok(DecryptSummary {
+            format,
+            ciphertext_bytes,
+            plaintext_bytes: plain,
+            ciphertext_md5: Some(md5),
+        })
+    } else {
+        let mut reader = DecryptReader::new(input, password, &options.decrypt)?;
+        let format = reader.format();
+        let header = reader.header_len();
+        let plain = copy_with_writer_thread(&mut reader, &mut output, |n| progress_cb(n + header))?;
+        Ok(DecryptSummary {
+            format,
+            ciphertext_bytes: plain + header,
+            plaintext_bytes: plain,
+            ciphertext_md5: None,
+        })
+    }
+}
+
+/// Encrypts `input` into `output` in `format`, and returns the MD5 of what was written.
+///
+/// # Errors
+///
+/// [`Error::AlreadyExists`], [`Error::Path`], [`Error::Cancelled`], as for [`decrypt_file`].
+pub fn encrypt_file(
+    input: &Path,
+    output: &Path,
+    password: &Password,
+    format: Format,
+    options: FileOptions<'_>,
+) -> Result<EncryptSummary> {
+    let source = File::open(input).map_err(Error::path(input))?;
+    let total = source.metadata().ok().map(|m| m.len());
+    encrypt_to_file(
+        Labeled::new(source, input),
+        total,
+        output,
+        password,
+        format,
+        options,
+    )
+}
+
+/// Encrypts a reader into the file `output`, which appears only when complete.
+///
+/// # Errors
+///
+/// As [`encrypt_file`].
+pub fn encrypt_to_file<R: Read>(
+    input: R,
+    total: Option<u64>,
+    output: &Path,
+    password: &Password,
+    format: Format,
+    options: FileOptions<'_>,
+) -> Result<EncryptSummary> {
+    let out = AtomicOutput::create(output, options.overwrite)?;
+    let summary = encrypt_stream(input, out.writer(), total, password, format, options)?;
+    out.commit()?;
+    Ok(summary)
+}
+
+/// Encrypts a stream into a writer in `format`, and returns the MD5 of what was written.
+///
+/// # Errors
+///
+/// I/O errors of either side, [`Error::Cancelled`].
+pub fn encrypt_stream<R: Read, W: Write>(
+    mut input: R,
+    output: W,
+    total: Option<u64>,
+    password: &Password,
+    format: Format,
+    mut options: FileOptions<'_>,
+) -> Result<EncryptSummary> {
+    let hashing = crate::checksum::HashingWriter::new(io::BufWriter::with_capacity(CHUNK, output));
+    let mut w = EncryptWriter::new(hashing, password, format)?;
+    let mut buf = vec![0u8; CHUNK];
+    let mut done = 0u64;
+    loop {
+        let n = crate::pipeline::read_full(&mut input, &mut buf)?;
+        if n == 0 {
+            break;
+        }
+        w.write_all(&buf[..n])?;
+        done += n as u64;
+        options.progress.report(done, total)?;
+    }
+    let hashing = w.finish()?;
+    let ciphertext_bytes = hashing.bytes();
+    let (mut buffered, ciphertext_md5) = hashing.into_parts();
+    buffered.flush()?;
+    Ok(EncryptSummary {
+        ciphertext_bytes,
+        ciphertext_md5,
+    })
+}
+
+/// The MD5 of a file, checked against `expected`.
+///
+/// # Errors
+///
+/// [`Error::ChecksumMismatch`] on a mismatch, [`Error::Path`] when the file cannot be read.
+pub fn verify_file(path: &Path, expected: &Md5Digest) -> Result<Md5Digest> {
+    let actual = crate::checksum::md5_file(path)?;
+    actual.verify(expected)?;
+    Ok(actual)
+}
+
+/// A reader or writer whose I/O errors name its file, so that an error coming out of a long
+/// pipeline still says which file failed.
+pub(crate) struct Labeled<'p, T> {
+    inner: T,
+    path: &'p Path,
+}
+
+impl<'p, T> Labeled<'p, T> {
+    pub(crate) fn new(inner: T, path: &'p Path) -> Self {
+        Labeled { inner, path }
+    }
+
+    fn label(&self, e: io::Error) -> io::Error {
+        let already = e.get_ref().is_some_and(|inner| inner.is::<Error>());
+        if already || e.kind() == io::ErrorKind::Interrupted {
+            e
+        } else {
+            io::Error::from(Error::Path {
+                path: self.path.to_path_buf(),
+                source: e,
+            })
+        }
+    }
+}
+
+impl<T: Read> Read for Labeled<'_, T> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf).map_err(|e| self.label(e))
+    }
+}
+
+impl<T: Write> Write for Labeled<'_, T> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write(buf).map_err(|e| self.label(e))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush().map_err(|e| self.label(e))
+    }
+}
+
+/// A file written under a temporary name beside its final path, renamed into place by
+/// [`commit`](Self::commit) and removed if dropped uncommitted.
+pub(crate) struct AtomicOutput {
+    temp: tempfile::NamedTempFile,
+    path: PathBuf,
+    overwrite: bool,
+}
+
+impl AtomicOutput {
+    pub(crate) fn create(path: &Path, overwrite: bool) -> Result<AtomicOutput> {
+        if !overwrite && path.symlink_metadata().is_ok() {
+            return Err(Error::AlreadyExists(path.to_path_buf()));
+        }
+        let parent = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let name = path.file_name().ok_or_else(|| {
+            Error::InvalidArgument(format!("{} is not a file name", path.display()))
+        })?;
+        let mut prefix = std::ffi::OsString::from(".");
+        prefix.push(name);
+        prefix.push(".");
+        let temp = tempfile::Builder::new()
+            .prefix(&prefix)
+            .suffix(".a0backup-tmp")
+            .tempfile_in(parent)
+            .map_err(Error::path(parent))?;
+        Ok(AtomicOutput {
+            temp,
+            path: path.to_path_buf(),
+            overwrite,
+        })
+    }
+
+    /// The temporary file, as a writer whose errors name the final path.
+    pub(crate) fn writer(&self) -> Labeled<'_, &File> {
+        Labeled::new(self.temp.as_file(), &self.path)
+    }
+
+    pub(crate) fn commit(self) -> Result<()> {
+        let AtomicOutput {
+            temp,
+            path,
+            overwrite,
+        } = self;
+        let result = if overwrite {
+            temp.persist(&path)
+        } else {
+            temp.persist_noclobber(&path)
+        };
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {
+                Err(Error::AlreadyExists(path))
+            }
+            Err(e) => Err(Error::Path {
+                path,
+                source: e.error,
+            }),
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! # a0backup
+//!
+//! Decrypt, verify, restore and create the encrypted backups of Auth0 Appliance nodes.
+//!
+//! An appliance backup (`backup-retrieve.tar.gz.enc`) is a gzip-compressed tar of a `mongodump`
+//! tree, encrypted with AES-256-CTR under a key and IV that Node's `crypto.createCipher` derives
+//! from a password (OpenSSL's `EVP_BytesToKey` with MD5, one round, no salt). `a0cli
+//! backup-status` reports the MD5 of the encrypted file. This crate reads and writes that format
+//! (and the `openssl enc` salted and PBKDF2 formats) as streams, in constant memory.
+//!
+//! ## Decrypt as a stream
+//!
+//! ```
+//! use std::io::{Cursor, Read, Write};
+//! use a0backup::{DecryptOptions, DecryptReader, EncryptWriter, Format, Password};
+//!
+//! let password = Password::from("Passw0rd");
+//! let mut w = EncryptWriter::new(Vec::new(), &password, Format::Node)?;
+//! w.write_all(b"a mongodump tree, gzipped")?;
+//! let encrypted = w.finish()?;
+//!
+//! let mut r = DecryptReader::new(Cursor::new(encrypted), &password, &DecryptOptions::new())?;
+//! let mut plain = String::new();
+//! r.read_to_string(&mut plain)?;
+//! assert_eq!(plain, "a mongodump tree, gzipped");
+//! # Ok::<(), a0backup::Error>(())
+//! ```
+//!
+//! ## Seek
+//!
+//! CTR mode lets a reader jump anywhere: [`DecryptReader`] is [`std::io::Seek`] when its inner
+//! reader is.
+//!
+//! ```
+//! use std::io::{Cursor, Read, Seek, SeekFrom, Write};
+//! use a0backup::{DecryptOptions, DecryptReader, EncryptWriter, Format, Password};
+//!
+//! let password = Password::from("Passw0rd");
+//! let mut w = EncryptWriter::new(Vec::new(), &password, Format::Node)?;
+//! w.write_all(b"0123456789")?;
+//! let mut r = DecryptReader::new(Cursor::new(w.finish()?), &password, &DecryptOptions::new())?;
+//! r.seek(SeekFrom::Start(7))?;
+//! let mut tail = String::new();
+//! r.read_to_string(&mut tail)?;
+//! assert_eq!(tail, "789");
+//! # Ok::<(), a0backup::Error>(())
+//! ```
+//!
+//! ## Verify an MD5
+//!
+//! ```
+//! use a0backup::{BackupStatus, checksum::md5_bytes};
+//! let status = BackupStatus::parse(r#"{"arguments": {"md5": "900150983cd24fb0d6963f7d28e17f72"}}"#)?;
+//! md5_bytes(b"abc").verify(&status.md5)?;
+//! assert!(md5_bytes(b"abd").verify(&status.md5).is_err());
+//! # Ok::<(), a0backup::Error>(())
+//! ```
+//!
+//! ## Formats
+//!
+//! | [`Format`] | layout | key derivation | made by |
+//! | --- | --- | --- | --- |
+//! | `Node` | no header | `EVP_BytesToKey(MD5)`, no salt | the appliance, Node `createCipher`, `openssl enc -nosalt -md md5` |
+//! | `OpenSslMd5` | `Salted__` + salt | `EVP_BytesToKey(MD5)` with salt | `openssl enc -md md5` |
+//! | `OpenSslPbkdf2` | `Salted__` + salt | PBKDF2-HMAC-SHA256 | `openssl enc -pbkdf2 -md sha256` |
+//!
+//! ## Feature flags
+//!
+//! * `cli`: builds the `a0backup` command-line tool and its dependencies. Off by default, so a
+//!   library user pays for none of them.
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+#![warn(rust_2018_idioms, missing_debug_implementations)]
+
+pub mod checksum;
+pub mod cipher;
+pub mod error;
+pub mod files;
+pub mod kdf;
+mod pipeline;
+pub mod progress;
+pub mod stream;
+
+pub use checksum::{BackupStatus, Md5Digest};
+pub use cipher::Cipher;
+pub use error::{Error, Result};
+pub use kdf::{Format, KeyIv, Password};
+pub use progress::Progress;
+pub use stream::{DecryptOptions, DecryptReader, EncryptWriter};
+
+/// The README's examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

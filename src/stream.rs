@@ -1,0 +1,511 @@
+//! Streams that decrypt what is read through them and encrypt what is written through them.
+//!
+//! [`DecryptReader`] reads any of the [formats](crate::Format), detecting the header, and is
+//! [`Seek`] when its inner reader is. [`EncryptWriter`] writes any of them. Both work in place on
+//! the caller's bytes or on one fixed buffer, so memory stays constant at any size.
+
+use std::io::{self, Read, Seek, SeekFrom, Write};
+
+use crate::cipher::Cipher;
+use crate::error::{Error, Result};
+use crate::kdf::{
+    Format, KeyIv, Password, DEFAULT_PBKDF2_ITERATIONS, SALTED_HEADER_LEN, SALTED_MAGIC,
+};
+
+/// The first bytes of every gzip member: magic `1f 8b` and method 8 (deflate).
+pub const GZIP_MAGIC: [u8; 3] = [0x1f, 0x8b, 0x08];
+
+/// How [`DecryptReader::new`] should read a file.
+///
+/// # Examples
+///
+/// ```
+/// use a0backup::{DecryptOptions, Format};
+/// let opts = DecryptOptions::new().format(Format::OpenSslMd5).expect_gzip(true);
+/// assert_eq!(opts.format_hint(), Some(Format::OpenSslMd5));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DecryptOptions {
+    format: Option<Format>,
+    expect_gzip: bool,
+}
+
+impl DecryptOptions {
+    /// Detect the format, expect nothing of the plaintext.
+    pub fn new() -> DecryptOptions {
+        DecryptOptions::default()
+    }
+
+    /// Read the file as `format` instead of detecting it. Needed for salted files whose
+    /// plaintext is not gzip: their header does not say which key derivation made them.
+    pub fn format(mut self, format: Format) -> DecryptOptions {
+        self.format = Some(format);
+        self
+    }
+
+    /// Require the plaintext to start with a gzip header. A file that does not is refused with
+    /// [`Error::WrongPassword`] before any byte is returned; for salted files it also tells the
+    /// two key derivations apart.
+    pub fn expect_gzip(mut self, yes: bool) -> DecryptOptions {
+        self.expect_gzip = yes;
+        self
+    }
+
+    /// The format given with [`format`](Self::format), if any.
+    pub fn format_hint(&self) -> Option<Format> {
+        self.format
+    }
+
+    /// Whether the plaintext must be gzip.
+    pub fn expects_gzip(&self) -> bool {
+        self.expect_gzip
+    }
+}
+
+/// Bytes read from the inner reader while detecting the format: a salted header and a few
+/// payload bytes to test for gzip.
+const PEEK_LEN: usize = SALTED_HEADER_LEN + GZIP_MAGIC.len();
+
+/// A reader that decrypts an encrypted file as it is read.
+///
+/// The header (for salted formats) is consumed by [`new`](Self::new); reads then return the
+/// plaintext. Positions used with [`Seek`] are plaintext offsets.
+///
+/// # Examples
+///
+/// ```
+/// use std::io::{Cursor, Read, Write};
+/// use a0backup::{DecryptOptions, DecryptReader, EncryptWriter, Format, Password};
+/// let pw = Password::from("Passw0rd");
+/// let mut w = EncryptWriter::new(Vec::new(), &pw, Format::OpenSslMd5)?;
+/// w.write_all(b"mongodump")?;
+/// let file = w.finish()?;
+/// let opts = DecryptOptions::new().format(Format::OpenSslMd5);
+/// let mut r = DecryptReader::new(Cursor::new(file), &pw, &opts)?;
+/// let mut out = String::new();
+/// r.read_to_string(&mut out)?;
+/// assert_eq!(out, "mongodump");
+/// # Ok::<(), a0backup::Error>(())
+/// ```
+pub struct DecryptReader<R> {
+    inner: R,
+    cipher: Cipher,
+    format: Format,
+    header_len: u64,
+    peeked: [u8; PEEK_LEN],
+    peeked_pos: usize,
+    peeked_end: usize,
+}
+
+impl<R: Read> DecryptReader<R> {
+    /// Reads the header (if any) and prepares to decrypt.
+    ///
+    /// # Errors
+    ///
+    /// * [`Error::Malformed`]: a salted format was given (or a `Salted__` magic was found) but the
+    ///   16-byte header is missing or cut short; or gzip was expected of a file too short to
+    ///   hold a gzip header.
+    /// * [`Error::UnsupportedFormat`]: the file is salted, no format was given and gzip was not
+    ///   expected, so nothing tells MD5 from PBKDF2.
+    /// * [`Error::WrongPassword`]: gzip was expected and the first plaintext bytes are not gzip.
+    /// * [`Error::Io`]: reading the inner reader failed.
+    pub fn new(mut inner: R, password: &Password, options: &DecryptOptions) -> Result<Self> {
+        let mut peeked = [0u8; PEEK_LEN];
+        let peeked_end = read_up_to(&mut inner, &mut peeked)?;
+        let head = &peeked[..peeked_end];
+        let has_magic = head.starts_with(SALTED_MAGIC);
+
+        let salted = match options.format {
+            Some(f) => f.is_salted(),
+            None => has_magic,
+        };
+        if salted && (!has_magic || head.len() < SALTED_HEADER_LEN) {
+            return Err(Error::malformed(
+                "openssl header",
+                Some(0),
+                if has_magic {
+                    format!("Salted__ header cut short: {} of 16 bytes", head.len())
+                } else {
+                    "missing Salted__ header".to_string()
+                },
+            ));
+        }
+
+        let (header_len, salt) = if salted {
+            let mut s = [0u8; 8];
+            s.copy_from_slice(&head[8..16]);
+            (SALTED_HEADER_LEN, Some(s))
+        } else {
+            (0, None)
+        };
+        let payload_head = &head[header_len..];
+        if options.expect_gzip && payload_head.len() < GZIP_MAGIC.len() {
+            return Err(Error::malformed(
+                "encrypted backup",
+                Some(header_len as u64),
+                format!(
+                    "{} bytes of payload: too short to hold a gzip header",
+                    payload_head.len()
+                ),
+            ));
+        }
+
+        let candidates: Vec<Format> =
+            match options.format {
+                Some(f) => vec![f],
+                None if !salted => vec![Format::Node],
+                None if options.expect_gzip => vec![
+                    Format::OpenSslPbkdf2 {
+                        iterations: DEFAULT_PBKDF2_ITERATIONS,
+                    },
+                    Format::OpenSslMd5,
+                ],
+                None => return Err(Error::UnsupportedFormat(
+                    "the file has an openssl Salted__ header, which does not say whether MD5 or \
+                     PBKDF2 made its key: give the format (openssl-md5 or openssl-pbkdf2)"
+                        .into(),
+                )),
+            };
+
+        let mut chosen = None;
+        for format in &candidates {
+            let key = format.derive(password, salt.as_ref())?;
+            let mut cipher = Cipher::new(&key);
+            if options.expect_gzip {
+                let mut probe = [0u8; 3];
+                probe.copy_from_slice(&payload_head[..3]);
+                cipher.apply(&mut probe);
+                if probe != GZIP_MAGIC {
+                    continue;
+                }
+                cipher.seek(0);
+            }
+            chosen = Some((*format, cipher));
+            break;
+        }
+        let Some((format, cipher)) = chosen else {
+            return Err(Error::WrongPassword {
+                detail: format!(
+                    "the decrypted data does not start with a gzip header (tried {})",
+                    candidates
+                        .iter()
+                        .map(Format::name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        };
+
+        Ok(DecryptReader {
+            inner,
+            cipher,
+            format,
+            header_len: header_len as u64,
+            peeked,
+            peeked_pos: header_len,
+            peeked_end,
+        })
+    }
+}
+
+impl<R> DecryptReader<R> {
+    /// Decrypts `inner`, which holds no header, with a key and IV given directly.
+    pub fn with_key_iv(inner: R, key_iv: &KeyIv) -> DecryptReader<R> {
+        DecryptReader {
+            inner,
+            cipher: Cipher::new(key_iv),
+            format: Format::Node,
+            header_len: 0,
+            peeked: [0; PEEK_LEN],
+            peeked_pos: 0,
+            peeked_end: 0,
+        }
+    }
+
+    /// The format the file was read as.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// Bytes of header before the encrypted payload (0 or 16).
+    pub fn header_len(&self) -> u64 {
+        self.header_len
+    }
+
+    /// The plaintext offset of the next byte to be read.
+    pub fn position(&self) -> u64 {
+        self.cipher.position()
+    }
+
+    /// The inner reader.
+    pub fn get_ref(&self) -> &R {
+        &self.inner
+    }
+
+    /// The inner reader. Reading from it directly desynchronizes the keystream.
+    pub fn get_mut(&mut self) -> &mut R {
+        &mut self.inner
+    }
+
+    /// Gives back the inner reader. Bytes already read ahead for format detection are lost.
+    pub fn into_inner(self) -> R {
+        self.inner
+    }
+}
+
+impl<R: Read> Read for DecryptReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = if self.peeked_pos < self.peeked_end {
+            let n = buf.len().min(self.peeked_end - self.peeked_pos);
+            buf[..n].copy_from_slice(&self.peeked[self.peeked_pos..self.peeked_pos + n]);
+            self.peeked_pos += n;
+            n
+        } else {
+            self.inner.read(buf)?
+        };
+        self.cipher.apply(&mut buf[..n]);
+        Ok(n)
+    }
+}
+
+impl<R: Read + Seek> Seek for DecryptReader<R> {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        let target = match pos {
+            SeekFrom::Start(n) => Some(n),
+            SeekFrom::Current(d) => self.cipher.position().checked_add_signed(d),
+            SeekFrom::End(d) => {
+                let end = self.inner.seek(SeekFrom::End(0))?;
+                end.checked_sub(self.header_len)
+                    .and_then(|e| e.checked_add_signed(d))
+            }
+        };
+        let target = target.ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "seek to a negative or overflowing position",
+            )
+        })?;
+        let inner_target = target.checked_add(self.header_len).ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "seek position overflows")
+        })?;
+        self.inner.seek(SeekFrom::Start(inner_target))?;
+        self.cipher.seek(target);
+        self.peeked_pos = self.peeked_end;
+        Ok(target)
+    }
+}
+
+impl<R> std::fmt::Debug for DecryptReader<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DecryptReader")
+            .field("format", &self.format)
+            .field("position", &self.cipher.position())
+            .finish_non_exhaustive()
+    }
+}
+
+fn read_up_to<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// Size of the buffer an [`EncryptWriter`] encrypts into before writing to its inner writer.
+const WRITE_BUF: usize = 256 * 1024;
+
+/// A writer that encrypts what is written to it, in one of the [formats](crate::Format).
+///
+/// Bytes are encrypted into an internal buffer and written to the inner writer when it fills, on
+/// [`flush`](Write::flush), and on [`finish`](Self::finish). Dropping the writer flushes it but
+/// ignores errors: call `finish` to see them.
+///
+/// # Examples
+///
+/// ```
+/// use std::io::Write;
+/// use a0backup::{EncryptWriter, Format, Password};
+/// let mut w = EncryptWriter::new(Vec::new(), &Password::from("Passw0rd"), Format::Node)?;
+/// w.write_all(&[0u8, 1, 2])?;
+/// let ciphertext = w.finish()?;
+/// // Node's createCipher('aes-256-ctr', 'Passw0rd') turns 00 01 02 into 37 b1 91.
+/// assert_eq!(&ciphertext[..3], &[0x37, 0xb1, 0x91]);
+/// # Ok::<(), a0backup::Error>(())
+/// ```
+pub struct EncryptWriter<W: Write> {
+    inner: Option<W>,
+    cipher: Cipher,
+    buf: Vec<u8>,
+}
+
+impl<W: Write> EncryptWriter<W> {
+    /// Encrypts in `format`; salted formats get a fresh random salt.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if the system's random source fails; [`Error::InvalidArgument`] for zero
+    /// PBKDF2 iterations.
+    pub fn new(inner: W, password: &Password, format: Format) -> Result<Self> {
+        let salt = if format.is_salted() {
+            let mut s = [0u8; 8];
+            getrandom::fill(&mut s).map_err(|e| Error::Io(io::Error::other(e)))?;
+            Some(s)
+        } else {
+            None
+        };
+        Self::with_salt(inner, password, format, salt)
+    }
+
+    /// Encrypts in `format` with the given salt (ignored by [`Format::Node`]). Reusing a salt
+    /// reuses a keystream: use it for reproducible test files only.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] when a salted format has no salt or zero iterations.
+    pub fn with_salt(
+        inner: W,
+        password: &Password,
+        format: Format,
+        salt: Option<[u8; 8]>,
+    ) -> Result<Self> {
+        let key = format.derive(password, salt.as_ref())?;
+        let mut w = Self::with_key_iv(inner, &key);
+        if format.is_salted() {
+            if let Some(s) = salt {
+                w.buf.extend_from_slice(SALTED_MAGIC);
+                w.buf.extend_from_slice(&s);
+            }
+        }
+        Ok(w)
+    }
+
+    /// Encrypts with a key and IV given directly, writing no header.
+    pub fn with_key_iv(inner: W, key_iv: &KeyIv) -> Self {
+        EncryptWriter {
+            inner: Some(inner),
+            cipher: Cipher::new(key_iv),
+            buf: Vec::with_capacity(WRITE_BUF),
+        }
+    }
+
+    /// Plaintext bytes accepted so far.
+    pub fn position(&self) -> u64 {
+        self.cipher.position()
+    }
+
+    /// The inner writer.
+    pub fn get_ref(&self) -> &W {
+        self.inner
+            .as_ref()
+            .expect("inner writer present until finish")
+    }
+
+    /// The inner writer. Writing to it directly interleaves with buffered ciphertext.
+    pub fn get_mut(&mut self) -> &mut W {
+        self.inner
+            .as_mut()
+            .expect("inner writer present until finish")
+    }
+
+    /// Writes out everything buffered (the header included, even for empty plaintext) and
+    /// flushes the inner writer. The writer stays usable.
+    ///
+    /// # Errors
+    ///
+    /// The inner writer's errors; buffered bytes are kept, so a retry is possible.
+    pub fn try_finish(&mut self) -> io::Result<()> {
+        self.flush_buf()?;
+        self.get_mut().flush()
+    }
+
+    /// Writes out everything and returns the inner writer.
+    ///
+    /// # Errors
+    ///
+    /// The inner writer's errors.
+    pub fn finish(mut self) -> io::Result<W> {
+        self.try_finish()?;
+        Ok(self
+            .inner
+            .take()
+            .expect("inner writer present until finish"))
+    }
+
+    /// The same as [`finish`](Self::finish): the inner writer, after everything was written.
+    ///
+    /// # Errors
+    ///
+    /// The inner writer's errors.
+    pub fn into_inner(self) -> io::Result<W> {
+        self.finish()
+    }
+
+    fn flush_buf(&mut self) -> io::Result<()> {
+        let inner = self
+            .inner
+            .as_mut()
+            .expect("inner writer present until finish");
+        let mut written = 0;
+        let result = loop {
+            if written == self.buf.len() {
+                break Ok(());
+            }
+            match inner.write(&self.buf[written..]) {
+                Ok(0) => {
+                    break Err(io::Error::new(
+                        io::ErrorKind::WriteZero,
+                        "the inner writer accepted no bytes",
+                    ))
+                }
+                Ok(n) => written += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(e),
+            }
+        };
+        self.buf.drain(..written);
+        result
+    }
+}
+
+impl<W: Write> Write for EncryptWriter<W> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if data.is_empty() {
+            return Ok(0);
+        }
+        if self.buf.len() >= WRITE_BUF {
+            self.flush_buf()?;
+        }
+        let n = data.len().min(WRITE_BUF - self.buf.len());
+        let start = self.buf.len();
+        self.buf.extend_from_slice(&data[..n]);
+        self.cipher.apply(&mut self.buf[start..]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.try_finish()
+    }
+}
+
+impl<W: Write> Drop for EncryptWriter<W> {
+    fn drop(&mut self) {
+        if self.inner.is_some() && !std::thread::panicking() {
+            let _ = self.flush_buf();
+        }
+    }
+}
+
+impl<W: Write> std::fmt::Debug for EncryptWriter<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EncryptWriter")
+            .field("position", &self.cipher.position())
+            .field("buffered", &self.buf.len())
+            .finish_non_exhaustive()
+    }
+}

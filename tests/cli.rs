@@ -1,0 +1,320 @@
+//! The `a0backup` command: its fixed interface, exit codes and refusal to leave partial output.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::data;
+
+fn a0backup(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_a0backup"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("the binary runs")
+}
+
+fn sample() -> String {
+    data("sample-backup/backup-retrieve.tar.gz.enc")
+        .display()
+        .to_string()
+}
+
+fn status() -> String {
+    data("sample-backup/backup-status.txt")
+        .display()
+        .to_string()
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn decrypt_sample_with_status_then_gnu_tar_lists_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(sample(), dir.path().join("backup.tar.gz.enc")).unwrap();
+    std::fs::write(dir.path().join("pw"), "Passw0rd\n").unwrap();
+    let out = a0backup(
+        &[
+            "decrypt",
+            "--password-file",
+            "pw",
+            "--status",
+            &status(),
+            "backup.tar.gz.enc",
+        ],
+        dir.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Default output: INPUT without .enc.
+    let tar = Command::new("tar")
+        .args(["tzf", "backup.tar.gz"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(tar.status.success());
+    assert!(String::from_utf8_lossy(&tar.stdout).contains("dump/auth0/users.bson"));
+
+    // A second run refuses to overwrite, and --force replaces.
+    let again = a0backup(
+        &["decrypt", "--password", "Passw0rd", "backup.tar.gz.enc"],
+        dir.path(),
+    );
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    let forced = a0backup(
+        &[
+            "decrypt",
+            "--password",
+            "Passw0rd",
+            "--force",
+            "backup.tar.gz.enc",
+        ],
+        dir.path(),
+    );
+    assert!(forced.status.success());
+}
+
+#[test]
+fn wrong_password_exits_3_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = a0backup(
+        &["decrypt", "--password", "nope", &sample(), "-o", "x.tar.gz"],
+        dir.path(),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wrong password"));
+    assert!(entries(dir.path()).is_empty());
+}
+
+#[test]
+fn wrong_md5_exits_4_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = a0backup(
+        &[
+            "decrypt",
+            "--password",
+            "Passw0rd",
+            "--md5",
+            "0123456789abcdef0123456789abcdef",
+            &sample(),
+            "-o",
+            "x",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(4));
+    assert!(entries(dir.path()).is_empty());
+    let v = a0backup(
+        &[
+            "verify",
+            "--md5",
+            "0123456789abcdef0123456789abcdef",
+            &sample(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(v.status.code(), Some(4));
+    let ok = a0backup(&["verify", "--status", &status(), &sample()], dir.path());
+    assert!(ok.status.success());
+    assert!(String::from_utf8_lossy(&ok.stdout).ends_with(": OK\n"));
+}
+
+#[test]
+fn md5_prints_what_md5sum_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a b"), b"hello").unwrap();
+    std::fs::write(dir.path().join("c"), b"").unwrap();
+    let ours = a0backup(&["md5", "a b", "c"], dir.path());
+    assert!(ours.status.success());
+    if common::have("md5sum") {
+        let theirs = Command::new("md5sum")
+            .args(["a b", "c"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&ours.stdout),
+            String::from_utf8_lossy(&theirs.stdout)
+        );
+    }
+    let missing = a0backup(&["md5", "c", "nope"], dir.path());
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stdout).contains("  c\n"));
+}
+
+#[test]
+fn encrypt_then_decrypt_in_every_format_and_openssl_reads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("plain"), common::pattern(5000)).unwrap();
+    std::fs::write(dir.path().join("pw"), "s3cret\n").unwrap();
+    for (format, ossl) in [
+        ("node", "-nosalt -md md5"),
+        ("openssl-md5", "-md md5"),
+        ("openssl-pbkdf2", "-pbkdf2 -md sha256 -iter 2000"),
+    ] {
+        let mut args = vec![
+            "encrypt",
+            "--password-file",
+            "pw",
+            "--format",
+            format,
+            "plain",
+            "-o",
+            "enc",
+            "--force",
+        ];
+        if format == "openssl-pbkdf2" {
+            args.extend(["--iter", "2000"]);
+        }
+        let e = a0backup(&args, dir.path());
+        assert!(
+            e.status.success(),
+            "{format}: {}",
+            String::from_utf8_lossy(&e.stderr)
+        );
+        let mut dargs = vec![
+            "decrypt",
+            "--password-file",
+            "pw",
+            "--format",
+            format,
+            "enc",
+            "-o",
+            "back",
+            "--force",
+        ];
+        if format == "openssl-pbkdf2" {
+            dargs.extend(["--iter", "2000"]);
+        }
+        let d = a0backup(&dargs, dir.path());
+        assert!(
+            d.status.success(),
+            "{format}: {}",
+            String::from_utf8_lossy(&d.stderr)
+        );
+        assert_eq!(
+            std::fs::read(dir.path().join("back")).unwrap(),
+            common::pattern(5000)
+        );
+        if common::have("openssl") {
+            let cmd = format!("openssl enc -d -aes-256-ctr {ossl} -pass file:pw -in enc -out ossl");
+            let o = Command::new("sh")
+                .args(["-c", &cmd])
+                .current_dir(dir.path())
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{format}");
+            assert_eq!(
+                std::fs::read(dir.path().join("ossl")).unwrap(),
+                common::pattern(5000)
+            );
+        }
+    }
+}
+
+#[test]
+fn stdin_to_stdout_with_dashes() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = std::fs::File::open(sample()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_a0backup"))
+        .args([
+            "decrypt",
+            "--password",
+            "Passw0rd",
+            "--expect-gzip",
+            "-",
+            "-o",
+            "-",
+        ])
+        .stdin(input)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(&out.stdout[..2], &[0x1f, 0x8b]);
+}
+
+#[test]
+fn bad_input_gives_one_clear_line_and_the_right_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Unknown format flag: usage.
+    let o = a0backup(
+        &[
+            "encrypt",
+            "--password",
+            "x",
+            "--format",
+            "rot13",
+            &sample(),
+            "-o",
+            "y",
+        ],
+        d,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown format"));
+    // Unreadable input.
+    let o = a0backup(&["decrypt", "--password", "x", "missing.enc"], d);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("missing.enc"));
+    // Output directory missing.
+    let o = a0backup(
+        &[
+            "decrypt",
+            "--password",
+            "Passw0rd",
+            &sample(),
+            "-o",
+            "no/such/dir/out",
+        ],
+        d,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no/such/dir"));
+    // Malformed status text.
+    std::fs::write(d.join("status"), "Backup found, md5 is abc").unwrap();
+    let o = a0backup(&["verify", "--status", "status", &sample()], d);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("malformed backup status"));
+    // A truncated salted header.
+    std::fs::write(d.join("short.enc"), b"Salted__\x01\x02").unwrap();
+    let o = a0backup(
+        &[
+            "decrypt",
+            "--password",
+            "x",
+            "--format",
+            "openssl-md5",
+            "short.enc",
+            "-o",
+            "z",
+        ],
+        d,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cut short"));
+    // No password and no terminal.
+    let o = a0backup(&["decrypt", &sample(), "-o", "w"], d);
+    assert_eq!(o.status.code(), Some(2));
+    // Exactly one line on stderr each time.
+    assert_eq!(String::from_utf8_lossy(&o.stderr).lines().count(), 1);
+    assert_eq!(entries(d), vec!["short.enc", "status"]);
+}
