@@ -161,7 +161,7 @@ pub fn decrypt_to_file<R: Read>(
     password: &Password,
     options: FileOptions<'_>,
 ) -> Result<DecryptSummary> {
-    let out = AtomicOutput::create(output, options.overwrite)?;
+    let out = AtomicFile::create(output, options.overwrite)?;
     let summary = decrypt_stream(input, out.writer(), total, password, options)?;
     out.commit()?;
     Ok(summary)
@@ -257,7 +257,7 @@ pub fn encrypt_to_file<R: Read>(
     format: Format,
     options: FileOptions<'_>,
 ) -> Result<EncryptSummary> {
-    let out = AtomicOutput::create(output, options.overwrite)?;
+    let out = AtomicFile::create(output, options.overwrite)?;
     let summary = encrypt_stream(input, out.writer(), total, password, format, options)?;
     out.commit()?;
     Ok(summary)
@@ -353,14 +353,36 @@ impl<T: Write> Write for Labeled<'_, T> {
 
 /// A file written under a temporary name beside its final path, renamed into place by
 /// [`commit`](Self::commit) and removed if dropped uncommitted.
-pub(crate) struct AtomicOutput {
+///
+/// # Examples
+///
+/// ```
+/// use std::io::Write;
+/// use a0backup::files::AtomicFile;
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("out");
+/// let f = AtomicFile::create(&path, false)?;
+/// f.as_file().write_all(b"done")?;
+/// assert!(!path.exists());
+/// f.commit()?;
+/// assert_eq!(std::fs::read(&path)?, b"done");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct AtomicFile {
     temp: tempfile::NamedTempFile,
     path: PathBuf,
     overwrite: bool,
 }
 
-impl AtomicOutput {
-    pub(crate) fn create(path: &Path, overwrite: bool) -> Result<AtomicOutput> {
+impl AtomicFile {
+    /// Creates the temporary file beside `path`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::AlreadyExists`] when `path` exists and `overwrite` is false; [`Error::Path`]
+    /// when its directory cannot be written.
+    pub fn create(path: &Path, overwrite: bool) -> Result<AtomicFile> {
         if !overwrite && path.symlink_metadata().is_ok() {
             return Err(Error::AlreadyExists(path.to_path_buf()));
         }
@@ -379,7 +401,7 @@ impl AtomicOutput {
             .suffix(".a0backup-tmp")
             .tempfile_in(parent)
             .map_err(Error::path(parent))?;
-        Ok(AtomicOutput {
+        Ok(AtomicFile {
             temp,
             path: path.to_path_buf(),
             overwrite,
@@ -391,8 +413,18 @@ impl AtomicOutput {
         Labeled::new(self.temp.as_file(), &self.path)
     }
 
-    pub(crate) fn commit(self) -> Result<()> {
-        let AtomicOutput {
+    /// The temporary file, to write into.
+    pub fn as_file(&self) -> &File {
+        self.temp.as_file()
+    }
+
+    /// Renames the file into place (replacing an existing one only if `overwrite` was given).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::AlreadyExists`] if a file appeared at `path` meanwhile and overwrite is off.
+    pub fn commit(self) -> Result<()> {
+        let AtomicFile {
             temp,
             path,
             overwrite,

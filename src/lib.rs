@@ -73,6 +73,7 @@
 #![forbid(unsafe_code)]
 #![warn(rust_2018_idioms, missing_debug_implementations)]
 
+pub mod archive;
 pub mod checksum;
 pub mod cipher;
 pub mod error;
@@ -80,6 +81,7 @@ pub mod files;
 pub mod kdf;
 mod pipeline;
 pub mod progress;
+pub mod restore;
 pub mod stream;
 
 pub use checksum::{BackupStatus, Md5Digest};

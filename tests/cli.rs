@@ -318,3 +318,105 @@ fn bad_input_gives_one_clear_line_and_the_right_code() {
     assert_eq!(String::from_utf8_lossy(&o.stderr).lines().count(), 1);
     assert_eq!(entries(d), vec!["short.enc", "status"]);
 }
+
+#[test]
+fn restore_pack_unpack_list_round_trip_and_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let o = a0backup(
+        &[
+            "restore",
+            "--password",
+            "Passw0rd",
+            "--status",
+            &status(),
+            &sample(),
+            "-C",
+            "restored",
+        ],
+        d,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(d.join("restored/dump/auth0/users.bson").is_file());
+
+    // Wrong password: 3, wrong md5: 4, nothing created.
+    let o = a0backup(&["restore", "--password", "nope", &sample(), "-C", "r2"], d);
+    assert_eq!(o.status.code(), Some(3));
+    let o = a0backup(
+        &[
+            "restore",
+            "--password",
+            "Passw0rd",
+            "--md5",
+            "0123456789abcdef0123456789abcdef",
+            &sample(),
+            "-C",
+            "r2",
+        ],
+        d,
+    );
+    assert_eq!(o.status.code(), Some(4));
+    assert!(!d.join("r2").exists());
+
+    // Pack prints a status record that verify and restore accept.
+    let o = a0backup(
+        &[
+            "pack",
+            "--password",
+            "pw",
+            "restored/dump",
+            "-o",
+            "again.tar.gz.enc",
+        ],
+        d,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::write(d.join("status.json"), &o.stdout).unwrap();
+    let st = a0backup::BackupStatus::parse(&String::from_utf8_lossy(&o.stdout)).unwrap();
+    assert_eq!(st.name.as_deref(), Some("again.tar.gz.enc"));
+    assert!(a0backup(
+        &["verify", "--status", "status.json", "again.tar.gz.enc"],
+        d
+    )
+    .status
+    .success());
+    let o = a0backup(
+        &[
+            "restore",
+            "--password",
+            "pw",
+            "--status",
+            "status.json",
+            "again.tar.gz.enc",
+            "-C",
+            "r3",
+        ],
+        d,
+    );
+    assert!(o.status.success());
+    assert_eq!(
+        std::fs::read(d.join("r3/dump/auth0/users.bson")).unwrap(),
+        std::fs::read(d.join("restored/dump/auth0/users.bson")).unwrap()
+    );
+    let o = a0backup(&["list", "--password", "pw", "again.tar.gz.enc"], d);
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("dump/auth0/users.bson"));
+
+    // A plain .tar.gz with a symlink: unpack refuses it with 5 unless allowed.
+    std::fs::create_dir(d.join("withlink")).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", d.join("withlink/l")).unwrap();
+    let o = a0backup(&["pack", "withlink", "-o", "l.tar.gz"], d);
+    assert!(o.status.success());
+    let o = a0backup(&["unpack", "l.tar.gz", "-C", "u"], d);
+    assert_eq!(
+        o.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = a0backup(&["unpack", "--allow-symlinks", "l.tar.gz", "-C", "u"], d);
+    assert_eq!(o.status.code(), Some(5), "absolute targets stay refused");
+    assert!(!d.join("u").exists());
+    let o = a0backup(&["list", "l.tar.gz"], d);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("withlink/l -> /etc/passwd"));
+}

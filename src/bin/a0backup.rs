@@ -6,7 +6,9 @@ use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use a0backup::archive::{self, PackOptions, UnpackOptions};
 use a0backup::files::{self, FileOptions};
+use a0backup::restore::{self as restore_mod, RestoreOptions};
 use a0backup::{
     checksum, BackupStatus, DecryptOptions, Error, Format, Md5Digest, Password, Progress,
 };
@@ -35,6 +37,146 @@ enum Command {
     Md5(Md5Args),
     /// Check a file's md5 against a value or an `a0cli backup-status` record.
     Verify(VerifyArgs),
+    /// Restore an encrypted backup (.tar.gz.enc) straight into a directory, md5 checked, in
+    /// one pass. Nothing appears in DEST unless everything checked out.
+    Restore(RestoreArgs),
+    /// Pack a directory into a .tar.gz, encrypted when a password option is given, and print
+    /// its backup-status record.
+    Pack(PackArgs),
+    /// Unpack a plain .tar.gz into a directory, with the same safety policy as restore.
+    Unpack(UnpackArgs),
+    /// List the entries of a .tar.gz, or of a .tar.gz.enc when a password option is given.
+    List(ListArgs),
+}
+
+#[derive(Args, Debug)]
+struct SafetyArgs {
+    /// Extract symlinks that resolve inside DEST (refused by default).
+    #[arg(long)]
+    allow_symlinks: bool,
+    /// Extract hardlinks to files extracted earlier from the same archive (refused by default).
+    #[arg(long)]
+    allow_hardlinks: bool,
+    /// Most bytes of file data to extract (default 1 TiB).
+    #[arg(long, value_name = "BYTES")]
+    max_size: Option<u64>,
+    /// Most entries to accept (default 10 million).
+    #[arg(long, value_name = "N")]
+    max_entries: Option<u64>,
+    /// Longest entry path in bytes (default 4096).
+    #[arg(long, value_name = "BYTES")]
+    max_path_len: Option<usize>,
+}
+
+impl SafetyArgs {
+    fn options(&self) -> UnpackOptions {
+        let mut o = UnpackOptions::new()
+            .allow_symlinks(self.allow_symlinks)
+            .allow_hardlinks(self.allow_hardlinks);
+        if let Some(n) = self.max_size {
+            o = o.max_total_bytes(n);
+        }
+        if let Some(n) = self.max_entries {
+            o = o.max_entries(n);
+        }
+        if let Some(n) = self.max_path_len {
+            o = o.max_path_len(n);
+        }
+        o
+    }
+}
+
+#[derive(Args, Debug)]
+struct RestoreArgs {
+    #[command(flatten)]
+    password: PasswordArgs,
+    #[command(flatten)]
+    expected: ExpectedMd5Args,
+    #[command(flatten)]
+    format: FormatArgs,
+    #[command(flatten)]
+    safety: SafetyArgs,
+    /// Replace DEST if it exists and is not empty (only once the new tree is complete).
+    #[arg(long, short)]
+    force: bool,
+    /// The encrypted backup, or - for standard input.
+    input: PathBuf,
+    /// The directory to restore into.
+    #[arg(short = 'C', long = "directory", value_name = "DEST")]
+    dest: PathBuf,
+}
+
+#[derive(Args, Debug)]
+struct PackArgs {
+    #[command(flatten)]
+    password: OptionalPasswordArgs,
+    #[command(flatten)]
+    format: FormatArgs,
+    /// gzip level, 0-9.
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(0..=9))]
+    level: u32,
+    /// Replace OUTPUT if it exists.
+    #[arg(long, short)]
+    force: bool,
+    /// The directory to pack; entries are stored under its name.
+    dir: PathBuf,
+    /// The file to write.
+    #[arg(long, short)]
+    output: PathBuf,
+}
+
+/// Like [`PasswordArgs`], but without a password nothing is encrypted (no prompt).
+#[derive(Args, Debug, Default)]
+#[group(multiple = false)]
+struct OptionalPasswordArgs {
+    /// Encrypt, with the password from the first line of FILE.
+    #[arg(long, value_name = "FILE")]
+    password_file: Option<PathBuf>,
+    /// Encrypt, with the password from the environment variable VAR.
+    #[arg(long, value_name = "VAR")]
+    password_env: Option<OsString>,
+    /// Encrypt, with this password (visible to other users: prefer the two above).
+    #[arg(long, value_name = "P")]
+    password: Option<OsString>,
+}
+
+impl OptionalPasswordArgs {
+    fn read(&self, latin1: bool) -> Result<Option<Password>, Failure> {
+        if self.password_file.is_none() && self.password_env.is_none() && self.password.is_none() {
+            return Ok(None);
+        }
+        PasswordArgs {
+            password_file: self.password_file.clone(),
+            password_env: self.password_env.clone(),
+            password: self.password.clone(),
+        }
+        .read(latin1)
+        .map(Some)
+    }
+}
+
+#[derive(Args, Debug)]
+struct UnpackArgs {
+    #[command(flatten)]
+    safety: SafetyArgs,
+    /// Replace DEST if it exists and is not empty.
+    #[arg(long, short)]
+    force: bool,
+    /// The .tar.gz, or - for standard input.
+    input: PathBuf,
+    /// The directory to unpack into.
+    #[arg(short = 'C', long = "directory", value_name = "DEST")]
+    dest: PathBuf,
+}
+
+#[derive(Args, Debug)]
+struct ListArgs {
+    #[command(flatten)]
+    password: OptionalPasswordArgs,
+    #[command(flatten)]
+    format: FormatArgs,
+    /// The archive, or - for standard input.
+    input: PathBuf,
 }
 
 /// Where the password comes from. Without any of these, it is asked for on the terminal.
@@ -183,6 +325,10 @@ fn main() -> ExitCode {
         Command::Encrypt(a) => encrypt(a, quiet),
         Command::Md5(a) => md5(a),
         Command::Verify(a) => verify(a),
+        Command::Restore(a) => restore(a, quiet),
+        Command::Pack(a) => pack(a, quiet),
+        Command::Unpack(a) => unpack(a, quiet),
+        Command::List(a) => list(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -470,6 +616,140 @@ fn verify(a: VerifyArgs) -> Result<(), Failure> {
     files::verify_file(&a.file, &expected)?;
     println!("{}: OK", a.file.display());
     Ok(())
+}
+
+fn input_reader(path: &Path) -> Result<(Box<dyn Read>, Option<u64>), Failure> {
+    if is_dash(path) {
+        Ok((Box::new(io::stdin().lock()), None))
+    } else {
+        let f = File::open(path).map_err(|e| io_failure(path, e))?;
+        let len = f.metadata().ok().map(|m| m.len());
+        Ok((Box::new(io::BufReader::with_capacity(1 << 20, f)), len))
+    }
+}
+
+fn decrypt_options(format: Option<Format>) -> DecryptOptions {
+    let o = DecryptOptions::new().expect_gzip(true);
+    match format {
+        Some(f) => o.format(f),
+        None => o,
+    }
+}
+
+fn restore(a: RestoreArgs, quiet: bool) -> Result<(), Failure> {
+    let format = a.format.read()?;
+    let expected = a.expected.read()?;
+    let password = a.password.read(a.format.latin1_password)?;
+    let (input, total) = input_reader(&a.input)?;
+    let bar = Bar::new(quiet, total);
+    let options = RestoreOptions::new()
+        .expected_md5(expected)
+        .replace(a.force)
+        .decrypt_options(decrypt_options(format))
+        .unpack(a.safety.options())
+        .progress(bar.progress());
+    let s = restore_mod::restore_reader(input, total, &a.dest, Some(&password), options)?;
+    drop(bar);
+    report_unpacked(quiet, &a.dest, &s.unpacked);
+    Ok(())
+}
+
+fn report_unpacked(quiet: bool, dest: &Path, s: &archive::UnpackSummary) {
+    if s.trailing_bytes > 0 {
+        eprintln!(
+            "a0backup: warning: {} non-zero bytes after the end of the archive were ignored",
+            s.trailing_bytes
+        );
+    }
+    if !quiet {
+        eprintln!(
+            "restored {} files, {} directories, {} bytes into {}",
+            s.files,
+            s.directories,
+            s.bytes,
+            dest.display()
+        );
+    }
+}
+
+fn unpack(a: UnpackArgs, quiet: bool) -> Result<(), Failure> {
+    let (input, total) = input_reader(&a.input)?;
+    let bar = Bar::new(quiet, total);
+    let options = RestoreOptions::new()
+        .replace(a.force)
+        .unpack(a.safety.options())
+        .progress(bar.progress());
+    let s = restore_mod::restore_reader(input, total, &a.dest, None, options)?;
+    drop(bar);
+    report_unpacked(quiet, &a.dest, &s.unpacked);
+    Ok(())
+}
+
+fn pack(a: PackArgs, _quiet: bool) -> Result<(), Failure> {
+    let format = a.format.read()?.unwrap_or_default();
+    let password = a.password.read(a.format.latin1_password)?;
+    let mut options = PackOptions::new().level(a.level);
+    if let Some(pw) = password {
+        options = options.encrypt(pw, format);
+    }
+    if !a.force && a.output.symlink_metadata().is_ok() {
+        return Err(Error::AlreadyExists(a.output.clone()).into());
+    }
+    let out = files::AtomicFile::create(&a.output, a.force)?;
+    let summary = archive::pack(&a.dir, out.as_file(), &options)?;
+    out.commit()?;
+    let status = BackupStatus {
+        message: Some("Backup found".into()),
+        name: a
+            .output
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned()),
+        md5: summary.md5,
+    };
+    println!("{}", status.to_json());
+    Ok(())
+}
+
+fn list(a: ListArgs) -> Result<(), Failure> {
+    let format = a.format.read()?;
+    let password = a.password.read(a.format.latin1_password)?;
+    let (input, _) = input_reader(&a.input)?;
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let mut write_err = None;
+    {
+        let mut each = |e: &archive::EntryInfo| {
+            let link = e
+                .link_target
+                .as_ref()
+                .map(|t| format!(" -> {}", t.display()))
+                .unwrap_or_default();
+            if let Err(err) = writeln!(
+                out,
+                "{}{:o} {:>12} {:>11} {}{}",
+                e.kind.letter(),
+                e.mode & 0o7777,
+                e.size,
+                e.mtime,
+                e.path.display(),
+                link
+            ) {
+                write_err.get_or_insert(err);
+            }
+        };
+        match password {
+            Some(pw) => {
+                let r = a0backup::DecryptReader::new(input, &pw, &decrypt_options(format))?;
+                archive::list(r, &mut each)?;
+            }
+            None => archive::list(input, &mut each)?,
+        }
+    }
+    out.flush().map_err(|e| io_failure(Path::new("-"), e))?;
+    match write_err {
+        Some(e) => Err(io_failure(Path::new("-"), e)),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,425 @@
+//! The main job: an encrypted backup (`.tar.gz.enc`) to a directory of files, in one pass.
+//!
+//! One thread reads the file, decrypts it and inflates it; a second hashes the ciphertext (MD5
+//! cannot be split, so it runs beside everything else); a third parses the tar stream and writes
+//! files. Extraction goes into a fresh staging directory beside the destination, which is
+//! renamed into place only when everything checked out: the MD5 (when one was given), the gzip
+//! CRC and length of every member, and a complete tar. On any failure the staging directory is
+//! removed and the destination is as it was.
+
+use std::cell::Cell;
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+
+use flate2::read::MultiGzDecoder;
+
+use crate::archive::{
+    gzip_error, unpack_tar_checked, EofFlag, EofSignal, UnpackOptions, UnpackSummary,
+};
+use crate::checksum::Md5Digest;
+use crate::error::{Error, Result};
+use crate::kdf::Password;
+use crate::pipeline::{read_full, ThreadedHashReader, CHUNK};
+use crate::progress::Progress;
+use crate::stream::{DecryptOptions, DecryptReader, GZIP_MAGIC};
+
+/// Options for [`restore_file`] and [`restore_reader`].
+///
+/// # Examples
+///
+/// ```
+/// use a0backup::restore::RestoreOptions;
+/// use a0backup::archive::UnpackOptions;
+/// let o = RestoreOptions::new().replace(true).unpack(UnpackOptions::new().max_entries(1000));
+/// assert!(o.replaces());
+/// ```
+#[derive(Debug, Default)]
+pub struct RestoreOptions<'a> {
+    expected_md5: Option<Md5Digest>,
+    replace: bool,
+    decrypt: DecryptOptions,
+    unpack: UnpackOptions,
+    progress: Progress<'a>,
+}
+
+impl<'a> RestoreOptions<'a> {
+    /// No MD5 check, never replace a non-empty destination, safe unpack defaults.
+    pub fn new() -> Self {
+        RestoreOptions::default()
+    }
+
+    /// Check the MD5 of the input (the encrypted file) before publishing anything.
+    pub fn expected_md5(mut self, md5: Option<Md5Digest>) -> Self {
+        self.expected_md5 = md5;
+        self
+    }
+
+    /// Replace a destination that exists and is not empty (only once the new tree is complete).
+    pub fn replace(mut self, yes: bool) -> Self {
+        self.replace = yes;
+        self
+    }
+
+    /// How to read the encrypted input (the format; gzip is always expected).
+    pub fn decrypt_options(mut self, options: DecryptOptions) -> Self {
+        self.decrypt = options;
+        self
+    }
+
+    /// The unpack safety policy and limits.
+    pub fn unpack(mut self, options: UnpackOptions) -> Self {
+        self.unpack = options;
+        self
+    }
+
+    /// Where to report progress (bytes of input read).
+    pub fn progress(mut self, progress: Progress<'a>) -> Self {
+        self.progress = progress;
+        self
+    }
+
+    /// Whether a non-empty destination may be replaced.
+    pub fn replaces(&self) -> bool {
+        self.replace
+    }
+}
+
+/// What a restore did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RestoreSummary {
+    /// MD5 of the input file (computed whenever an MD5 was expected).
+    pub md5: Option<Md5Digest>,
+    /// Bytes of input read.
+    pub input_bytes: u64,
+    /// What was extracted.
+    pub unpacked: UnpackSummary,
+}
+
+/// Restores the backup file `input` into the directory `dest`. With a password the input is a
+/// `.tar.gz.enc` in any [format](crate::Format); without one, a plain `.tar.gz`.
+///
+/// `dest` may not exist yet, or be empty; a non-empty `dest` is refused unless
+/// [`RestoreOptions::replace`] is set, and then replaced only after the new tree is complete.
+///
+/// # Errors
+///
+/// [`Error::WrongPassword`] (found from the first bytes, before any file is created),
+/// [`Error::ChecksumMismatch`], [`Error::UnsafeEntry`], [`Error::LimitExceeded`],
+/// [`Error::Malformed`], [`Error::AlreadyExists`], [`Error::Cancelled`], I/O errors. In every
+/// case `dest` is left as it was.
+///
+/// # Examples
+///
+/// ```
+/// use a0backup::{archive, restore, Format, Password};
+/// let src = tempfile::tempdir()?;
+/// std::fs::create_dir(src.path().join("dump"))?;
+/// std::fs::write(src.path().join("dump/users.bson"), b"\x05\0\0\0\0")?;
+/// let work = tempfile::tempdir()?;
+/// let backup = work.path().join("backup.tar.gz.enc");
+/// let pw = Password::from("Passw0rd");
+/// let opts = archive::PackOptions::new().encrypt(pw.clone(), Format::Node);
+/// let packed = archive::pack(&src.path().join("dump"), std::fs::File::create(&backup)?, &opts)?;
+///
+/// let dest = work.path().join("restored");
+/// let r = restore::restore_file(&backup, &dest, Some(&pw),
+///     restore::RestoreOptions::new().expected_md5(Some(packed.md5)))?;
+/// assert_eq!(r.unpacked.files, 1);
+/// assert_eq!(std::fs::read(dest.join("dump/users.bson"))?, b"\x05\0\0\0\0");
+/// # Ok::<(), a0backup::Error>(())
+/// ```
+pub fn restore_file(
+    input: &Path,
+    dest: &Path,
+    password: Option<&Password>,
+    options: RestoreOptions<'_>,
+) -> Result<RestoreSummary> {
+    let f = File::open(input).map_err(Error::path(input))?;
+    let total = f.metadata().ok().map(|m| m.len());
+    restore_reader(
+        crate::files::Labeled::new(f, input),
+        total,
+        dest,
+        password,
+        options,
+    )
+}
+
+/// Restores from any reader (stdin, a socket); `total` is its size when known, for progress.
+///
+/// # Errors
+///
+/// As [`restore_file`].
+pub fn restore_reader<R: Read>(
+    input: R,
+    total: Option<u64>,
+    dest: &Path,
+    password: Option<&Password>,
+    mut options: RestoreOptions<'_>,
+) -> Result<RestoreSummary> {
+    check_destination(dest, options.replace)?;
+    let counting = Counting::new(input);
+    let count = counting.count.clone();
+    let source = match options.expected_md5 {
+        Some(_) => Source::Hashed(ThreadedHashReader::new(counting)),
+        None => Source::Plain(counting),
+    };
+    let mut stage = Stage {
+        dest,
+        unpack: &options.unpack,
+        progress: &mut options.progress,
+        total,
+        count: &count,
+    };
+    let (md5, staging, unpacked) = match password {
+        Some(pw) => {
+            let decrypt = options.decrypt.expect_gzip(true);
+            let reader = DecryptReader::new(source, pw, &decrypt)?;
+            let (reader, staging, unpacked) = stage.extract(reader)?;
+            (reader.into_inner().finish()?, staging, unpacked)
+        }
+        None => {
+            let (source, staging, unpacked) = stage.extract(source)?;
+            (source.finish()?, staging, unpacked)
+        }
+    };
+    if let (Some(expected), Some(actual)) = (&options.expected_md5, &md5) {
+        actual.verify(expected)?;
+    }
+    publish(staging, dest, options.replace)?;
+    Ok(RestoreSummary {
+        md5,
+        input_bytes: count.get(),
+        unpacked,
+    })
+}
+
+/// Refuses early (before any work) what [`publish`] would refuse at the end.
+fn check_destination(dest: &Path, replace: bool) -> Result<()> {
+    match fs::symlink_metadata(dest) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::Path {
+            path: dest.to_path_buf(),
+            source: e,
+        }),
+        Ok(m) if !m.is_dir() => Err(Error::InvalidArgument(format!(
+            "{} exists and is not a directory",
+            dest.display()
+        ))),
+        Ok(_) if replace || is_empty_dir(dest)? => Ok(()),
+        Ok(_) => Err(Error::AlreadyExists(dest.to_path_buf())),
+    }
+}
+
+fn is_empty_dir(dir: &Path) -> Result<bool> {
+    Ok(fs::read_dir(dir)
+        .map_err(Error::path(dir))?
+        .next()
+        .is_none())
+}
+
+fn sibling(dest: &Path, tag: &str) -> (PathBuf, std::ffi::OsString) {
+    let parent = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut prefix = std::ffi::OsString::from(".");
+    prefix.push(dest.file_name().unwrap_or_else(|| "restore".as_ref()));
+    prefix.push(tag);
+    (parent, prefix)
+}
+
+/// Moves the complete staging directory to `dest`.
+fn publish(staging: tempfile::TempDir, dest: &Path, replace: bool) -> Result<()> {
+    check_destination(dest, replace)?;
+    let exists = dest.symlink_metadata().is_ok();
+    if !exists || is_empty_dir(dest)? {
+        // rename(2) replaces an empty directory atomically.
+        fs::rename(staging.path(), dest).map_err(Error::path(dest))?;
+        let _ = staging.keep();
+        return Ok(());
+    }
+    let (parent, prefix) = sibling(dest, ".a0backup-old-");
+    let old = tempfile::Builder::new()
+        .prefix(&prefix)
+        .tempdir_in(&parent)
+        .map_err(Error::path(&parent))?;
+    // `old` is an empty directory, so renaming dest onto it is atomic too.
+    fs::rename(dest, old.path()).map_err(Error::path(dest))?;
+    if let Err(e) = fs::rename(staging.path(), dest) {
+        let _ = fs::rename(old.path(), dest);
+        return Err(Error::Path {
+            path: dest.to_path_buf(),
+            source: e,
+        });
+    }
+    let _ = staging.keep();
+    drop(old); // removes the replaced tree
+    Ok(())
+}
+
+/// The input as read: counted, and hashed on a second thread when an MD5 is expected.
+enum Source<R> {
+    Hashed(ThreadedHashReader<Counting<R>>),
+    Plain(Counting<R>),
+}
+
+impl<R: Read> Source<R> {
+    fn finish(self) -> io::Result<Option<Md5Digest>> {
+        match self {
+            Source::Hashed(h) => Ok(Some(h.finish()?.0)),
+            Source::Plain(_) => Ok(None),
+        }
+    }
+}
+
+impl<R: Read> Read for Source<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Source::Hashed(h) => h.read(buf),
+            Source::Plain(p) => p.read(buf),
+        }
+    }
+}
+
+struct Counting<R> {
+    inner: R,
+    count: Rc<Cell<u64>>,
+}
+
+impl<R> Counting<R> {
+    fn new(inner: R) -> Self {
+        Counting {
+            inner,
+            count: Rc::default(),
+        }
+    }
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.set(self.count.get() + n as u64);
+        Ok(n)
+    }
+}
+
+enum Msg {
+    Data(Vec<u8>),
+    End,
+}
+
+/// The tar side's view of the inflated stream: chunks from the inflating thread.
+struct ChannelReader {
+    rx: Receiver<Msg>,
+    give_back: SyncSender<Vec<u8>>,
+    current: Vec<u8>,
+    pos: usize,
+    ended: bool,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.current.len() {
+            if self.ended {
+                return Ok(0);
+            }
+            match self.rx.recv() {
+                Ok(Msg::Data(chunk)) => {
+                    let old = std::mem::replace(&mut self.current, chunk);
+                    let _ = self.give_back.try_send(old);
+                    self.pos = 0;
+                }
+                Ok(Msg::End) => self.ended = true,
+                Err(_) => return Err(io::Error::other("the inflating side stopped early")),
+            }
+        }
+        let n = buf.len().min(self.current.len() - self.pos);
+        buf[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// Everything one extraction needs besides its input.
+struct Stage<'s, 'p> {
+    dest: &'s Path,
+    unpack: &'s UnpackOptions,
+    progress: &'s mut Progress<'p>,
+    total: Option<u64>,
+    count: &'s Rc<Cell<u64>>,
+}
+
+impl Stage<'_, '_> {
+    /// Inflates `source` on this thread and unpacks it on another into a staging directory
+    /// beside the destination. Returns the source (to finish its hash) and the staging
+    /// directory, which removes itself if dropped.
+    fn extract<S: Read>(&mut self, mut source: S) -> Result<(S, tempfile::TempDir, UnpackSummary)> {
+        let mut magic = [0u8; 3];
+        let n = read_full(&mut source, &mut magic)?;
+        if n < 3 || magic != GZIP_MAGIC {
+            return Err(Error::WrongPassword {
+                detail: "the input does not start with a gzip header".into(),
+            });
+        }
+        let (parent, prefix) = sibling(self.dest, ".a0backup-staging-");
+        let staging = tempfile::Builder::new()
+            .prefix(&prefix)
+            .tempdir_in(&parent)
+            .map_err(Error::path(&parent))?;
+        let root = staging.path().to_path_buf();
+        let unpack = self.unpack;
+
+        let (tx, rx) = sync_channel::<Msg>(IN_FLIGHT);
+        let (give_back, recycled) = sync_channel::<Vec<u8>>(IN_FLIGHT + 2);
+        let (inflate_result, unpack_result) = std::thread::scope(|scope| {
+            let untar = std::thread::Builder::new()
+                .name("a0backup-untar".into())
+                .spawn_scoped(scope, move || {
+                    let reader = ChannelReader {
+                        rx,
+                        give_back,
+                        current: Vec::new(),
+                        pos: 0,
+                        ended: false,
+                    };
+                    let eof = EofSignal::default();
+                    unpack_tar_checked(EofFlag::new(reader, eof.clone()), eof, &root, unpack)
+                })
+                .expect("spawning the untar thread");
+
+            let inflate_result = (|| -> Result<()> {
+                let mut gz = MultiGzDecoder::new(io::Cursor::new(magic).chain(&mut source));
+                loop {
+                    let mut buf = recycled.try_recv().unwrap_or_default();
+                    buf.resize(CHUNK, 0);
+                    let n = read_full(&mut gz, &mut buf).map_err(gzip_error)?;
+                    buf.truncate(n);
+                    let last = n < CHUNK;
+                    if n > 0 && tx.send(Msg::Data(buf)).is_err() {
+                        return Ok(()); // the untar side failed; its error is reported
+                    }
+                    self.progress.report(self.count.get(), self.total)?;
+                    if last {
+                        let _ = tx.send(Msg::End);
+                        return Ok(());
+                    }
+                }
+            })();
+            drop(tx);
+            let unpack_result = untar
+                .join()
+                .unwrap_or_else(|_| Err(Error::Io(io::Error::other("the untar thread panicked"))));
+            (inflate_result, unpack_result)
+        });
+        inflate_result?;
+        let unpacked = unpack_result?;
+        Ok((source, staging, unpacked))
+    }
+}
+
+const IN_FLIGHT: usize = 3;
