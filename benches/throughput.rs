@@ -242,7 +242,7 @@ fn log_doc(rng: &mut Rng, i: u64) -> Vec<u8> {
 fn mongodump_tar_gz(gz_target: usize) -> (Vec<u8>, usize) {
     let mut rng = Rng::new(5);
     // These records gzip (-6) to about RATIO of their size.
-    const RATIO: f64 = 0.4;
+    const RATIO: f64 = 0.25;
     let (mut users, mut logs) = (Vec::new(), Vec::new());
     let mut i = 0u64;
     let mut plain = 0usize;

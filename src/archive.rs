@@ -42,6 +42,7 @@ use flate2::Compression;
 use crate::checksum::{HashingWriter, Md5Digest};
 use crate::error::{Error, Result};
 use crate::kdf::{Format, Password};
+use crate::progress::Progress;
 use crate::stream::{EncryptWriter, GZIP_MAGIC};
 
 /// What kind of entry an archive holds.
@@ -205,6 +206,20 @@ pub struct PackSummary {
 /// # Ok::<(), a0backup::Error>(())
 /// ```
 pub fn pack<W: Write>(dir: &Path, output: W, options: &PackOptions) -> Result<PackSummary> {
+    pack_with_progress(dir, output, options, &mut Progress::none())
+}
+
+/// [`pack`], reporting the bytes of file data packed so far (the total is not known up front).
+///
+/// # Errors
+///
+/// As [`pack`], and [`Error::Cancelled`] when `progress` asks to stop.
+pub fn pack_with_progress<W: Write>(
+    dir: &Path,
+    output: W,
+    options: &PackOptions,
+    progress: &mut Progress<'_>,
+) -> Result<PackSummary> {
     let meta = fs::metadata(dir).map_err(Error::path(dir))?;
     if !meta.is_dir() {
         return Err(Error::InvalidArgument(format!(
@@ -225,11 +240,11 @@ pub fn pack<W: Write>(dir: &Path, output: W, options: &PackOptions) -> Result<Pa
     let (entries, file_bytes) = match &options.encryption {
         Some((password, format)) => {
             let enc = EncryptWriter::new(&mut hashing, password, *format)?;
-            let (enc, counts) = pack_tar_gz(dir, &prefix, enc, options.level)?;
+            let (enc, counts) = pack_tar_gz(dir, &prefix, enc, options.level, progress)?;
             enc.finish()?;
             counts
         }
-        None => pack_tar_gz(dir, &prefix, &mut hashing, options.level)?.1,
+        None => pack_tar_gz(dir, &prefix, &mut hashing, options.level, progress)?.1,
     };
     let output_bytes = hashing.bytes();
     let (mut inner, md5) = hashing.into_parts();
@@ -242,7 +257,13 @@ pub fn pack<W: Write>(dir: &Path, output: W, options: &PackOptions) -> Result<Pa
     })
 }
 
-fn pack_tar_gz<W: Write>(dir: &Path, prefix: &Path, out: W, level: u32) -> Result<(W, (u64, u64))> {
+fn pack_tar_gz<W: Write>(
+    dir: &Path,
+    prefix: &Path,
+    out: W,
+    level: u32,
+    progress: &mut Progress<'_>,
+) -> Result<(W, (u64, u64))> {
     let gz = GzEncoder::new(out, Compression::new(level));
     let mut builder = tar::Builder::new(gz);
     builder.mode(tar::HeaderMode::Complete);
@@ -251,7 +272,7 @@ fn pack_tar_gz<W: Write>(dir: &Path, prefix: &Path, out: W, level: u32) -> Resul
     if !prefix.as_os_str().is_empty() {
         append_entry(&mut builder, dir, prefix, &mut counts)?;
     }
-    walk(&mut builder, dir, prefix, &mut counts)?;
+    walk(&mut builder, dir, prefix, &mut counts, progress)?;
     let gz = builder.into_inner()?;
     Ok((gz.finish()?, counts))
 }
@@ -261,6 +282,7 @@ fn walk<W: Write>(
     dir: &Path,
     name: &Path,
     counts: &mut (u64, u64),
+    progress: &mut Progress<'_>,
 ) -> Result<()> {
     let mut children: Vec<_> = fs::read_dir(dir)
         .map_err(Error::path(dir))?
@@ -272,8 +294,9 @@ fn walk<W: Write>(
         let path = dir.join(&child);
         let entry_name = name.join(&child);
         let is_dir = append_entry(builder, &path, &entry_name, counts)?;
+        progress.report(counts.1, None)?;
         if is_dir {
-            walk(builder, &path, &entry_name, counts)?;
+            walk(builder, &path, &entry_name, counts, progress)?;
         }
     }
     Ok(())

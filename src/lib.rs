@@ -70,13 +70,14 @@
 //!   library user pays for none of them.
 
 #![deny(missing_docs)]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(rust_2018_idioms, missing_debug_implementations)]
 
 pub mod archive;
 pub mod checksum;
 pub mod cipher;
 pub mod error;
+pub mod ffi;
 pub mod files;
 pub mod kdf;
 mod pipeline;

@@ -1,0 +1,364 @@
+#!/usr/bin/env bash
+# Whole-process comparison of a0backup with the tools of the appliance's documented procedure
+# (md5sum, the seed's Node decrypt script, tar) and the usual shell pipelines (openssl, pigz).
+#
+#   benches/compare.sh
+#
+# Builds `a0backup` (release, --features cli), makes test data, then for each row runs the peer
+# and a0backup alternately (warm-up, then A B A B ... RUNS times each), each under
+# `/usr/bin/time -f '%e %M'`, and prints a markdown table of median wall times and a0backup's
+# peak RSS. Outputs of every run are removed before the next one; the test data is removed at the
+# end unless KEEP=1.
+#
+# Environment:
+#   BENCH_DIR  where the data goes             (default /tmp/a0backup-bench)
+#   SIZE_MB    random file for decrypt and md5 (default 1024, MiB)
+#   TREE_MB    mongodump tree for restore/pack (default 1000, MB)
+#   RUNS       timed runs of each command      (default 5)
+#   PACK_RUNS  timed runs for the pack rows    (default RUNS; packing with gzip is slow)
+#   KEEP=1     keep BENCH_DIR afterwards
+#   A0BACKUP   an a0backup binary to use instead of building one
+#
+# Needs: /usr/bin/time (Debian package `time`), openssl, md5sum, tar, gzip, python3 (for the
+# tree; `pymongo` is installed with pip when missing, else a pure-Python BSON encoder is used).
+# Optional peers, skipped when missing: node (with createDecipher: Node <= 20), pigz.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BENCH_DIR=${BENCH_DIR:-/tmp/a0backup-bench}
+SIZE_MB=${SIZE_MB:-1024}
+TREE_MB=${TREE_MB:-1000}
+RUNS=${RUNS:-5}
+PACK_RUNS=${PACK_RUNS:-$RUNS}
+KEEP=${KEEP:-0}
+PASSWORD=Passw0rd
+OSSL=(openssl enc -aes-256-ctr -nosalt -md md5 -pass "pass:$PASSWORD")
+
+say() { printf '%s\n' "$*" >&2; }
+die() { say "compare.sh: $*"; exit 1; }
+have() { command -v "$1" >/dev/null 2>&1; }
+# A word quoted for bash -c.
+q() { printf '%q' "$1"; }
+
+[ -x /usr/bin/time ] || die "/usr/bin/time is missing: install the Debian package 'time' (apt-get install time)"
+for tool in openssl md5sum tar gzip python3 head cmp; do
+  have "$tool" || die "$tool is missing"
+done
+for n in SIZE_MB TREE_MB RUNS PACK_RUNS; do
+  [[ ${!n} =~ ^[1-9][0-9]*$ ]] || die "$n must be a positive integer, not '${!n}'"
+done
+
+# --- a0backup ---------------------------------------------------------------------------------
+if [ -n "${A0BACKUP:-}" ]; then
+  A0=$A0BACKUP
+else
+  say "building a0backup (cargo build --release --features cli)"
+  if ! (cd "$ROOT" && cargo build --release --features cli) >"${TMPDIR:-/tmp}/a0backup-bench-build.log" 2>&1; then
+    tail -n 30 "${TMPDIR:-/tmp}/a0backup-bench-build.log" >&2
+    die "cargo build failed (log: ${TMPDIR:-/tmp}/a0backup-bench-build.log)"
+  fi
+  A0=$ROOT/target/release/a0backup
+fi
+[ -x "$A0" ] || die "no a0backup binary at $A0"
+has_sub() { "$A0" "$1" --help >/dev/null 2>&1; }
+
+# --- Peers ------------------------------------------------------------------------------------
+NODE_CIPHER=0
+NODE_DECIPHER=0
+if have node; then
+  node -e 'process.exit(typeof require("crypto").createCipher === "function" ? 0 : 1)' && NODE_CIPHER=1
+  node -e 'process.exit(typeof require("crypto").createDecipher === "function" ? 0 : 1)' && NODE_DECIPHER=1
+fi
+HAVE_PIGZ=0
+have pigz && HAVE_PIGZ=1
+
+# --- Data -------------------------------------------------------------------------------------
+mkdir -p "$BENCH_DIR"
+D=$(cd "$BENCH_DIR" && pwd)
+# Only what this script makes is removed, so BENCH_DIR may be any directory.
+MADE=(decrypt.js encrypt.js random.bin random.bin.enc out.bin tree backup.tar.gz
+  backup-retrieve.tar.gz.enc restore.tar.gz dest pack.tar.gz.enc .time .log .peer.times
+  .a0.times .warm.times)
+# shellcheck disable=SC2317  # called by the EXIT trap
+cleanup() {
+  if [ "$KEEP" = 1 ]; then
+    say "kept the test data in $D"
+  else
+    (cd "$D" && rm -rf -- "${MADE[@]}")
+    rmdir "$D" 2>/dev/null || true
+  fi
+}
+trap cleanup EXIT
+
+# The seed's decrypt script, verbatim (arguments: password, input, output).
+cat >"$D/decrypt.js" <<'EOF'
+'use strict';
+const fs     = require('fs');
+const crypto = require('crypto');
+const ALGO = 'aes-256-ctr';
+const password = process.argv[2]
+const input = process.argv[3];
+const output = process.argv[4];
+const decrypt = crypto.createDecipher(ALGO, password);
+const out = fs.createWriteStream(output);
+fs.createReadStream(input).pipe(decrypt).pipe(out);
+EOF
+# The appliance's encryption (arguments: password, input, output).
+cat >"$D/encrypt.js" <<'EOF'
+'use strict';
+const fs = require('fs');
+const crypto = require('crypto');
+const [password, input, output] = process.argv.slice(2);
+const cipher = crypto.createCipher('aes-256-ctr', password);
+fs.createReadStream(input).pipe(cipher).pipe(fs.createWriteStream(output));
+EOF
+
+# encrypt IN OUT: as the appliance does (Node createCipher), or the same bytes by openssl.
+encrypt() {
+  if [ "$NODE_CIPHER" = 1 ]; then
+    node --no-deprecation --no-warnings "$D/encrypt.js" "$PASSWORD" "$1" "$2"
+  else
+    "${OSSL[@]}" -in "$1" -out "$2"
+  fi
+}
+md5_of() { md5sum "$1" | cut -d' ' -f1; }
+
+PLAIN=$D/random.bin
+ENC=$D/random.bin.enc
+OUT=$D/out.bin
+BYTES=$((SIZE_MB * 1024 * 1024))
+if [ "$(stat -c %s "$PLAIN" 2>/dev/null)" != "$BYTES" ] || [ "$(stat -c %s "$ENC" 2>/dev/null)" != "$BYTES" ]; then
+  say "making ${SIZE_MB} MiB of random data and encrypting it ($([ "$NODE_CIPHER" = 1 ] && echo 'node createCipher' || echo 'openssl enc -nosalt -md md5'))"
+  head -c "$BYTES" /dev/urandom >"$PLAIN"
+  encrypt "$PLAIN" "$ENC"
+fi
+ENC_MD5=$(md5_of "$ENC")
+
+# --- Measuring --------------------------------------------------------------------------------
+TABLE=()
+SIZES=()
+STATUS=0
+LAST_PEER_SIZE=
+LAST_MINE_SIZE=
+
+# run_one TIMES CMD CLEAN: cleans, then runs CMD (a bash command line) under /usr/bin/time and
+# appends "seconds KiB" to TIMES.
+run_one() {
+  local times=$1 cmd=$2 clean=$3
+  bash -c "$clean"
+  sync
+  if ! /usr/bin/time -f '%e %M' -o "$D/.time" bash -c "set -o pipefail; $cmd" >"$D/.log" 2>&1; then
+    say "FAILED: $cmd"
+    tail -n 5 "$D/.log" >&2
+    tail -n 2 "$D/.time" >&2 || true
+    return 1
+  fi
+  tail -n 1 "$D/.time" >>"$times"
+}
+
+median() { cut -d' ' -f1 "$1" | sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) printf "%.2f", v[(NR + 1) / 2]; else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+max_rss_mib() { awk '$2 > m { m = $2 } END { printf "%.0f", m / 1024 }' "$1"; }
+
+# row WORK PEER_LABEL PEER_CMD A0_CMD CLEAN CHECK [SIZED_FILE [N]]
+#   CHECK (a bash command line, may be empty) runs after each warm-up run; SIZED_FILE's size is
+#   recorded after the warm-ups in LAST_PEER_SIZE and LAST_MINE_SIZE.
+row() {
+  local work=$1 label=$2 peer=$3 mine=$4 clean=$5 check=$6 sized=${7:-} n=${8:-$RUNS}
+  local pt=$D/.peer.times at=$D/.a0.times
+  : >"$pt"
+  : >"$at"
+  say "== $work: $label vs a0backup ($n runs each)"
+  if ! measure_row; then
+    bash -c "$clean"
+    TABLE+=("| $work | \`${label//|/\\|}\` | FAILED | | | |")
+    STATUS=1
+    return 0
+  fi
+  bash -c "$clean"
+  local pm am ratio rss
+  pm=$(median "$pt")
+  am=$(median "$at")
+  ratio=$(awk -v p="$pm" -v a="$am" 'BEGIN { if (a > 0) printf "%.2f", p / a; else print "n/a" }')
+  rss=$(max_rss_mib "$at")
+  say "   peer $pm s, a0backup $am s, ratio $ratio, a0backup peak RSS $rss MiB"
+  TABLE+=("| $work | \`${label//|/\\|}\` | $pm | $am | $ratio | $rss |")
+}
+
+# The runs of one row, with row's variables: a warm-up of each side (checked, and its output
+# sized), then peer and a0backup alternately.
+measure_row() {
+  local warm=$D/.warm.times i
+  run_one "$warm" "$peer" "$clean" || return 1
+  if [ -n "$check" ] && ! bash -c "$check"; then
+    say "FAILED check of the peer's output: $check"
+    return 1
+  fi
+  [ -z "$sized" ] || LAST_PEER_SIZE=$(stat -c %s "$sized")
+  run_one "$warm" "$mine" "$clean" || return 1
+  if [ -n "$check" ] && ! bash -c "$check"; then
+    say "FAILED check of a0backup's output: $check"
+    return 1
+  fi
+  [ -z "$sized" ] || LAST_MINE_SIZE=$(stat -c %s "$sized")
+  for ((i = 0; i < n; i++)); do
+    run_one "$pt" "$peer" "$clean" || return 1
+    run_one "$at" "$mine" "$clean" || return 1
+  done
+}
+
+skip() { # WORK PEER_LABEL REASON
+  say "== $1: $2: $3"
+  local label=$2
+  TABLE+=("| $1 | \`${label//|/\\|}\` | $3 | | | |")
+}
+
+SZ="$SIZE_MB MiB"
+QE=$(q "$ENC")
+QO=$(q "$OUT")
+QP=$(q "$PLAIN")
+QA0=$(q "$A0")
+OSSL_D="openssl enc -d -aes-256-ctr -nosalt -md md5 -pass pass:$PASSWORD"
+OSSL_E="openssl enc -aes-256-ctr -nosalt -md md5 -pass pass:$PASSWORD"
+NODE_D="node --no-deprecation $(q "$D/decrypt.js") $PASSWORD"
+A0_D="$QA0 decrypt --password $PASSWORD"
+
+# (a) decrypt to a file, openssl
+row "decrypt $SZ to a file" "openssl enc -d" \
+  "$OSSL_D -in $QE -out $QO" \
+  "$A0_D $QE -o $QO --force" \
+  "rm -f $QO" "cmp -s $QO $QP"
+
+# (b) decrypt to a file, the seed's Node script
+if [ "$NODE_DECIPHER" = 1 ]; then
+  row "decrypt $SZ to a file" "node decrypt.js (seed)" \
+    "$NODE_D $QE $QO" \
+    "$A0_D $QE -o $QO --force" \
+    "rm -f $QO" "cmp -s $QO $QP"
+else
+  skip "decrypt $SZ to a file" "node decrypt.js (seed)" "skipped: $(have node && echo 'node has no createDecipher' || echo 'no node')"
+fi
+
+# (c) decrypt and check the md5 in one command
+row "decrypt $SZ + check md5" "md5sum && openssl enc -d" \
+  "md5sum $QE && $OSSL_D -in $QE -out $QO" \
+  "$A0_D --md5 $ENC_MD5 $QE -o $QO --force" \
+  "rm -f $QO" "cmp -s $QO $QP"
+
+# (d) md5 alone
+row "md5 of $SZ" "md5sum" \
+  "md5sum $QE" \
+  "$QA0 md5 $QE" \
+  ":" ""
+
+# The random file is not needed any more (unless kept for another run).
+[ "$KEEP" = 1 ] || rm -f "$PLAIN" "$ENC"
+
+# --- Restore and pack -------------------------------------------------------------------------
+HAS_RESTORE=0
+HAS_PACK=0
+has_sub restore && HAS_RESTORE=1
+has_sub pack && HAS_PACK=1
+
+TREE=$D/tree
+BACKUP=$D/backup-retrieve.tar.gz.enc
+if [ "$HAS_RESTORE" = 1 ] || [ "$HAS_PACK" = 1 ]; then
+  if [ "$(cat "$TREE/.mb" 2>/dev/null)" != "$TREE_MB" ]; then
+    rm -rf "$TREE" "$BACKUP"
+    if ! python3 -c 'import bson; bson.encode; bson.ObjectId' 2>/dev/null; then
+      say "installing pymongo for its bson module"
+      python3 -m pip install --quiet pymongo >&2 || say "pip install pymongo failed: using the pure-Python BSON encoder"
+    fi
+    say "making a ${TREE_MB} MB mongodump tree"
+    python3 "$ROOT/benches/make_tree.py" "$TREE" --mb "$TREE_MB" >&2
+    echo "$TREE_MB" >"$TREE/.mb"
+  fi
+fi
+
+if [ "$HAS_RESTORE" = 1 ]; then
+  if [ ! -s "$BACKUP" ]; then
+    say "packing and encrypting the tree as the appliance does"
+    gz=(gzip -6)
+    [ "$HAVE_PIGZ" = 1 ] && gz=(pigz -6)
+    tar cf - -C "$TREE" dump | "${gz[@]}" >"$D/backup.tar.gz"
+    encrypt "$D/backup.tar.gz" "$BACKUP"
+    rm -f "$D/backup.tar.gz"
+  fi
+  BACKUP_MD5=$(md5_of "$BACKUP")
+  BSZ=$(awk -v b="$(stat -c %s "$BACKUP")" 'BEGIN { printf "%.0f MB", b / 1e6 }')
+  TSZ=$(du -sb "$TREE/dump" | awk '{ printf "%.0f MB", $1 / 1e6 }')
+  WORK="restore $BSZ backup ($TSZ tree)"
+  QB=$(q "$BACKUP")
+  QDEST=$(q "$D/dest")
+  QTGZ=$(q "$D/restore.tar.gz")
+  A0_R="$QA0 restore --password $PASSWORD --md5 $BACKUP_MD5 $QB -C $QDEST --force"
+  CLEAN_R="rm -rf $QDEST $QTGZ"
+  CHECK_R="diff -r $(q "$TREE/dump") $QDEST/dump"
+
+  if [ "$NODE_DECIPHER" = 1 ]; then
+    row "$WORK" "md5sum; node decrypt.js; mkdir; tar xf (seeds)" \
+      "md5sum $QB && $NODE_D $QB $QTGZ && mkdir -p $QDEST && tar xf $QTGZ -C $QDEST" \
+      "$A0_R" "$CLEAN_R" "$CHECK_R"
+  else
+    skip "$WORK" "md5sum; node decrypt.js; mkdir; tar xf (seeds)" "skipped: $(have node && echo 'node has no createDecipher' || echo 'no node')"
+  fi
+  if [ "$HAVE_PIGZ" = 1 ]; then
+    row "$WORK" "openssl enc -d | pigz -d | tar x" \
+      "mkdir -p $QDEST && $OSSL_D -in $QB | pigz -d | tar x -C $QDEST" \
+      "$A0_R" "$CLEAN_R" "$CHECK_R"
+  else
+    skip "$WORK" "openssl enc -d | pigz -d | tar x" "skipped: no pigz"
+  fi
+else
+  skip "restore" "(all peers)" "skipped: a0backup has no restore yet"
+fi
+
+if [ "$HAS_PACK" = 1 ]; then
+  TSZ=$(du -sb "$TREE/dump" | awk '{ printf "%.0f MB", $1 / 1e6 }')
+  WORK="pack $TSZ tree"
+  QT=$(q "$TREE")
+  QPK=$(q "$D/pack.tar.gz.enc")
+  A0_P="$QA0 pack --password $PASSWORD --level 6 $(q "$TREE/dump") -o $QPK --force"
+  CLEAN_P="rm -f $QPK"
+  # The output must decrypt (Node format) to a gzipped tar holding the whole tree.
+  CHECK_P="[ \"\$($OSSL_D -in $QPK 2>/dev/null | tar tzf - | grep -c '\\.bson\$')\" = $(find "$TREE/dump" -name '*.bson' | wc -l) ]"
+
+  row "$WORK" "tar czf - | openssl enc" \
+    "tar czf - -C $QT dump | $OSSL_E -out $QPK" \
+    "$A0_P" "$CLEAN_P" "$CHECK_P" "$D/pack.tar.gz.enc" "$PACK_RUNS"
+  GZIP_SIZE=$LAST_PEER_SIZE
+  A0_SIZE=$LAST_MINE_SIZE
+  PIGZ_SIZE=
+  if [ "$HAVE_PIGZ" = 1 ]; then
+    row "$WORK" "tar cf - | pigz -6 | openssl enc" \
+      "tar cf - -C $QT dump | pigz -6 | $OSSL_E -out $QPK" \
+      "$A0_P" "$CLEAN_P" "$CHECK_P" "$D/pack.tar.gz.enc" "$PACK_RUNS"
+    PIGZ_SIZE=$LAST_PEER_SIZE
+  else
+    skip "$WORK" "tar cf - | pigz -6 | openssl enc" "skipped: no pigz"
+  fi
+  if [ -n "$GZIP_SIZE" ] && [ -n "$A0_SIZE" ]; then
+    rel() { awk -v a="$1" -v b="$GZIP_SIZE" 'BEGIN { printf "%.4f", a / b }'; }
+    SIZES+=("| gzip -6 (\`tar czf\`) | $GZIP_SIZE | 1.0000 |")
+    [ -n "$PIGZ_SIZE" ] && SIZES+=("| pigz -6 | $PIGZ_SIZE | $(rel "$PIGZ_SIZE") |")
+    SIZES+=("| a0backup pack --level 6 | $A0_SIZE | $(rel "$A0_SIZE") |")
+  fi
+else
+  skip "pack" "(all peers)" "skipped: a0backup has no pack yet"
+fi
+
+# --- Report -----------------------------------------------------------------------------------
+echo
+echo "a0backup $("$A0" --version 2>/dev/null | awk '{ print $NF }') vs peers: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2 | sed 's/^ *//')),"
+echo "$(openssl version | cut -d' ' -f1-2), node $(have node && node --version || echo none), pigz $(have pigz && pigz --version 2>&1 | awk '{ print $2 }' || echo none);"
+echo "median of $RUNS runs (pack: $PACK_RUNS) after a warm-up, peer and a0backup alternating; outputs in $D."
+echo
+echo "| work | peer | peer median s | a0backup median s | peer/a0backup | a0backup peak RSS MiB |"
+echo "| --- | --- | --- | --- | --- | --- |"
+printf '%s\n' "${TABLE[@]}"
+if [ ${#SIZES[@]} -gt 0 ]; then
+  echo
+  echo "| pack output | bytes | vs gzip -6 |"
+  echo "| --- | --- | --- |"
+  printf '%s\n' "${SIZES[@]}"
+fi
+exit "$STATUS"

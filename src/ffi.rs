@@ -1,0 +1,675 @@
+//! The C ABI. The only module with `unsafe` code.
+//!
+//! # Contract
+//!
+//! * Every function is `a0b_`-prefixed. Opaque handles come in `a0b_<type>_new` /
+//!   `a0b_<type>_free` pairs, and `_free(NULL)` does nothing.
+//! * Functions return an `a0b_result`: `A0B_OK` (0) on success, a positive `A0B_ERR_*` code
+//!   otherwise. Out-parameters are written only on success.
+//! * Passwords are `(const uint8_t *, size_t)` and always required (an empty password is a
+//!   non-NULL pointer with length 0), except for `a0b_pack`, where NULL means "do not encrypt".
+//!   Paths are NUL-terminated UTF-8. A NULL where a pointer is required returns
+//!   `A0B_ERR_INVALID_ARGUMENT`, never a crash.
+//! * No panic crosses the boundary: one is caught and returned as `A0B_ERR_PANIC`.
+//! * `a0b_last_error_message` gives a readable message for the last failure on the calling
+//!   thread.
+//! * The file functions keep the library's guarantees: outputs appear under their final name
+//!   only when complete and checked; on any failure (a cancel from the progress callback
+//!   included) an existing output or destination is untouched and nothing partial is left.
+
+#![allow(non_camel_case_types)]
+#![allow(unsafe_code)]
+
+use std::cell::RefCell;
+use std::ffi::{c_char, c_void, CStr, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+
+use crate::archive::{PackOptions, UnpackOptions};
+use crate::checksum::{Md5, Md5Digest};
+use crate::cipher::Cipher;
+use crate::error::Error;
+use crate::files::{self, AtomicFile, FileOptions};
+use crate::kdf::{Format, KeyIv, Password, DEFAULT_PBKDF2_ITERATIONS};
+use crate::progress::Progress;
+use crate::restore::{restore_file, RestoreOptions};
+use crate::stream::DecryptOptions;
+
+/// The result of every fallible function: `A0B_OK` or one of the `A0B_ERR_*` codes.
+pub type a0b_result = i32;
+
+/// Success.
+pub const A0B_OK: a0b_result = 0;
+/// An I/O error (a file that cannot be read or written, a full disk).
+pub const A0B_ERR_IO: a0b_result = 1;
+/// A NULL where a pointer is required, a path that is not UTF-8, a bad hex string, bad options.
+pub const A0B_ERR_INVALID_ARGUMENT: a0b_result = 2;
+/// The decrypted data does not start as it must (gzip): almost always a wrong password.
+pub const A0B_ERR_WRONG_PASSWORD: a0b_result = 3;
+/// The MD5 of the encrypted file is not the expected one.
+pub const A0B_ERR_CHECKSUM_MISMATCH: a0b_result = 4;
+/// The archive holds an entry the unpack policy refuses, or exceeds a limit.
+pub const A0B_ERR_UNSAFE_ARCHIVE: a0b_result = 5;
+/// Damaged or truncated input (header, gzip, tar, status record).
+pub const A0B_ERR_MALFORMED: a0b_result = 6;
+/// The progress callback asked to stop.
+pub const A0B_ERR_CANCELLED: a0b_result = 7;
+/// A bug: a panic inside the library was caught at the boundary.
+pub const A0B_ERR_PANIC: a0b_result = 8;
+/// A format the library cannot read or write (or an ambiguous salted file without a format).
+pub const A0B_ERR_UNSUPPORTED: a0b_result = 9;
+/// The output exists and `overwrite` was not set.
+pub const A0B_ERR_ALREADY_EXISTS: a0b_result = 10;
+
+/// Decrypt: detect the format from the header. Encrypt: the appliance's (Node) format.
+pub const A0B_FORMAT_AUTO: u32 = 0;
+/// No header, EVP_BytesToKey(MD5) without salt: Node `createCipher`, the appliance's format.
+pub const A0B_FORMAT_NODE: u32 = 1;
+/// `openssl enc -md md5`: `Salted__` header, EVP_BytesToKey(MD5) with the salt.
+pub const A0B_FORMAT_OPENSSL_MD5: u32 = 2;
+/// `openssl enc -pbkdf2 -md sha256`: `Salted__` header, PBKDF2-HMAC-SHA256.
+pub const A0B_FORMAT_OPENSSL_PBKDF2: u32 = 3;
+
+/// Progress callback: bytes done, bytes in all (0 when unknown), the caller's `user_data`.
+/// Return 0 to go on, anything else to cancel (the call then fails with `A0B_ERR_CANCELLED`
+/// and leaves nothing behind). Called on the thread that made the call.
+pub type a0b_progress_fn =
+    Option<unsafe extern "C" fn(done: u64, total: u64, user_data: *mut c_void) -> i32>;
+
+/// Options of the file functions. Initialise with `a0b_options_init`, then change fields;
+/// `struct_size` lets later versions add fields without breaking callers built against this
+/// one. A NULL `a0b_options *` means all defaults.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct a0b_options {
+    /// `sizeof(a0b_options)` as the caller was compiled with; set by `a0b_options_init`.
+    pub struct_size: usize,
+    /// Replace an existing output file or non-empty destination directory.
+    pub overwrite: bool,
+    /// One of the `A0B_FORMAT_*` values.
+    pub format: u32,
+    /// PBKDF2 iterations for `A0B_FORMAT_OPENSSL_PBKDF2` (0: openssl's default, 10000).
+    pub pbkdf2_iterations: u32,
+    /// `a0b_decrypt_file`: require the plaintext to start with a gzip header, so a wrong
+    /// password is reported before any output is written. `a0b_restore` always requires it.
+    pub expect_gzip: bool,
+    /// gzip level for `a0b_pack`, 0-9 (default 6).
+    pub gzip_level: u32,
+    /// `a0b_restore`: extract symlinks that stay inside the destination.
+    pub allow_symlinks: bool,
+    /// `a0b_restore`: extract hardlinks to files extracted earlier.
+    pub allow_hardlinks: bool,
+    /// `a0b_restore`: most bytes of file data to extract (0: the default, 1 TiB).
+    pub max_total_bytes: u64,
+    /// Progress callback, or NULL.
+    pub progress: a0b_progress_fn,
+    /// Passed to `progress` unchanged.
+    pub user_data: *mut c_void,
+}
+
+impl Default for a0b_options {
+    fn default() -> Self {
+        a0b_options {
+            struct_size: std::mem::size_of::<a0b_options>(),
+            overwrite: false,
+            format: A0B_FORMAT_AUTO,
+            pbkdf2_iterations: 0,
+            expect_gzip: false,
+            gzip_level: 6,
+            allow_symlinks: false,
+            allow_hardlinks: false,
+            max_total_bytes: 0,
+            progress: None,
+            user_data: std::ptr::null_mut(),
+        }
+    }
+}
+
+/// An AES-256-CTR keystream with its position. Not safe for concurrent use from two threads;
+/// may be moved between threads.
+#[derive(Debug)]
+pub struct a0b_cipher {
+    inner: Cipher,
+}
+
+/// An incremental MD5. Not safe for concurrent use from two threads; may be moved between
+/// threads.
+#[derive(Debug)]
+pub struct a0b_md5 {
+    inner: Md5,
+}
+
+thread_local! {
+    static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
+}
+
+fn set_last_error(message: String) {
+    let c = CString::new(message.replace('\0', "\\0")).expect("NULs were replaced");
+    LAST_ERROR.with(|e| *e.borrow_mut() = Some(c));
+}
+
+fn code_of(e: &Error) -> a0b_result {
+    match e {
+        Error::Io(_) | Error::Path { .. } => A0B_ERR_IO,
+        Error::ChecksumMismatch { .. } => A0B_ERR_CHECKSUM_MISMATCH,
+        Error::WrongPassword { .. } => A0B_ERR_WRONG_PASSWORD,
+        Error::Malformed { .. } => A0B_ERR_MALFORMED,
+        Error::UnsupportedFormat(_) => A0B_ERR_UNSUPPORTED,
+        Error::UnsafeEntry { .. } | Error::LimitExceeded { .. } => A0B_ERR_UNSAFE_ARCHIVE,
+        Error::AlreadyExists(_) => A0B_ERR_ALREADY_EXISTS,
+        Error::InvalidArgument(_) => A0B_ERR_INVALID_ARGUMENT,
+        Error::Cancelled => A0B_ERR_CANCELLED,
+    }
+}
+
+fn fail(e: Error) -> a0b_result {
+    let code = code_of(&e);
+    set_last_error(e.to_string());
+    code
+}
+
+fn invalid(what: &str) -> Error {
+    Error::InvalidArgument(what.to_string())
+}
+
+/// Runs `body` inside the panic boundary, turning its error into a code and a message.
+fn boundary(body: impl FnOnce() -> Result<(), Error>) -> a0b_result {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => A0B_OK,
+        Ok(Err(e)) => fail(e),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown".into());
+            set_last_error(format!("internal error (panic): {what}"));
+            A0B_ERR_PANIC
+        }
+    }
+}
+
+/// # Safety
+/// `ptr` is NULL or points to `len` readable bytes.
+unsafe fn password_arg(ptr: *const u8, len: usize) -> Result<Password, Error> {
+    if ptr.is_null() {
+        return Err(invalid(
+            "password is NULL (pass a non-NULL pointer with length 0 for an empty password)",
+        ));
+    }
+    Ok(Password::new(
+        unsafe { std::slice::from_raw_parts(ptr, len) }.to_vec(),
+    ))
+}
+
+/// # Safety
+/// `ptr` is NULL or a NUL-terminated string.
+unsafe fn path_arg(ptr: *const c_char, name: &str) -> Result<PathBuf, Error> {
+    if ptr.is_null() {
+        return Err(invalid(&format!("{name} is NULL")));
+    }
+    let s = unsafe { CStr::from_ptr(ptr) }
+        .to_str()
+        .map_err(|_| invalid(&format!("{name} is not UTF-8")))?;
+    if s.is_empty() {
+        return Err(invalid(&format!("{name} is empty")));
+    }
+    Ok(PathBuf::from(s))
+}
+
+/// # Safety
+/// `ptr` is NULL or a NUL-terminated string.
+unsafe fn md5_arg(ptr: *const c_char) -> Result<Option<Md5Digest>, Error> {
+    if ptr.is_null() {
+        return Ok(None);
+    }
+    let s = unsafe { CStr::from_ptr(ptr) }
+        .to_str()
+        .map_err(|_| invalid("expected_md5 is not UTF-8"))?;
+    s.trim().parse().map(Some)
+}
+
+/// # Safety
+/// `ptr` is NULL or points to an `a0b_options` whose first field is its size.
+unsafe fn options_arg(ptr: *const a0b_options) -> Result<a0b_options, Error> {
+    if ptr.is_null() {
+        return Ok(a0b_options::default());
+    }
+    let size = unsafe { std::ptr::read_unaligned(ptr as *const usize) };
+    if size < std::mem::size_of::<a0b_options>() {
+        return Err(invalid(
+            "a0b_options.struct_size is too small: initialise options with a0b_options_init",
+        ));
+    }
+    Ok(unsafe { *ptr })
+}
+
+fn format_of(o: &a0b_options) -> Result<Option<Format>, Error> {
+    let iterations = if o.pbkdf2_iterations == 0 {
+        DEFAULT_PBKDF2_ITERATIONS
+    } else {
+        o.pbkdf2_iterations
+    };
+    match o.format {
+        A0B_FORMAT_AUTO => Ok(None),
+        A0B_FORMAT_NODE => Ok(Some(Format::Node)),
+        A0B_FORMAT_OPENSSL_MD5 => Ok(Some(Format::OpenSslMd5)),
+        A0B_FORMAT_OPENSSL_PBKDF2 => Ok(Some(Format::OpenSslPbkdf2 { iterations })),
+        other => Err(invalid(&format!("unknown format {other}"))),
+    }
+}
+
+fn progress_of<'a>(o: &a0b_options) -> Progress<'a> {
+    match o.progress {
+        None => Progress::none(),
+        Some(cb) => {
+            let user_data = o.user_data;
+            Progress::new(move |done, total| {
+                // SAFETY: the caller promised a valid callback; user_data is passed through.
+                unsafe { cb(done, total.unwrap_or(0), user_data) == 0 }
+            })
+        }
+    }
+}
+
+fn write_hex(out: *mut c_char, d: &Md5Digest) {
+    let hex = CString::new(d.to_string()).expect("hex has no NUL");
+    // SAFETY: callers checked `out` is non-NULL; the contract gives it 33 bytes.
+    unsafe { std::ptr::copy_nonoverlapping(hex.as_ptr(), out, 33) };
+}
+
+/// The library version, as a static NUL-terminated string.
+#[no_mangle]
+pub extern "C" fn a0b_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr() as *const c_char
+}
+
+/// Copies the message of the last failure on this thread into `buf` (NUL-terminated, cut to
+/// fit `len`), and returns the length needed including the NUL. With no failure yet the
+/// message is empty. `buf` may be NULL (with any `len`) to ask for the length only.
+///
+/// # Safety
+/// `buf` is NULL or points to `len` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn a0b_last_error_message(buf: *mut c_char, len: usize) -> usize {
+    catch_unwind(|| {
+        LAST_ERROR.with(|e| {
+            let e = e.borrow();
+            let bytes = e.as_ref().map(|c| c.as_bytes()).unwrap_or(b"");
+            if !buf.is_null() && len > 0 {
+                let n = bytes.len().min(len - 1);
+                // SAFETY: buf has len bytes and n < len.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(bytes.as_ptr() as *const c_char, buf, n);
+                    *buf.add(n) = 0;
+                }
+            }
+            bytes.len() + 1
+        })
+    })
+    .unwrap_or(0)
+}
+
+/// Fills `options` with the defaults and sets its `struct_size`.
+///
+/// # Safety
+/// `options` is NULL or points to a writable `a0b_options`.
+#[no_mangle]
+pub unsafe extern "C" fn a0b_options_init(options: *mut a0b_options) -> a0b_result {
+    boundary(|| {
+        if options.is_null() {
+            return Err(invalid("options is NULL"));
+        }
+        unsafe { options.write(a0b_options::default()) };
+        Ok(())
+    })
+}
+
+/// Derives the key and IV of Node's `createCipher` (EVP_BytesToKey, MD5, one round, no salt).
+///
+/// # Safety
+/// `password` points to `password_len` bytes; `key_out` to 32 and `iv_out` to 16 writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn a0b_derive_key_iv(
+    password: *const u8,
+    password_len: usize,
+    key_out: *mut u8,
+    iv_out: *mut u8,
+) -> a0b_result {
+    boundary(|| {
+        let pw = unsafe { password_arg(password, password_len) }?;
+        if key_out.is_null() || iv_out.is_null() {
+            return Err(invalid("key_out or iv_out is NULL"));
+        }
+        let k = Format::Node.derive(&pw, None)?;
+        unsafe {
+            std::ptr::copy_nonoverlapping(k.key().as_ptr(), key_out, 32);
+            std::ptr::copy_nonoverlapping(k.iv().as_ptr(), iv_out, 16);
+        }
+        Ok(())
+    })
+}
+
+fn new_cipher(k: &KeyIv, out: *mut *mut a0b_cipher) -> Result<(), Error> {
+    let handle = Box::new(a0b_cipher {
+        inner: Cipher::new(k),
+    });
+    // SAFETY: callers checked `out` is non-NULL.
+    unsafe { *out = Box::into_raw(handle) };
+    Ok(())
+}
+
+/// A cipher keyed from a password as Node's `createCipher` does, at offset 0.
+///
+/// # Safety
+/// `password` points to `password_len` bytes; `out` to a writable pointer.
+#[no_mangle]
+pub unsafe extern "C" fn a0b_cipher_new(
+    password: *const u8,
+    password_len: usize,
+    out: *mut *mut a0b_cipher,
+) -> a0b_result {
+    boundary(|| {
+        let pw = unsafe { password_arg(password, password_len) }?;
+        if out.is_null() {
+            return Err(invalid("out is NULL"));
+        }
+        new_cipher(&Format::Node.derive(&pw, None)?, out)
+    })
+}
+
+/// A cipher from a raw 32-byte key and 16-byte IV, at offset 0.
+///
+/// # Safety
+/// `key` points to 32 bytes, `iv` to 16; `out` to a writable pointer.
+#[no_mangle]
+pub unsafe extern "C" fn a0b_cipher_new_key_iv(
+    key: *const u8,
+    iv: *const u8,
+    out: *mut *mut a0b_cipher,
+) -> a0b_result {
+    boundary(|| {
+        if key.is_null() || iv.is_null() || out.is_null() {
+            return Err(invalid("key, iv or out is NULL"));
+        }
+        let mut k = [0u8; 32];
+        let mut v = [0u8; 16];
+        unsafe {
+            std::ptr::copy_nonoverlapping(key, k.as_mut_ptr(), 32);
+            std::ptr::copy_nonoverlapping(iv, v.as_mut_ptr(), 16);
+        }
+        new_cipher(&KeyIv::new(k, v), out)
+    })
+}
+
+/// Encrypts or decrypts (the same operation) `len` bytes of `buf` in place, advancing the
+/// position. `buf` may be NULL when `len` is 0.
+///
+/// # Safety
+/// `cipher` is a live handle; `buf` points to `len` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn a0b_cipher_apply(
+    cipher: *mut a0b_cipher,
+    buf: *mut u8,
+    len: usize,
+) -> a0b_result {
+    boundary(|| {
+        let c = unsafe { cipher.as_mut() }.ok_or_else(|| invalid("cipher is NULL"))?;
+        if len == 0 {
+            return Ok(());
+        }
+        if buf.is_null() {
+            return Err(invalid("buf is NULL"));
+        }
+        c.inner
+            .apply(unsafe { std::slice::from_raw_parts_mut(buf, len) });
+        Ok(())
+    })
+}
+
+/// Moves the keystream to `byte_offset`.
+///
+/// # Safety
+/// `cipher` is a live handle or NULL.
+#[no_mangle]
+pub unsafe extern "C" fn a0b_cipher_seek(cipher: *mut a0b_cipher, byte_offset: u64) -> a0b_result {
+    boundary(|| {
+        let c = unsafe { cipher.as_mut() }.ok_or_else(|| invalid("cipher is NULL"))?;
+        c.inner.seek(byte_offset);
+        Ok(())
+    })
+}
+
+/// Frees a cipher (its key schedule is zeroized). NULL is a no-op.
+///
+/// # Safety
+/// `cipher` is NULL or a handle from `a0b_cipher_new*` not freed before.
+#[no_mangle]
+pub unsafe extern "C" fn a0b_cipher_free(cipher: *mut a0b_cipher) {
+    if !cipher.is_null() {
+        let _ = catch_unwind(AssertUnwindSafe(|| drop(unsafe { Box::from_raw(cipher) })));
+    }
+}
+
+/// A new, empty MD5.
+///
+/// # Safety
+/// `out` points to a writable pointer.
+#[no_mangle]
+pub unsafe extern "C" fn a0b_md5_new(out: *mut *mut a0b_md5) -> a0b_result {
+    boundary(|| {
+        if out.is_null() {
+            return Err(invalid("out is NULL"));
+        }
+        unsafe { *out = Box::into_raw(Box::new(a0b_md5 { inner: Md5::new() })) };
+        Ok(())
+    })
+}
+
+/// Hashes `len` more bytes. `data` may be NULL when `len` is 0.
+///
+/// # Safety
+/// `md5` is a live handle; `data` points to `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn a0b_md5_update(
+    md5: *mut a0b_md5,
+    data: *const u8,
+    len: usize,
+) -> a0b_result {
+    boundary(|| {
+        let h = unsafe { md5.as_mut() }.ok_or_else(|| invalid("md5 is NULL"))?;
+        if len == 0 {
+            return Ok(());
+        }
+        if data.is_null() {
+            return Err(invalid("data is NULL"));
+        }
+        h.inner
+            .update(unsafe { std::slice::from_raw_parts(data, len) });
+        Ok(())
+    })
+}
+
+/// Writes the digest as 32 lowercase hex digits and a NUL, and starts the hash over (the
+/// handle stays valid).
+///
+/// # Safety
+/// `md5` is a live handle; `hex_out` points to 33 writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn a0b_md5_finish(md5: *mut a0b_md5, hex_out: *mut c_char) -> a0b_result {
+    boundary(|| {
+        let h = unsafe { md5.as_mut() }.ok_or_else(|| invalid("md5 is NULL"))?;
+        if hex_out.is_null() {
+            return Err(invalid("hex_out is NULL"));
+        }
+        write_hex(hex_out, &h.inner.finish_reset());
+        Ok(())
+    })
+}
+
+/// Frees an MD5. NULL is a no-op.
+///
+/// # Safety
+/// `md5` is NULL or a handle from `a0b_md5_new` not freed before.
+#[no_mangle]
+pub unsafe extern "C" fn a0b_md5_free(md5: *mut a0b_md5) {
+    if !md5.is_null() {
+        let _ = catch_unwind(AssertUnwindSafe(|| drop(unsafe { Box::from_raw(md5) })));
+    }
+}
+
+/// The MD5 of a file, as 32 lowercase hex digits and a NUL.
+///
+/// # Safety
+/// `path` is a NUL-terminated string; `hex_out` points to 33 writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn a0b_md5_file(path: *const c_char, hex_out: *mut c_char) -> a0b_result {
+    boundary(|| {
+        let p = unsafe { path_arg(path, "path") }?;
+        if hex_out.is_null() {
+            return Err(invalid("hex_out is NULL"));
+        }
+        let d = crate::checksum::md5_file(&p)?;
+        write_hex(hex_out, &d);
+        Ok(())
+    })
+}
+
+/// Decrypts `input` into `output`, which appears only when complete and, with
+/// `expected_md5` (32 hex digits, or NULL for no check), only when the input's MD5 matches.
+///
+/// # Safety
+/// Strings are NUL-terminated; `password` points to `password_len` bytes; `options` is NULL
+/// or initialised with `a0b_options_init`.
+#[no_mangle]
+pub unsafe extern "C" fn a0b_decrypt_file(
+    input: *const c_char,
+    output: *const c_char,
+    password: *const u8,
+    password_len: usize,
+    expected_md5: *const c_char,
+    options: *const a0b_options,
+) -> a0b_result {
+    boundary(|| {
+        let input = unsafe { path_arg(input, "input") }?;
+        let output = unsafe { path_arg(output, "output") }?;
+        let pw = unsafe { password_arg(password, password_len) }?;
+        let expected = unsafe { md5_arg(expected_md5) }?;
+        let o = unsafe { options_arg(options) }?;
+        let mut decrypt = DecryptOptions::new().expect_gzip(o.expect_gzip);
+        if let Some(f) = format_of(&o)? {
+            decrypt = decrypt.format(f);
+        }
+        let opts = FileOptions::new()
+            .overwrite(o.overwrite)
+            .expected_md5(expected)
+            .decrypt_options(decrypt)
+            .progress(progress_of(&o));
+        files::decrypt_file(&input, &output, &pw, opts).map(|_| ())
+    })
+}
+
+/// Encrypts `input` into `output` in `options->format` (default: the appliance's Node format).
+///
+/// # Safety
+/// As `a0b_decrypt_file`.
+#[no_mangle]
+pub unsafe extern "C" fn a0b_encrypt_file(
+    input: *const c_char,
+    output: *const c_char,
+    password: *const u8,
+    password_len: usize,
+    options: *const a0b_options,
+) -> a0b_result {
+    boundary(|| {
+        let input = unsafe { path_arg(input, "input") }?;
+        let output = unsafe { path_arg(output, "output") }?;
+        let pw = unsafe { password_arg(password, password_len) }?;
+        let o = unsafe { options_arg(options) }?;
+        let format = format_of(&o)?.unwrap_or_default();
+        let opts = FileOptions::new()
+            .overwrite(o.overwrite)
+            .progress(progress_of(&o));
+        files::encrypt_file(&input, &output, &pw, format, opts).map(|_| ())
+    })
+}
+
+/// Restores an encrypted backup (`.tar.gz.enc`) into the directory `dest_dir` in one pass,
+/// with the unpack safety policy. `dest_dir` appears (or is replaced, with `overwrite`) only
+/// when everything checked out.
+///
+/// # Safety
+/// As `a0b_decrypt_file`.
+#[no_mangle]
+pub unsafe extern "C" fn a0b_restore(
+    input: *const c_char,
+    dest_dir: *const c_char,
+    password: *const u8,
+    password_len: usize,
+    expected_md5: *const c_char,
+    options: *const a0b_options,
+) -> a0b_result {
+    boundary(|| {
+        let input = unsafe { path_arg(input, "input") }?;
+        let dest = unsafe { path_arg(dest_dir, "dest_dir") }?;
+        let pw = unsafe { password_arg(password, password_len) }?;
+        let expected = unsafe { md5_arg(expected_md5) }?;
+        let o = unsafe { options_arg(options) }?;
+        let mut decrypt = DecryptOptions::new();
+        if let Some(f) = format_of(&o)? {
+            decrypt = decrypt.format(f);
+        }
+        let mut unpack = UnpackOptions::new()
+            .allow_symlinks(o.allow_symlinks)
+            .allow_hardlinks(o.allow_hardlinks);
+        if o.max_total_bytes > 0 {
+            unpack = unpack.max_total_bytes(o.max_total_bytes);
+        }
+        let opts = RestoreOptions::new()
+            .expected_md5(expected)
+            .replace(o.overwrite)
+            .decrypt_options(decrypt)
+            .unpack(unpack)
+            .progress(progress_of(&o));
+        restore_file(&input, &dest, Some(&pw), opts).map(|_| ())
+    })
+}
+
+/// Packs the directory `src_dir` into `output` as a `.tar.gz`, encrypted when `password` is
+/// not NULL, and writes the MD5 of the output (what `a0cli backup-status` would report) to
+/// `md5_hex_out` (33 bytes; may be NULL if not wanted).
+///
+/// # Safety
+/// As `a0b_decrypt_file`; `md5_hex_out` is NULL or points to 33 writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn a0b_pack(
+    src_dir: *const c_char,
+    output: *const c_char,
+    password: *const u8,
+    password_len: usize,
+    md5_hex_out: *mut c_char,
+    options: *const a0b_options,
+) -> a0b_result {
+    boundary(|| {
+        let src = unsafe { path_arg(src_dir, "src_dir") }?;
+        let output = unsafe { path_arg(output, "output") }?;
+        let o = unsafe { options_arg(options) }?;
+        if o.gzip_level > 9 {
+            return Err(invalid("gzip_level must be 0-9"));
+        }
+        let mut pack = PackOptions::new().level(o.gzip_level);
+        if !password.is_null() {
+            let pw = unsafe { password_arg(password, password_len) }?;
+            pack = pack.encrypt(pw, format_of(&o)?.unwrap_or_default());
+        }
+        let out = AtomicFile::create(&output, o.overwrite)?;
+        let mut progress = progress_of(&o);
+        let summary =
+            crate::archive::pack_with_progress(&src, out.as_file(), &pack, &mut progress)?;
+        out.commit()?;
+        if !md5_hex_out.is_null() {
+            write_hex(md5_hex_out, &summary.md5);
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,280 @@
+/* The C API from a real C caller. Expected values come from Node's createCipher and md5sum
+ * (tests/data/createcipher-vectors.json, the sample backup's status record).
+ * Usage: test_a0backup DATA_DIR SCRATCH_DIR */
+#include "a0backup.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static int passed = 0, failed = 0;
+
+#define CHECK(cond)                                                         \
+  do {                                                                      \
+    if (cond) {                                                             \
+      passed++;                                                             \
+    } else {                                                                \
+      failed++;                                                             \
+      char msg_[512];                                                       \
+      a0b_last_error_message(msg_, sizeof msg_);                            \
+      fprintf(stderr, "FAIL %s:%d: %s (last error: %s)\n", __FILE__,        \
+              __LINE__, #cond, msg_);                                       \
+    }                                                                       \
+  } while (0)
+
+static const char *data_dir, *scratch;
+static char pathbuf[4][1024];
+
+static const char *path(int slot, const char *dir, const char *name) {
+  snprintf(pathbuf[slot], sizeof pathbuf[slot], "%s/%s", dir, name);
+  return pathbuf[slot];
+}
+
+static int exists(const char *p) {
+  struct stat st;
+  return stat(p, &st) == 0;
+}
+
+static void to_hex(const uint8_t *b, size_t n, char *out) {
+  for (size_t i = 0; i < n; i++) sprintf(out + 2 * i, "%02x", b[i]);
+}
+
+static void pattern(uint8_t *buf, size_t n) {
+  for (size_t i = 0; i < n; i++) buf[i] = (uint8_t)(i % 251);
+}
+
+static void md5_of(const uint8_t *buf, size_t n, char hex[33]) {
+  a0b_md5 *h = NULL;
+  CHECK(a0b_md5_new(&h) == A0B_OK);
+  CHECK(a0b_md5_update(h, buf, n) == A0B_OK);
+  CHECK(a0b_md5_finish(h, hex) == A0B_OK);
+  a0b_md5_free(h);
+}
+
+static const uint8_t PW[] = "Passw0rd";
+#define PW_LEN 8
+static const char *SAMPLE_MD5 = "eccdb928a3bab23f725f955b68ef66ff";
+
+static void test_kdf_and_cipher(void) {
+  uint8_t key[32], iv[16];
+  char hex[65];
+  CHECK(a0b_derive_key_iv(PW, PW_LEN, key, iv) == A0B_OK);
+  to_hex(key, 32, hex);
+  CHECK(strcmp(hex, "d41e98d1eafa6d6011d3a70f1a5b92f0ca0848e5cd053ce643c911dd09e1cf66") == 0);
+  to_hex(iv, 16, hex);
+  CHECK(strcmp(hex, "80634de08f03f93fc474b440533efcee") == 0);
+
+  /* The empty password is a non-NULL pointer with length 0. */
+  CHECK(a0b_derive_key_iv((const uint8_t *)"", 0, key, iv) == A0B_OK);
+  to_hex(key, 16, hex);
+  CHECK(strcmp(hex, "d41d8cd98f00b204e9800998ecf8427e") == 0);
+
+  uint8_t buf[100], whole[100];
+  char md5hex[33];
+  pattern(buf, sizeof buf);
+  md5_of(buf, sizeof buf, md5hex);
+  CHECK(strcmp(md5hex, "7acedd1a84a4cfcb6e7a16003242945e") == 0);
+
+  a0b_cipher *c = NULL;
+  CHECK(a0b_cipher_new(PW, PW_LEN, &c) == A0B_OK && c != NULL);
+  CHECK(a0b_cipher_apply(c, buf, 37) == A0B_OK);
+  CHECK(a0b_cipher_apply(c, buf + 37, 63) == A0B_OK);
+  CHECK(a0b_cipher_apply(c, NULL, 0) == A0B_OK);
+  md5_of(buf, sizeof buf, md5hex);
+  CHECK(strcmp(md5hex, "c3e89bae0bba4e4504316898d903a361") == 0);
+  memcpy(whole, buf, sizeof buf);
+
+  /* Seek: decrypting from offset 50 gives the plaintext from 50 on. */
+  CHECK(a0b_cipher_seek(c, 50) == A0B_OK);
+  CHECK(a0b_cipher_apply(c, buf + 50, 50) == A0B_OK);
+  int ok = 1;
+  for (int i = 50; i < 100; i++) ok &= buf[i] == (uint8_t)(i % 251);
+  CHECK(ok);
+  a0b_cipher_free(c);
+
+  /* Raw key and IV, counter wrapping at 128 bits. */
+  uint8_t k[32], v[16], wrap[80];
+  for (int i = 0; i < 32; i++) k[i] = (uint8_t)i;
+  memset(v, 0xff, 16);
+  v[15] = 0xfe;
+  pattern(wrap, sizeof wrap);
+  CHECK(a0b_cipher_new_key_iv(k, v, &c) == A0B_OK);
+  CHECK(a0b_cipher_apply(c, wrap, sizeof wrap) == A0B_OK);
+  a0b_cipher_free(c);
+  md5_of(wrap, sizeof wrap, md5hex);
+  CHECK(strcmp(md5hex, "44e6c05cc64bc9ff94ff425864dd33ec") == 0);
+
+  /* finish resets: hashing nothing now gives the empty md5. */
+  a0b_md5 *h = NULL;
+  CHECK(a0b_md5_new(&h) == A0B_OK);
+  CHECK(a0b_md5_update(h, whole, 10) == A0B_OK);
+  CHECK(a0b_md5_finish(h, md5hex) == A0B_OK);
+  CHECK(a0b_md5_finish(h, md5hex) == A0B_OK);
+  CHECK(strcmp(md5hex, "d41d8cd98f00b204e9800998ecf8427e") == 0);
+  a0b_md5_free(h);
+}
+
+static int cancel_after_first(uint64_t done, uint64_t total, void *user_data) {
+  int *calls = (int *)user_data;
+  (void)done;
+  (void)total;
+  (*calls)++;
+  return 1;
+}
+
+static int count_calls(uint64_t done, uint64_t total, void *user_data) {
+  int *calls = (int *)user_data;
+  (void)total;
+  if (done > 0) (*calls)++;
+  return 0;
+}
+
+static void test_files(void) {
+  const char *sample = path(0, data_dir, "sample-backup/backup-retrieve.tar.gz.enc");
+  char hex[33];
+  CHECK(a0b_md5_file(sample, hex) == A0B_OK);
+  CHECK(strcmp(hex, SAMPLE_MD5) == 0);
+
+  a0b_options o;
+  CHECK(a0b_options_init(&o) == A0B_OK);
+  CHECK(o.struct_size == sizeof o);
+  o.expect_gzip = true;
+
+  const char *out = path(1, scratch, "backup.tar.gz");
+  CHECK(a0b_decrypt_file(sample, out, PW, PW_LEN, "00000000000000000000000000000000", &o) ==
+        A0B_ERR_CHECKSUM_MISMATCH);
+  CHECK(!exists(out));
+  CHECK(a0b_decrypt_file(sample, out, (const uint8_t *)"wrong", 5, NULL, &o) ==
+        A0B_ERR_WRONG_PASSWORD);
+  CHECK(!exists(out));
+  int calls = 0;
+  o.progress = count_calls;
+  o.user_data = &calls;
+  CHECK(a0b_decrypt_file(sample, out, PW, PW_LEN, SAMPLE_MD5, &o) == A0B_OK);
+  CHECK(calls > 0);
+  CHECK(exists(out));
+  /* Not again without overwrite. */
+  CHECK(a0b_decrypt_file(sample, out, PW, PW_LEN, NULL, NULL) == A0B_ERR_ALREADY_EXISTS);
+
+  /* Encrypt it back in the Node format: the original bytes, so the appliance's md5. */
+  const char *again = path(2, scratch, "again.tar.gz.enc");
+  CHECK(a0b_encrypt_file(out, again, PW, PW_LEN, NULL) == A0B_OK);
+  CHECK(a0b_md5_file(again, hex) == A0B_OK);
+  CHECK(strcmp(hex, SAMPLE_MD5) == 0);
+
+  /* Restore; a cancel from the callback leaves no destination. */
+  const char *dest = path(1, scratch, "restored");
+  a0b_options_init(&o);
+  calls = 0;
+  o.progress = cancel_after_first;
+  o.user_data = &calls;
+  CHECK(a0b_restore(sample, dest, PW, PW_LEN, SAMPLE_MD5, &o) == A0B_ERR_CANCELLED);
+  CHECK(calls == 1);
+  CHECK(!exists(dest));
+  CHECK(a0b_restore(sample, dest, PW, PW_LEN, SAMPLE_MD5, NULL) == A0B_OK);
+  CHECK(exists(path(2, dest, "dump/auth0/users.bson")));
+  CHECK(a0b_restore(sample, dest, PW, PW_LEN, NULL, NULL) == A0B_ERR_ALREADY_EXISTS);
+
+  /* Pack what was restored, encrypted, and restore that. */
+  const char *packed = path(2, scratch, "packed.tar.gz.enc");
+  char md5_out[33];
+  a0b_options_init(&o);
+  o.format = A0B_FORMAT_OPENSSL_PBKDF2;
+  o.pbkdf2_iterations = 1000;
+  CHECK(a0b_pack(path(3, dest, "dump"), packed, PW, PW_LEN, md5_out, &o) == A0B_OK);
+  CHECK(a0b_md5_file(packed, hex) == A0B_OK);
+  CHECK(strcmp(hex, md5_out) == 0);
+  CHECK(a0b_restore(packed, path(3, scratch, "second"), PW, PW_LEN, md5_out, &o) == A0B_OK);
+  /* A plain .tar.gz with a NULL password. */
+  CHECK(a0b_pack(path(3, dest, "dump"), path(2, scratch, "plain.tar.gz"), NULL, 0, NULL, NULL) ==
+        A0B_OK);
+}
+
+static void test_invalid_arguments(void) {
+  uint8_t key[32], iv[16];
+  memset(key, 0xaa, sizeof key);
+  CHECK(a0b_derive_key_iv(NULL, 0, key, iv) == A0B_ERR_INVALID_ARGUMENT);
+  CHECK(key[0] == 0xaa); /* out-params untouched on failure */
+  CHECK(a0b_derive_key_iv(PW, PW_LEN, NULL, iv) == A0B_ERR_INVALID_ARGUMENT);
+  CHECK(a0b_derive_key_iv(PW, PW_LEN, key, NULL) == A0B_ERR_INVALID_ARGUMENT);
+
+  a0b_cipher *c = (a0b_cipher *)0x1;
+  CHECK(a0b_cipher_new(NULL, 3, &c) == A0B_ERR_INVALID_ARGUMENT);
+  CHECK(c == (a0b_cipher *)0x1);
+  CHECK(a0b_cipher_new(PW, PW_LEN, NULL) == A0B_ERR_INVALID_ARGUMENT);
+  CHECK(a0b_cipher_new_key_iv(NULL, iv, &c) == A0B_ERR_INVALID_ARGUMENT);
+  CHECK(a0b_cipher_new_key_iv(key, NULL, &c) == A0B_ERR_INVALID_ARGUMENT);
+  CHECK(a0b_cipher_new_key_iv(key, iv, NULL) == A0B_ERR_INVALID_ARGUMENT);
+  CHECK(a0b_cipher_apply(NULL, key, 4) == A0B_ERR_INVALID_ARGUMENT);
+  CHECK(a0b_cipher_seek(NULL, 4) == A0B_ERR_INVALID_ARGUMENT);
+  CHECK(a0b_cipher_new(PW, PW_LEN, &c) == A0B_OK);
+  CHECK(a0b_cipher_apply(c, NULL, 4) == A0B_ERR_INVALID_ARGUMENT);
+  a0b_cipher_free(c);
+  a0b_cipher_free(NULL);
+
+  a0b_md5 *h = NULL;
+  char hex[33];
+  CHECK(a0b_md5_new(NULL) == A0B_ERR_INVALID_ARGUMENT);
+  CHECK(a0b_md5_update(NULL, key, 1) == A0B_ERR_INVALID_ARGUMENT);
+  CHECK(a0b_md5_finish(NULL, hex) == A0B_ERR_INVALID_ARGUMENT);
+  CHECK(a0b_md5_new(&h) == A0B_OK);
+  CHECK(a0b_md5_update(h, NULL, 1) == A0B_ERR_INVALID_ARGUMENT);
+  CHECK(a0b_md5_finish(h, NULL) == A0B_ERR_INVALID_ARGUMENT);
+  a0b_md5_free(h);
+  a0b_md5_free(NULL);
+  CHECK(a0b_md5_file(NULL, hex) == A0B_ERR_INVALID_ARGUMENT);
+  CHECK(a0b_md5_file("x", NULL) == A0B_ERR_INVALID_ARGUMENT);
+  CHECK(a0b_md5_file(path(0, scratch, "does-not-exist"), hex) == A0B_ERR_IO);
+
+  const char *in = path(0, data_dir, "sample-backup/backup-retrieve.tar.gz.enc");
+  const char *out = path(1, scratch, "never");
+  CHECK(a0b_decrypt_file(NULL, out, PW, PW_LEN, NULL, NULL) == A0B_ERR_INVALID_ARGUMENT);
+  CHECK(a0b_decrypt_file(in, NULL, PW, PW_LEN, NULL, NULL) == A0B_ERR_INVALID_ARGUMENT);
+  CHECK(a0b_decrypt_file(in, out, NULL, 0, NULL, NULL) == A0B_ERR_INVALID_ARGUMENT);
+  CHECK(a0b_decrypt_file(in, out, PW, PW_LEN, "not hex", NULL) == A0B_ERR_INVALID_ARGUMENT);
+  CHECK(a0b_encrypt_file(NULL, out, PW, PW_LEN, NULL) == A0B_ERR_INVALID_ARGUMENT);
+  CHECK(a0b_encrypt_file(in, NULL, PW, PW_LEN, NULL) == A0B_ERR_INVALID_ARGUMENT);
+  CHECK(a0b_encrypt_file(in, out, NULL, 0, NULL) == A0B_ERR_INVALID_ARGUMENT);
+  CHECK(a0b_restore(NULL, out, PW, PW_LEN, NULL, NULL) == A0B_ERR_INVALID_ARGUMENT);
+  CHECK(a0b_restore(in, NULL, PW, PW_LEN, NULL, NULL) == A0B_ERR_INVALID_ARGUMENT);
+  CHECK(a0b_restore(in, out, NULL, 0, NULL, NULL) == A0B_ERR_INVALID_ARGUMENT);
+  CHECK(a0b_pack(NULL, out, NULL, 0, NULL, NULL) == A0B_ERR_INVALID_ARGUMENT);
+  CHECK(a0b_pack(scratch, NULL, NULL, 0, NULL, NULL) == A0B_ERR_INVALID_ARGUMENT);
+  CHECK(a0b_options_init(NULL) == A0B_ERR_INVALID_ARGUMENT);
+
+  a0b_options o;
+  a0b_options_init(&o);
+  o.struct_size = 8;
+  CHECK(a0b_decrypt_file(in, out, PW, PW_LEN, NULL, &o) == A0B_ERR_INVALID_ARGUMENT);
+  a0b_options_init(&o);
+  o.format = 99;
+  CHECK(a0b_encrypt_file(in, out, PW, PW_LEN, &o) == A0B_ERR_INVALID_ARGUMENT);
+  CHECK(!exists(out));
+
+  /* The message API: length including the NUL, cut to fit. */
+  size_t need = a0b_last_error_message(NULL, 0);
+  CHECK(need > 10);
+  char small[8];
+  CHECK(a0b_last_error_message(small, sizeof small) == need);
+  CHECK(strlen(small) == 7);
+  char *big = malloc(need);
+  CHECK(a0b_last_error_message(big, need) == need);
+  CHECK(strstr(big, "format") != NULL);
+  free(big);
+  CHECK(a0b_version() != NULL && strlen(a0b_version()) > 0);
+}
+
+int main(int argc, char **argv) {
+  if (argc != 3) {
+    fprintf(stderr, "usage: %s DATA_DIR SCRATCH_DIR\n", argv[0]);
+    return 2;
+  }
+  data_dir = argv[1];
+  scratch = argv[2];
+  test_kdf_and_cipher();
+  test_files();
+  test_invalid_arguments();
+  printf("%d passed, %d failed\n", passed, failed);
+  return failed == 0 ? 0 : 1;
+}
