@@ -36,12 +36,11 @@ use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use flate2::read::MultiGzDecoder;
-use flate2::write::GzEncoder;
-use flate2::Compression;
 
 use crate::checksum::{HashingWriter, Md5Digest};
 use crate::error::{Error, Result};
 use crate::kdf::{Format, Password};
+use crate::parallel_gzip::ParallelGzEncoder;
 use crate::progress::Progress;
 use crate::stream::{EncryptWriter, GZIP_MAGIC};
 
@@ -264,7 +263,7 @@ fn pack_tar_gz<W: Write>(
     level: u32,
     progress: &mut Progress<'_>,
 ) -> Result<(W, (u64, u64))> {
-    let gz = GzEncoder::new(out, Compression::new(level));
+    let gz = ParallelGzEncoder::new(out, level)?;
     let mut builder = tar::Builder::new(gz);
     builder.mode(tar::HeaderMode::Complete);
     builder.follow_symlinks(false);

@@ -80,6 +80,7 @@ pub mod error;
 pub mod ffi;
 pub mod files;
 pub mod kdf;
+mod parallel_gzip;
 mod pipeline;
 pub mod progress;
 pub mod restore;
