@@ -420,3 +420,64 @@ fn restore_pack_unpack_list_round_trip_and_exit_codes() {
     let o = a0backup(&["list", "l.tar.gz"], d);
     assert!(String::from_utf8_lossy(&o.stdout).contains("withlink/l -> /etc/passwd"));
 }
+
+#[test]
+fn json_output_completions_and_man_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let o = a0backup(&["md5", "--json", &sample()], d);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v[0]["md5"], "eccdb928a3bab23f725f955b68ef66ff");
+    let o = a0backup(
+        &[
+            "verify",
+            "--json",
+            "--md5",
+            "0123456789abcdef0123456789abcdef",
+            &sample(),
+        ],
+        d,
+    );
+    assert_eq!(o.status.code(), Some(4));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["actual"], "eccdb928a3bab23f725f955b68ef66ff");
+    let o = a0backup(&["list", "--json", "--password", "Passw0rd", &sample()], d);
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines
+        .iter()
+        .any(|l| l["path"] == "dump/auth0/users.bson" && l["size"] == 83198));
+    let o = a0backup(
+        &[
+            "restore",
+            "--json",
+            "--password",
+            "Passw0rd",
+            "--status",
+            &status(),
+            &sample(),
+            "-C",
+            "r",
+        ],
+        d,
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["files"], 9);
+    assert_eq!(v["md5"], "eccdb928a3bab23f725f955b68ef66ff");
+    let o = a0backup(&["pack", "--json", "r/dump", "-o", "p.tar.gz"], d);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["arguments"]["name"], "p.tar.gz");
+
+    let o = a0backup(&["completions", "bash"], d);
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("restore"));
+    let o = a0backup(&["man"], d);
+    assert!(String::from_utf8_lossy(&o.stdout).contains(".TH a0backup"));
+    let o = a0backup(&["--help"], d);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("Exit codes"));
+    let o = a0backup(&["--version"], d);
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("a0backup "));
+}

@@ -12,15 +12,33 @@ use a0backup::restore::{self as restore_mod, RestoreOptions};
 use a0backup::{
     checksum, BackupStatus, DecryptOptions, Error, Format, Md5Digest, Password, Progress,
 };
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use serde_json::json;
+
+const EXAMPLES: &str = "\
+Examples:
+  # Restore a retrieved backup, checking the md5 from `a0cli backup-status`:
+  a0backup restore --password-file pw.txt --status status.txt backup-retrieve.tar.gz.enc -C restored
+
+  # The appliance's `node decrypt` step, with the md5 checked first:
+  a0backup decrypt --password-env A0_PW --md5 eccdb928a3bab23f725f955b68ef66ff backup.tar.gz.enc
+
+  # Pack and encrypt a mongodump tree as the appliance does, printing its status record:
+  a0backup pack --password-file pw.txt dump -o backup.tar.gz.enc
+
+Exit codes: 0 ok, 1 error, 2 usage, 3 probably wrong password, 4 md5 mismatch, 5 unsafe archive.";
 
 /// Decrypt, verify, restore and create Auth0 Appliance backups.
 #[derive(Parser, Debug)]
-#[command(name = "a0backup", version, about, long_about = None)]
+#[command(name = "a0backup", version, about, long_about = None, after_help = EXAMPLES)]
 struct Cli {
-    /// Print nothing but errors (no progress bar).
+    /// Print nothing but errors (no progress bar, no summary).
     #[arg(long, short, global = true)]
     quiet: bool,
+
+    /// Print results as JSON (md5, verify, list, pack, restore).
+    #[arg(long, global = true)]
+    json: bool,
 
     #[command(subcommand)]
     command: Command,
@@ -47,6 +65,13 @@ enum Command {
     Unpack(UnpackArgs),
     /// List the entries of a .tar.gz, or of a .tar.gz.enc when a password option is given.
     List(ListArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on standard output.
+    Man,
 }
 
 #[derive(Args, Debug)]
@@ -320,15 +345,23 @@ fn io_failure(what: &Path, e: io::Error) -> Failure {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let quiet = cli.quiet;
+    let json = cli.json;
     let result = match cli.command {
         Command::Decrypt(a) => decrypt(a, quiet),
         Command::Encrypt(a) => encrypt(a, quiet),
-        Command::Md5(a) => md5(a),
-        Command::Verify(a) => verify(a),
-        Command::Restore(a) => restore(a, quiet),
-        Command::Pack(a) => pack(a, quiet),
-        Command::Unpack(a) => unpack(a, quiet),
-        Command::List(a) => list(a),
+        Command::Md5(a) => md5(a, json),
+        Command::Verify(a) => verify(a, json, quiet),
+        Command::Restore(a) => restore(a, quiet, json),
+        Command::Pack(a) => pack(a, json),
+        Command::Unpack(a) => unpack(a, quiet, json),
+        Command::List(a) => list(a, json),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "a0backup", &mut io::stdout());
+            Ok(())
+        }
+        Command::Man => clap_mangen::Man::new(Cli::command())
+            .render(&mut io::stdout())
+            .map_err(|e| io_failure(Path::new("-"), e)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -572,8 +605,9 @@ fn encrypt(a: EncryptArgs, quiet: bool) -> Result<(), Failure> {
     Ok(())
 }
 
-fn md5(a: Md5Args) -> Result<(), Failure> {
+fn md5(a: Md5Args, json: bool) -> Result<(), Failure> {
     let mut failed = None;
+    let mut records = Vec::new();
     let stdout = io::stdout();
     let mut out = stdout.lock();
     for path in &a.files {
@@ -585,6 +619,9 @@ fn md5(a: Md5Args) -> Result<(), Failure> {
             checksum::md5_file(path)
         };
         match result {
+            Ok(d) if json => {
+                records.push(json!({"file": path.to_string_lossy(), "md5": d.to_string()}))
+            }
             Ok(d) => {
                 writeln!(
                     out,
@@ -599,6 +636,10 @@ fn md5(a: Md5Args) -> Result<(), Failure> {
             }
         }
     }
+    if json {
+        writeln!(out, "{}", serde_json::Value::Array(records))
+            .map_err(|e| io_failure(Path::new("-"), e))?;
+    }
     match failed {
         None => Ok(()),
         Some(mut f) => {
@@ -608,13 +649,23 @@ fn md5(a: Md5Args) -> Result<(), Failure> {
     }
 }
 
-fn verify(a: VerifyArgs) -> Result<(), Failure> {
+fn verify(a: VerifyArgs, json: bool, quiet: bool) -> Result<(), Failure> {
     let expected = a
         .expected
         .read()?
         .ok_or_else(|| usage("verify needs --md5 HEX or --status FILE"))?;
-    files::verify_file(&a.file, &expected)?;
-    println!("{}: OK", a.file.display());
+    let actual = checksum::md5_file(&a.file)?;
+    let ok = actual == expected;
+    if json {
+        println!(
+            "{}",
+            json!({"file": a.file.to_string_lossy(), "expected": expected.to_string(),
+                   "actual": actual.to_string(), "ok": ok})
+        );
+    } else if ok && !quiet {
+        println!("{}: OK", a.file.display());
+    }
+    actual.verify(&expected)?;
     Ok(())
 }
 
@@ -636,7 +687,7 @@ fn decrypt_options(format: Option<Format>) -> DecryptOptions {
     }
 }
 
-fn restore(a: RestoreArgs, quiet: bool) -> Result<(), Failure> {
+fn restore(a: RestoreArgs, quiet: bool, json: bool) -> Result<(), Failure> {
     let format = a.format.read()?;
     let expected = a.expected.read()?;
     let password = a.password.read(a.format.latin1_password)?;
@@ -650,18 +701,28 @@ fn restore(a: RestoreArgs, quiet: bool) -> Result<(), Failure> {
         .progress(bar.progress());
     let s = restore_mod::restore_reader(input, total, &a.dest, Some(&password), options)?;
     drop(bar);
-    report_unpacked(quiet, &a.dest, &s.unpacked);
+    report_unpacked(quiet, json, &a.dest, &s);
     Ok(())
 }
 
-fn report_unpacked(quiet: bool, dest: &Path, s: &archive::UnpackSummary) {
+fn report_unpacked(quiet: bool, json: bool, dest: &Path, summary: &restore_mod::RestoreSummary) {
+    let s = &summary.unpacked;
+    if json {
+        println!(
+            "{}",
+            json!({"destination": dest.to_string_lossy(), "files": s.files,
+                   "directories": s.directories, "links": s.links, "bytes": s.bytes,
+                   "trailing_bytes": s.trailing_bytes,
+                   "md5": summary.md5.map(|d| d.to_string())})
+        );
+    }
     if s.trailing_bytes > 0 {
         eprintln!(
             "a0backup: warning: {} non-zero bytes after the end of the archive were ignored",
             s.trailing_bytes
         );
     }
-    if !quiet {
+    if !quiet && !json {
         eprintln!(
             "restored {} files, {} directories, {} bytes into {}",
             s.files,
@@ -672,7 +733,7 @@ fn report_unpacked(quiet: bool, dest: &Path, s: &archive::UnpackSummary) {
     }
 }
 
-fn unpack(a: UnpackArgs, quiet: bool) -> Result<(), Failure> {
+fn unpack(a: UnpackArgs, quiet: bool, json: bool) -> Result<(), Failure> {
     let (input, total) = input_reader(&a.input)?;
     let bar = Bar::new(quiet, total);
     let options = RestoreOptions::new()
@@ -681,11 +742,11 @@ fn unpack(a: UnpackArgs, quiet: bool) -> Result<(), Failure> {
         .progress(bar.progress());
     let s = restore_mod::restore_reader(input, total, &a.dest, None, options)?;
     drop(bar);
-    report_unpacked(quiet, &a.dest, &s.unpacked);
+    report_unpacked(quiet, json, &a.dest, &s);
     Ok(())
 }
 
-fn pack(a: PackArgs, _quiet: bool) -> Result<(), Failure> {
+fn pack(a: PackArgs, json: bool) -> Result<(), Failure> {
     let format = a.format.read()?.unwrap_or_default();
     let password = a.password.read(a.format.latin1_password)?;
     let mut options = PackOptions::new().level(a.level);
@@ -706,11 +767,18 @@ fn pack(a: PackArgs, _quiet: bool) -> Result<(), Failure> {
             .map(|n| n.to_string_lossy().into_owned()),
         md5: summary.md5,
     };
-    println!("{}", status.to_json());
+    if json {
+        // One line, for scripts; the default output is laid out as `a0cli backup-status`.
+        let v: serde_json::Value =
+            serde_json::from_str(&status.to_json()).expect("our own JSON parses");
+        println!("{v}");
+    } else {
+        println!("{}", status.to_json());
+    }
     Ok(())
 }
 
-fn list(a: ListArgs) -> Result<(), Failure> {
+fn list(a: ListArgs, json: bool) -> Result<(), Failure> {
     let format = a.format.read()?;
     let password = a.password.read(a.format.latin1_password)?;
     let (input, _) = input_reader(&a.input)?;
@@ -719,6 +787,15 @@ fn list(a: ListArgs) -> Result<(), Failure> {
     let mut write_err = None;
     {
         let mut each = |e: &archive::EntryInfo| {
+            if json {
+                let line = json!({"path": e.path.to_string_lossy(), "type": e.kind.letter().to_string(),
+                    "size": e.size, "mode": e.mode, "mtime": e.mtime,
+                    "link_target": e.link_target.as_ref().map(|t| t.to_string_lossy())});
+                if let Err(err) = writeln!(out, "{line}") {
+                    write_err.get_or_insert(err);
+                }
+                return;
+            }
             let link = e
                 .link_target
                 .as_ref()
@@ -755,7 +832,6 @@ fn list(a: ListArgs) -> Result<(), Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn cli_definition_is_consistent() {

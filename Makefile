@@ -1,0 +1,31 @@
+# Build and install the C library: header, shared library with a versioned soname, static
+# library and pkg-config file. `make install PREFIX=/opt/a0backup` (DESTDIR is honoured).
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+CARGO ?= cargo
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+MAJOR := $(word 1,$(subst ., ,$(VERSION)))
+MINOR := $(word 2,$(subst ., ,$(VERSION)))
+SOVERSION := $(if $(filter 0,$(MAJOR)),0.$(MINOR),$(MAJOR))
+TARGET_DIR ?= target
+
+.PHONY: all lib install uninstall
+all: lib
+
+lib:
+	$(CARGO) build --release --lib
+
+install: lib
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)
+	install -m 644 include/a0backup.h $(DESTDIR)$(INCLUDEDIR)/a0backup.h
+	install -m 755 $(TARGET_DIR)/release/liba0backup.so $(DESTDIR)$(LIBDIR)/liba0backup.so.$(VERSION)
+	ln -sf liba0backup.so.$(VERSION) $(DESTDIR)$(LIBDIR)/liba0backup.so.$(SOVERSION)
+	ln -sf liba0backup.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/liba0backup.so
+	install -m 644 $(TARGET_DIR)/release/liba0backup.a $(DESTDIR)$(LIBDIR)/liba0backup.a
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|' a0backup.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/a0backup.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/a0backup.h $(DESTDIR)$(LIBDIR)/liba0backup.so* \
+	      $(DESTDIR)$(LIBDIR)/liba0backup.a $(DESTDIR)$(LIBDIR)/pkgconfig/a0backup.pc
