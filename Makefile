@@ -10,8 +10,16 @@ MINOR := $(word 2,$(subst ., ,$(VERSION)))
 SOVERSION := $(if $(filter 0,$(MAJOR)),0.$(MINOR),$(MAJOR))
 TARGET_DIR ?= target
 
-.PHONY: all lib install uninstall
+.PHONY: all lib install uninstall test
 all: lib
+
+# Every test: the Rust suite (interop with Node and OpenSSL, C tests under valgrind, replayed
+# fuzz corpora), the C library installed into a temporary prefix and linked with pkg-config,
+# and the Node and Python callers.
+test:
+	$(CARGO) test --all-features
+	examples/c/install-test.sh
+	examples/run-tests.sh
 
 lib:
 	$(CARGO) build --release --lib

@@ -9,9 +9,11 @@ use std::hint::black_box;
 use std::io::{self, Read, Write};
 use std::time::Duration;
 
+use a0backup::archive::{pack, PackOptions};
 use a0backup::checksum::{md5_bytes, Md5};
 use a0backup::files::{self, FileOptions};
 use a0backup::kdf::{evp_bytes_to_key, pbkdf2_sha256, DEFAULT_PBKDF2_ITERATIONS};
+use a0backup::restore::{restore_reader, RestoreOptions};
 use a0backup::{Cipher, DecryptOptions, EncryptWriter, Format, Password};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use flate2::read::MultiGzDecoder;
@@ -396,18 +398,56 @@ fn inflate(c: &mut Criterion) {
     g.finish();
 }
 
-// =================================================================================================
-// PLACEHOLDER: `restore_pipeline` and `pack` groups, to be added once `a0backup::restore` and
-// `a0backup::archive` exist.
-//
-// * `restore_pipeline`: `node_encrypt(&mongodump_tar_gz(8 * MIB).0)` restored (md5 checked,
-//   decrypted, inflated, unpacked) into a fresh `tempfile::tempdir()` per iteration, with
-//   `Throughput::Bytes` of the encrypted input.
-// * `pack`: the tree of `mongodump_tar_gz` written to a tempdir once, then packed (tar, gzip -6,
-//   Node-format encryption, md5) into `io::sink()`, with `Throughput::Bytes` of the tree.
-//
-// Then list both in `targets` below.
-// =================================================================================================
+/// The main job: a `.tar.gz.enc` restored into a fresh directory, md5 checked, decrypted,
+/// inflated and unpacked. Throughput in bytes of encrypted input.
+fn restore_pipeline(c: &mut Criterion) {
+    let (gz, _) = mongodump_tar_gz(8 * MIB);
+    let enc = node_encrypt(&gz);
+    let md5 = md5_bytes(&enc);
+    let mut g = c.benchmark_group("restore_pipeline");
+    g.throughput(Throughput::Bytes(enc.len() as u64));
+    g.bench_function("tar_gz_enc_to_files", |b| {
+        b.iter_batched(
+            || tempfile::tempdir().expect("a scratch directory"),
+            |dir| {
+                let options = RestoreOptions::new().expected_md5(Some(md5));
+                restore_reader(
+                    &enc[..],
+                    None,
+                    &dir.path().join("out"),
+                    Some(&Password::from(PASSWORD)),
+                    options,
+                )
+                .expect("the backup restores");
+                dir
+            },
+            criterion::BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
+/// Packing a tree: tar, gzip -6 on every core, Node-format encryption and md5, into a sink.
+/// Throughput in bytes of the tree.
+fn pack_tree(c: &mut Criterion) {
+    let (gz, tar_len) = mongodump_tar_gz(4 * MIB);
+    let dir = tempfile::tempdir().expect("a scratch directory");
+    restore_reader(
+        &gz[..],
+        None,
+        &dir.path().join("t"),
+        None,
+        RestoreOptions::new(),
+    )
+    .expect("the tree unpacks");
+    let options = PackOptions::new().encrypt(Password::from(PASSWORD), Format::Node);
+    let mut g = c.benchmark_group("pack");
+    g.throughput(Throughput::Bytes(tar_len as u64));
+    g.bench_function("tree_to_tar_gz_enc", |b| {
+        b.iter(|| pack(&dir.path().join("t/dump"), io::sink(), &options).expect("packs"))
+    });
+    g.finish();
+}
 
 criterion_group! {
     name = benches;
@@ -415,6 +455,6 @@ criterion_group! {
         .sample_size(10)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    targets = kdf, cipher, md5, decrypt_md5, inflate
+    targets = kdf, cipher, md5, decrypt_md5, inflate, restore_pipeline, pack_tree
 }
 criterion_main!(benches);
