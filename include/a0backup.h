@@ -260,7 +260,8 @@ a0b_result a0b_restore(const char *input,
                        const char *expected_md5,
                        const struct a0b_options *options);
 
-// Packs the directory `src_dir` into `output` as a `.tar.gz`, encrypted when `password` is
+// Packs the directory `src_dir` into `output` as a `.tar.gz` (entries under the directory's
+// own name, as `tar czf output.tar.gz dump` stores `dump/...`), encrypted when `password` is
 // not NULL, and writes the MD5 of the output (what `a0cli backup-status` would report) to
 // `md5_hex_out` (33 bytes; may be NULL if not wanted).
 //

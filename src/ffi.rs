@@ -236,6 +236,8 @@ unsafe fn options_arg(ptr: *const a0b_options) -> Result<a0b_options, Error> {
         return Ok(a0b_options::default());
     }
     let size = unsafe { std::ptr::read_unaligned(ptr as *const usize) };
+    // This is the first layout, so nothing smaller is valid. A later version that appends
+    // fields will accept this size too and default the fields a smaller struct lacks.
     if size < std::mem::size_of::<a0b_options>() {
         return Err(invalid(
             "a0b_options.struct_size is too small: initialise options with a0b_options_init",
@@ -635,7 +637,8 @@ pub unsafe extern "C" fn a0b_restore(
     })
 }
 
-/// Packs the directory `src_dir` into `output` as a `.tar.gz`, encrypted when `password` is
+/// Packs the directory `src_dir` into `output` as a `.tar.gz` (entries under the directory's
+/// own name, as `tar czf output.tar.gz dump` stores `dump/...`), encrypted when `password` is
 /// not NULL, and writes the MD5 of the output (what `a0cli backup-status` would report) to
 /// `md5_hex_out` (33 bytes; may be NULL if not wanted).
 ///

@@ -55,7 +55,15 @@ fn run(cmd: &mut Command) -> String {
 fn c_tests_against_the_shared_library() {
     let dir = tempfile::tempdir().unwrap();
     let exe = dir.path().join("test_shared");
-    let lib = target_dir();
+    // The library carries a versioned soname (build.rs), which is what the loader looks for:
+    // give it that name beside the plain one, as `make install` does.
+    let lib = dir.path().join("lib");
+    std::fs::create_dir(&lib).unwrap();
+    let built = target_dir().join("liba0backup.so");
+    let soname = format!("liba0backup.so.0.{}", env!("CARGO_PKG_VERSION_MINOR"));
+    for name in ["liba0backup.so", soname.as_str()] {
+        std::os::unix::fs::symlink(&built, lib.join(name)).unwrap();
+    }
     compile(
         &exe,
         &[

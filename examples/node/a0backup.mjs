@@ -1,0 +1,348 @@
+// a0backup from Node, through the C library (include/a0backup.h) and koffi.
+//
+//   import * as a0b from './a0backup.mjs';
+//   await a0b.restore('backup-retrieve.tar.gz.enc', '/tmp/restore', 'Passw0rd',
+//                     { expectedMd5: 'eccdb928a3bab23f725f955b68ef66ff' });
+//
+// The library is found at $A0BACKUP_LIB, else ../../target/release/liba0backup.so, else
+// ../../target/debug/liba0backup.so (relative to this file). Every failure throws an
+// A0BackupError whose `.code` is the a0b_result (A0B_ERR_*) and whose message is
+// a0b_last_error_message(). Passwords are Buffers (their bytes as they are) or strings (their
+// UTF-8 bytes, as Node's crypto.createCipher uses them). The calls are synchronous: they block
+// the event loop while they run (use a worker thread to keep a server responsive).
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import koffi from 'koffi';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const libName = process.platform === 'darwin' ? 'liba0backup.dylib'
+  : process.platform === 'win32' ? 'a0backup.dll' : 'liba0backup.so';
+
+/** The path of the shared library this module loads. */
+export function libraryPath() {
+  if (process.env.A0BACKUP_LIB) return path.resolve(process.env.A0BACKUP_LIB);
+  const candidates = ['release', 'debug'].map((p) => path.resolve(here, '..', '..', 'target', p, libName));
+  const found = candidates.find((c) => fs.existsSync(c));
+  if (!found) {
+    throw new Error(`a0backup: no library at ${candidates.join(' or ')}: run \`cargo build --release\` `
+      + 'or set A0BACKUP_LIB');
+  }
+  return found;
+}
+
+const lib = koffi.load(libraryPath());
+
+// --- Result codes and formats, as in the header -------------------------------------------------
+
+export const OK = 0;
+export const ERR_IO = 1;
+export const ERR_INVALID_ARGUMENT = 2;
+export const ERR_WRONG_PASSWORD = 3;
+export const ERR_CHECKSUM_MISMATCH = 4;
+export const ERR_UNSAFE_ARCHIVE = 5;
+export const ERR_MALFORMED = 6;
+export const ERR_CANCELLED = 7;
+export const ERR_PANIC = 8;
+export const ERR_UNSUPPORTED = 9;
+export const ERR_ALREADY_EXISTS = 10;
+
+const CODE_NAMES = {
+  1: 'A0B_ERR_IO', 2: 'A0B_ERR_INVALID_ARGUMENT', 3: 'A0B_ERR_WRONG_PASSWORD',
+  4: 'A0B_ERR_CHECKSUM_MISMATCH', 5: 'A0B_ERR_UNSAFE_ARCHIVE', 6: 'A0B_ERR_MALFORMED',
+  7: 'A0B_ERR_CANCELLED', 8: 'A0B_ERR_PANIC', 9: 'A0B_ERR_UNSUPPORTED', 10: 'A0B_ERR_ALREADY_EXISTS',
+};
+
+export const FORMAT_AUTO = 0;
+export const FORMAT_NODE = 1;
+export const FORMAT_OPENSSL_MD5 = 2;
+export const FORMAT_OPENSSL_PBKDF2 = 3;
+
+const FORMATS = {
+  auto: FORMAT_AUTO, node: FORMAT_NODE, 'openssl-md5': FORMAT_OPENSSL_MD5,
+  'openssl-pbkdf2': FORMAT_OPENSSL_PBKDF2,
+};
+
+// --- Declarations ------------------------------------------------------------------------------
+
+koffi.opaque('a0b_cipher');
+koffi.opaque('a0b_md5');
+const ProgressFn = koffi.proto('int32_t a0b_progress_fn(uint64_t done, uint64_t total, void *user_data)');
+const Options = koffi.struct('a0b_options', {
+  struct_size: 'size_t',
+  overwrite: 'bool',
+  format: 'uint32_t',
+  pbkdf2_iterations: 'uint32_t',
+  expect_gzip: 'bool',
+  gzip_level: 'uint32_t',
+  allow_symlinks: 'bool',
+  allow_hardlinks: 'bool',
+  max_total_bytes: 'uint64_t',
+  progress: koffi.pointer(ProgressFn),
+  user_data: 'void *',
+});
+
+const c = {
+  version: lib.func('const char *a0b_version(void)'),
+  lastErrorMessage: lib.func('size_t a0b_last_error_message(_Out_ uint8_t *buf, size_t len)'),
+  optionsInit: lib.func('int32_t a0b_options_init(_Out_ a0b_options *options)'),
+  deriveKeyIv: lib.func('int32_t a0b_derive_key_iv(const uint8_t *password, size_t password_len, _Out_ uint8_t *key_out, _Out_ uint8_t *iv_out)'),
+  cipherNew: lib.func('int32_t a0b_cipher_new(const uint8_t *password, size_t password_len, _Out_ a0b_cipher **out)'),
+  cipherNewKeyIv: lib.func('int32_t a0b_cipher_new_key_iv(const uint8_t *key, const uint8_t *iv, _Out_ a0b_cipher **out)'),
+  cipherApply: lib.func('int32_t a0b_cipher_apply(a0b_cipher *cipher, uint8_t *buf, size_t len)'),
+  cipherSeek: lib.func('int32_t a0b_cipher_seek(a0b_cipher *cipher, uint64_t byte_offset)'),
+  cipherFree: lib.func('void a0b_cipher_free(a0b_cipher *cipher)'),
+  md5New: lib.func('int32_t a0b_md5_new(_Out_ a0b_md5 **out)'),
+  md5Update: lib.func('int32_t a0b_md5_update(a0b_md5 *md5, const uint8_t *data, size_t len)'),
+  md5Finish: lib.func('int32_t a0b_md5_finish(a0b_md5 *md5, _Out_ uint8_t *hex_out)'),
+  md5Free: lib.func('void a0b_md5_free(a0b_md5 *md5)'),
+  md5File: lib.func('int32_t a0b_md5_file(const char *path, _Out_ uint8_t *hex_out)'),
+  decryptFile: lib.func('int32_t a0b_decrypt_file(const char *input, const char *output, const uint8_t *password, size_t password_len, const char *expected_md5, const a0b_options *options)'),
+  encryptFile: lib.func('int32_t a0b_encrypt_file(const char *input, const char *output, const uint8_t *password, size_t password_len, const a0b_options *options)'),
+  restore: lib.func('int32_t a0b_restore(const char *input, const char *dest_dir, const uint8_t *password, size_t password_len, const char *expected_md5, const a0b_options *options)'),
+  pack: lib.func('int32_t a0b_pack(const char *src_dir, const char *output, const uint8_t *password, size_t password_len, _Out_ uint8_t *md5_hex_out, const a0b_options *options)'),
+};
+
+// --- Errors ------------------------------------------------------------------------------------
+
+/** A failed call: `.code` is the a0b_result, `.codeName` its A0B_ERR_* name. */
+export class A0BackupError extends Error {
+  constructor(code, message) {
+    super(message || CODE_NAMES[code] || `a0backup error ${code}`);
+    this.name = 'A0BackupError';
+    this.code = code;
+    this.codeName = CODE_NAMES[code] || `A0B_ERR_${code}`;
+  }
+}
+
+/** The message of the last failure on this thread (empty if none). */
+export function lastErrorMessage() {
+  const needed = Number(c.lastErrorMessage(null, 0));
+  if (needed <= 1) return '';
+  const buf = Buffer.alloc(needed);
+  c.lastErrorMessage(buf, buf.length);
+  return cString(buf);
+}
+
+function check(rc) {
+  if (rc !== OK) throw new A0BackupError(rc, lastErrorMessage());
+}
+
+// --- Argument conversion -----------------------------------------------------------------------
+
+function cString(buf) {
+  const nul = buf.indexOf(0);
+  return buf.toString('utf8', 0, nul < 0 ? buf.length : nul);
+}
+
+// koffi passes an empty Buffer as NULL, and the C API takes NULL for "no password" (an error,
+// or "do not encrypt" in a0b_pack), so an empty password is a 1-byte buffer with length 0.
+function passwordArg(password) {
+  if (password === null || password === undefined) return { ptr: null, len: 0 };
+  let bytes;
+  if (typeof password === 'string') bytes = Buffer.from(password, 'utf8');
+  else if (Buffer.isBuffer(password)) bytes = password;
+  else if (ArrayBuffer.isView(password)) bytes = Buffer.from(password.buffer, password.byteOffset, password.byteLength);
+  else throw new TypeError('a0backup: the password must be a string or a Buffer');
+  return { ptr: bytes.length > 0 ? bytes : Buffer.alloc(1), len: bytes.length };
+}
+
+function pathArg(p) {
+  if (p === null || p === undefined) return null;
+  if (p instanceof URL) return fileURLToPath(p);
+  if (Buffer.isBuffer(p)) return p.toString('utf8');
+  return String(p);
+}
+
+function formatArg(format) {
+  if (format === undefined || format === null) return FORMAT_AUTO;
+  if (typeof format === 'number') return format;
+  const f = FORMATS[String(format).toLowerCase()];
+  if (f === undefined) throw new TypeError(`a0backup: unknown format ${format} (${Object.keys(FORMATS).join(', ')})`);
+  return f;
+}
+
+function bytes32(buf) {
+  if (!Buffer.isBuffer(buf) && !(buf instanceof Uint8Array)) throw new TypeError('a0backup: expected a Buffer');
+  return buf;
+}
+
+/**
+ * Runs `call(options)` with an a0b_options built from `opts`. A progress callback is registered
+ * with koffi for the call and unregistered after it. `onProgress(done, total)` gets numbers
+ * (total 0 when unknown); returning `false` cancels (A0B_ERR_CANCELLED), and so does throwing,
+ * in which case the thrown error is rethrown once the library has cleaned up.
+ */
+function withOptions(opts, call) {
+  const o = {};
+  check(c.optionsInit(o));
+  if (opts.overwrite !== undefined) o.overwrite = !!opts.overwrite;
+  if (opts.format !== undefined) o.format = formatArg(opts.format);
+  if (opts.pbkdf2Iterations !== undefined) o.pbkdf2_iterations = opts.pbkdf2Iterations;
+  if (opts.expectGzip !== undefined) o.expect_gzip = !!opts.expectGzip;
+  if (opts.level !== undefined) o.gzip_level = opts.level;
+  if (opts.allowSymlinks !== undefined) o.allow_symlinks = !!opts.allowSymlinks;
+  if (opts.allowHardlinks !== undefined) o.allow_hardlinks = !!opts.allowHardlinks;
+  if (opts.maxTotalBytes !== undefined) o.max_total_bytes = opts.maxTotalBytes;
+  let registered = null;
+  let thrown = null;
+  if (opts.onProgress) {
+    const onProgress = opts.onProgress;
+    registered = koffi.register((done, total) => {
+      try {
+        return onProgress(Number(done), Number(total)) === false ? 1 : 0;
+      } catch (e) {
+        thrown = e;
+        return 1;
+      }
+    }, koffi.pointer(ProgressFn));
+    o.progress = registered;
+  }
+  try {
+    const rc = call(o);
+    if (thrown !== null) throw thrown;
+    check(rc);
+  } finally {
+    if (registered !== null) koffi.unregister(registered);
+  }
+}
+
+// --- The friendly API ----------------------------------------------------------------------------
+
+/** The library version, e.g. "0.1.0". */
+export function version() {
+  return c.version();
+}
+
+/** Node createCipher's key (32 bytes) and IV (16 bytes) for a password: EVP_BytesToKey(MD5). */
+export function deriveKeyIv(password) {
+  const pw = passwordArg(password);
+  if (pw.ptr === null) throw new TypeError('a0backup: a password is required');
+  const key = Buffer.alloc(32);
+  const iv = Buffer.alloc(16);
+  check(c.deriveKeyIv(pw.ptr, pw.len, key, iv));
+  return { key, iv };
+}
+
+/**
+ * Decrypts `input` into `output`, published only when complete (and, with `expectedMd5`, only
+ * when the md5 of `input` matches). Options: expectedMd5, overwrite, expectGzip,
+ * format ('auto' | 'node' | 'openssl-md5' | 'openssl-pbkdf2'), pbkdf2Iterations, onProgress.
+ */
+export function decryptFile(input, output, password, opts = {}) {
+  const pw = passwordArg(password);
+  withOptions(opts, (o) => c.decryptFile(pathArg(input), pathArg(output), pw.ptr, pw.len,
+    opts.expectedMd5 ?? null, o));
+}
+
+/** Encrypts `input` into `output` (format: default 'node', the appliance's). */
+export function encryptFile(input, output, password, opts = {}) {
+  const pw = passwordArg(password);
+  withOptions(opts, (o) => c.encryptFile(pathArg(input), pathArg(output), pw.ptr, pw.len, o));
+}
+
+/**
+ * Restores an encrypted backup (.tar.gz.enc) into `destDir`, which appears (or is replaced, with
+ * `overwrite`) only when everything checked out. Options: expectedMd5, overwrite, onProgress,
+ * format, allowSymlinks, allowHardlinks, maxTotalBytes.
+ */
+export function restore(input, destDir, password, opts = {}) {
+  const pw = passwordArg(password);
+  withOptions(opts, (o) => c.restore(pathArg(input), pathArg(destDir), pw.ptr, pw.len,
+    opts.expectedMd5 ?? null, o));
+}
+
+/**
+ * Packs `srcDir` into `output` as a .tar.gz, encrypted unless `password` is null, and returns
+ * the md5 (hex) of what it wrote. Options: overwrite, level (0-9), format, onProgress.
+ */
+export function pack(srcDir, output, password, opts = {}) {
+  const pw = passwordArg(password);
+  const hex = Buffer.alloc(33);
+  withOptions(opts, (o) => c.pack(pathArg(srcDir), pathArg(output), pw.ptr, pw.len, hex, o));
+  return cString(hex);
+}
+
+/** The md5 of a file, as 32 lowercase hex digits. */
+export function md5File(file) {
+  const hex = Buffer.alloc(33);
+  check(c.md5File(pathArg(file), hex));
+  return cString(hex);
+}
+
+/** An incremental MD5: update(buffer), digest() -> hex (and starts over), free(). */
+export class Md5 {
+  constructor() {
+    const out = [null];
+    check(c.md5New(out));
+    this.handle = out[0];
+  }
+
+  update(data) {
+    const buf = Buffer.isBuffer(data) ? data : Buffer.from(data);
+    check(c.md5Update(this.#live(), buf.length > 0 ? buf : null, buf.length));
+    return this;
+  }
+
+  digest() {
+    const hex = Buffer.alloc(33);
+    check(c.md5Finish(this.#live(), hex));
+    return cString(hex);
+  }
+
+  free() {
+    if (this.handle !== null) c.md5Free(this.handle);
+    this.handle = null;
+  }
+
+  #live() {
+    if (this.handle === null) throw new A0BackupError(ERR_INVALID_ARGUMENT, 'this Md5 was freed');
+    return this.handle;
+  }
+}
+
+/**
+ * AES-256-CTR with its position: `new Cipher(password)` keys it as Node's createCipher does,
+ * `new Cipher({ key, iv })` from a raw 32-byte key and 16-byte IV. apply(buffer) encrypts or
+ * decrypts in place (and returns the buffer); seek(offset) moves the keystream; free() releases
+ * the handle (its key is zeroized).
+ */
+export class Cipher {
+  constructor(passwordOrKeyIv) {
+    const out = [null];
+    if (passwordOrKeyIv && typeof passwordOrKeyIv === 'object' && 'key' in passwordOrKeyIv) {
+      const { key, iv } = passwordOrKeyIv;
+      if (bytes32(key).length !== 32 || bytes32(iv).length !== 16) {
+        throw new A0BackupError(ERR_INVALID_ARGUMENT, 'the key must be 32 bytes and the IV 16');
+      }
+      check(c.cipherNewKeyIv(key, iv, out));
+    } else {
+      const pw = passwordArg(passwordOrKeyIv);
+      if (pw.ptr === null) throw new TypeError('a0backup: a password (or { key, iv }) is required');
+      check(c.cipherNew(pw.ptr, pw.len, out));
+    }
+    this.handle = out[0];
+  }
+
+  apply(buffer) {
+    if (!(buffer instanceof Uint8Array)) throw new TypeError('a0backup: apply() takes a Buffer or Uint8Array');
+    check(c.cipherApply(this.#live(), buffer.length > 0 ? buffer : null, buffer.length));
+    return buffer;
+  }
+
+  seek(offset) {
+    check(c.cipherSeek(this.#live(), BigInt(offset)));
+    return this;
+  }
+
+  free() {
+    if (this.handle !== null) c.cipherFree(this.handle);
+    this.handle = null;
+  }
+
+  #live() {
+    if (this.handle === null) throw new A0BackupError(ERR_INVALID_ARGUMENT, 'this Cipher was freed');
+    return this.handle;
+  }
+}

@@ -1,0 +1,479 @@
+// Tests of the Node wrapper and of decrypt.mjs: `node --test examples/node/`.
+// The library comes from $A0BACKUP_LIB or ../../target/{release,debug} (see a0backup.mjs).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import koffi from 'koffi';
+import * as a0b from './a0backup.mjs';
+
+// crypto.createCipher is deprecated (DEP0106); the tests use it on purpose where it exists.
+process.noDeprecation = true;
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..', '..');
+const sampleDir = path.join(root, 'tests', 'data', 'sample-backup');
+const sample = path.join(sampleDir, 'backup-retrieve.tar.gz.enc');
+const SAMPLE_PASSWORD = 'Passw0rd';
+const hasCreateCipher = typeof crypto.createCipher === 'function';
+const hasCreateDecipher = typeof crypto.createDecipher === 'function';
+
+// The seed's decrypt script, verbatim (arguments: password, input, output).
+const SEED_SCRIPT = `'use strict';
+const fs     = require('fs');
+const crypto = require('crypto');
+const ALGO = 'aes-256-ctr';
+const password = process.argv[2]
+const input = process.argv[3];
+const output = process.argv[4];
+const decrypt = crypto.createDecipher(ALGO, password);
+const out = fs.createWriteStream(output);
+fs.createReadStream(input).pipe(decrypt).pipe(out);
+`;
+
+function tempDir(t) {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'a0b-node-'));
+  t.after(() => fs.rmSync(d, { recursive: true, force: true }));
+  return d;
+}
+
+/** OpenSSL's EVP_BytesToKey(MD5, 1 round, no salt), as Node's createCipher uses it. */
+function evpBytesToKey(password) {
+  const pw = Buffer.isBuffer(password) ? password : Buffer.from(password, 'utf8');
+  let out = Buffer.alloc(0);
+  let prev = Buffer.alloc(0);
+  while (out.length < 48) {
+    prev = crypto.createHash('md5').update(prev).update(pw).digest();
+    out = Buffer.concat([out, prev]);
+  }
+  return { key: out.subarray(0, 32), iv: out.subarray(32, 48) };
+}
+
+function encryptWithCreateCipher(password, plain) {
+  // createCipher warns "Use Cipheriv for counter mode" each time: the point here is to use it.
+  const emitWarning = process.emitWarning;
+  process.emitWarning = () => {};
+  try {
+    const c = crypto.createCipher('aes-256-ctr', password);
+    return Buffer.concat([c.update(plain), c.final()]);
+  } finally {
+    process.emitWarning = emitWarning;
+  }
+}
+
+function encryptWithCreateCipheriv(password, plain) {
+  const { key, iv } = evpBytesToKey(password);
+  const c = crypto.createCipheriv('aes-256-ctr', key, iv);
+  return Buffer.concat([c.update(plain), c.final()]);
+}
+
+function decryptWithCreateDecipheriv(password, data) {
+  const { key, iv } = evpBytesToKey(password);
+  const d = crypto.createDecipheriv('aes-256-ctr', key, iv);
+  return Buffer.concat([d.update(data), d.final()]);
+}
+
+function randomAscii(n) {
+  const chars = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&()*+,-./:;<=>?@[]^_{|}~ ';
+  return Array.from(crypto.randomBytes(n), (b) => chars[b % chars.length]).join('');
+}
+
+/** Sizes and passwords: the edges (0, 1, 16, 17, 100k) and random ones, ASCII and not. */
+function cases() {
+  const sizes = [0, 1, 15, 16, 17, 100_000, crypto.randomInt(2, 300_000), crypto.randomInt(2, 70_000)];
+  const passwords = [SAMPLE_PASSWORD, '', 'pässwörd', '密码🔑 key', 'Ωμέγα-' + randomAscii(5),
+    randomAscii(crypto.randomInt(1, 40)), randomAscii(200)];
+  return sizes.map((size, i) => ({ size, password: passwords[i % passwords.length] }));
+}
+
+function describe({ size, password }) {
+  return `size ${size}, password ${JSON.stringify(password)} (hex ${Buffer.from(password, 'utf8').toString('hex')})`;
+}
+
+function sha256(file) {
+  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
+
+function sampleMd5() {
+  // The sample's backup-status record lacks a comma, so it is not JSON: take the md5 by regex.
+  const status = fs.readFileSync(path.join(sampleDir, 'backup-status.txt'), 'utf8');
+  const m = /"md5"\s*:\s*"([0-9a-fA-F]{32})"/.exec(status);
+  assert.ok(m, 'backup-status.txt has an md5');
+  return m[1].toLowerCase();
+}
+
+function manifest() {
+  return fs.readFileSync(path.join(sampleDir, 'manifest.sha256'), 'utf8')
+    .split('\n').filter((l) => l.trim() !== '')
+    .map((l) => {
+      const m = /^([0-9a-f]{64})\s+\*?(.+)$/.exec(l);
+      assert.ok(m, `manifest line ${JSON.stringify(l)}`);
+      return { sha256: m[1], file: m[2] };
+    });
+}
+
+function listFiles(dir, prefix = '') {
+  const out = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const rel = prefix ? `${prefix}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...listFiles(path.join(dir, e.name), rel));
+    else out.push(rel);
+  }
+  return out.sort();
+}
+
+function checkAgainstManifest(dest) {
+  const entries = manifest();
+  assert.ok(entries.length > 0);
+  for (const { sha256: want, file } of entries) {
+    assert.equal(sha256(path.join(dest, file)), want, file);
+  }
+  assert.deepEqual(listFiles(dest), entries.map((e) => e.file).sort(), 'no file beyond the manifest');
+}
+
+function expectCode(fn, code) {
+  assert.throws(fn, (e) => {
+    assert.ok(e instanceof a0b.A0BackupError, `an A0BackupError, not ${e}`);
+    assert.equal(e.code, code, `code ${e.code} (${e.message}), expected ${code}`);
+    assert.equal(typeof e.message, 'string');
+    assert.ok(e.message.length > 0, 'the error has the library message');
+    return true;
+  });
+}
+
+function assertNoCallbacksLeft() {
+  assert.equal(koffi.stats().callbacks, 0, 'every registered progress callback was unregistered');
+}
+
+test('version and key derivation', () => {
+  assert.match(a0b.version(), /^\d+\.\d+\.\d+/);
+  const { key, iv } = a0b.deriveKeyIv(SAMPLE_PASSWORD);
+  assert.equal(key.toString('hex'), 'd41e98d1eafa6d6011d3a70f1a5b92f0ca0848e5cd053ce643c911dd09e1cf66');
+  assert.equal(iv.toString('hex'), '80634de08f03f93fc474b440533efcee');
+  for (const pw of ['', 'pässwörd', '密码🔑', Buffer.from([0, 255, 128, 10])]) {
+    const want = evpBytesToKey(pw);
+    const got = a0b.deriveKeyIv(pw);
+    assert.deepEqual(got.key, Buffer.from(want.key), `key for ${pw.toString('hex')}`);
+    assert.deepEqual(got.iv, Buffer.from(want.iv));
+  }
+});
+
+test('decrypts what Node made', async (t) => {
+  await t.test('with crypto.createCipher (the appliance\'s own way)', (t) => {
+    if (!hasCreateCipher) {
+      t.skip(`Node ${process.version} has no crypto.createCipher`);
+      return;
+    }
+    const dir = tempDir(t);
+    for (const [i, c] of cases().entries()) {
+      const plain = crypto.randomBytes(c.size);
+      const enc = encryptWithCreateCipher(c.password, plain);
+      // Our EVP_BytesToKey agrees with createCipher's, so the fallback below is sound.
+      assert.deepEqual(enc, encryptWithCreateCipheriv(c.password, plain), describe(c));
+      const encPath = path.join(dir, `${i}.enc`);
+      const outPath = path.join(dir, `${i}.out`);
+      fs.writeFileSync(encPath, enc);
+      a0b.decryptFile(encPath, outPath, c.password);
+      assert.deepEqual(fs.readFileSync(outPath), plain, describe(c));
+      // And the other way: encryptFile makes what createCipher makes.
+      const reEnc = path.join(dir, `${i}.re.enc`);
+      fs.writeFileSync(path.join(dir, `${i}.plain`), plain);
+      a0b.encryptFile(path.join(dir, `${i}.plain`), reEnc, c.password);
+      assert.deepEqual(fs.readFileSync(reEnc), enc, describe(c));
+    }
+  });
+
+  await t.test('with createCipheriv and EVP_BytesToKey (Node 22+ way)', (t) => {
+    const dir = tempDir(t);
+    for (const [i, c] of cases().entries()) {
+      const plain = crypto.randomBytes(c.size);
+      const enc = encryptWithCreateCipheriv(c.password, plain);
+      const encPath = path.join(dir, `${i}.enc`);
+      const outPath = path.join(dir, `${i}.out`);
+      fs.writeFileSync(encPath, enc);
+      a0b.decryptFile(encPath, outPath, c.password, { format: 'node' });
+      assert.deepEqual(fs.readFileSync(outPath), plain, describe(c));
+      // The in-memory cipher, in uneven chunks, then again after a seek.
+      const cipher = new a0b.Cipher(c.password);
+      try {
+        const buf = Buffer.from(enc);
+        for (let off = 0; off < buf.length;) {
+          const n = Math.min(buf.length - off, crypto.randomInt(1, 5000));
+          cipher.apply(buf.subarray(off, off + n));
+          off += n;
+        }
+        assert.deepEqual(buf, plain, describe(c));
+        if (c.size > 0) {
+          const at = crypto.randomInt(0, c.size);
+          const tail = Buffer.from(enc.subarray(at));
+          cipher.seek(at).apply(tail);
+          assert.deepEqual(tail, plain.subarray(at), `${describe(c)}, seek to ${at}`);
+        }
+      } finally {
+        cipher.free();
+      }
+    }
+  });
+});
+
+test('createcipher-vectors.json', () => {
+  const { vectors } = JSON.parse(fs.readFileSync(path.join(root, 'tests', 'data', 'createcipher-vectors.json'), 'utf8'));
+  assert.ok(vectors.length > 0);
+  for (const v of vectors) {
+    const pattern = Buffer.alloc(v.plaintext_len);
+    for (let i = 0; i < pattern.length; i++) pattern[i] = i % 251;
+    let cipher;
+    if (v.password_hex !== undefined) {
+      const pw = Buffer.from(v.password_hex, 'hex');
+      const { key, iv } = a0b.deriveKeyIv(pw);
+      assert.equal(key.toString('hex'), v.key_hex, v.name);
+      assert.equal(iv.toString('hex'), v.iv_hex, v.name);
+      cipher = new a0b.Cipher(pw);
+    } else {
+      cipher = new a0b.Cipher({ key: Buffer.from(v.key_hex, 'hex'), iv: Buffer.from(v.iv_hex, 'hex') });
+    }
+    try {
+      cipher.apply(pattern);
+    } finally {
+      cipher.free();
+    }
+    assert.equal(crypto.createHash('md5').update(pattern).digest('hex'), v.ciphertext_md5, v.name);
+    if (v.ciphertext_hex !== undefined) assert.equal(pattern.toString('hex'), v.ciphertext_hex, v.name);
+  }
+});
+
+test('restores the sample backup', (t) => {
+  const dir = tempDir(t);
+  const dest = path.join(dir, 'restore');
+  const expectedMd5 = sampleMd5();
+  assert.equal(a0b.md5File(sample), expectedMd5);
+  const seen = [];
+  a0b.restore(sample, dest, SAMPLE_PASSWORD, {
+    expectedMd5,
+    onProgress: (done, total) => { seen.push([done, total]); },
+  });
+  assertNoCallbacksLeft();
+  checkAgainstManifest(dest);
+  assert.ok(seen.length > 0, 'progress was reported');
+  const [done, total] = seen[seen.length - 1];
+  assert.equal(done, fs.statSync(sample).size);
+  assert.ok(total === 0 || total === done);
+
+  // A non-empty destination is kept unless overwrite is set.
+  expectCode(() => a0b.restore(sample, dest, SAMPLE_PASSWORD, { expectedMd5 }), a0b.ERR_ALREADY_EXISTS);
+  a0b.restore(sample, dest, Buffer.from(SAMPLE_PASSWORD), { expectedMd5, overwrite: true });
+  checkAgainstManifest(dest);
+
+  // decryptFile with the md5 check, then a wrong md5.
+  a0b.decryptFile(sample, path.join(dir, 'backup.tar.gz'), SAMPLE_PASSWORD, { expectedMd5, expectGzip: true });
+  assert.deepEqual(fs.readFileSync(path.join(dir, 'backup.tar.gz')).subarray(0, 2), Buffer.from([0x1f, 0x8b]));
+  const wrongMd5 = expectedMd5.replace(/^./, (ch) => (ch === '0' ? '1' : '0'));
+  expectCode(() => a0b.decryptFile(sample, path.join(dir, 'x.tar.gz'), SAMPLE_PASSWORD, { expectedMd5: wrongMd5 }),
+    a0b.ERR_CHECKSUM_MISMATCH);
+  assert.equal(fs.existsSync(path.join(dir, 'x.tar.gz')), false);
+  expectCode(() => a0b.restore(sample, path.join(dir, 'r2'), SAMPLE_PASSWORD, { expectedMd5: wrongMd5 }),
+    a0b.ERR_CHECKSUM_MISMATCH);
+  assert.equal(fs.existsSync(path.join(dir, 'r2')), false);
+});
+
+test('a wrong password is reported as A0B_ERR_WRONG_PASSWORD', (t) => {
+  const dir = tempDir(t);
+  const out = path.join(dir, 'backup.tar.gz');
+  expectCode(() => a0b.decryptFile(sample, out, 'Passw0rd!', { expectGzip: true }), a0b.ERR_WRONG_PASSWORD);
+  assert.equal(fs.existsSync(out), false, 'no output for a wrong password');
+  expectCode(() => a0b.restore(sample, path.join(dir, 'dest'), 'wrong'), a0b.ERR_WRONG_PASSWORD);
+  assert.deepEqual(fs.readdirSync(dir), [], 'nothing left behind');
+  // Without expectGzip a wrong password cannot be told: the bytes are decrypted as they are.
+  a0b.decryptFile(sample, out, 'wrong');
+  assert.equal(fs.statSync(out).size, fs.statSync(sample).size);
+});
+
+test('a cancel from onProgress gives A0B_ERR_CANCELLED and no destination', (t) => {
+  const dir = tempDir(t);
+  const dest = path.join(dir, 'dest');
+  let calls = 0;
+  expectCode(() => a0b.restore(sample, dest, SAMPLE_PASSWORD, {
+    onProgress: () => { calls++; return false; },
+  }), a0b.ERR_CANCELLED);
+  assert.equal(calls, 1, 'no call after the cancel');
+  assert.equal(fs.existsSync(dest), false);
+  assert.deepEqual(fs.readdirSync(dir), [], 'no staging directory left');
+  assertNoCallbacksLeft();
+
+  // A cancelled restore over an existing destination leaves it as it was.
+  a0b.restore(sample, dest, SAMPLE_PASSWORD);
+  fs.writeFileSync(path.join(dest, 'mine.txt'), 'mine');
+  expectCode(() => a0b.restore(sample, dest, SAMPLE_PASSWORD, { overwrite: true, onProgress: () => false }),
+    a0b.ERR_CANCELLED);
+  assert.equal(fs.readFileSync(path.join(dest, 'mine.txt'), 'utf8'), 'mine');
+  assert.deepEqual(fs.readdirSync(dir), ['dest'], 'no staging directory left');
+  fs.rmSync(dest, { recursive: true });
+
+  // An exception thrown by onProgress cancels too, and comes out of the call as it was.
+  const boom = new Error('stop here');
+  assert.throws(() => a0b.restore(sample, dest, SAMPLE_PASSWORD, {
+    onProgress: () => { throw boom; },
+  }), (e) => e === boom);
+  assert.equal(fs.existsSync(dest), false);
+  assertNoCallbacksLeft();
+
+  // A bigger decrypt cancelled halfway: no output, and an existing one is untouched.
+  const input = path.join(dir, 'big.enc');
+  fs.writeFileSync(input, crypto.randomBytes(8 << 20));
+  const out = path.join(dir, 'big.out');
+  fs.writeFileSync(out, 'keep me');
+  let last = [0, 0];
+  expectCode(() => a0b.decryptFile(input, out, 'pw', {
+    overwrite: true,
+    onProgress: (done, total) => { last = [done, total]; return done < (4 << 20); },
+  }), a0b.ERR_CANCELLED);
+  assert.ok(last[0] > 0 && last[0] < (8 << 20), `cancelled midway (at ${last})`);
+  assert.equal(fs.readFileSync(out, 'utf8'), 'keep me');
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['big.enc', 'big.out'], 'no temporary file left');
+  assertNoCallbacksLeft();
+});
+
+test('pack, restore and the other formats', (t) => {
+  const dir = tempDir(t);
+  const src = path.join(dir, 'src');
+  fs.mkdirSync(path.join(src, 'dump', 'auth0'), { recursive: true });
+  fs.writeFileSync(path.join(src, 'dump', 'auth0', 'users.bson'), crypto.randomBytes(50_000));
+  fs.writeFileSync(path.join(src, 'dump', 'auth0', 'users.metadata.json'), '{"indexes":[]}');
+  fs.writeFileSync(path.join(src, 'dump', 'ünïcode name.txt'), 'héllo');
+  const packed = path.join(dir, 'backup-retrieve.tar.gz.enc');
+  // Like `tar czf backup.tar.gz dump`: the directory's own name is the archive's top entry.
+  const md5 = a0b.pack(path.join(src, 'dump'), packed, 'pä55', { level: 1 });
+  assert.match(md5, /^[0-9a-f]{32}$/);
+  assert.equal(md5, a0b.md5File(packed));
+  const dest = path.join(dir, 'dest');
+  a0b.restore(packed, dest, 'pä55', { expectedMd5: md5 });
+  assert.deepEqual(listFiles(dest), listFiles(src));
+  for (const f of listFiles(src)) {
+    assert.deepEqual(fs.readFileSync(path.join(dest, f)), fs.readFileSync(path.join(src, f)), f);
+  }
+  expectCode(() => a0b.pack(path.join(src, 'dump'), packed, 'pä55'), a0b.ERR_ALREADY_EXISTS);
+  // Progress (per file, total unknown) and a cancelled pack, which leaves no output.
+  const seen = [];
+  a0b.pack(path.join(src, 'dump'), path.join(dir, 'p2.enc'), 'pw', { onProgress: (d, t) => { seen.push([d, t]); } });
+  assert.ok(seen.length > 0);
+  assert.equal(seen[seen.length - 1][0], 50_000 + 14 + Buffer.byteLength('héllo'));
+  expectCode(() => a0b.pack(path.join(src, 'dump'), path.join(dir, 'p3.enc'), 'pw', { onProgress: () => false }),
+    a0b.ERR_CANCELLED);
+  assert.equal(fs.existsSync(path.join(dir, 'p3.enc')), false);
+  assertNoCallbacksLeft();
+
+  // Unencrypted pack: a plain .tar.gz.
+  const plainMd5 = a0b.pack(src, path.join(dir, 'plain.tar.gz'), null);
+  assert.equal(plainMd5, crypto.createHash('md5').update(fs.readFileSync(path.join(dir, 'plain.tar.gz'))).digest('hex'));
+  assert.deepEqual(fs.readFileSync(path.join(dir, 'plain.tar.gz')).subarray(0, 2), Buffer.from([0x1f, 0x8b]));
+
+  // openssl formats round trip, with the format detected or given.
+  const input = path.join(dir, 'plain.tar.gz');
+  for (const format of ['openssl-md5', 'openssl-pbkdf2']) {
+    const enc = path.join(dir, `${format}.enc`);
+    a0b.encryptFile(input, enc, 'pw', { format, pbkdf2Iterations: 1000 });
+    assert.equal(fs.readFileSync(enc).subarray(0, 8).toString('latin1'), 'Salted__');
+    const out = path.join(dir, `${format}.out`);
+    a0b.decryptFile(enc, out, 'pw', { format, pbkdf2Iterations: 1000 });
+    assert.deepEqual(fs.readFileSync(out), fs.readFileSync(input), format);
+  }
+  assert.throws(() => a0b.encryptFile(input, path.join(dir, 'x'), 'pw', { format: 'rot13' }), TypeError);
+});
+
+test('invalid arguments', (t) => {
+  const dir = tempDir(t);
+  expectCode(() => a0b.md5File(null), a0b.ERR_INVALID_ARGUMENT);
+  expectCode(() => a0b.md5File(''), a0b.ERR_INVALID_ARGUMENT);
+  expectCode(() => a0b.md5File(path.join(dir, 'missing')), a0b.ERR_IO);
+  expectCode(() => a0b.decryptFile(null, path.join(dir, 'o'), 'pw'), a0b.ERR_INVALID_ARGUMENT);
+  expectCode(() => a0b.decryptFile(sample, path.join(dir, 'o'), null), a0b.ERR_INVALID_ARGUMENT);
+  expectCode(() => a0b.decryptFile(sample, path.join(dir, 'o'), 'pw', { expectedMd5: 'not hex' }), a0b.ERR_INVALID_ARGUMENT);
+  expectCode(() => a0b.decryptFile(sample, path.join(dir, 'o'), 'pw', { format: 77 }), a0b.ERR_INVALID_ARGUMENT);
+  expectCode(() => a0b.restore(sample, null, SAMPLE_PASSWORD), a0b.ERR_INVALID_ARGUMENT);
+  expectCode(() => a0b.pack(dir, path.join(dir, 'p.tgz'), null, { level: 10 }), a0b.ERR_INVALID_ARGUMENT);
+  expectCode(() => new a0b.Cipher({ key: Buffer.alloc(31), iv: Buffer.alloc(16) }), a0b.ERR_INVALID_ARGUMENT);
+  const c = new a0b.Cipher('pw');
+  c.free();
+  c.free(); // a second free is a no-op
+  expectCode(() => c.apply(Buffer.alloc(4)), a0b.ERR_INVALID_ARGUMENT);
+  assert.deepEqual(fs.readdirSync(dir), []);
+});
+
+test('Md5 matches node:crypto', () => {
+  const h = new a0b.Md5();
+  try {
+    const data = crypto.randomBytes(100_003);
+    h.update(data.subarray(0, 7)).update(Buffer.alloc(0)).update(data.subarray(7));
+    assert.equal(h.digest(), crypto.createHash('md5').update(data).digest('hex'));
+    assert.equal(h.digest(), 'd41d8cd98f00b204e9800998ecf8427e', 'digest() starts over');
+  } finally {
+    h.free();
+  }
+});
+
+test('decrypt.mjs is a drop-in for the seed script', async (t) => {
+  const dir = tempDir(t);
+  const script = path.join(here, 'decrypt.mjs');
+  const password = 'Pä55w0rd 🔐';
+  const plain = crypto.randomBytes(200_001);
+  const input = path.join(dir, 'backup-retrieve.tar.gz.enc');
+  fs.writeFileSync(input, encryptWithCreateCipheriv(password, plain));
+  const output = path.join(dir, 'backup-retrieve.tar.gz');
+  fs.writeFileSync(output, 'an older file, replaced as the seed script would');
+
+  // The children run in `dir`: give them the library by absolute path.
+  const env = { ...process.env, A0BACKUP_LIB: a0b.libraryPath() };
+  const run = (args) => spawnSync(process.execPath, [script, ...args], { encoding: 'utf8', cwd: dir, env });
+  const r = run([password, input, output]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, '');
+  assert.equal(r.stderr, '');
+  const ours = fs.readFileSync(output);
+  // The seed's logic: createDecipher, which is createDecipheriv under EVP_BytesToKey.
+  assert.deepEqual(ours, decryptWithCreateDecipheriv(password, fs.readFileSync(input)));
+  assert.deepEqual(ours, plain);
+
+  await t.test('against the verbatim seed script', (t) => {
+    if (!hasCreateDecipher) {
+      t.skip(`Node ${process.version} has no crypto.createDecipher`);
+      return;
+    }
+    const seed = path.join(dir, 'seed-decrypt.cjs');
+    fs.writeFileSync(seed, SEED_SCRIPT);
+    // Relative paths, resolved against the working directory, as the seed script's users give them.
+    execFileSync(process.execPath, ['--no-warnings', seed, password, 'backup-retrieve.tar.gz.enc', 'seed.out'], { cwd: dir });
+    assert.equal(run([password, 'backup-retrieve.tar.gz.enc', 'ours.out']).status, 0);
+    assert.deepEqual(fs.readFileSync(path.join(dir, 'ours.out')), fs.readFileSync(path.join(dir, 'seed.out')));
+  });
+
+  await t.test('--md5 and --expect-gzip', () => {
+    const md5 = crypto.createHash('md5').update(fs.readFileSync(input)).digest('hex');
+    const checked = path.join(dir, 'checked.out');
+    assert.equal(run([password, input, checked, '--md5', md5]).status, 0);
+    assert.deepEqual(fs.readFileSync(checked), plain);
+    const bad = run([password, input, path.join(dir, 'bad.out'), '--md5', 'f'.repeat(32)]);
+    assert.equal(bad.status, 4);
+    assert.match(bad.stderr, /^decrypt: /);
+    assert.equal(fs.existsSync(path.join(dir, 'bad.out')), false);
+    // The sample is a real .tar.gz.enc: a wrong password is caught with --expect-gzip.
+    const wrong = run(['nope', sample, path.join(dir, 'wrong.out'), '--expect-gzip']);
+    assert.equal(wrong.status, 3, wrong.stderr);
+    assert.equal(fs.existsSync(path.join(dir, 'wrong.out')), false);
+    const good = run([SAMPLE_PASSWORD, sample, path.join(dir, 'sample.tar.gz'), '--expect-gzip', `--md5=${sampleMd5()}`]);
+    assert.equal(good.status, 0, good.stderr);
+  });
+
+  await t.test('usage and errors', () => {
+    assert.equal(run([]).status, 2);
+    assert.equal(run([password, input]).status, 2);
+    assert.equal(run([password, input, path.join(dir, 'u.out'), '--bogus']).status, 2);
+    const missing = run([password, path.join(dir, 'missing.enc'), path.join(dir, 'm.out')]);
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /missing\.enc/);
+  });
+});

@@ -1,0 +1,362 @@
+"""Tests of the ctypes wrapper: python3 -m unittest discover -s examples/python -v
+
+The library comes from $A0BACKUP_LIB or ../../target/{release,debug} (see a0backup.py).
+"""
+
+import hashlib
+import json
+import os
+import random
+import re
+import shutil
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import a0backup  # noqa: E402
+from a0backup import A0BackupError  # noqa: E402
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+DATA = os.path.join(ROOT, "tests", "data")
+SAMPLE_DIR = os.path.join(DATA, "sample-backup")
+SAMPLE = os.path.join(SAMPLE_DIR, "backup-retrieve.tar.gz.enc")
+SAMPLE_PASSWORD = "Passw0rd"
+
+
+def sample_md5():
+    # The sample's backup-status record lacks a comma, so it is not JSON: take the md5 by regex.
+    with open(os.path.join(SAMPLE_DIR, "backup-status.txt"), encoding="utf-8") as f:
+        m = re.search(r'"md5"\s*:\s*"([0-9a-fA-F]{32})"', f.read())
+    assert m, "backup-status.txt has an md5"
+    return m.group(1).lower()
+
+
+def manifest():
+    entries = []
+    with open(os.path.join(SAMPLE_DIR, "manifest.sha256"), encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                m = re.match(r"^([0-9a-f]{64})\s+\*?(.+)$", line.rstrip("\n"))
+                assert m, "manifest line %r" % line
+                entries.append((m.group(1), m.group(2)))
+    return entries
+
+
+def list_files(d):
+    out = []
+    for dirpath, _dirs, files in os.walk(d):
+        for f in files:
+            out.append(os.path.relpath(os.path.join(dirpath, f), d).replace(os.sep, "/"))
+    return sorted(out)
+
+
+def sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def write(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def pattern(n):
+    return bytes(i % 251 for i in range(n))
+
+
+class TempDirTestCase(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="a0b-py-")
+        self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
+
+    def path(self, *parts):
+        return os.path.join(self.dir, *parts)
+
+    def assertCode(self, code, fn, *args, **kwargs):
+        with self.assertRaises(A0BackupError) as cm:
+            fn(*args, **kwargs)
+        self.assertEqual(cm.exception.code, code, "%s: %s" % (cm.exception.code_name, cm.exception.message))
+        self.assertTrue(cm.exception.message, "the error carries the library's message")
+        return cm.exception
+
+
+class KeyDerivationTest(unittest.TestCase):
+    def test_version(self):
+        self.assertRegex(a0backup.version(), r"^\d+\.\d+\.\d+")
+
+    def test_sample_password(self):
+        key, iv = a0backup.derive_key_iv("Passw0rd")
+        self.assertEqual(key.hex(), "d41e98d1eafa6d6011d3a70f1a5b92f0ca0848e5cd053ce643c911dd09e1cf66")
+        self.assertEqual(iv.hex(), "80634de08f03f93fc474b440533efcee")
+        self.assertEqual(a0backup.derive_key_iv(b"Passw0rd"), (key, iv))
+
+    def test_createcipher_vectors(self):
+        """Every vector Node's createCipher/createCipheriv made (tests/data/createcipher-vectors.json)."""
+        with open(os.path.join(DATA, "createcipher-vectors.json"), encoding="utf-8") as f:
+            vectors = json.load(f)["vectors"]
+        with_password = [v for v in vectors if "password_hex" in v]
+        self.assertGreater(len(with_password), 5)
+        for v in vectors:
+            with self.subTest(v["name"]):
+                plain = pattern(v["plaintext_len"])
+                self.assertEqual(hashlib.md5(plain).hexdigest(), v["plaintext_md5"])
+                if "password_hex" in v:
+                    pw = bytes.fromhex(v["password_hex"])
+                    key, iv = a0backup.derive_key_iv(pw)
+                    self.assertEqual(key.hex(), v["key_hex"])
+                    self.assertEqual(iv.hex(), v["iv_hex"])
+                    if "password_utf8" in v:
+                        self.assertEqual(a0backup.derive_key_iv(v["password_utf8"]), (key, iv))
+                    cipher = a0backup.Cipher(pw)
+                else:
+                    cipher = a0backup.Cipher(key=bytes.fromhex(v["key_hex"]), iv=bytes.fromhex(v["iv_hex"]))
+                with cipher:
+                    buf = bytearray(plain)
+                    cipher.apply(buf)
+                    self.assertEqual(hashlib.md5(buf).hexdigest(), v["ciphertext_md5"])
+                    if "ciphertext_hex" in v:
+                        self.assertEqual(buf.hex(), v["ciphertext_hex"])
+                    if "ciphertext_tail_hex" in v:
+                        self.assertTrue(buf.hex().endswith(v["ciphertext_tail_hex"]))
+                        self.assertTrue(buf.hex().startswith(v["ciphertext_head_hex"]))
+                    # Uneven chunks and a seek give the same keystream.
+                    if len(plain) > 1:
+                        rng = random.Random(v["name"])
+                        cipher.seek(0)
+                        chunked = bytearray(plain)
+                        view = memoryview(chunked)
+                        off = 0
+                        while off < len(chunked):
+                            n = min(len(chunked) - off, rng.randint(1, 4099))
+                            cipher.apply(view[off:off + n])
+                            off += n
+                        view.release()
+                        self.assertEqual(chunked, buf)
+                        at = rng.randrange(len(plain))
+                        self.assertEqual(cipher.seek(at).apply(plain[at:]), bytes(buf[at:]))
+
+
+class SampleBackupTest(TempDirTestCase):
+    def check_manifest(self, dest):
+        entries = manifest()
+        self.assertTrue(entries)
+        for want, name in entries:
+            self.assertEqual(sha256(os.path.join(dest, name)), want, name)
+        self.assertEqual(list_files(dest), sorted(name for _, name in entries), "no file beyond the manifest")
+
+    def test_restore_sample(self):
+        md5 = sample_md5()
+        self.assertEqual(a0backup.md5_file(SAMPLE), md5)
+        dest = self.path("restore")
+        seen = []
+        a0backup.restore(SAMPLE, dest, SAMPLE_PASSWORD, expected_md5=md5,
+                         on_progress=lambda done, total: seen.append((done, total)))
+        self.check_manifest(dest)
+        self.assertTrue(seen, "progress was reported")
+        self.assertEqual(seen[-1][0], os.path.getsize(SAMPLE))
+        # A non-empty destination stays unless overwrite is set.
+        self.assertCode(a0backup.ERR_ALREADY_EXISTS, a0backup.restore, SAMPLE, dest, SAMPLE_PASSWORD)
+        a0backup.restore(SAMPLE, dest, SAMPLE_PASSWORD.encode(), expected_md5=md5, overwrite=True)
+        self.check_manifest(dest)
+
+    def test_checksum_mismatch(self):
+        wrong = "0" * 32 if sample_md5() != "0" * 32 else "1" * 32
+        dest = self.path("restore")
+        self.assertCode(a0backup.ERR_CHECKSUM_MISMATCH, a0backup.restore, SAMPLE, dest, SAMPLE_PASSWORD,
+                        expected_md5=wrong)
+        self.assertCode(a0backup.ERR_CHECKSUM_MISMATCH, a0backup.decrypt_file, SAMPLE, self.path("out"),
+                        SAMPLE_PASSWORD, expected_md5=wrong)
+        self.assertEqual(os.listdir(self.dir), [])
+
+    def test_decrypt_sample(self):
+        out = self.path("backup-retrieve.tar.gz")
+        a0backup.decrypt_file(SAMPLE, out, SAMPLE_PASSWORD, expected_md5=sample_md5(), expect_gzip=True,
+                              format="node")
+        self.assertEqual(read(out)[:2], b"\x1f\x8b")
+
+    def test_wrong_password(self):
+        out = self.path("out.tar.gz")
+        self.assertCode(a0backup.ERR_WRONG_PASSWORD, a0backup.decrypt_file, SAMPLE, out, "Passw0rd!",
+                        expect_gzip=True)
+        self.assertCode(a0backup.ERR_WRONG_PASSWORD, a0backup.restore, SAMPLE, self.path("dest"), "wrong")
+        self.assertEqual(os.listdir(self.dir), [], "nothing left behind")
+
+    def test_cancel_from_progress(self):
+        dest = self.path("dest")
+        calls = []
+
+        def cancel(done, total):
+            calls.append((done, total))
+            return False
+
+        self.assertCode(a0backup.ERR_CANCELLED, a0backup.restore, SAMPLE, dest, SAMPLE_PASSWORD, on_progress=cancel)
+        self.assertEqual(len(calls), 1, "no call after the cancel")
+        self.assertFalse(os.path.exists(dest))
+        self.assertEqual(os.listdir(self.dir), [], "no staging directory left")
+        # A cancelled restore over an existing destination leaves it as it was.
+        a0backup.restore(SAMPLE, dest, SAMPLE_PASSWORD)
+        before = {f: sha256(os.path.join(dest, f)) for f in list_files(dest)}
+        write(os.path.join(dest, "mine.txt"), b"mine")
+        self.assertCode(a0backup.ERR_CANCELLED, a0backup.restore, SAMPLE, dest, SAMPLE_PASSWORD, overwrite=True,
+                        on_progress=cancel)
+        self.assertEqual(read(os.path.join(dest, "mine.txt")), b"mine")
+        self.assertEqual({f: sha256(os.path.join(dest, f)) for f in list_files(dest) if f != "mine.txt"}, before)
+        self.assertEqual(os.listdir(self.dir), ["dest"], "no staging directory left")
+
+    def test_exception_in_progress_cancels_and_propagates(self):
+        class Stop(Exception):
+            pass
+
+        def boom(done, total):
+            raise Stop("stop here")
+
+        with self.assertRaises(Stop):
+            a0backup.restore(SAMPLE, self.path("dest"), SAMPLE_PASSWORD, on_progress=boom)
+        self.assertEqual(os.listdir(self.dir), [])
+
+    def test_cancel_midway_keeps_existing_output(self):
+        src = self.path("big.enc")
+        write(src, os.urandom(8 << 20))
+        out = self.path("big.out")
+        write(out, b"keep me")
+        last = []
+
+        def halfway(done, total):
+            last.append(done)
+            return done < (4 << 20)
+
+        self.assertCode(a0backup.ERR_CANCELLED, a0backup.decrypt_file, src, out, "pw", overwrite=True,
+                        on_progress=halfway)
+        self.assertTrue(0 < last[-1] < (8 << 20), last[-1])
+        self.assertEqual(read(out), b"keep me")
+        self.assertEqual(sorted(os.listdir(self.dir)), ["big.enc", "big.out"], "no temporary file left")
+
+
+class RoundTripTest(TempDirTestCase):
+    def make_tree(self):
+        dump = self.path("src", "dump")
+        os.makedirs(os.path.join(dump, "auth0"))
+        os.makedirs(os.path.join(dump, "empty"))
+        write(os.path.join(dump, "auth0", "users.bson"), os.urandom(70_000))
+        write(os.path.join(dump, "auth0", "users.metadata.json"), b'{"indexes":[]}')
+        write(os.path.join(dump, "\u00fcn\u00efcode name.txt"), "h\u00e9llo".encode())
+        return dump
+
+    def test_pack_then_restore(self):
+        dump = self.make_tree()
+        packed = self.path("backup-retrieve.tar.gz.enc")
+        progress = []
+        md5 = a0backup.pack(dump, packed, "p\u00e455", level=1, on_progress=lambda d, t: progress.append(d))
+        self.assertRegex(md5, r"^[0-9a-f]{32}$")
+        self.assertEqual(md5, hashlib.md5(read(packed)).hexdigest())
+        self.assertEqual(md5, a0backup.md5_file(packed))
+        dest = self.path("dest")
+        a0backup.restore(packed, dest, "p\u00e455", expected_md5=md5)
+        # Like `tar czf backup.tar.gz dump`: the directory's name is the archive's top entry.
+        self.assertEqual(list_files(dest), list_files(self.path("src")))
+        for f in list_files(dest):
+            self.assertEqual(read(os.path.join(dest, f)), read(os.path.join(self.path("src"), f)), f)
+        self.assertTrue(os.path.isdir(os.path.join(dest, "dump", "empty")))
+        self.assertCode(a0backup.ERR_ALREADY_EXISTS, a0backup.pack, dump, packed, "p\u00e455")
+        self.assertTrue(progress, "pack reports progress")
+        self.assertEqual(progress[-1], 70_000 + 14 + len("h\u00e9llo".encode()))
+        self.assertCode(a0backup.ERR_CANCELLED, a0backup.pack, dump, self.path("p3.enc"), "pw",
+                        on_progress=lambda d, t: False)
+        self.assertFalse(os.path.exists(self.path("p3.enc")))
+        self.assertCode(a0backup.ERR_WRONG_PASSWORD, a0backup.restore, packed, self.path("d2"), "p\u00e456")
+
+    def test_pack_unencrypted(self):
+        dump = self.make_tree()
+        out = self.path("plain.tar.gz")
+        md5 = a0backup.pack(dump, out, None)
+        self.assertEqual(read(out)[:2], b"\x1f\x8b")
+        self.assertEqual(md5, hashlib.md5(read(out)).hexdigest())
+
+    def test_encrypt_decrypt_formats(self):
+        plain = os.urandom(100_003)
+        src = self.path("plain")
+        write(src, plain)
+        for fmt in ("node", "openssl-md5", "openssl-pbkdf2"):
+            with self.subTest(fmt):
+                enc = self.path(fmt + ".enc")
+                a0backup.encrypt_file(src, enc, "\u5bc6\u7801", format=fmt, pbkdf2_iterations=1000)
+                data = read(enc)
+                self.assertEqual(data[:8] == b"Salted__", fmt != "node")
+                out = self.path(fmt + ".out")
+                a0backup.decrypt_file(enc, out, "\u5bc6\u7801", format=fmt, pbkdf2_iterations=1000)
+                self.assertEqual(read(out), plain)
+                if fmt == "node":
+                    # The Node format is the keystream of derive_key_iv, byte for byte.
+                    with a0backup.Cipher("\u5bc6\u7801") as c:
+                        self.assertEqual(c.apply(data), plain)
+
+    def test_empty_password_and_empty_file(self):
+        src = self.path("empty")
+        write(src, b"")
+        a0backup.encrypt_file(src, self.path("empty.enc"), "")
+        self.assertEqual(read(self.path("empty.enc")), b"")
+        a0backup.decrypt_file(self.path("empty.enc"), self.path("empty.out"), b"", format="node")
+        self.assertEqual(read(self.path("empty.out")), b"")
+        src2 = self.path("one")
+        write(src2, b"x")
+        a0backup.encrypt_file(src2, self.path("one.enc"), "")
+        with a0backup.Cipher("") as c:
+            self.assertEqual(c.apply(read(self.path("one.enc"))), b"x")
+
+
+class InvalidArgumentTest(TempDirTestCase):
+    def test_null_and_invalid_paths(self):
+        E = a0backup.ERR_INVALID_ARGUMENT
+        out = self.path("out")
+        for bad in (None, "", b"/tmp/not-utf8-\xff\xfe"):
+            with self.subTest(bad):
+                self.assertCode(E, a0backup.md5_file, bad)
+                self.assertCode(E, a0backup.decrypt_file, bad, out, "pw")
+                self.assertCode(E, a0backup.decrypt_file, SAMPLE, bad, "pw")
+                self.assertCode(E, a0backup.encrypt_file, bad, out, "pw")
+                self.assertCode(E, a0backup.restore, bad, self.path("dest"), SAMPLE_PASSWORD)
+                self.assertCode(E, a0backup.restore, SAMPLE, bad, SAMPLE_PASSWORD)
+                self.assertCode(E, a0backup.pack, bad, out, None)
+                self.assertCode(E, a0backup.pack, self.dir, bad, None)
+        self.assertEqual(os.listdir(self.dir), [])
+
+    def test_other_invalid_arguments(self):
+        E = a0backup.ERR_INVALID_ARGUMENT
+        out = self.path("out")
+        self.assertCode(E, a0backup.decrypt_file, SAMPLE, out, None)  # a NULL password
+        self.assertCode(E, a0backup.derive_key_iv, None)
+        self.assertCode(E, a0backup.decrypt_file, SAMPLE, out, "pw", expected_md5="not hex")
+        self.assertCode(E, a0backup.decrypt_file, SAMPLE, out, "pw", format=77)
+        self.assertCode(E, a0backup.pack, self.dir, out, None, level=10)
+        self.assertCode(E, a0backup.Cipher, key=b"\0" * 31, iv=b"\0" * 16)
+        self.assertRaises(ValueError, a0backup.encrypt_file, SAMPLE, out, "pw", format="rot13")
+        self.assertRaises(TypeError, a0backup.Cipher("pw").apply, memoryview(b"read-only"))
+        c = a0backup.Cipher("pw")
+        c.free()
+        c.free()  # a second free is a no-op
+        self.assertCode(E, c.apply, bytearray(4))
+        self.assertEqual(os.listdir(self.dir), [])
+
+    def test_io_error(self):
+        self.assertCode(a0backup.ERR_IO, a0backup.md5_file, self.path("missing"))
+        self.assertCode(a0backup.ERR_IO, a0backup.decrypt_file, self.path("missing"), self.path("out"), "pw")
+
+
+class Md5Test(unittest.TestCase):
+    def test_matches_hashlib(self):
+        data = os.urandom(100_003)
+        with a0backup.Md5() as h:
+            h.update(data[:7]).update(b"").update(data[7:])
+            self.assertEqual(h.hexdigest(), hashlib.md5(data).hexdigest())
+            self.assertEqual(h.hexdigest(), hashlib.md5(b"").hexdigest(), "hexdigest() starts over")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Tests of the Node (koffi) and Python (ctypes) callers of the C library.
+#
+#   examples/run-tests.sh
+#
+# Builds the library with `cargo build --release` when target/release/liba0backup.so is missing
+# or older than the sources (or uses $A0BACKUP_LIB as it is), installs the Node example's locked
+# dependencies, then runs `node --test` on examples/node and the Python unittest suite. Exits
+# non-zero if anything fails. Needs cargo, node with npm, and python3.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+
+case "$(uname -s)" in
+  Darwin) LIB_NAME=liba0backup.dylib ;;
+  MINGW* | MSYS* | CYGWIN*) LIB_NAME=a0backup.dll ;;
+  *) LIB_NAME=liba0backup.so ;;
+esac
+
+for tool in node npm python3; do
+  command -v "$tool" >/dev/null || { echo "run-tests: $tool is not installed" >&2; exit 1; }
+done
+
+# --- The library ----------------------------------------------------------------------------------
+if [ -n "${A0BACKUP_LIB:-}" ]; then
+  [ -f "$A0BACKUP_LIB" ] || { echo "run-tests: A0BACKUP_LIB=$A0BACKUP_LIB does not exist" >&2; exit 1; }
+  A0BACKUP_LIB=$(cd "$(dirname "$A0BACKUP_LIB")" && pwd)/$(basename "$A0BACKUP_LIB")
+  echo "run-tests: using A0BACKUP_LIB=$A0BACKUP_LIB"
+else
+  target_dir=${CARGO_TARGET_DIR:-target}
+  case "$target_dir" in /*) ;; *) target_dir="$ROOT/$target_dir" ;; esac
+  lib="$target_dir/release/$LIB_NAME"
+  stale=
+  if [ ! -f "$lib" ]; then
+    stale="it is missing"
+  elif [ -n "$(find src Cargo.toml Cargo.lock build.rs -newer "$lib" -print -quit 2>/dev/null)" ]; then
+    stale="the sources are newer"
+  fi
+  if [ -n "$stale" ]; then
+    echo "run-tests: building $lib ($stale)"
+    cargo build --release --lib
+  else
+    echo "run-tests: reusing $lib"
+  fi
+  [ -f "$lib" ] || { echo "run-tests: cargo did not make $lib" >&2; exit 1; }
+  A0BACKUP_LIB=$lib
+fi
+export A0BACKUP_LIB
+
+# --- Node dependencies -----------------------------------------------------------------------------
+echo "run-tests: node $(node --version), npm $(npm --version 2>/dev/null), $(python3 --version)"
+# --ignore-scripts: koffi's native module comes prebuilt in its platform package
+# (@koromix/koffi-<os>-<arch>); its install script would only build one from source.
+(
+  cd examples/node
+  if [ -f package-lock.json ]; then
+    npm ci --no-audit --no-fund --ignore-scripts
+  else
+    npm install --no-audit --no-fund --ignore-scripts
+  fi
+)
+
+# --- The suites: all of them run, and any failure fails the script --------------------------------
+failed=()
+
+echo "run-tests: node --test examples/node"
+# The test file is named: from Node 21 on, `node --test DIR` takes DIR as a glob that matches the
+# directory itself instead of searching it for test files.
+node --test examples/node/test.mjs || failed+=("node")
+
+echo "run-tests: python3 -m unittest discover -s examples/python -v"
+python3 -m unittest discover -s examples/python -v || failed+=("python")
+
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "run-tests: FAILED: ${failed[*]}" >&2
+  exit 1
+fi
+echo "run-tests: all passed"
