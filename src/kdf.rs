@@ -38,8 +38,16 @@ pub const DEFAULT_PBKDF2_ITERATIONS: u32 = 10_000;
 /// let raw = Password::new(vec![0x00, 0xff]);
 /// assert_eq!(raw.as_bytes().len(), 2);
 /// ```
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+#[derive(Clone)]
 pub struct Password(Vec<u8>);
+
+impl Drop for Password {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for Password {}
 
 impl Password {
     /// A password from its exact bytes.
@@ -97,11 +105,20 @@ impl std::fmt::Debug for Password {
 /// let same = KeyIv::new(*k.key(), *k.iv());
 /// assert_eq!(same, k);
 /// ```
-#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct KeyIv {
     key: [u8; 32],
     iv: [u8; 16],
 }
+
+impl Drop for KeyIv {
+    fn drop(&mut self) {
+        self.key.zeroize();
+        self.iv.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for KeyIv {}
 
 impl KeyIv {
     /// A key and IV given directly (Node's `createCipheriv`, `openssl enc -K -iv`).
