@@ -120,6 +120,17 @@ impl Error {
         move |source| Error::Path { path, source }
     }
 
+    /// Whether a damaged (rather than hostile or wrongly opened) input could explain this error.
+    pub(crate) fn may_be_corruption(&self) -> bool {
+        matches!(
+            self,
+            Error::Malformed { .. }
+                | Error::WrongPassword { .. }
+                | Error::UnsafeEntry { .. }
+                | Error::LimitExceeded { .. }
+        )
+    }
+
     pub(crate) fn malformed(
         what: &'static str,
         at: Option<u64>,

@@ -164,7 +164,7 @@ pub fn restore_reader<R: Read>(
     check_destination(dest, options.replace)?;
     let counting = Counting::new(input);
     let count = counting.count.clone();
-    let source = match options.expected_md5 {
+    let mut source = match options.expected_md5 {
         Some(_) => Source::Hashed(ThreadedHashReader::new(counting)),
         None => Source::Plain(counting),
     };
@@ -175,18 +175,29 @@ pub fn restore_reader<R: Read>(
         total,
         count: &count,
     };
-    let (md5, staging, unpacked) = match password {
+    let extracted = match password {
         Some(pw) => {
             let decrypt = options.decrypt.expect_gzip(true);
-            let reader = DecryptReader::new(source, pw, &decrypt)?;
-            let (reader, staging, unpacked) = stage.extract(reader)?;
-            (reader.into_inner().finish()?, staging, unpacked)
+            DecryptReader::new(&mut source, pw, &decrypt).and_then(|r| stage.extract(r))
         }
-        None => {
-            let (source, staging, unpacked) = stage.extract(source)?;
-            (source.finish()?, staging, unpacked)
-        }
+        None => stage.extract(&mut source),
     };
+    let (staging, unpacked) = match (extracted, &options.expected_md5) {
+        (Ok(done), _) => done,
+        (Err(e), Some(expected)) if e.may_be_corruption() => {
+            // Damage shows up as a bad gzip stream, a "wrong password" or a nonsense tar
+            // entry long before the end of the file. With an md5 to compare against, hash
+            // the rest: a mismatch says the file itself is damaged (a bad download), which is
+            // the more useful error.
+            io::copy(&mut source, &mut io::sink())?;
+            if let Some(actual) = source.finish()? {
+                actual.verify(expected)?;
+            }
+            return Err(e);
+        }
+        (Err(e), _) => return Err(e),
+    };
+    let md5 = source.finish()?;
     if let (Some(expected), Some(actual)) = (&options.expected_md5, &md5) {
         actual.verify(expected)?;
     }
@@ -356,9 +367,8 @@ struct Stage<'s, 'p> {
 
 impl Stage<'_, '_> {
     /// Inflates `source` on this thread and unpacks it on another into a staging directory
-    /// beside the destination. Returns the source (to finish its hash) and the staging
-    /// directory, which removes itself if dropped.
-    fn extract<S: Read>(&mut self, mut source: S) -> Result<(S, tempfile::TempDir, UnpackSummary)> {
+    /// beside the destination. Returns the staging directory, which removes itself if dropped.
+    fn extract<S: Read>(&mut self, mut source: S) -> Result<(tempfile::TempDir, UnpackSummary)> {
         let mut magic = [0u8; 3];
         let n = read_full(&mut source, &mut magic)?;
         if n < 3 || magic != GZIP_MAGIC {
@@ -418,7 +428,7 @@ impl Stage<'_, '_> {
         });
         inflate_result?;
         let unpacked = unpack_result?;
-        Ok((source, staging, unpacked))
+        Ok((staging, unpacked))
     }
 }
 

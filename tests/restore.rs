@@ -347,3 +347,54 @@ fn a_destination_that_runs_out_of_space_is_left_as_it_was() {
     assert_eq!(snapshot(&dest), before);
     assert_only_dest_beside(work.path());
 }
+
+#[test]
+fn a_damaged_download_is_reported_as_an_md5_mismatch_when_the_md5_is_known() {
+    let work = tempfile::tempdir().unwrap();
+    let good = std::fs::read(data("sample-backup/backup-retrieve.tar.gz.enc")).unwrap();
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("flipped byte in the deflate data", {
+            let mut b = good.clone();
+            b[good.len() / 2] ^= 0x40;
+            b
+        }),
+        ("flipped gzip magic", {
+            let mut b = good.clone();
+            b[0] ^= 0xff;
+            b
+        }),
+        ("truncated", good[..good.len() - 100].to_vec()),
+    ];
+    for (what, bytes) in cases {
+        let input = work.path().join("damaged.enc");
+        std::fs::write(&input, &bytes).unwrap();
+        let dest = work.path().join("dest");
+        let err = restore_file(
+            &input,
+            &dest,
+            Some(&Password::from("Passw0rd")),
+            RestoreOptions::new().expected_md5(Some(sample_status().md5)),
+        )
+        .unwrap_err();
+        match err {
+            Error::ChecksumMismatch { expected, actual } => {
+                assert_eq!(expected, sample_status().md5, "{what}");
+                assert_eq!(actual, a0backup::checksum::md5_bytes(&bytes), "{what}");
+            }
+            other => panic!("{what}: {other}"),
+        }
+        // Without the md5 the same damage is still a typed error, just a less specific one.
+        let err = restore_file(
+            &input,
+            &dest,
+            Some(&Password::from("Passw0rd")),
+            RestoreOptions::new(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, Error::Malformed { .. } | Error::WrongPassword { .. }),
+            "{what}: {err}"
+        );
+        assert!(!dest.exists());
+    }
+}

@@ -1,0 +1,285 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora of the fuzz targets into fuzz/corpus/<target>/ (python3 stdlib only).
+
+Run once from anywhere: `python3 fuzz/make_corpus.py`. It is deterministic (fixed mtimes, gzip
+mtime 0) and rewrites only the files it owns (named seed-*), so inputs added by hand or by
+`cargo fuzz cmin` stay. The input layouts are documented in fuzz/src/checks.rs.
+"""
+
+import gzip
+import io
+import json
+import os
+import struct
+import tarfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+DATA = os.path.join(ROOT, "tests", "data")
+MTIME = 1_700_000_000
+
+
+def write(target, name, data):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "seed-" + name), "wb") as f:
+        f.write(data)
+
+
+# ---------------------------------------------------------------------------------- decrypt
+
+
+def decrypt_input(flags, password, chunks, seek, salt, payload):
+    assert len(password) < 256 and len(chunks) < 9 and len(salt) == 8
+    return (
+        bytes([flags, len(password)])
+        + password
+        + bytes([len(chunks)])
+        + bytes(chunks)
+        + struct.pack("<H", seek)
+        + salt
+        + payload
+    )
+
+
+def decrypt_corpus():
+    chunk_sets = [[1], [7, 16, 0], [0xF0], [3, 250, 1, 0xF1]]
+    n = 0
+    cc = json.load(open(os.path.join(DATA, "createcipher-vectors.json")))
+    for v in cc["vectors"]:
+        ct = v.get("ciphertext_hex") or v.get("ciphertext_head_hex") or ""
+        payload = bytes.fromhex(ct)[:512]
+        password = bytes.fromhex(v.get("password_hex", ""))
+        flags = 1 if "password_hex" in v else 0  # node, or detect
+        write(
+            "decrypt",
+            "cc-" + v["name"],
+            decrypt_input(flags, password, chunk_sets[n % 4], n * 7, bytes(8), payload),
+        )
+        n += 1
+    ossl = json.load(open(os.path.join(DATA, "openssl-enc-vectors.json")))
+    for v in ossl["vectors"]:
+        file_hex = v.get("file_hex") or v.get("file_head_hex")
+        payload = bytes.fromhex(file_hex)[:512]
+        password = bytes.fromhex(v["password_hex"])
+        cmd = v["openssl_command"]
+        flags = 3 if "pbkdf2" in cmd else (1 if "nosalt" in cmd else 2)
+        salt = bytes.fromhex(v["salt_hex"]) if v["salt_hex"] else bytes(8)
+        write(
+            "decrypt",
+            "ossl-" + v["name"],
+            decrypt_input(flags, password, chunk_sets[n % 4], 3, salt, payload),
+        )
+        # The same file with the format detected and gzip expected.
+        write(
+            "decrypt",
+            "ossl-detect-gzip-" + v["name"],
+            decrypt_input(0x10, password, [5], 0, salt, payload),
+        )
+        n += 1
+    pw = b"Passw0rd"
+    salt = bytes(range(1, 9))
+    for cut in (0, 5, 8, 12, 15):
+        hdr = (b"Salted__" + salt)[:cut]
+        write("decrypt", f"cut-header-{cut}-md5", decrypt_input(2, pw, [1], 0, salt, hdr))
+        write("decrypt", f"cut-header-{cut}-pbkdf2", decrypt_input(0x17, pw, [1], 0, salt, hdr))
+    gz = gzip.compress(b"mongodump", mtime=0)
+    write("decrypt", "gzip-plaintext", decrypt_input(0x11, pw, [2, 9], 4, salt, gz))
+    write("decrypt", "short-gzip", decrypt_input(0x11, pw, [1], 0, salt, b"\x1f\x8b"))
+    write("decrypt", "empty", b"")
+
+
+# ---------------------------------------------------------------------------------- status
+
+
+def status_corpus():
+    with open(os.path.join(DATA, "sample-backup", "backup-status.txt"), "rb") as f:
+        write("status", "sample", f.read())
+    md5 = "eccdb928a3bab23f725f955b68ef66ff"
+    strict = {"message": "Backup found", "arguments": {"name": "b.tar.gz", "md5": md5}}
+    seeds = {
+        "strict": json.dumps(strict, indent=4),
+        "strict-compact": json.dumps(strict, separators=(",", ":")),
+        "md5-only": '{"arguments": {"md5": "%s"}}' % md5.upper(),
+        "sample-crlf": '{\r\n  "message": "Backup found"\r\n  "arguments": {\r\n'
+        '    "name": "x"\r\n    "md5": "%s"\r\n  }\r\n}\r\n' % md5,
+        "unicode-name": '{"arguments": {"name": "b\\u00e4ck\\ud83d\\ude00", "md5": "%s"}}' % md5,
+        "duplicate-keys": '{"arguments": {"md5": "%s", "md5": "%s"}}' % ("0" * 32, md5),
+        "nested-extra": '{"message": "m", "extra": [1, {"a": null}], '
+        '"arguments": {"md5": "%s", "size": 12}}' % md5,
+        "missing-md5": '{"message": "Backup not found", "arguments": {}}',
+        "md5-31": '{"arguments": {"md5": "%s"}}' % md5[:31],
+        "md5-nonhex": '{"arguments": {"md5": "%s"}}' % ("g" + md5[1:]),
+        "md5-number": '{"arguments": {"md5": 12345}}',
+        "message-number": '{"message": 1, "arguments": {"md5": "%s"}}' % md5,
+        "name-null": '{"arguments": {"name": null, "md5": "%s"}}' % md5,
+        "arguments-array": '{"arguments": ["%s"]}' % md5,
+        "not-object": '["%s"]' % md5,
+        "truncated": '{"message": "Backup found", "arguments": {"md5": "%s"' % md5,
+        "trailing-garbage": '{"arguments": {"md5": "%s"}} x' % md5,
+        "missing-comma-after-object": '{\n"arguments": {"md5": "%s"}\n"message": "m"\n}' % md5,
+        "comma-inside-string": '{\n"message": "a\n"\n"arguments": {"md5": "%s"}}' % md5,
+        "empty": "",
+    }
+    for name, text in seeds.items():
+        write("status", name, text.encode("utf-8"))
+    write("status", "invalid-utf8", b'{"arguments": {"md5": "' + md5.encode() + b'", "name": "\xff"}}')
+
+
+# ---------------------------------------------------------------------------------- unpack
+
+# flags of the unpack target
+GZ, RAW, SYMLINKS, HARDLINKS, END_MARKER = 0, 1, 2, 4, 8
+
+
+def tar_bytes(members, fmt=tarfile.GNU_FORMAT):
+    """members: list of (TarInfo, data or None)."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=fmt) as t:
+        for info, data in members:
+            info.mtime = MTIME
+            if data is not None:
+                info.size = len(data)
+                t.addfile(info, io.BytesIO(data))
+            else:
+                t.addfile(info)
+    raw = buf.getvalue()
+    # tarfile pads to 10 KiB records: keep the entries and the 1 KiB end-of-archive marker.
+    end = len(raw)
+    while end >= 512 and raw[end - 512 : end] == bytes(512):
+        end -= 512
+    return raw[:end] + bytes(1024)
+
+
+def info(name, kind=tarfile.REGTYPE, mode=0o644, link=""):
+    i = tarfile.TarInfo(name)
+    i.type = kind
+    i.mode = mode
+    i.linkname = link
+    if kind in (tarfile.CHRTYPE, tarfile.BLKTYPE):
+        i.devmajor, i.devminor = 1, 3
+    return i
+
+
+def unpack_corpus():
+    long_name = "dump/" + "d" * 120 + "/" + "f" * 90 + ".bson"
+    archives = {
+        "file": [(info("users.bson"), b"\x05\x00\x00\x00\x00")],
+        "dir-and-file": [
+            (info("dump", tarfile.DIRTYPE, 0o755), None),
+            (info("dump/auth0", tarfile.DIRTYPE, 0o750), None),
+            (info("dump/auth0/users.bson"), b"x" * 600),
+            (info("dump/auth0/empty.bson", mode=0o600), b""),
+        ],
+        "symlink-inside": [
+            (info("dump/a.bson"), b"a"),
+            (info("dump/link", tarfile.SYMTYPE, 0o777, "a.bson"), None),
+        ],
+        "symlink-escape": [(info("link", tarfile.SYMTYPE, 0o777, "../outside"), None)],
+        "symlink-then-through": [
+            (info("d", tarfile.DIRTYPE, 0o755), None),
+            (info("l", tarfile.SYMTYPE, 0o777, "d"), None),
+            (info("l/f"), b"through a symlink"),
+        ],
+        "hardlink": [
+            (info("a.bson"), b"hard"),
+            (info("b.bson", tarfile.LNKTYPE, 0o644, "a.bson"), None),
+        ],
+        "hardlink-escape": [(info("h", tarfile.LNKTYPE, 0o644, "../outside"), None)],
+        "fifo": [(info("pipe", tarfile.FIFOTYPE), None)],
+        "char-device": [(info("null", tarfile.CHRTYPE), None)],
+        "block-device": [(info("sda", tarfile.BLKTYPE, 0o660), None)],
+        "setuid": [(info("suid", mode=0o4755), b"#!/bin/sh\n")],
+        "dotdot": [(info("../escape.txt"), b"evil")],
+        "dotdot-inner": [(info("a/../../escape.txt"), b"evil")],
+        "absolute": [(info("/tmp/a0backup-fuzz-absolute.txt"), b"evil")],
+        "collision": [(info("same"), b"1"), (info("same"), b"2")],
+        "file-then-dir": [(info("x"), b"1"), (info("x/y"), b"2")],
+        "gnu-long-name": [(info(long_name), b"long")],
+        "over-limit": [(info("big"), bytes(1_100_000))],
+    }
+    for name, members in archives.items():
+        t = tar_bytes(members)
+        write("unpack", name + ".tar.gz", bytes([GZ | SYMLINKS | HARDLINKS]) + gzip.compress(t, mtime=0))
+        if name in ("symlink-inside", "hardlink", "dotdot", "fifo"):
+            write("unpack", name + "-refused.tar.gz", bytes([GZ]) + gzip.compress(t, mtime=0))
+        if len(t) < 8192:
+            entries = t[:-1024]
+            write("unpack", name + ".tar", bytes([RAW | SYMLINKS | HARDLINKS | END_MARKER]) + entries)
+
+    pax = tar_bytes(
+        [(info("short"), b"pax")],
+        fmt=tarfile.PAX_FORMAT,
+    )
+    # A PAX `path` record overriding the ustar name: to ../pax-escape, and to a long path.
+    for label, path in (("pax-path-dotdot", "../pax-escape"), ("pax-path-long", "p/" + "q" * 200)):
+        i = info("innocent-ustar-name")
+        i.pax_headers = {"path": path}
+        t = tar_bytes([(i, b"pax")], fmt=tarfile.PAX_FORMAT)
+        write("unpack", label + ".tar.gz", bytes([GZ]) + gzip.compress(t, mtime=0))
+        write("unpack", label + ".tar", bytes([RAW | END_MARKER]) + t[:-1024])
+    write("unpack", "pax-plain.tar.gz", bytes([GZ]) + gzip.compress(pax, mtime=0))
+
+    ok = tar_bytes([(info("f"), b"data")])
+    write("unpack", "truncated.tar.gz", bytes([GZ]) + gzip.compress(ok[:700], mtime=0))
+    write("unpack", "no-end-marker.tar", bytes([RAW]) + ok[:1024])
+    write("unpack", "trailing-garbage.tar.gz", bytes([GZ]) + gzip.compress(ok + b"garbage", mtime=0))
+    two = gzip.compress(ok[:512], mtime=0) + gzip.compress(ok[512:], mtime=0)
+    write("unpack", "two-gzip-members.tar.gz", bytes([GZ]) + two)
+    write("unpack", "not-gzip", bytes([GZ]) + b"this is not gzip")
+    write("unpack", "empty-archive.tar", bytes([RAW | END_MARKER]))
+
+
+# ---------------------------------------------------------------------------------- restore
+
+
+def restore_input(flags, password, items, mutations):
+    out = bytes([flags, len(password)]) + password + bytes([len(items)])
+    for kind, name, content in items:
+        out += bytes([kind, len(name) - 1]) + name
+        if not kind & 1:
+            out += struct.pack("<H", len(content)) + content
+    out += bytes([len(mutations)])
+    for op, pos, value in mutations:
+        out += bytes([op]) + struct.pack("<H", pos) + bytes([value])
+    return out
+
+
+def restore_corpus():
+    pw = b"Passw0rd"
+    tree = [
+        (1, b"dump", b""),  # directory, parent = root
+        (2, b"users", b"\x05\x00\x00\x00\x00" * 20),  # file in dirs[1] = dump
+        (3, b"auth0", b""),  # directory in dump
+        (4, b"tenants", b"t" * 300),  # file in dirs[2] = dump/auth0
+        (0, b"empty", b""),  # empty file at the top
+    ]
+    write("restore", "node-intact", restore_input(0x60, pw, tree, []))
+    write("restore", "md5-intact", restore_input(0x91, pw, tree, []))
+    write("restore", "pbkdf2-intact", restore_input(0x05, pw, tree, []))
+    write("restore", "node-flip-gzip-header", restore_input(0x60, pw, tree, [(0, 5, 0x01)]))
+    write("restore", "node-flip-deflate", restore_input(0x60, pw, tree, [(1, 40, 0x80)]))
+    write("restore", "md5-flip-salt", restore_input(0x91, pw, tree, [(0, 9, 0xFF)]))
+    write("restore", "pbkdf2-truncate", restore_input(0x05, pw, tree, [(2, 30, 0)]))
+    write("restore", "node-append", restore_input(0x60, pw, tree, [(3, 0xFFFF, 0x00)]))
+    write("restore", "flip-twice-cancels", restore_input(0x60, pw, tree, [(0, 7, 0x10), (1, 7, 0x10)]))
+    write("restore", "empty", b"")
+
+
+def main():
+    decrypt_corpus()
+    status_corpus()
+    unpack_corpus()
+    restore_corpus()
+    total = 0
+    for target in sorted(os.listdir(os.path.join(HERE, "corpus"))):
+        d = os.path.join(HERE, "corpus", target)
+        files = os.listdir(d)
+        size = sum(os.path.getsize(os.path.join(d, f)) for f in files)
+        total += size
+        print(f"{target}: {len(files)} files, {size} bytes")
+    print(f"total: {total} bytes")
+
+
+if __name__ == "__main__":
+    main()
