@@ -13,7 +13,7 @@ use std::thread::JoinHandle;
 use flate2::{Compress, Compression, FlushCompress, Status};
 
 /// Bytes of input per block: large enough that priming and flushing cost nothing measurable.
-const BLOCK: usize = 1 << 20;
+const BLOCK: usize = 512 << 10;
 /// deflate's window: what a block may refer back to.
 const WINDOW: usize = 32 * 1024;
 
@@ -41,7 +41,7 @@ impl<W: Write> ParallelGzEncoder<W> {
             crc: crc32fast::Hasher::new(),
             total: 0,
             pending: VecDeque::new(),
-            max_in_flight: threads + 1,
+            max_in_flight: threads,
         })
     }
 
