@@ -261,6 +261,33 @@ fn format_of(o: &a0b_options) -> Result<Option<Format>, Error> {
     }
 }
 
+fn decrypt_options_of(o: &a0b_options) -> Result<DecryptOptions, Error> {
+    Ok(match format_of(o)? {
+        Some(f) => DecryptOptions::new().format(f),
+        None => DecryptOptions::new(),
+    })
+}
+
+/// # Safety
+/// `ptr` is NULL or points to `len` readable bytes. A NULL is accepted only for `len == 0`.
+unsafe fn bytes_arg<'a>(ptr: *const u8, len: usize, name: &str) -> Result<&'a [u8], Error> {
+    match (ptr.is_null(), len) {
+        (_, 0) => Ok(&[]),
+        (true, _) => Err(invalid(&format!("{name} is NULL"))),
+        (false, _) => Ok(unsafe { std::slice::from_raw_parts(ptr, len) }),
+    }
+}
+
+/// # Safety
+/// As [`bytes_arg`], for writable bytes.
+unsafe fn bytes_arg_mut<'a>(ptr: *mut u8, len: usize, name: &str) -> Result<&'a mut [u8], Error> {
+    match (ptr.is_null(), len) {
+        (_, 0) => Ok(&mut []),
+        (true, _) => Err(invalid(&format!("{name} is NULL"))),
+        (false, _) => Ok(unsafe { std::slice::from_raw_parts_mut(ptr, len) }),
+    }
+}
+
 fn progress_of<'a>(o: &a0b_options) -> Progress<'a> {
     match o.progress {
         None => Progress::none(),
@@ -417,14 +444,7 @@ pub unsafe extern "C" fn a0b_cipher_apply(
 ) -> a0b_result {
     boundary(|| {
         let c = unsafe { cipher.as_mut() }.ok_or_else(|| invalid("cipher is NULL"))?;
-        if len == 0 {
-            return Ok(());
-        }
-        if buf.is_null() {
-            return Err(invalid("buf is NULL"));
-        }
-        c.inner
-            .apply(unsafe { std::slice::from_raw_parts_mut(buf, len) });
+        c.inner.apply(unsafe { bytes_arg_mut(buf, len, "buf") }?);
         Ok(())
     })
 }
@@ -480,14 +500,7 @@ pub unsafe extern "C" fn a0b_md5_update(
 ) -> a0b_result {
     boundary(|| {
         let h = unsafe { md5.as_mut() }.ok_or_else(|| invalid("md5 is NULL"))?;
-        if len == 0 {
-            return Ok(());
-        }
-        if data.is_null() {
-            return Err(invalid("data is NULL"));
-        }
-        h.inner
-            .update(unsafe { std::slice::from_raw_parts(data, len) });
+        h.inner.update(unsafe { bytes_arg(data, len, "data") }?);
         Ok(())
     })
 }
@@ -558,10 +571,7 @@ pub unsafe extern "C" fn a0b_decrypt_file(
         let pw = unsafe { password_arg(password, password_len) }?;
         let expected = unsafe { md5_arg(expected_md5) }?;
         let o = unsafe { options_arg(options) }?;
-        let mut decrypt = DecryptOptions::new().expect_gzip(o.expect_gzip);
-        if let Some(f) = format_of(&o)? {
-            decrypt = decrypt.format(f);
-        }
+        let decrypt = decrypt_options_of(&o)?.expect_gzip(o.expect_gzip);
         let opts = FileOptions::new()
             .overwrite(o.overwrite)
             .expected_md5(expected)
@@ -617,10 +627,7 @@ pub unsafe extern "C" fn a0b_restore(
         let pw = unsafe { password_arg(password, password_len) }?;
         let expected = unsafe { md5_arg(expected_md5) }?;
         let o = unsafe { options_arg(options) }?;
-        let mut decrypt = DecryptOptions::new();
-        if let Some(f) = format_of(&o)? {
-            decrypt = decrypt.format(f);
-        }
+        let decrypt = decrypt_options_of(&o)?;
         let mut unpack = UnpackOptions::new()
             .allow_symlinks(o.allow_symlinks)
             .allow_hardlinks(o.allow_hardlinks);

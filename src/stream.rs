@@ -111,7 +111,7 @@ impl<R: Read> DecryptReader<R> {
     /// * [`Error::Io`]: reading the inner reader failed.
     pub fn new(mut inner: R, password: &Password, options: &DecryptOptions) -> Result<Self> {
         let mut peeked = [0u8; PEEK_LEN];
-        let peeked_end = read_up_to(&mut inner, &mut peeked)?;
+        let peeked_end = crate::pipeline::read_full(&mut inner, &mut peeked)?;
         let head = &peeked[..peeked_end];
         let has_magic = head.starts_with(SALTED_MAGIC);
 
@@ -302,19 +302,6 @@ impl<R> std::fmt::Debug for DecryptReader<R> {
             .field("position", &self.cipher.position())
             .finish_non_exhaustive()
     }
-}
-
-fn read_up_to<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
 
 /// Size of the buffer an [`EncryptWriter`] encrypts into before writing to its inner writer.
