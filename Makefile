@@ -10,7 +10,7 @@ MINOR := $(word 2,$(subst ., ,$(VERSION)))
 SOVERSION := $(if $(filter 0,$(MAJOR)),0.$(MINOR),$(MAJOR))
 TARGET_DIR ?= target
 
-.PHONY: all lib install uninstall test
+.PHONY: all lib install uninstall test sample
 all: lib
 
 # Every test: the Rust suite (interop with Node and OpenSSL, C tests under valgrind, replayed
@@ -18,8 +18,16 @@ all: lib
 # and the Node and Python callers.
 test:
 	$(CARGO) test --all-features
+	$(MAKE) sample
 	examples/c/install-test.sh
 	examples/run-tests.sh
+
+# The README's main job, exactly as written there, then checked against the sample's manifest.
+sample:
+	$(CARGO) run --release --features cli -- restore --password Passw0rd --force \
+	    --status tests/data/sample-backup/backup-status.txt \
+	    tests/data/sample-backup/backup-retrieve.tar.gz.enc -C /tmp/sample-restore
+	cd /tmp/sample-restore && sha256sum --quiet -c $(CURDIR)/tests/data/sample-backup/manifest.sha256
 
 lib:
 	$(CARGO) build --release --lib
