@@ -7,10 +7,26 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// The directory holding the freshly built `liba0backup.so` and `liba0backup.a`.
+///
+/// `cargo test` builds the library only as an rlib for the tests, so the C libraries are built
+/// here, once, into a target directory of their own (no lock shared with the running cargo).
 fn target_dir() -> PathBuf {
-    // tests run from target/<profile>/deps/
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().to_path_buf()
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let target = root().join("target/c-api");
+            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+            let status = Command::new(cargo)
+                .args(["build", "--lib", "--quiet", "--target-dir"])
+                .arg(&target)
+                .current_dir(root())
+                .status()
+                .expect("cargo runs");
+            assert!(status.success(), "building the C libraries failed");
+            target.join("debug")
+        })
+        .clone()
 }
 
 fn root() -> &'static Path {
