@@ -45,6 +45,21 @@ use crate::progress::Progress;
 use crate::stream::{EncryptWriter, GZIP_MAGIC};
 
 /// What kind of entry an archive holds.
+///
+/// # Examples
+///
+/// ```
+/// use a0backup::archive::{list, pack, EntryKind, PackOptions};
+/// let dir = tempfile::tempdir()?;
+/// std::fs::write(dir.path().join("users.bson"), b"x")?;
+/// std::os::unix::fs::symlink("users.bson", dir.path().join("latest"))?;
+/// let mut gz = Vec::new();
+/// pack(dir.path(), &mut gz, &PackOptions::new().prefix("dump"))?;
+/// let mut kinds = Vec::new();
+/// list(&gz[..], |e| kinds.push(e.kind))?;
+/// assert_eq!(kinds, [EntryKind::Directory, EntryKind::Symlink, EntryKind::File]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum EntryKind {
@@ -78,6 +93,14 @@ impl EntryKind {
     }
 
     /// A one-letter code as `ls -l` shows it: `-`, `d`, `l`, `h`, `c`, `p`, `?`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::archive::EntryKind;
+    /// let kinds = [EntryKind::File, EntryKind::Directory, EntryKind::Symlink, EntryKind::Fifo];
+    /// assert_eq!(kinds.iter().map(EntryKind::letter).collect::<String>(), "-dlp");
+    /// ```
     pub fn letter(&self) -> char {
         match self {
             EntryKind::File => '-',
@@ -92,6 +115,30 @@ impl EntryKind {
 }
 
 /// One entry of an archive, as [`list`] reports it.
+///
+/// # Examples
+///
+/// ```
+/// use std::os::unix::fs::PermissionsExt;
+/// use std::path::Path;
+/// use a0backup::archive::{list, pack, EntryInfo, PackOptions};
+/// let dir = tempfile::tempdir()?;
+/// let file = dir.path().join("users.bson");
+/// std::fs::write(&file, b"\x05\0\0\0\0")?;
+/// std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640))?;
+/// std::os::unix::fs::symlink("users.bson", dir.path().join("latest"))?;
+/// let mut gz = Vec::new();
+/// pack(dir.path(), &mut gz, &PackOptions::new().prefix(""))?;
+/// let mut entries: Vec<EntryInfo> = Vec::new();
+/// list(&gz[..], |e| entries.push(e.clone()))?;
+/// let (link, users) = (&entries[0], &entries[1]);
+/// assert_eq!(link.path, Path::new("latest"));
+/// assert_eq!(link.link_target.as_deref(), Some(Path::new("users.bson")));
+/// assert_eq!(users.path, Path::new("users.bson"));
+/// assert_eq!((users.size, users.mode & 0o777), (5, 0o640));
+/// assert!(users.mtime > 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct EntryInfo {
@@ -118,6 +165,25 @@ pub struct EntryInfo {
 /// let o = PackOptions::new().level(9);
 /// assert_eq!(o.gzip_level(), 9);
 /// ```
+///
+/// Encrypted, under a chosen top-level name:
+///
+/// ```
+/// use a0backup::archive::{list, pack, PackOptions};
+/// use a0backup::{DecryptOptions, DecryptReader, Format, Password};
+/// let dir = tempfile::tempdir()?;
+/// std::fs::write(dir.path().join("users.bson"), b"x")?;
+/// let pw = Password::from("Passw0rd");
+/// let options = PackOptions::new().prefix("dump").encrypt(pw.clone(), Format::OpenSslPbkdf2 { iterations: 1000 });
+/// let mut enc = Vec::new();
+/// pack(dir.path(), &mut enc, &options)?;
+/// assert!(enc.starts_with(b"Salted__"));
+/// let opts = DecryptOptions::new().format(Format::OpenSslPbkdf2 { iterations: 1000 });
+/// let mut names = Vec::new();
+/// list(DecryptReader::new(&enc[..], &pw, &opts)?, |e| names.push(e.path.clone()))?;
+/// assert_eq!(names, [std::path::Path::new("dump"), std::path::Path::new("dump/users.bson")]);
+/// # Ok::<(), a0backup::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct PackOptions {
     level: u32,
@@ -137,11 +203,40 @@ impl Default for PackOptions {
 
 impl PackOptions {
     /// gzip level 6, no encryption, entries under the directory's own name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::archive::{list, pack, PackOptions};
+    /// assert_eq!(PackOptions::new().gzip_level(), 6);
+    /// let dir = tempfile::tempdir()?;
+    /// std::fs::create_dir(dir.path().join("dump"))?;
+    /// let mut gz = Vec::new();
+    /// pack(&dir.path().join("dump"), &mut gz, &PackOptions::new())?;
+    /// let mut names = Vec::new();
+    /// list(&gz[..], |e| names.push(e.path.clone()))?;
+    /// assert_eq!(names, [std::path::Path::new("dump")]);
+    /// # Ok::<(), a0backup::Error>(())
+    /// ```
     pub fn new() -> PackOptions {
         PackOptions::default()
     }
 
     /// gzip level, 0 (store) to 9 (smallest). Values above 9 are taken as 9.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::archive::{pack, PackOptions};
+    /// assert_eq!(PackOptions::new().level(12).gzip_level(), 9);
+    /// let dir = tempfile::tempdir()?;
+    /// std::fs::write(dir.path().join("zeros"), vec![0u8; 100_000])?;
+    /// let stored = pack(dir.path(), std::io::sink(), &PackOptions::new().level(0))?;
+    /// let smallest = pack(dir.path(), std::io::sink(), &PackOptions::new().level(9))?;
+    /// assert!(stored.output_bytes > 100_000);
+    /// assert!(smallest.output_bytes < 1_000);
+    /// # Ok::<(), a0backup::Error>(())
+    /// ```
     pub fn level(mut self, level: u32) -> Self {
         self.level = level.min(9);
         self
@@ -167,6 +262,22 @@ impl PackOptions {
 }
 
 /// What [`pack`] wrote.
+///
+/// # Examples
+///
+/// ```
+/// use a0backup::archive::{pack, PackOptions, PackSummary};
+/// let dir = tempfile::tempdir()?;
+/// std::fs::create_dir(dir.path().join("dump"))?;
+/// std::fs::write(dir.path().join("dump/a.bson"), b"abc")?;
+/// std::fs::write(dir.path().join("dump/b.bson"), b"de")?;
+/// let mut out = Vec::new();
+/// let s: PackSummary = pack(&dir.path().join("dump"), &mut out, &PackOptions::new())?;
+/// assert_eq!((s.entries, s.file_bytes), (3, 5));
+/// assert_eq!(s.output_bytes, out.len() as u64);
+/// assert_eq!(s.md5, a0backup::checksum::md5_bytes(&out));
+/// # Ok::<(), a0backup::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PackSummary {
@@ -213,6 +324,26 @@ pub fn pack<W: Write>(dir: &Path, output: W, options: &PackOptions) -> Result<Pa
 /// # Errors
 ///
 /// As [`pack`], and [`Error::Cancelled`] when `progress` asks to stop.
+///
+/// # Examples
+///
+/// ```
+/// use a0backup::archive::{pack_with_progress, PackOptions};
+/// use a0backup::{Error, Progress};
+/// let dir = tempfile::tempdir()?;
+/// std::fs::write(dir.path().join("a.bson"), b"abc")?;
+/// std::fs::write(dir.path().join("b.bson"), b"de")?;
+/// let mut reports = Vec::new();
+/// let mut progress = Progress::new(|done, total| { reports.push((done, total)); true });
+/// pack_with_progress(dir.path(), std::io::sink(), &PackOptions::new(), &mut progress)?;
+/// drop(progress);
+/// assert_eq!(reports, [(3, None), (5, None)]);
+///
+/// let mut stop = Progress::new(|_, _| false);
+/// let r = pack_with_progress(dir.path(), std::io::sink(), &PackOptions::new(), &mut stop);
+/// assert!(matches!(r, Err(Error::Cancelled)));
+/// # Ok::<(), a0backup::Error>(())
+/// ```
 pub fn pack_with_progress<W: Write>(
     dir: &Path,
     output: W,
@@ -399,6 +530,24 @@ pub fn list<R: Read>(gz: R, mut each: impl FnMut(&EntryInfo)) -> Result<()> {
 /// let o = UnpackOptions::new().max_total_bytes(1 << 20).allow_symlinks(true);
 /// assert_eq!(o.total_bytes_limit(), 1 << 20);
 /// ```
+///
+/// A limit stops an archive that would exceed it:
+///
+/// ```
+/// use a0backup::archive::{pack, unpack, PackOptions, UnpackOptions};
+/// use a0backup::Error;
+/// let src = tempfile::tempdir()?;
+/// std::fs::write(src.path().join("big.bson"), vec![0u8; 10_000])?;
+/// let mut gz = Vec::new();
+/// pack(src.path(), &mut gz, &PackOptions::new().prefix(""))?;
+/// let dest = tempfile::tempdir()?;
+/// let small = UnpackOptions::new().max_total_bytes(1_000);
+/// match unpack(&gz[..], dest.path(), &small) {
+///     Err(Error::LimitExceeded { limit, .. }) => assert_eq!(limit, 1_000),
+///     other => panic!("unexpected {other:?}"),
+/// }
+/// # Ok::<(), a0backup::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct UnpackOptions {
     allow_symlinks: bool,
@@ -422,17 +571,61 @@ impl Default for UnpackOptions {
 
 impl UnpackOptions {
     /// Files and directories only; at most 1 TiB, 10 million entries, 4096-byte paths.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::archive::UnpackOptions;
+    /// assert_eq!(UnpackOptions::new().total_bytes_limit(), 1 << 40);
+    /// ```
     pub fn new() -> UnpackOptions {
         UnpackOptions::default()
     }
 
     /// Allow symlinks that resolve inside the destination.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::archive::{pack, unpack, PackOptions, UnpackOptions};
+    /// use a0backup::Error;
+    /// let src = tempfile::tempdir()?;
+    /// std::fs::write(src.path().join("users.bson"), b"x")?;
+    /// std::os::unix::fs::symlink("users.bson", src.path().join("latest"))?;
+    /// let mut gz = Vec::new();
+    /// pack(src.path(), &mut gz, &PackOptions::new().prefix(""))?;
+    ///
+    /// let refused = unpack(&gz[..], tempfile::tempdir()?.path(), &UnpackOptions::new());
+    /// assert!(matches!(refused, Err(Error::UnsafeEntry { .. })));
+    /// let dest = tempfile::tempdir()?;
+    /// let s = unpack(&gz[..], dest.path(), &UnpackOptions::new().allow_symlinks(true))?;
+    /// assert_eq!(s.links, 1);
+    /// assert_eq!(std::fs::read_link(dest.path().join("latest"))?, std::path::Path::new("users.bson"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn allow_symlinks(mut self, yes: bool) -> Self {
         self.allow_symlinks = yes;
         self
     }
 
     /// Allow hardlinks to regular files extracted earlier from the same archive.
+    ///
+    /// # Examples
+    ///
+    /// [`pack`] never writes hardlinks, so the option changes nothing for its archives:
+    ///
+    /// ```
+    /// use a0backup::archive::{pack, unpack, PackOptions, UnpackOptions};
+    /// let src = tempfile::tempdir()?;
+    /// std::fs::write(src.path().join("users.bson"), b"x")?;
+    /// std::fs::hard_link(src.path().join("users.bson"), src.path().join("copy.bson"))?;
+    /// let mut gz = Vec::new();
+    /// pack(src.path(), &mut gz, &PackOptions::new().prefix(""))?;
+    /// let dest = tempfile::tempdir()?;
+    /// let s = unpack(&gz[..], dest.path(), &UnpackOptions::new().allow_hardlinks(true))?;
+    /// assert_eq!((s.files, s.links), (2, 0));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn allow_hardlinks(mut self, yes: bool) -> Self {
         self.allow_hardlinks = yes;
         self
@@ -445,12 +638,42 @@ impl UnpackOptions {
     }
 
     /// The most entries to accept.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::archive::{pack, unpack, PackOptions, UnpackOptions};
+    /// use a0backup::Error;
+    /// let src = tempfile::tempdir()?;
+    /// for name in ["a", "b", "c"] {
+    ///     std::fs::write(src.path().join(name), b"x")?;
+    /// }
+    /// let mut gz = Vec::new();
+    /// pack(src.path(), &mut gz, &PackOptions::new().prefix(""))?;
+    /// let r = unpack(&gz[..], tempfile::tempdir()?.path(), &UnpackOptions::new().max_entries(2));
+    /// assert!(matches!(r, Err(Error::LimitExceeded { limit: 2, .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn max_entries(mut self, entries: u64) -> Self {
         self.max_entries = entries;
         self
     }
 
     /// The longest entry path, in bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::archive::{pack, unpack, PackOptions, UnpackOptions};
+    /// use a0backup::Error;
+    /// let src = tempfile::tempdir()?;
+    /// std::fs::write(src.path().join("a-rather-long-name.bson"), b"x")?;
+    /// let mut gz = Vec::new();
+    /// pack(src.path(), &mut gz, &PackOptions::new().prefix(""))?;
+    /// let r = unpack(&gz[..], tempfile::tempdir()?.path(), &UnpackOptions::new().max_path_len(8));
+    /// assert!(matches!(r, Err(Error::LimitExceeded { limit: 8, .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn max_path_len(mut self, bytes: usize) -> Self {
         self.max_path_len = bytes;
         self
@@ -463,6 +686,23 @@ impl UnpackOptions {
 }
 
 /// What [`unpack`] wrote.
+///
+/// # Examples
+///
+/// ```
+/// use a0backup::archive::{pack, unpack, PackOptions, UnpackOptions, UnpackSummary};
+/// let src = tempfile::tempdir()?;
+/// std::fs::create_dir(src.path().join("admin"))?;
+/// std::fs::write(src.path().join("admin/users.bson"), b"abc")?;
+/// std::fs::write(src.path().join("oplog.bson"), b"de")?;
+/// let mut gz = Vec::new();
+/// pack(src.path(), &mut gz, &PackOptions::new().prefix("dump"))?;
+/// let dest = tempfile::tempdir()?;
+/// let s: UnpackSummary = unpack(&gz[..], dest.path(), &UnpackOptions::new())?;
+/// assert_eq!((s.files, s.directories, s.links, s.bytes), (2, 2, 0, 5));
+/// assert_eq!(s.trailing_bytes, 0);
+/// # Ok::<(), a0backup::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct UnpackSummary {

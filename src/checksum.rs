@@ -30,6 +30,15 @@ pub struct Md5Digest(pub [u8; 16]);
 
 impl Md5Digest {
     /// The digest bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::checksum::md5_bytes;
+    /// let d = md5_bytes(b"abc");
+    /// assert_eq!(d.as_bytes()[..4], [0x90, 0x01, 0x50, 0x98]);
+    /// assert_eq!(d.as_bytes(), &d.0);
+    /// ```
     pub fn as_bytes(&self) -> &[u8; 16] {
         &self.0
     }
@@ -39,6 +48,22 @@ impl Md5Digest {
     /// # Errors
     ///
     /// [`Error::ChecksumMismatch`] when they differ.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::{checksum::md5_bytes, Error};
+    /// let expected = md5_bytes(b"the download");
+    /// md5_bytes(b"the download").verify(&expected)?;
+    /// match md5_bytes(b"the downloa").verify(&expected) {
+    ///     Err(Error::ChecksumMismatch { expected: e, actual }) => {
+    ///         assert_eq!(e, expected);
+    ///         assert_eq!(actual, md5_bytes(b"the downloa"));
+    ///     }
+    ///     other => panic!("unexpected {other:?}"),
+    /// }
+    /// # Ok::<(), a0backup::Error>(())
+    /// ```
     pub fn verify(&self, expected: &Md5Digest) -> Result<()> {
         if self == expected {
             Ok(())
@@ -117,6 +142,17 @@ impl Md5 {
     }
 
     /// The digest of everything so far; the hash starts over empty.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::checksum::{md5_bytes, Md5};
+    /// let mut h = Md5::new();
+    /// h.update(b"first");
+    /// assert_eq!(h.finish_reset(), md5_bytes(b"first"));
+    /// h.update(b"second");
+    /// assert_eq!(h.finish(), md5_bytes(b"second"));
+    /// ```
     pub fn finish_reset(&mut self) -> Md5Digest {
         Md5Digest(self.0.finalize_reset().into())
     }
@@ -129,6 +165,13 @@ impl fmt::Debug for Md5 {
 }
 
 /// The MD5 of a byte slice.
+///
+/// # Examples
+///
+/// ```
+/// use a0backup::checksum::md5_bytes;
+/// assert_eq!(md5_bytes(b"abc").to_string(), "900150983cd24fb0d6963f7d28e17f72");
+/// ```
 pub fn md5_bytes(data: &[u8]) -> Md5Digest {
     let mut h = Md5::new();
     h.update(data);
@@ -143,6 +186,17 @@ const HASH_BUF: usize = 256 * 1024;
 /// # Errors
 ///
 /// The reader's errors.
+///
+/// # Examples
+///
+/// ```
+/// use a0backup::checksum::{md5_bytes, md5_reader};
+/// let data = vec![7u8; 1 << 20];
+/// let (digest, len) = md5_reader(&data[..])?;
+/// assert_eq!(len, 1 << 20);
+/// assert_eq!(digest, md5_bytes(&data));
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn md5_reader<R: Read>(mut reader: R) -> io::Result<(Md5Digest, u64)> {
     let mut h = Md5::new();
     let mut buf = vec![0u8; HASH_BUF];
@@ -217,6 +271,22 @@ pub fn md5sum_line(digest: &Md5Digest, name: &str) -> String {
 /// assert_eq!(r.digest().to_string(), "900150983cd24fb0d6963f7d28e17f72");
 /// # Ok::<(), std::io::Error>(())
 /// ```
+///
+/// Counting, and taking it apart:
+///
+/// ```
+/// use std::io::Read;
+/// use a0backup::checksum::{md5_bytes, HashingReader};
+/// let mut r = HashingReader::new(&b"abcdef"[..]);
+/// r.read_exact(&mut [0u8; 4])?;
+/// // With `Read` in scope, `r.bytes()` would be `Read::bytes`, which takes `r` by value.
+/// assert_eq!(HashingReader::bytes(&r), 4);
+/// assert_eq!(*r.get_ref(), b"ef");
+/// let (rest, digest) = r.into_parts();
+/// assert_eq!(rest, b"ef");
+/// assert_eq!(digest, md5_bytes(b"abcd"));
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct HashingReader<R> {
     inner: R,
@@ -276,6 +346,22 @@ impl<R: Read> Read for HashingReader<R> {
 /// let (bytes, digest) = w.into_parts();
 /// assert_eq!(bytes, b"abc");
 /// assert_eq!(digest.to_string(), "900150983cd24fb0d6963f7d28e17f72");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
+/// The digest and count so far, and the inner writer:
+///
+/// ```
+/// use std::io::Write;
+/// use a0backup::checksum::{md5_bytes, HashingWriter};
+/// let mut w = HashingWriter::new(Vec::new());
+/// w.write_all(b"ab")?;
+/// assert_eq!(w.digest(), md5_bytes(b"ab"));
+/// assert_eq!(w.bytes(), 2);
+/// w.get_mut().clear();
+/// assert!(w.get_ref().is_empty());
+/// // What was written stays hashed, even if the inner writer's copy is gone.
+/// assert_eq!(w.into_parts().1, md5_bytes(b"ab"));
 /// # Ok::<(), std::io::Error>(())
 /// ```
 #[derive(Debug)]
@@ -428,12 +514,37 @@ impl BackupStatus {
     /// # Errors
     ///
     /// [`Error::Path`] if it cannot be read, [`Error::Malformed`] as [`parse`](Self::parse).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::{BackupStatus, Error};
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("backup-status.txt");
+    /// std::fs::write(&path, r#"{"arguments": {"md5": "900150983cd24fb0d6963f7d28e17f72"}}"#)?;
+    /// let status = BackupStatus::from_file(&path)?;
+    /// assert_eq!(status.md5, a0backup::checksum::md5_bytes(b"abc"));
+    /// let missing = BackupStatus::from_file(&dir.path().join("nope"));
+    /// assert!(matches!(missing, Err(Error::Path { .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_file(path: &Path) -> Result<BackupStatus> {
         let text = std::fs::read_to_string(path).map_err(Error::path(path))?;
         Self::parse(&text)
     }
 
     /// The record as strict JSON, laid out as `a0cli backup-status` lays it out.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::{checksum::md5_bytes, BackupStatus};
+    /// let s = BackupStatus { message: None, name: None, md5: md5_bytes(b"abc") };
+    /// assert_eq!(
+    ///     s.to_json(),
+    ///     "{\n    \"arguments\": {\n        \"md5\": \"900150983cd24fb0d6963f7d28e17f72\"\n    }\n}",
+    /// );
+    /// ```
     pub fn to_json(&self) -> String {
         let mut args = serde_json::Map::new();
         if let Some(n) = &self.name {

@@ -41,6 +41,14 @@ pub struct Cipher {
 
 impl Cipher {
     /// A keystream at offset 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::{kdf::KeyIv, Cipher};
+    /// let c = Cipher::new(&KeyIv::new([7; 32], [9; 16]));
+    /// assert_eq!(c.position(), 0);
+    /// ```
     pub fn new(key_iv: &KeyIv) -> Cipher {
         Cipher {
             ctr: Ctr::new(key_iv.key().into(), key_iv.iv().into()),
@@ -49,6 +57,22 @@ impl Cipher {
     }
 
     /// XORs the keystream into `buf` in place and advances the position by `buf.len()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::{kdf::KeyIv, Cipher};
+    /// let k = KeyIv::new([7; 32], [9; 16]);
+    /// let mut whole = *b"split across calls";
+    /// Cipher::new(&k).apply(&mut whole);
+    /// // Applying in pieces gives the same bytes as applying at once.
+    /// let mut pieces = *b"split across calls";
+    /// let mut c = Cipher::new(&k);
+    /// c.apply(&mut pieces[..5]);
+    /// c.apply(&mut pieces[5..]);
+    /// assert_eq!(pieces, whole);
+    /// assert_eq!(c.position(), 18);
+    /// ```
     pub fn apply(&mut self, buf: &mut [u8]) {
         self.ctr.apply_keystream(buf);
         self.position += buf.len() as u64;
@@ -77,6 +101,17 @@ impl Cipher {
     }
 
     /// The current byte offset in the keystream.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::{kdf::KeyIv, Cipher};
+    /// let mut c = Cipher::new(&KeyIv::new([7; 32], [9; 16]));
+    /// c.apply(&mut [0u8; 10]);
+    /// assert_eq!(c.position(), 10);
+    /// c.seek(3);
+    /// assert_eq!(c.position(), 3);
+    /// ```
     pub fn position(&self) -> u64 {
         self.position
     }

@@ -10,6 +10,28 @@ use crate::checksum::Md5Digest;
 /// The variants are meant to be matched on: a caller can tell a wrong password from a corrupted
 /// download from an archive that tried to escape its destination. New variants may be added in
 /// minor releases, so a `match` needs a wildcard arm.
+///
+/// # Examples
+///
+/// ```
+/// use a0backup::{DecryptOptions, DecryptReader, Error, Password};
+/// let options = DecryptOptions::new().expect_gzip(true);
+/// // Zeros decrypt to the keystream itself, which does not start like gzip.
+/// match DecryptReader::new(&[0u8; 32][..], &Password::from("Passw0rd"), &options) {
+///     Err(Error::WrongPassword { detail }) => assert!(detail.contains("gzip")),
+///     Err(other) => panic!("another error: {other}"),
+///     Ok(_) => panic!("a wrong password went unnoticed"),
+/// }
+/// ```
+///
+/// Errors travel through [`std::io::Error`] (out of a `Read` or `Write` adapter) and come back
+/// as themselves:
+///
+/// ```
+/// use a0backup::Error;
+/// let io: std::io::Error = Error::Cancelled.into();
+/// assert!(matches!(Error::from(io), Error::Cancelled));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -90,6 +112,16 @@ pub enum Error {
 }
 
 /// `Result` with this crate's [`Error`].
+///
+/// # Examples
+///
+/// ```
+/// fn parse_md5(s: &str) -> a0backup::Result<a0backup::Md5Digest> {
+///     s.parse()
+/// }
+/// assert!(parse_md5("d41d8cd98f00b204e9800998ecf8427e").is_ok());
+/// assert!(matches!(parse_md5("xyz"), Err(a0backup::Error::InvalidArgument(_))));
+/// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl From<io::Error> for Error {

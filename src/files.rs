@@ -27,6 +27,25 @@ use crate::stream::{DecryptOptions, DecryptReader, EncryptWriter};
 /// assert!(opts.overwrites());
 /// # Ok::<(), a0backup::Error>(())
 /// ```
+///
+/// The MD5 without a value to check it against, a format that detection cannot find, and
+/// progress reports:
+///
+/// ```
+/// use a0backup::{files, DecryptOptions, Format, Password, Progress};
+/// let pw = Password::from("Passw0rd");
+/// let mut enc = Vec::new();
+/// files::encrypt_stream(&b"bson"[..], &mut enc, None, &pw, Format::OpenSslMd5, files::FileOptions::new())?;
+/// let mut last = 0;
+/// let opts = files::FileOptions::new()
+///     .compute_md5(true)
+///     .decrypt_options(DecryptOptions::new().format(Format::OpenSslMd5))
+///     .progress(Progress::new(|done, _| { last = done; true }));
+/// let s = files::decrypt_stream(&enc[..], Vec::new(), None, &pw, opts)?;
+/// assert_eq!(s.ciphertext_md5, Some(a0backup::checksum::md5_bytes(&enc)));
+/// assert_eq!(last, enc.len() as u64);
+/// # Ok::<(), a0backup::Error>(())
+/// ```
 #[derive(Debug, Default)]
 pub struct FileOptions<'a> {
     overwrite: bool,
@@ -80,6 +99,21 @@ impl<'a> FileOptions<'a> {
 }
 
 /// What a decryption did.
+///
+/// # Examples
+///
+/// ```
+/// use a0backup::{files, Format, Password};
+/// let pw = Password::from("Passw0rd");
+/// let mut enc = Vec::new();
+/// files::encrypt_stream(&b"bson"[..], &mut enc, None, &pw, Format::OpenSslMd5, files::FileOptions::new())?;
+/// let opts = files::FileOptions::new().decrypt_options(a0backup::DecryptOptions::new().format(Format::OpenSslMd5));
+/// let s: files::DecryptSummary = files::decrypt_stream(&enc[..], Vec::new(), None, &pw, opts)?;
+/// assert_eq!(s.format, Format::OpenSslMd5);
+/// assert_eq!((s.ciphertext_bytes, s.plaintext_bytes), (16 + 4, 4));
+/// assert_eq!(s.ciphertext_md5, None);
+/// # Ok::<(), a0backup::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DecryptSummary {
@@ -95,6 +129,18 @@ pub struct DecryptSummary {
 }
 
 /// What an encryption did.
+///
+/// # Examples
+///
+/// ```
+/// use a0backup::{checksum::md5_bytes, files, Format, Password};
+/// let mut enc = Vec::new();
+/// let s: files::EncryptSummary = files::encrypt_stream(
+///     &b"bson"[..], &mut enc, None, &Password::from("Passw0rd"), Format::Node, files::FileOptions::new())?;
+/// assert_eq!(s.ciphertext_bytes, 4);
+/// assert_eq!(s.ciphertext_md5, md5_bytes(&enc));
+/// # Ok::<(), a0backup::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct EncryptSummary {
@@ -154,6 +200,28 @@ pub fn decrypt_file(
 /// # Errors
 ///
 /// As [`decrypt_file`].
+///
+/// # Examples
+///
+/// ```
+/// use a0backup::{files, Error, Format, Password};
+/// let pw = Password::from("Passw0rd");
+/// let mut enc = Vec::new();
+/// let made = files::encrypt_stream(&b"bson"[..], &mut enc, None, &pw, Format::Node, files::FileOptions::new())?;
+/// let dir = tempfile::tempdir()?;
+/// let out = dir.path().join("backup.tar.gz");
+///
+/// let damaged = [&enc[..3], &b"!"[..]].concat();
+/// let opts = files::FileOptions::new().expected_md5(Some(made.ciphertext_md5));
+/// let r = files::decrypt_to_file(&damaged[..], None, &out, &pw, opts);
+/// assert!(matches!(r, Err(Error::ChecksumMismatch { .. })));
+/// assert!(!out.exists());
+///
+/// let opts = files::FileOptions::new().expected_md5(Some(made.ciphertext_md5));
+/// files::decrypt_to_file(&enc[..], None, &out, &pw, opts)?;
+/// assert_eq!(std::fs::read(&out)?, b"bson");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn decrypt_to_file<R: Read>(
     input: R,
     total: Option<u64>,
@@ -176,6 +244,22 @@ pub fn decrypt_to_file<R: Read>(
 /// # Errors
 ///
 /// As [`decrypt_file`], with I/O errors as [`Error::Io`].
+///
+/// # Examples
+///
+/// ```
+/// use std::io::Write;
+/// use a0backup::{files, EncryptWriter, Format, Password};
+/// let pw = Password::from("Passw0rd");
+/// let mut w = EncryptWriter::new(Vec::new(), &pw, Format::Node)?;
+/// w.write_all(b"bson")?;
+/// let enc = w.finish()?;
+/// let mut plain = Vec::new();
+/// let s = files::decrypt_stream(&enc[..], &mut plain, Some(4), &pw, files::FileOptions::new())?;
+/// assert_eq!(plain, b"bson");
+/// assert_eq!(s.plaintext_bytes, 4);
+/// # Ok::<(), a0backup::Error>(())
+/// ```
 pub fn decrypt_stream<R: Read, W: Write + Send>(
     input: R,
     mut output: W,
@@ -225,6 +309,21 @@ pub fn decrypt_stream<R: Read, W: Write + Send>(
 /// # Errors
 ///
 /// [`Error::AlreadyExists`], [`Error::Path`], [`Error::Cancelled`], as for [`decrypt_file`].
+///
+/// # Examples
+///
+/// ```
+/// use a0backup::{checksum::md5_file, files, Error, Format, Password};
+/// let dir = tempfile::tempdir()?;
+/// let (plain, enc) = (dir.path().join("dump.tar.gz"), dir.path().join("dump.tar.gz.enc"));
+/// std::fs::write(&plain, b"bson")?;
+/// let pw = Password::from("Passw0rd");
+/// let s = files::encrypt_file(&plain, &enc, &pw, Format::Node, files::FileOptions::new())?;
+/// assert_eq!(s.ciphertext_md5, md5_file(&enc)?);
+/// let again = files::encrypt_file(&plain, &enc, &pw, Format::Node, files::FileOptions::new());
+/// assert!(matches!(again, Err(Error::AlreadyExists(_))));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn encrypt_file(
     input: &Path,
     output: &Path,
@@ -249,6 +348,19 @@ pub fn encrypt_file(
 /// # Errors
 ///
 /// As [`encrypt_file`].
+///
+/// # Examples
+///
+/// ```
+/// use a0backup::{checksum::md5_file, files, Format, Password};
+/// let dir = tempfile::tempdir()?;
+/// let enc = dir.path().join("dump.tar.gz.enc");
+/// let pw = Password::from("Passw0rd");
+/// let s = files::encrypt_to_file(&b"bson"[..], Some(4), &enc, &pw, Format::OpenSslMd5, files::FileOptions::new())?;
+/// assert_eq!(s.ciphertext_bytes, 16 + 4);
+/// assert_eq!(md5_file(&enc)?, s.ciphertext_md5);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn encrypt_to_file<R: Read>(
     input: R,
     total: Option<u64>,
@@ -268,6 +380,20 @@ pub fn encrypt_to_file<R: Read>(
 /// # Errors
 ///
 /// I/O errors of either side, [`Error::Cancelled`].
+///
+/// # Examples
+///
+/// ```
+/// use std::io::Read;
+/// use a0backup::{files, DecryptOptions, DecryptReader, Format, Password};
+/// let pw = Password::from("Passw0rd");
+/// let mut enc = Vec::new();
+/// files::encrypt_stream(&b"bson"[..], &mut enc, None, &pw, Format::Node, files::FileOptions::new())?;
+/// let mut back = Vec::new();
+/// DecryptReader::new(&enc[..], &pw, &DecryptOptions::new())?.read_to_end(&mut back)?;
+/// assert_eq!(back, b"bson");
+/// # Ok::<(), a0backup::Error>(())
+/// ```
 pub fn encrypt_stream<R: Read, W: Write>(
     mut input: R,
     output: W,
@@ -304,6 +430,19 @@ pub fn encrypt_stream<R: Read, W: Write>(
 /// # Errors
 ///
 /// [`Error::ChecksumMismatch`] on a mismatch, [`Error::Path`] when the file cannot be read.
+///
+/// # Examples
+///
+/// ```
+/// use a0backup::{checksum::md5_bytes, files, Error};
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("backup.tar.gz.enc");
+/// std::fs::write(&path, b"abc")?;
+/// assert_eq!(files::verify_file(&path, &md5_bytes(b"abc"))?, md5_bytes(b"abc"));
+/// let r = files::verify_file(&path, &md5_bytes(b"abd"));
+/// assert!(matches!(r, Err(Error::ChecksumMismatch { .. })));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn verify_file(path: &Path, expected: &Md5Digest) -> Result<Md5Digest> {
     let actual = crate::checksum::md5_file(path)?;
     actual.verify(expected)?;

@@ -36,6 +36,27 @@ use crate::stream::{DecryptOptions, DecryptReader, GZIP_MAGIC};
 /// let o = RestoreOptions::new().replace(true).unpack(UnpackOptions::new().max_entries(1000));
 /// assert!(o.replaces());
 /// ```
+///
+/// Replacing a destination that already holds an earlier restore, reporting progress:
+///
+/// ```
+/// use a0backup::{archive, restore, Progress};
+/// let src = tempfile::tempdir()?;
+/// std::fs::write(src.path().join("users.bson"), b"new")?;
+/// let mut gz = Vec::new();
+/// archive::pack(src.path(), &mut gz, &archive::PackOptions::new().prefix(""))?;
+/// let dest = tempfile::tempdir()?;
+/// std::fs::write(dest.path().join("users.bson"), b"old")?;
+/// let mut done = 0;
+/// let opts = restore::RestoreOptions::new()
+///     .replace(true)
+///     .decrypt_options(a0backup::DecryptOptions::new())
+///     .progress(Progress::new(|n, _| { done = n; true }));
+/// restore::restore_reader(&gz[..], None, dest.path(), None, opts)?;
+/// assert_eq!(std::fs::read(dest.path().join("users.bson"))?, b"new");
+/// assert_eq!(done, gz.len() as u64);
+/// # Ok::<(), a0backup::Error>(())
+/// ```
 #[derive(Debug, Default)]
 pub struct RestoreOptions<'a> {
     expected_md5: Option<Md5Digest>,
@@ -47,11 +68,44 @@ pub struct RestoreOptions<'a> {
 
 impl<'a> RestoreOptions<'a> {
     /// No MD5 check, never replace a non-empty destination, safe unpack defaults.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::{archive, restore, Error};
+    /// let src = tempfile::tempdir()?;
+    /// std::fs::write(src.path().join("users.bson"), b"x")?;
+    /// let mut gz = Vec::new();
+    /// archive::pack(src.path(), &mut gz, &archive::PackOptions::new().prefix(""))?;
+    /// let dest = tempfile::tempdir()?;
+    /// std::fs::write(dest.path().join("keep.me"), b"")?;
+    /// let r = restore::restore_reader(&gz[..], None, dest.path(), None, restore::RestoreOptions::new());
+    /// assert!(matches!(r, Err(Error::AlreadyExists(_))));
+    /// assert!(dest.path().join("keep.me").exists());
+    /// # Ok::<(), a0backup::Error>(())
+    /// ```
     pub fn new() -> Self {
         RestoreOptions::default()
     }
 
     /// Check the MD5 of the input (the encrypted file) before publishing anything.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::{archive, checksum::md5_bytes, restore, Error};
+    /// let src = tempfile::tempdir()?;
+    /// std::fs::write(src.path().join("users.bson"), b"x")?;
+    /// let mut gz = Vec::new();
+    /// archive::pack(src.path(), &mut gz, &archive::PackOptions::new().prefix(""))?;
+    /// let work = tempfile::tempdir()?;
+    /// let dest = work.path().join("restored");
+    /// let opts = restore::RestoreOptions::new().expected_md5(Some(md5_bytes(b"another file")));
+    /// let r = restore::restore_reader(&gz[..], None, &dest, None, opts);
+    /// assert!(matches!(r, Err(Error::ChecksumMismatch { .. })));
+    /// assert!(!dest.exists());
+    /// # Ok::<(), a0backup::Error>(())
+    /// ```
     pub fn expected_md5(mut self, md5: Option<Md5Digest>) -> Self {
         self.expected_md5 = md5;
         self
@@ -88,6 +142,23 @@ impl<'a> RestoreOptions<'a> {
 }
 
 /// What a restore did.
+///
+/// # Examples
+///
+/// ```
+/// use a0backup::{archive, checksum::md5_bytes, restore};
+/// let src = tempfile::tempdir()?;
+/// std::fs::write(src.path().join("users.bson"), b"abc")?;
+/// let mut gz = Vec::new();
+/// archive::pack(src.path(), &mut gz, &archive::PackOptions::new().prefix(""))?;
+/// let dest = tempfile::tempdir()?;
+/// let opts = restore::RestoreOptions::new().expected_md5(Some(md5_bytes(&gz)));
+/// let s: restore::RestoreSummary = restore::restore_reader(&gz[..], None, dest.path(), None, opts)?;
+/// assert_eq!(s.md5, Some(md5_bytes(&gz)));
+/// assert_eq!(s.input_bytes, gz.len() as u64);
+/// assert_eq!((s.unpacked.files, s.unpacked.bytes), (1, 3));
+/// # Ok::<(), a0backup::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RestoreSummary {
@@ -154,6 +225,32 @@ pub fn restore_file(
 /// # Errors
 ///
 /// As [`restore_file`].
+///
+/// # Examples
+///
+/// ```
+/// use std::io::Write;
+/// use a0backup::{archive, restore, EncryptWriter, Error, Format, Password};
+/// let src = tempfile::tempdir()?;
+/// std::fs::write(src.path().join("users.bson"), b"x")?;
+/// let pw = Password::from("Passw0rd");
+/// let mut enc = EncryptWriter::new(Vec::new(), &pw, Format::Node)?;
+/// archive::pack(src.path(), &mut enc, &archive::PackOptions::new().prefix("dump"))?;
+/// let enc = enc.finish()?;
+///
+/// let work = tempfile::tempdir()?;
+/// let dest = work.path().join("restored");
+/// let wrong = restore::restore_reader(&enc[..], None, &dest, Some(&Password::from("nope")),
+///     restore::RestoreOptions::new());
+/// assert!(matches!(wrong, Err(Error::WrongPassword { .. })));
+/// assert!(!dest.exists());
+///
+/// let s = restore::restore_reader(&enc[..], Some(enc.len() as u64), &dest, Some(&pw),
+///     restore::RestoreOptions::new())?;
+/// assert_eq!(s.unpacked.files, 1);
+/// assert!(dest.join("dump/users.bson").exists());
+/// # Ok::<(), a0backup::Error>(())
+/// ```
 pub fn restore_reader<R: Read>(
     input: R,
     total: Option<u64>,

@@ -13,6 +13,17 @@ use crate::kdf::{
 };
 
 /// The first bytes of every gzip member: magic `1f 8b` and method 8 (deflate).
+///
+/// # Examples
+///
+/// ```
+/// use a0backup::{archive, stream::GZIP_MAGIC};
+/// let dir = tempfile::tempdir()?;
+/// let mut gz = Vec::new();
+/// archive::pack(dir.path(), &mut gz, &archive::PackOptions::new())?;
+/// assert!(gz.starts_with(&GZIP_MAGIC));
+/// # Ok::<(), a0backup::Error>(())
+/// ```
 pub const GZIP_MAGIC: [u8; 3] = [0x1f, 0x8b, 0x08];
 
 /// How [`DecryptReader::new`] should read a file.
@@ -32,12 +43,37 @@ pub struct DecryptOptions {
 
 impl DecryptOptions {
     /// Detect the format, expect nothing of the plaintext.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::DecryptOptions;
+    /// let opts = DecryptOptions::new();
+    /// assert_eq!(opts.format_hint(), None);
+    /// assert!(!opts.expects_gzip());
+    /// ```
     pub fn new() -> DecryptOptions {
         DecryptOptions::default()
     }
 
     /// Read the file as `format` instead of detecting it. Needed for salted files whose
     /// plaintext is not gzip: their header does not say which key derivation made them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::{Cursor, Write};
+    /// use a0backup::{DecryptOptions, DecryptReader, EncryptWriter, Error, Format, Password};
+    /// let pw = Password::from("Passw0rd");
+    /// let mut w = EncryptWriter::new(Vec::new(), &pw, Format::OpenSslMd5)?;
+    /// w.write_all(b"not gzip")?;
+    /// let file = w.finish()?;
+    /// let detect = DecryptReader::new(Cursor::new(&file), &pw, &DecryptOptions::new());
+    /// assert!(matches!(detect, Err(Error::UnsupportedFormat(_))));
+    /// let told = DecryptOptions::new().format(Format::OpenSslMd5);
+    /// assert_eq!(DecryptReader::new(Cursor::new(&file), &pw, &told)?.format(), Format::OpenSslMd5);
+    /// # Ok::<(), a0backup::Error>(())
+    /// ```
     pub fn format(mut self, format: Format) -> DecryptOptions {
         self.format = Some(format);
         self
@@ -46,6 +82,22 @@ impl DecryptOptions {
     /// Require the plaintext to start with a gzip header. A file that does not is refused with
     /// [`Error::WrongPassword`] before any byte is returned; for salted files it also tells the
     /// two key derivations apart.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::{Cursor, Write};
+    /// use a0backup::{DecryptOptions, DecryptReader, EncryptWriter, Error, Format, Password};
+    /// let mut w = EncryptWriter::new(Vec::new(), &Password::from("right"), Format::Node)?;
+    /// w.write_all(&[0x1f, 0x8b, 0x08, 0x00])?;
+    /// let file = w.finish()?;
+    /// let opts = DecryptOptions::new().expect_gzip(true);
+    /// assert!(opts.expects_gzip());
+    /// DecryptReader::new(Cursor::new(&file), &Password::from("right"), &opts)?;
+    /// let wrong = DecryptReader::new(Cursor::new(&file), &Password::from("wrong"), &opts);
+    /// assert!(matches!(wrong, Err(Error::WrongPassword { .. })));
+    /// # Ok::<(), a0backup::Error>(())
+    /// ```
     pub fn expect_gzip(mut self, yes: bool) -> DecryptOptions {
         self.expect_gzip = yes;
         self
@@ -87,6 +139,26 @@ const PEEK_LEN: usize = SALTED_HEADER_LEN + GZIP_MAGIC.len();
 /// assert_eq!(out, "mongodump");
 /// # Ok::<(), a0backup::Error>(())
 /// ```
+///
+/// What the reader found, and where it is:
+///
+/// ```
+/// use std::io::{Cursor, Read, Write};
+/// use a0backup::{DecryptOptions, DecryptReader, EncryptWriter, Format, Password};
+/// let pw = Password::from("Passw0rd");
+/// let mut w = EncryptWriter::new(Vec::new(), &pw, Format::OpenSslMd5)?;
+/// w.write_all(b"mongodump")?;
+/// let opts = DecryptOptions::new().format(Format::OpenSslMd5);
+/// let mut r = DecryptReader::new(Cursor::new(w.finish()?), &pw, &opts)?;
+/// assert_eq!(r.format(), Format::OpenSslMd5);
+/// assert_eq!(r.header_len(), 16);
+/// r.read_exact(&mut [0u8; 5])?;
+/// assert_eq!(r.position(), 5);
+/// assert_eq!(r.get_ref().get_ref().len(), 16 + 9);
+/// r.get_mut().set_position(0);
+/// assert_eq!(r.into_inner().position(), 0);
+/// # Ok::<(), a0backup::Error>(())
+/// ```
 pub struct DecryptReader<R> {
     inner: R,
     cipher: Cipher,
@@ -109,6 +181,17 @@ impl<R: Read> DecryptReader<R> {
     ///   expected, so nothing tells MD5 from PBKDF2.
     /// * [`Error::WrongPassword`]: gzip was expected and the first plaintext bytes are not gzip.
     /// * [`Error::Io`]: reading the inner reader failed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::{DecryptOptions, DecryptReader, Error, Format, Password};
+    /// let pw = Password::from("Passw0rd");
+    /// // A salted format was asked for, but the file has no `Salted__` header.
+    /// let opts = DecryptOptions::new().format(Format::OpenSslMd5);
+    /// let r = DecryptReader::new(&b"plainly not salted"[..], &pw, &opts);
+    /// assert!(matches!(r, Err(Error::Malformed { .. })));
+    /// ```
     pub fn new(mut inner: R, password: &Password, options: &DecryptOptions) -> Result<Self> {
         let mut peeked = [0u8; PEEK_LEN];
         let peeked_end = crate::pipeline::read_full(&mut inner, &mut peeked)?;
@@ -210,6 +293,22 @@ impl<R: Read> DecryptReader<R> {
 
 impl<R> DecryptReader<R> {
     /// Decrypts `inner`, which holds no header, with a key and IV given directly.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use a0backup::{kdf::KeyIv, DecryptReader, EncryptWriter};
+    /// let k = KeyIv::new([3; 32], [4; 16]);
+    /// let mut w = EncryptWriter::with_key_iv(Vec::new(), &k);
+    /// w.write_all(b"raw key")?;
+    /// let enc = w.finish()?;
+    /// let mut r = DecryptReader::with_key_iv(&enc[..], &k);
+    /// let mut out = String::new();
+    /// r.read_to_string(&mut out)?;
+    /// assert_eq!(out, "raw key");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn with_key_iv(inner: R, key_iv: &KeyIv) -> DecryptReader<R> {
         DecryptReader {
             inner,
@@ -325,6 +424,21 @@ const WRITE_BUF: usize = 256 * 1024;
 /// assert_eq!(&ciphertext[..3], &[0x37, 0xb1, 0x91]);
 /// # Ok::<(), a0backup::Error>(())
 /// ```
+///
+/// Until [`finish`](Self::finish), the ciphertext waits in the writer's buffer:
+///
+/// ```
+/// use std::io::Write;
+/// use a0backup::{EncryptWriter, Format, Password};
+/// let mut w = EncryptWriter::new(Vec::new(), &Password::from("Passw0rd"), Format::Node)?;
+/// w.write_all(b"abc")?;
+/// assert_eq!(w.position(), 3);
+/// assert!(w.get_ref().is_empty());
+/// w.get_mut().reserve(64);
+/// let out = w.into_inner()?;
+/// assert_eq!(out.len(), 3);
+/// # Ok::<(), a0backup::Error>(())
+/// ```
 pub struct EncryptWriter<W: Write> {
     inner: Option<W>,
     cipher: Cipher,
@@ -338,6 +452,19 @@ impl<W: Write> EncryptWriter<W> {
     ///
     /// [`Error::Io`] if the system's random source fails; [`Error::InvalidArgument`] for zero
     /// PBKDF2 iterations.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use a0backup::{EncryptWriter, Format, Password};
+    /// let pw = Password::from("Passw0rd");
+    /// let a = EncryptWriter::new(Vec::new(), &pw, Format::OpenSslMd5)?.finish()?;
+    /// let b = EncryptWriter::new(Vec::new(), &pw, Format::OpenSslMd5)?.finish()?;
+    /// // Each file gets its own salt, bytes 8..16 of the header.
+    /// assert_ne!(a[8..16], b[8..16]);
+    /// # Ok::<(), a0backup::Error>(())
+    /// ```
     pub fn new(inner: W, password: &Password, format: Format) -> Result<Self> {
         let salt = if format.is_salted() {
             let mut s = [0u8; 8];
@@ -355,6 +482,25 @@ impl<W: Write> EncryptWriter<W> {
     /// # Errors
     ///
     /// [`Error::InvalidArgument`] when a salted format has no salt or zero iterations.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use a0backup::{EncryptWriter, Error, Format, Password};
+    /// let pw = Password::from("Passw0rd");
+    /// let salt = Some([1, 2, 3, 4, 5, 6, 7, 8]);
+    /// let encrypt = |format| -> a0backup::Result<Vec<u8>> {
+    ///     let mut w = EncryptWriter::with_salt(Vec::new(), &pw, format, salt)?;
+    ///     w.write_all(b"same input")?;
+    ///     Ok(w.finish()?)
+    /// };
+    /// assert_eq!(encrypt(Format::OpenSslMd5)?, encrypt(Format::OpenSslMd5)?);
+    /// assert_eq!(encrypt(Format::OpenSslMd5)?[..16], *b"Salted__\x01\x02\x03\x04\x05\x06\x07\x08");
+    /// let no_salt = EncryptWriter::with_salt(Vec::new(), &pw, Format::OpenSslMd5, None);
+    /// assert!(matches!(no_salt, Err(Error::InvalidArgument(_))));
+    /// # Ok::<(), a0backup::Error>(())
+    /// ```
     pub fn with_salt(
         inner: W,
         password: &Password,
@@ -373,6 +519,21 @@ impl<W: Write> EncryptWriter<W> {
     }
 
     /// Encrypts with a key and IV given directly, writing no header.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use a0backup::{EncryptWriter, Format, Password};
+    /// let pw = Password::from("Passw0rd");
+    /// let key = Format::Node.derive(&pw, None)?;
+    /// let mut direct = EncryptWriter::with_key_iv(Vec::new(), &key);
+    /// direct.write_all(b"abc")?;
+    /// let mut derived = EncryptWriter::new(Vec::new(), &pw, Format::Node)?;
+    /// derived.write_all(b"abc")?;
+    /// assert_eq!(direct.finish()?, derived.finish()?);
+    /// # Ok::<(), a0backup::Error>(())
+    /// ```
     pub fn with_key_iv(inner: W, key_iv: &KeyIv) -> Self {
         EncryptWriter {
             inner: Some(inner),
@@ -406,6 +567,17 @@ impl<W: Write> EncryptWriter<W> {
     /// # Errors
     ///
     /// The inner writer's errors; buffered bytes are kept, so a retry is possible.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::{EncryptWriter, Format, Password};
+    /// let mut w = EncryptWriter::new(Vec::new(), &Password::from("Passw0rd"), Format::OpenSslMd5)?;
+    /// assert!(w.get_ref().is_empty());
+    /// w.try_finish()?;
+    /// assert_eq!(w.get_ref().len(), 16);
+    /// # Ok::<(), a0backup::Error>(())
+    /// ```
     pub fn try_finish(&mut self) -> io::Result<()> {
         self.flush_buf()?;
         self.get_mut().flush()
