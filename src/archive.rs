@@ -376,7 +376,7 @@ pub fn pack_with_progress<W: Write>(
         }
         None => pack_tar_gz(dir, &prefix, &mut hashing, options.level, progress)?.1,
     };
-    let output_bytes = hashing.bytes();
+    let output_bytes = hashing.bytes_written();
     let (mut inner, md5) = hashing.into_parts();
     inner.flush()?;
     Ok(PackSummary {

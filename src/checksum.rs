@@ -279,8 +279,7 @@ pub fn md5sum_line(digest: &Md5Digest, name: &str) -> String {
 /// use a0backup::checksum::{md5_bytes, HashingReader};
 /// let mut r = HashingReader::new(&b"abcdef"[..]);
 /// r.read_exact(&mut [0u8; 4])?;
-/// // With `Read` in scope, `r.bytes()` would be `Read::bytes`, which takes `r` by value.
-/// assert_eq!(HashingReader::bytes(&r), 4);
+/// assert_eq!(r.bytes_read(), 4);
 /// assert_eq!(*r.get_ref(), b"ef");
 /// let (rest, digest) = r.into_parts();
 /// assert_eq!(rest, b"ef");
@@ -310,7 +309,7 @@ impl<R> HashingReader<R> {
     }
 
     /// How many bytes were read so far.
-    pub fn bytes(&self) -> u64 {
+    pub fn bytes_read(&self) -> u64 {
         self.bytes
     }
 
@@ -357,7 +356,7 @@ impl<R: Read> Read for HashingReader<R> {
 /// let mut w = HashingWriter::new(Vec::new());
 /// w.write_all(b"ab")?;
 /// assert_eq!(w.digest(), md5_bytes(b"ab"));
-/// assert_eq!(w.bytes(), 2);
+/// assert_eq!(w.bytes_written(), 2);
 /// w.get_mut().clear();
 /// assert!(w.get_ref().is_empty());
 /// // What was written stays hashed, even if the inner writer's copy is gone.
@@ -387,7 +386,7 @@ impl<W> HashingWriter<W> {
     }
 
     /// How many bytes were written so far.
-    pub fn bytes(&self) -> u64 {
+    pub fn bytes_written(&self) -> u64 {
         self.bytes
     }
 

@@ -416,7 +416,7 @@ pub fn encrypt_stream<R: Read, W: Write>(
         options.progress.report(done, total)?;
     }
     let hashing = w.finish()?;
-    let ciphertext_bytes = hashing.bytes();
+    let ciphertext_bytes = hashing.bytes_written();
     let (mut buffered, ciphertext_md5) = hashing.into_parts();
     buffered.flush()?;
     Ok(EncryptSummary {
