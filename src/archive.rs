@@ -493,8 +493,8 @@ fn append_entry<W: Write>(
 /// # Ok::<(), a0backup::Error>(())
 /// ```
 pub fn list<R: Read>(gz: R, mut each: impl FnMut(&EntryInfo)) -> Result<()> {
-    let (gz, eof) = GzipChecked::new(gz)?;
-    let mut archive = tar::Archive::new(EofFlag::new(gz, eof.clone()));
+    let eof = EofSignal::default();
+    let mut archive = tar::Archive::new(EofFlag::new(GzipChecked::new(gz)?, eof.clone()));
     for entry in archive.entries().map_err(tar_err)? {
         let entry = entry.map_err(tar_err)?;
         let h = entry.header();
@@ -746,8 +746,13 @@ pub struct UnpackSummary {
 /// ```
 pub fn unpack<R: Read>(gz: R, dest: &Path, options: &UnpackOptions) -> Result<UnpackSummary> {
     prepare_empty_dest(dest)?;
-    let (gz, eof) = GzipChecked::new(gz)?;
-    unpack_tar_checked(EofFlag::new(gz, eof.clone()), eof, dest, options)
+    let eof = EofSignal::default();
+    unpack_tar_checked(
+        EofFlag::new(GzipChecked::new(gz)?, eof.clone()),
+        eof,
+        dest,
+        options,
+    )
 }
 
 fn prepare_empty_dest(dest: &Path) -> Result<()> {
@@ -862,12 +867,12 @@ impl<R: Read> Read for EofFlag<R> {
 
 /// A gzip decoder that first checks the magic (a wrong password shows here) and maps damage to
 /// [`Error::Malformed`].
-struct GzipChecked<R: Read> {
+pub(crate) struct GzipChecked<R: Read> {
     inner: MultiGzDecoder<io::Chain<io::Cursor<[u8; 3]>, R>>,
 }
 
 impl<R: Read> GzipChecked<R> {
-    fn new(mut r: R) -> Result<(Self, EofSignal)> {
+    pub(crate) fn new(mut r: R) -> Result<Self> {
         let mut magic = [0u8; 3];
         let n = crate::pipeline::read_full(&mut r, &mut magic)?;
         if n < 3 || magic != GZIP_MAGIC {
@@ -880,12 +885,9 @@ impl<R: Read> GzipChecked<R> {
             });
         }
         let chained = io::Cursor::new(magic).chain(r);
-        Ok((
-            GzipChecked {
-                inner: MultiGzDecoder::new(chained),
-            },
-            EofSignal::default(),
-        ))
+        Ok(GzipChecked {
+            inner: MultiGzDecoder::new(chained),
+        })
     }
 }
 
@@ -895,7 +897,7 @@ impl<R: Read> Read for GzipChecked<R> {
     }
 }
 
-pub(crate) fn gzip_error(e: io::Error) -> io::Error {
+fn gzip_error(e: io::Error) -> io::Error {
     let travelled = e.get_ref().is_some_and(|i| i.is::<Error>());
     if travelled || e.kind() == io::ErrorKind::Interrupted {
         return e;

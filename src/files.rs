@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use crate::checksum::Md5Digest;
 use crate::error::{Error, Result};
 use crate::kdf::{Format, Password};
-use crate::pipeline::{copy_with_writer_thread, ThreadedHashReader, CHUNK};
+use crate::pipeline::{copy_with_writer_thread, MaybeHashed, CHUNK};
 use crate::progress::Progress;
 use crate::stream::{DecryptOptions, DecryptReader, EncryptWriter};
 
@@ -274,34 +274,20 @@ pub fn decrypt_stream<R: Read, W: Write + Send>(
             .report(done, total)
             .map_err(io::Error::from)
     };
-    if hash {
-        let hashing = ThreadedHashReader::new(input);
-        let mut reader = DecryptReader::new(hashing, password, &options.decrypt)?;
-        let format = reader.format();
-        let header = reader.header_len();
-        let plain = copy_with_writer_thread(&mut reader, &mut output, |n| progress_cb(n + header))?;
-        let (md5, ciphertext_bytes) = reader.into_inner().finish()?;
-        if let Some(expected) = &options.expected_md5 {
-            md5.verify(expected)?;
-        }
-        Ok(DecryptSummary {
-            format,
-            ciphertext_bytes,
-            plaintext_bytes: plain,
-            ciphertext_md5: Some(md5),
-        })
-    } else {
-        let mut reader = DecryptReader::new(input, password, &options.decrypt)?;
-        let format = reader.format();
-        let header = reader.header_len();
-        let plain = copy_with_writer_thread(&mut reader, &mut output, |n| progress_cb(n + header))?;
-        Ok(DecryptSummary {
-            format,
-            ciphertext_bytes: plain + header,
-            plaintext_bytes: plain,
-            ciphertext_md5: None,
-        })
+    let mut reader = DecryptReader::new(MaybeHashed::new(input, hash), password, &options.decrypt)?;
+    let format = reader.format();
+    let header = reader.header_len();
+    let plain = copy_with_writer_thread(&mut reader, &mut output, |n| progress_cb(n + header))?;
+    let (ciphertext_md5, ciphertext_bytes) = reader.into_inner().finish()?;
+    if let (Some(expected), Some(actual)) = (&options.expected_md5, &ciphertext_md5) {
+        actual.verify(expected)?;
     }
+    Ok(DecryptSummary {
+        format,
+        ciphertext_bytes,
+        plaintext_bytes: plain,
+        ciphertext_md5,
+    })
 }
 
 /// Encrypts `input` into `output` in `format`, and returns the MD5 of what was written.

@@ -111,6 +111,44 @@ impl<R> Drop for ThreadedHashReader<R> {
     }
 }
 
+/// A reader that hashes what passes through it on a second thread, or, when no hash is
+/// wanted, only counts it; so that callers have one path for both cases.
+pub(crate) enum MaybeHashed<R> {
+    Hashed(ThreadedHashReader<R>),
+    Counted { inner: R, bytes: u64 },
+}
+
+impl<R: Read> MaybeHashed<R> {
+    pub(crate) fn new(inner: R, hash: bool) -> Self {
+        if hash {
+            MaybeHashed::Hashed(ThreadedHashReader::new(inner))
+        } else {
+            MaybeHashed::Counted { inner, bytes: 0 }
+        }
+    }
+
+    /// The MD5 of everything read (when hashing) and the byte count.
+    pub(crate) fn finish(self) -> io::Result<(Option<Md5Digest>, u64)> {
+        match self {
+            MaybeHashed::Hashed(h) => h.finish().map(|(d, n)| (Some(d), n)),
+            MaybeHashed::Counted { bytes, .. } => Ok((None, bytes)),
+        }
+    }
+}
+
+impl<R: Read> Read for MaybeHashed<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            MaybeHashed::Hashed(h) => h.read(buf),
+            MaybeHashed::Counted { inner, bytes } => {
+                let n = inner.read(buf)?;
+                *bytes += n as u64;
+                Ok(n)
+            }
+        }
+    }
+}
+
 /// Copies `reader` to `writer`, with the writes on a second thread so that reading (and
 /// whatever the reader computes: decryption, inflate) overlaps with writing.
 ///

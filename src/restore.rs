@@ -14,17 +14,15 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
-use flate2::read::MultiGzDecoder;
-
 use crate::archive::{
-    gzip_error, unpack_tar_checked, EofFlag, EofSignal, UnpackOptions, UnpackSummary,
+    unpack_tar_checked, EofFlag, EofSignal, GzipChecked, UnpackOptions, UnpackSummary,
 };
 use crate::checksum::Md5Digest;
 use crate::error::{Error, Result};
 use crate::kdf::Password;
-use crate::pipeline::{read_full, ThreadedHashReader, CHUNK};
+use crate::pipeline::{read_full, MaybeHashed, CHUNK};
 use crate::progress::Progress;
-use crate::stream::{DecryptOptions, DecryptReader, GZIP_MAGIC};
+use crate::stream::{DecryptOptions, DecryptReader};
 
 /// Options for [`restore_file`] and [`restore_reader`].
 ///
@@ -261,10 +259,7 @@ pub fn restore_reader<R: Read>(
     check_destination(dest, options.replace)?;
     let counting = Counting::new(input);
     let count = counting.count.clone();
-    let mut source = match options.expected_md5 {
-        Some(_) => Source::Hashed(ThreadedHashReader::new(counting)),
-        None => Source::Plain(counting),
-    };
+    let mut source = MaybeHashed::new(counting, options.expected_md5.is_some());
     let mut stage = Stage {
         dest,
         unpack: &options.unpack,
@@ -287,14 +282,14 @@ pub fn restore_reader<R: Read>(
             // the rest: a mismatch says the file itself is damaged (a bad download), which is
             // the more useful error.
             io::copy(&mut source, &mut io::sink())?;
-            if let Some(actual) = source.finish()? {
+            if let (Some(actual), _) = source.finish()? {
                 actual.verify(expected)?;
             }
             return Err(e);
         }
         (Err(e), _) => return Err(e),
     };
-    let md5 = source.finish()?;
+    let (md5, _) = source.finish()?;
     if let (Some(expected), Some(actual)) = (&options.expected_md5, &md5) {
         actual.verify(expected)?;
     }
@@ -370,30 +365,6 @@ fn publish(staging: tempfile::TempDir, dest: &Path, replace: bool) -> Result<()>
     Ok(())
 }
 
-/// The input as read: counted, and hashed on a second thread when an MD5 is expected.
-enum Source<R> {
-    Hashed(ThreadedHashReader<Counting<R>>),
-    Plain(Counting<R>),
-}
-
-impl<R: Read> Source<R> {
-    fn finish(self) -> io::Result<Option<Md5Digest>> {
-        match self {
-            Source::Hashed(h) => Ok(Some(h.finish()?.0)),
-            Source::Plain(_) => Ok(None),
-        }
-    }
-}
-
-impl<R: Read> Read for Source<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Source::Hashed(h) => h.read(buf),
-            Source::Plain(p) => p.read(buf),
-        }
-    }
-}
-
 struct Counting<R> {
     inner: R,
     count: Rc<Cell<u64>>,
@@ -466,13 +437,8 @@ impl Stage<'_, '_> {
     /// Inflates `source` on this thread and unpacks it on another into a staging directory
     /// beside the destination. Returns the staging directory, which removes itself if dropped.
     fn extract<S: Read>(&mut self, mut source: S) -> Result<(tempfile::TempDir, UnpackSummary)> {
-        let mut magic = [0u8; 3];
-        let n = read_full(&mut source, &mut magic)?;
-        if n < 3 || magic != GZIP_MAGIC {
-            return Err(Error::WrongPassword {
-                detail: "the input does not start with a gzip header".into(),
-            });
-        }
+        // Checked before the staging directory exists: a wrong password creates nothing.
+        let mut gz = GzipChecked::new(&mut source)?;
         let (parent, prefix) = sibling(self.dest, ".a0backup-staging-");
         let staging = tempfile::Builder::new()
             .prefix(&prefix)
@@ -500,11 +466,10 @@ impl Stage<'_, '_> {
                 .expect("spawning the untar thread");
 
             let inflate_result = (|| -> Result<()> {
-                let mut gz = MultiGzDecoder::new(io::Cursor::new(magic).chain(&mut source));
                 loop {
                     let mut buf = recycled.try_recv().unwrap_or_default();
                     buf.resize(CHUNK, 0);
-                    let n = read_full(&mut gz, &mut buf).map_err(gzip_error)?;
+                    let n = read_full(&mut gz, &mut buf)?;
                     buf.truncate(n);
                     let last = n < CHUNK;
                     if n > 0 && tx.send(Msg::Data(buf)).is_err() {

@@ -63,16 +63,7 @@ fn sample_restores_to_exactly_its_manifest() {
         .filter(|(_, (k, _, _))| *k == '-')
         .map(|(p, (_, h, _))| (p, h))
         .collect();
-    let manifest: BTreeMap<String, String> =
-        std::fs::read_to_string(data("sample-backup/manifest.sha256"))
-            .unwrap()
-            .lines()
-            .map(|l| {
-                let (h, p) = l.split_once("  ").unwrap();
-                (p.to_string(), h.to_string())
-            })
-            .collect();
-    assert_eq!(files, manifest);
+    assert_eq!(files, common::sample_manifest());
     // Nothing but the destination was left beside it (no staging directory).
     assert_eq!(std::fs::read_dir(work.path()).unwrap().count(), 1);
 }

@@ -9,18 +9,7 @@ use std::io::Read;
 
 use a0backup::files::{self, FileOptions};
 use a0backup::{checksum, BackupStatus, DecryptOptions, Error, Password};
-use common::{data, sha256_hex};
-
-fn manifest() -> BTreeMap<String, String> {
-    std::fs::read_to_string(data("sample-backup/manifest.sha256"))
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let (hash, path) = l.split_once("  ").expect("sha256sum line");
-            (path.to_string(), hash.to_string())
-        })
-        .collect()
-}
+use common::{data, sample_manifest, sha256_hex};
 
 #[test]
 fn status_record_from_the_seed_parses_and_matches_the_file() {
@@ -60,7 +49,7 @@ fn sample_decrypts_to_the_files_of_its_manifest() {
             found.insert(path, sha256_hex(&content));
         }
     }
-    assert_eq!(found, manifest());
+    assert_eq!(found, sample_manifest());
 }
 
 #[test]

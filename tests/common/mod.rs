@@ -84,3 +84,15 @@ pub fn sha256_hex(data: &[u8]) -> String {
     use sha2::Digest;
     to_hex(&sha2::Sha256::digest(data))
 }
+
+/// The sample backup's manifest: path inside the archive -> sha256 of its content.
+pub fn sample_manifest() -> std::collections::BTreeMap<String, String> {
+    std::fs::read_to_string(data("sample-backup/manifest.sha256"))
+        .expect("the manifest is in tests/data")
+        .lines()
+        .map(|l| {
+            let (hash, path) = l.split_once("  ").expect("a sha256sum line");
+            (path.to_string(), hash.to_string())
+        })
+        .collect()
+}
