@@ -266,11 +266,30 @@ def restore_corpus():
     write("restore", "empty", b"")
 
 
+# ---------------------------------------------------------------------------------- md5
+
+
+def md5_input(cuts, message):
+    assert len(cuts) < 16
+    return bytes([len(cuts)]) + b"".join(struct.pack("<H", c) for c in cuts) + message
+
+
+def md5_corpus():
+    # Lengths at the block (64) and padding (56) boundaries, whole and cut into pieces.
+    for n in (0, 1, 55, 56, 57, 63, 64, 65, 119, 120, 128, 200):
+        message = bytes((i * 7 + n) % 256 for i in range(n))
+        write("md5", f"len-{n}", md5_input([], message))
+        write("md5", f"len-{n}-cut", md5_input([1, n // 2, n // 2, max(n - 1, 0), 60000], message))
+    write("md5", "rfc1321-abc", md5_input([], b"abc"))
+    write("md5", "empty", b"")
+
+
 def main():
     decrypt_corpus()
     status_corpus()
     unpack_corpus()
     restore_corpus()
+    md5_corpus()
     total = 0
     for target in sorted(os.listdir(os.path.join(HERE, "corpus"))):
         d = os.path.join(HERE, "corpus", target)

@@ -10,7 +10,9 @@ use std::io::{self, Read, Write};
 use std::path::Path;
 use std::str::FromStr;
 
-use md5::{Digest, Md5 as Md5Core};
+mod md5;
+
+use self::md5::Md5State;
 
 use crate::error::{Error, Result};
 
@@ -122,13 +124,13 @@ impl FromStr for Md5Digest {
 /// h.update(b"bc");
 /// assert_eq!(h.finish().to_string(), "900150983cd24fb0d6963f7d28e17f72");
 /// ```
-#[derive(Clone, Default)]
-pub struct Md5(Md5Core);
+#[derive(Clone)]
+pub struct Md5(Md5State);
 
 impl Md5 {
     /// An empty hash.
     pub fn new() -> Md5 {
-        Md5(Md5Core::new())
+        Md5(Md5State::new())
     }
 
     /// Hashes more bytes.
@@ -137,8 +139,8 @@ impl Md5 {
     }
 
     /// The digest of everything so far.
-    pub fn finish(self) -> Md5Digest {
-        Md5Digest(self.0.finalize().into())
+    pub fn finish(mut self) -> Md5Digest {
+        Md5Digest(self.0.finish_reset())
     }
 
     /// The digest of everything so far; the hash starts over empty.
@@ -154,7 +156,13 @@ impl Md5 {
     /// assert_eq!(h.finish(), md5_bytes(b"second"));
     /// ```
     pub fn finish_reset(&mut self) -> Md5Digest {
-        Md5Digest(self.0.finalize_reset().into())
+        Md5Digest(self.0.finish_reset())
+    }
+}
+
+impl Default for Md5 {
+    fn default() -> Md5 {
+        Md5::new()
     }
 }
 

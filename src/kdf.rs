@@ -10,9 +10,9 @@
 //! * [`Format::OpenSslPbkdf2`]: `openssl enc -aes-256-ctr -pbkdf2 -md sha256 [-iter N]`: the
 //!   same header, and PBKDF2-HMAC-SHA256 over the password and salt gives 48 bytes, key then IV.
 
-use md5::{Digest, Md5};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use crate::checksum::Md5;
 use crate::error::{Error, Result};
 
 /// The magic that starts every salted `openssl enc` file.
@@ -235,7 +235,7 @@ pub fn evp_bytes_to_key(password: &[u8], salt: Option<&[u8; 8]>) -> KeyIv {
         if let Some(s) = salt {
             h.update(s);
         }
-        let d: Zeroizing<[u8; 16]> = Zeroizing::new(h.finalize().into());
+        let d: Zeroizing<[u8; 16]> = Zeroizing::new(h.finish().0);
         chunk.copy_from_slice(d.as_slice());
         prev = Some(d);
     }

@@ -93,3 +93,21 @@ fn unpack_corpus() {
 fn restore_corpus() {
     replay("restore");
 }
+
+#[test]
+fn md5_corpus() {
+    replay("md5");
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    // The md5 check is cheap and its input has no structure to find, so random inputs reach
+    // what the fuzzer would (random cut points over random messages of up to a few blocks).
+    #[test]
+    fn md5_check_on_random_inputs(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..3000)) {
+        if let Err(failure) = checks::md5(&data) {
+            proptest::prop_assert!(false, "{}", failure);
+        }
+    }
+}

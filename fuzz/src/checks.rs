@@ -3,7 +3,8 @@
 //! The libFuzzer targets in `fuzz/fuzz_targets/` call these, and the root package's
 //! `tests/fuzz_corpus.rs` includes this very file (with `#[path]`) to replay every committed
 //! corpus and regression input through them under `cargo test`. So this file uses only what the
-//! root package already depends on (a0backup, tempfile, flate2, serde_json), and decodes the
+//! root package already depends on (a0backup, tempfile, flate2, serde_json, and md-5 from its
+//! dev-dependencies), and decodes the
 //! fuzz input by hand: a corpus file means the same thing to libFuzzer and to `cargo test`.
 //!
 //! Each check returns `Err` with a description when a property does not hold; a panic inside
@@ -17,14 +18,14 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
 use a0backup::archive::{pack, PackOptions, UnpackOptions};
-use a0backup::checksum::md5_bytes;
+use a0backup::checksum::{md5_bytes, Md5};
 use a0backup::restore::{restore_reader, RestoreOptions};
 use a0backup::{
     BackupStatus, DecryptOptions, DecryptReader, EncryptWriter, Error, Format, Md5Digest, Password,
 };
 
 /// The fuzz targets, by name: the names of their corpus directories too.
-pub const TARGETS: [&str; 4] = ["decrypt", "status", "unpack", "restore"];
+pub const TARGETS: [&str; 5] = ["decrypt", "status", "unpack", "restore", "md5"];
 
 /// The most bytes of file data the `unpack` target lets an archive write.
 pub const UNPACK_MAX_BYTES: u64 = 1 << 20;
@@ -42,6 +43,7 @@ pub fn check(target: &str, data: &[u8]) -> Result<(), String> {
         "status" => status(data),
         "unpack" => unpack(data),
         "restore" => restore(data),
+        "md5" => md5(data),
         other => Err(format!("unknown fuzz target {other:?}")),
     }
 }
@@ -477,6 +479,36 @@ fn check_zero_iterations(password: &Password, salt: [u8; 8]) -> Result<(), Strin
 
 // ------------------------------------------------------------------------------------------
 // status
+// ------------------------------------------------------------------------------------------
+
+/// `md5`: a0backup's own MD5 against the `md-5` crate's.
+///
+/// The first byte says how many cut points follow (0 to 15), each two bytes; the rest is the
+/// message. [`Md5`] fed the message in the pieces the cuts make (each cut taken modulo the
+/// message's length plus one, so two may fall on one place) equals `md-5` of the whole
+/// message, and so does [`md5_bytes`].
+pub fn md5(data: &[u8]) -> Result<(), String> {
+    use md5::Digest;
+    let mut input = Input(data);
+    let cut_count = usize::from(input.byte() % 16);
+    let mut cuts: Vec<usize> = (0..cut_count).map(|_| usize::from(input.u16())).collect();
+    let message = input.rest();
+    let want = Md5Digest(md5::Md5::digest(message).into());
+    cuts.iter_mut().for_each(|c| *c %= message.len() + 1);
+    cuts.sort_unstable();
+    let mut h = Md5::new();
+    let mut start = 0;
+    for cut in cuts.into_iter().chain([message.len()]) {
+        h.update(&message[start..cut]);
+        start = cut;
+    }
+    let pieces = h.finish();
+    ensure!(pieces == want, "pieces gave {pieces}, md-5 says {want}");
+    let whole = md5_bytes(message);
+    ensure!(whole == want, "md5_bytes gave {whole}, md-5 says {want}");
+    Ok(())
+}
+
 // ------------------------------------------------------------------------------------------
 
 /// `status`: the input, lossily decoded as UTF-8, is a backup-status record.
