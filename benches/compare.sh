@@ -16,7 +16,15 @@
 #   TREE_MB    mongodump tree for restore/pack (default 1000, MB)
 #   RUNS       timed runs of each command      (default 5)
 #   PACK_RUNS  timed runs for the pack rows    (default RUNS; packing with gzip is slow)
+#   ROWS       which rows, comma-separated     (default decrypt,md5,restore,pack; `decrypt` is
+#              the three decrypt rows, `md5` the md5 row)
 #   KEEP=1     keep BENCH_DIR afterwards
+#   NO_PAGE_REPORTING=1  (root, Linux guests with virtio-balloon free page reporting) stop the
+#              guest from handing free memory back to the host while the script runs, and
+#              restore the setting at the end. With reporting on, memory freed more than about
+#              2 s earlier comes back unbacked, and the first touch of each page costs a trap to
+#              the host: writing 1 GiB of page cache then takes 1.3-2.7 s instead of 0.33 s, at
+#              random for either side of a row. See BENCHMARKS.md.
 #   A0BACKUP   an a0backup binary to use instead of building one
 #
 # Needs: /usr/bin/time (Debian package `time`), openssl, md5sum, tar, gzip, python3 (for the
@@ -31,6 +39,7 @@ TREE_MB=${TREE_MB:-1000}
 RUNS=${RUNS:-5}
 PACK_RUNS=${PACK_RUNS:-$RUNS}
 KEEP=${KEEP:-0}
+ROWS=${ROWS:-decrypt,md5,restore,pack}
 PASSWORD=Passw0rd
 OSSL=(openssl enc -aes-256-ctr -nosalt -md md5 -pass "pass:$PASSWORD")
 
@@ -47,6 +56,9 @@ done
 for n in SIZE_MB TREE_MB RUNS PACK_RUNS; do
   [[ ${!n} =~ ^[1-9][0-9]*$ ]] || die "$n must be a positive integer, not '${!n}'"
 done
+[[ $ROWS =~ ^(decrypt|md5|restore|pack)(,(decrypt|md5|restore|pack))*$ ]] ||
+  die "ROWS is a comma-separated list of decrypt, md5, restore and pack, not '$ROWS'"
+want() { [[ ",$ROWS," == *",$1,"* ]]; }
 
 # --- a0backup ---------------------------------------------------------------------------------
 if [ -n "${A0BACKUP:-}" ]; then
@@ -81,6 +93,9 @@ MADE=(decrypt.js encrypt.js random.bin random.bin.enc out.bin tree backup.tar.gz
   .a0.times .warm.times)
 # shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
+  if [ -n "${REPORTING_WAS:-}" ]; then
+    echo "$REPORTING_WAS" >"$REPORTING_KNOB" && say "page_reporting_order restored to $REPORTING_WAS"
+  fi
   if [ "$KEEP" = 1 ]; then
     say "kept the test data in $D"
   else
@@ -89,6 +104,20 @@ cleanup() {
   fi
 }
 trap cleanup EXIT
+
+REPORTING_KNOB=/sys/module/page_reporting/parameters/page_reporting_order
+REPORTING_NOTE="free page reporting left as it is"
+if [ "${NO_PAGE_REPORTING:-0}" = 1 ]; then
+  if [ -w "$REPORTING_KNOB" ]; then
+    REPORTING_WAS=$(cat "$REPORTING_KNOB")
+    # An order above the largest the buddy allocator has: no free block is ever reported.
+    echo 11 >"$REPORTING_KNOB" || die "cannot write $REPORTING_KNOB"
+    REPORTING_NOTE="free page reporting off for the run (page_reporting_order 11, was $REPORTING_WAS)"
+  else
+    REPORTING_NOTE="NO_PAGE_REPORTING=1 asked, but $REPORTING_KNOB is not writable: reporting left as it is"
+  fi
+  say "$REPORTING_NOTE"
+fi
 
 # The seed's decrypt script, verbatim (arguments: password, input, output).
 cat >"$D/decrypt.js" <<'EOF'
@@ -127,12 +156,14 @@ PLAIN=$D/random.bin
 ENC=$D/random.bin.enc
 OUT=$D/out.bin
 BYTES=$((SIZE_MB * 1024 * 1024))
-if [ "$(stat -c %s "$PLAIN" 2>/dev/null)" != "$BYTES" ] || [ "$(stat -c %s "$ENC" 2>/dev/null)" != "$BYTES" ]; then
+if { want decrypt || want md5; } &&
+  { [ "$(stat -c %s "$PLAIN" 2>/dev/null)" != "$BYTES" ] || [ "$(stat -c %s "$ENC" 2>/dev/null)" != "$BYTES" ]; }; then
   say "making ${SIZE_MB} MiB of random data and encrypting it ($([ "$NODE_CIPHER" = 1 ] && echo 'node createCipher' || echo 'openssl enc -nosalt -md md5'))"
   head -c "$BYTES" /dev/urandom >"$PLAIN"
   encrypt "$PLAIN" "$ENC"
 fi
-ENC_MD5=$(md5_of "$ENC")
+ENC_MD5=
+{ want decrypt || want md5; } && ENC_MD5=$(md5_of "$ENC")
 
 # --- Measuring --------------------------------------------------------------------------------
 TABLE=()
@@ -222,33 +253,37 @@ OSSL_E="openssl enc -aes-256-ctr -nosalt -md md5 -pass pass:$PASSWORD"
 NODE_D="node --no-deprecation $(q "$D/decrypt.js") $PASSWORD"
 A0_D="$QA0 decrypt --password $PASSWORD"
 
-# (a) decrypt to a file, openssl
-row "decrypt $SZ to a file" "openssl enc -d" \
-  "$OSSL_D -in $QE -out $QO" \
-  "$A0_D $QE -o $QO --force" \
-  "rm -f $QO" "cmp -s $QO $QP"
-
-# (b) decrypt to a file, the seed's Node script
-if [ "$NODE_DECIPHER" = 1 ]; then
-  row "decrypt $SZ to a file" "node decrypt.js (seed)" \
-    "$NODE_D $QE $QO" \
+if want decrypt; then
+  # (a) decrypt to a file, openssl
+  row "decrypt $SZ to a file" "openssl enc -d" \
+    "$OSSL_D -in $QE -out $QO" \
     "$A0_D $QE -o $QO --force" \
     "rm -f $QO" "cmp -s $QO $QP"
-else
-  skip "decrypt $SZ to a file" "node decrypt.js (seed)" "skipped: $(have node && echo 'node has no createDecipher' || echo 'no node')"
+
+  # (b) decrypt to a file, the seed's Node script
+  if [ "$NODE_DECIPHER" = 1 ]; then
+    row "decrypt $SZ to a file" "node decrypt.js (seed)" \
+      "$NODE_D $QE $QO" \
+      "$A0_D $QE -o $QO --force" \
+      "rm -f $QO" "cmp -s $QO $QP"
+  else
+    skip "decrypt $SZ to a file" "node decrypt.js (seed)" "skipped: $(have node && echo 'node has no createDecipher' || echo 'no node')"
+  fi
+
+  # (c) decrypt and check the md5 in one command
+  row "decrypt $SZ + check md5" "md5sum && openssl enc -d" \
+    "md5sum $QE && $OSSL_D -in $QE -out $QO" \
+    "$A0_D --md5 $ENC_MD5 $QE -o $QO --force" \
+    "rm -f $QO" "cmp -s $QO $QP"
 fi
 
-# (c) decrypt and check the md5 in one command
-row "decrypt $SZ + check md5" "md5sum && openssl enc -d" \
-  "md5sum $QE && $OSSL_D -in $QE -out $QO" \
-  "$A0_D --md5 $ENC_MD5 $QE -o $QO --force" \
-  "rm -f $QO" "cmp -s $QO $QP"
-
 # (d) md5 alone
-row "md5 of $SZ" "md5sum" \
-  "md5sum $QE" \
-  "$QA0 md5 $QE" \
-  ":" ""
+if want md5; then
+  row "md5 of $SZ" "md5sum" \
+    "md5sum $QE" \
+    "$QA0 md5 $QE" \
+    ":" ""
+fi
 
 # The random file is not needed any more (unless kept for another run).
 [ "$KEEP" = 1 ] || rm -f "$PLAIN" "$ENC"
@@ -256,8 +291,8 @@ row "md5 of $SZ" "md5sum" \
 # --- Restore and pack -------------------------------------------------------------------------
 HAS_RESTORE=0
 HAS_PACK=0
-has_sub restore && HAS_RESTORE=1
-has_sub pack && HAS_PACK=1
+want restore && has_sub restore && HAS_RESTORE=1
+want pack && has_sub pack && HAS_PACK=1
 
 TREE=$D/tree
 BACKUP=$D/backup-retrieve.tar.gz.enc
@@ -308,7 +343,7 @@ if [ "$HAS_RESTORE" = 1 ]; then
   else
     skip "$WORK" "openssl enc -d | pigz -d | tar x" "skipped: no pigz"
   fi
-else
+elif want restore; then
   skip "restore" "(all peers)" "skipped: a0backup has no restore yet"
 fi
 
@@ -342,7 +377,7 @@ if [ "$HAS_PACK" = 1 ]; then
     [ -n "$PIGZ_SIZE" ] && SIZES+=("| pigz -6 | $PIGZ_SIZE | $(rel "$PIGZ_SIZE") |")
     SIZES+=("| a0backup pack --level 6 | $A0_SIZE | $(rel "$A0_SIZE") |")
   fi
-else
+elif want pack; then
   skip "pack" "(all peers)" "skipped: a0backup has no pack yet"
 fi
 
@@ -350,7 +385,8 @@ fi
 echo
 echo "a0backup $("$A0" --version 2>/dev/null | awk '{ print $NF }') vs peers: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2 | sed 's/^ *//')),"
 echo "$(openssl version | cut -d' ' -f1-2), node $(have node && node --version || echo none), pigz $(have pigz && pigz --version 2>&1 | awk '{ print $2 }' || echo none);"
-echo "median of $RUNS runs (pack: $PACK_RUNS) after a warm-up, peer and a0backup alternating; outputs in $D."
+echo "median of $RUNS runs (pack: $PACK_RUNS) after a warm-up, peer and a0backup alternating; outputs in $D;"
+echo "$REPORTING_NOTE."
 echo
 echo "| work | peer | peer median s | a0backup median s | peer/a0backup | a0backup peak RSS MiB |"
 echo "| --- | --- | --- | --- | --- | --- |"
