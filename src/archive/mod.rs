@@ -1,0 +1,150 @@
+//! Tar archives of a backup tree: pack a directory into a `.tar.gz`, list one, and unpack one
+//! under a safety policy that cannot be skipped by accident.
+//!
+//! # Security
+//!
+//! [`unpack`] treats every archive as hostile. By default it writes only regular files and
+//! directories, and refuses (with [`Error::UnsafeEntry`] naming the entry):
+//!
+//! * absolute paths, `..` components, and paths that would pass through a symlink, including
+//!   names that come from GNU long-name records or PAX `path` overrides;
+//! * symlinks and hardlinks, unless allowed by [`UnpackOptions::allow_symlinks`] /
+//!   [`UnpackOptions::allow_hardlinks`], and then only when they resolve inside the destination
+//!   without passing through another symlink (a hardlink must name a regular file extracted
+//!   earlier from the same archive);
+//! * devices, FIFOs, sparse files and other special entries;
+//! * an entry that collides with an earlier one (never a silent overwrite).
+//!
+//! Setuid, setgid and sticky bits are dropped and ownership is never set. Limits on total bytes,
+//! entry count and path length ([`UnpackOptions`]) stop a gzip bomb with
+//! [`Error::LimitExceeded`] instead of a full disk. The gzip stream is read to its end (all
+//! members, CRC and length checked), a tar stream that ends without its end-of-archive marker is
+//! [`Error::Malformed`], and bytes after the marker are counted in
+//! [`UnpackSummary::trailing_bytes`].
+//!
+//! The destination must be empty (or absent) so that nothing in it predates the archive; to
+//! extract into a directory that is renamed into place only on success, use
+//! [`restore`](crate::restore).
+use std::path::PathBuf;
+
+mod extract;
+mod gzip;
+mod pack;
+mod unpack;
+
+pub(crate) use gzip::GzipChecked;
+pub use pack::{pack, pack_with_progress, PackOptions, PackSummary};
+pub use unpack::{list, unpack, UnpackOptions, UnpackSummary};
+pub(crate) use unpack::{unpack_tar_checked, EofFlag, EofSignal};
+
+/// What kind of entry an archive holds.
+///
+/// # Examples
+///
+/// ```
+/// use a0backup::archive::{list, pack, EntryKind, PackOptions};
+/// let dir = tempfile::tempdir()?;
+/// std::fs::write(dir.path().join("users.bson"), b"x")?;
+/// std::os::unix::fs::symlink("users.bson", dir.path().join("latest"))?;
+/// let mut gz = Vec::new();
+/// pack(dir.path(), &mut gz, &PackOptions::new().prefix("dump"))?;
+/// let mut kinds = Vec::new();
+/// list(&gz[..], |e| kinds.push(e.kind))?;
+/// assert_eq!(kinds, [EntryKind::Directory, EntryKind::Symlink, EntryKind::File]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EntryKind {
+    /// A regular file.
+    File,
+    /// A directory.
+    Directory,
+    /// A symbolic link.
+    Symlink,
+    /// A hard link to an earlier entry.
+    Hardlink,
+    /// A character or block device.
+    Device,
+    /// A named pipe.
+    Fifo,
+    /// Anything else (sparse files, vendor extensions).
+    Other,
+}
+
+impl EntryKind {
+    pub(crate) fn of(t: tar::EntryType) -> EntryKind {
+        match t {
+            tar::EntryType::Regular | tar::EntryType::Continuous => EntryKind::File,
+            tar::EntryType::Directory => EntryKind::Directory,
+            tar::EntryType::Symlink => EntryKind::Symlink,
+            tar::EntryType::Link => EntryKind::Hardlink,
+            tar::EntryType::Char | tar::EntryType::Block => EntryKind::Device,
+            tar::EntryType::Fifo => EntryKind::Fifo,
+            _ => EntryKind::Other,
+        }
+    }
+
+    /// A one-letter code as `ls -l` shows it: `-`, `d`, `l`, `h`, `c`, `p`, `?`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::archive::EntryKind;
+    /// let kinds = [EntryKind::File, EntryKind::Directory, EntryKind::Symlink, EntryKind::Fifo];
+    /// assert_eq!(kinds.iter().map(EntryKind::letter).collect::<String>(), "-dlp");
+    /// ```
+    pub fn letter(&self) -> char {
+        match self {
+            EntryKind::File => '-',
+            EntryKind::Directory => 'd',
+            EntryKind::Symlink => 'l',
+            EntryKind::Hardlink => 'h',
+            EntryKind::Device => 'c',
+            EntryKind::Fifo => 'p',
+            EntryKind::Other => '?',
+        }
+    }
+}
+
+/// One entry of an archive, as [`list`] reports it.
+///
+/// # Examples
+///
+/// ```
+/// use std::os::unix::fs::PermissionsExt;
+/// use std::path::Path;
+/// use a0backup::archive::{list, pack, EntryInfo, PackOptions};
+/// let dir = tempfile::tempdir()?;
+/// let file = dir.path().join("users.bson");
+/// std::fs::write(&file, b"\x05\0\0\0\0")?;
+/// std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640))?;
+/// std::os::unix::fs::symlink("users.bson", dir.path().join("latest"))?;
+/// let mut gz = Vec::new();
+/// pack(dir.path(), &mut gz, &PackOptions::new().prefix(""))?;
+/// let mut entries: Vec<EntryInfo> = Vec::new();
+/// list(&gz[..], |e| entries.push(e.clone()))?;
+/// let (link, users) = (&entries[0], &entries[1]);
+/// assert_eq!(link.path, Path::new("latest"));
+/// assert_eq!(link.link_target.as_deref(), Some(Path::new("users.bson")));
+/// assert_eq!(users.path, Path::new("users.bson"));
+/// assert_eq!((users.size, users.mode & 0o777), (5, 0o640));
+/// assert!(users.mtime > 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EntryInfo {
+    /// The path stored in the archive (long-name and PAX records applied).
+    pub path: PathBuf,
+    /// The entry's kind.
+    pub kind: EntryKind,
+    /// Size of the entry's data in bytes.
+    pub size: u64,
+    /// Permission bits as stored.
+    pub mode: u32,
+    /// Modification time, seconds since the Unix epoch.
+    pub mtime: u64,
+    /// Target of a symlink or hardlink.
+    pub link_target: Option<PathBuf>,
+}

@@ -1,0 +1,406 @@
+//! Listing and unpacking a `.tar.gz` stream.
+
+use std::ffi::OsStr;
+use std::fs::{self};
+use std::io::{self, Read};
+use std::os::unix::ffi::OsStrExt;
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+use super::extract::Extraction;
+use super::gzip::GzipChecked;
+use super::{EntryInfo, EntryKind};
+
+/// Lists the entries of a `.tar.gz` stream (decrypt first with
+/// [`DecryptReader`](crate::DecryptReader) for a `.tar.gz.enc`), calling `each` for every entry.
+///
+/// # Errors
+///
+/// [`Error::Malformed`] for a damaged gzip or tar stream (truncation included).
+///
+/// # Examples
+///
+/// ```
+/// use a0backup::archive::{list, pack, PackOptions};
+/// let dir = tempfile::tempdir()?;
+/// std::fs::write(dir.path().join("a.bson"), b"x")?;
+/// let mut gz = Vec::new();
+/// pack(dir.path(), &mut gz, &PackOptions::new().prefix(""))?;
+/// let mut names = Vec::new();
+/// list(&gz[..], |e| names.push(e.path.clone()))?;
+/// assert_eq!(names, [std::path::PathBuf::from("a.bson")]);
+/// # Ok::<(), a0backup::Error>(())
+/// ```
+pub fn list<R: Read>(gz: R, mut each: impl FnMut(&EntryInfo)) -> Result<()> {
+    let eof = EofSignal::default();
+    let mut archive = tar::Archive::new(EofFlag::new(GzipChecked::new(gz)?, eof.clone()));
+    for entry in archive.entries().map_err(tar_err)? {
+        let entry = entry.map_err(tar_err)?;
+        let h = entry.header();
+        let info = EntryInfo {
+            path: PathBuf::from(OsStr::from_bytes(&entry.path_bytes())),
+            kind: EntryKind::of(h.entry_type()),
+            size: entry.size(),
+            mode: h.mode().unwrap_or(0),
+            mtime: h.mtime().unwrap_or(0),
+            link_target: entry
+                .link_name_bytes()
+                .map(|b| PathBuf::from(OsStr::from_bytes(&b))),
+        };
+        if h.entry_type() == tar::EntryType::XGlobalHeader {
+            continue;
+        }
+        each(&info);
+    }
+    if eof.get() {
+        return Err(truncated_tar());
+    }
+    let mut rest = archive.into_inner();
+    drain_counting(&mut rest, u64::MAX)?;
+    Ok(())
+}
+
+/// Limits and permissions for [`unpack`].
+///
+/// # Examples
+///
+/// ```
+/// use a0backup::archive::UnpackOptions;
+/// let o = UnpackOptions::new().max_total_bytes(1 << 20).allow_symlinks(true);
+/// assert_eq!(o.total_bytes_limit(), 1 << 20);
+/// ```
+///
+/// A limit stops an archive that would exceed it:
+///
+/// ```
+/// use a0backup::archive::{pack, unpack, PackOptions, UnpackOptions};
+/// use a0backup::Error;
+/// let src = tempfile::tempdir()?;
+/// std::fs::write(src.path().join("big.bson"), vec![0u8; 10_000])?;
+/// let mut gz = Vec::new();
+/// pack(src.path(), &mut gz, &PackOptions::new().prefix(""))?;
+/// let dest = tempfile::tempdir()?;
+/// let small = UnpackOptions::new().max_total_bytes(1_000);
+/// match unpack(&gz[..], dest.path(), &small) {
+///     Err(Error::LimitExceeded { limit, .. }) => assert_eq!(limit, 1_000),
+///     other => panic!("unexpected {other:?}"),
+/// }
+/// # Ok::<(), a0backup::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct UnpackOptions {
+    pub(super) allow_symlinks: bool,
+    pub(super) allow_hardlinks: bool,
+    pub(super) max_total_bytes: u64,
+    pub(super) max_entries: u64,
+    pub(super) max_path_len: usize,
+}
+
+impl Default for UnpackOptions {
+    fn default() -> Self {
+        UnpackOptions {
+            allow_symlinks: false,
+            allow_hardlinks: false,
+            max_total_bytes: 1 << 40,
+            max_entries: 10_000_000,
+            max_path_len: 4096,
+        }
+    }
+}
+
+impl UnpackOptions {
+    /// Files and directories only; at most 1 TiB, 10 million entries, 4096-byte paths.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::archive::UnpackOptions;
+    /// assert_eq!(UnpackOptions::new().total_bytes_limit(), 1 << 40);
+    /// ```
+    pub fn new() -> UnpackOptions {
+        UnpackOptions::default()
+    }
+
+    /// Allow symlinks that resolve inside the destination.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::archive::{pack, unpack, PackOptions, UnpackOptions};
+    /// use a0backup::Error;
+    /// let src = tempfile::tempdir()?;
+    /// std::fs::write(src.path().join("users.bson"), b"x")?;
+    /// std::os::unix::fs::symlink("users.bson", src.path().join("latest"))?;
+    /// let mut gz = Vec::new();
+    /// pack(src.path(), &mut gz, &PackOptions::new().prefix(""))?;
+    ///
+    /// let refused = unpack(&gz[..], tempfile::tempdir()?.path(), &UnpackOptions::new());
+    /// assert!(matches!(refused, Err(Error::UnsafeEntry { .. })));
+    /// let dest = tempfile::tempdir()?;
+    /// let s = unpack(&gz[..], dest.path(), &UnpackOptions::new().allow_symlinks(true))?;
+    /// assert_eq!(s.links, 1);
+    /// assert_eq!(std::fs::read_link(dest.path().join("latest"))?, std::path::Path::new("users.bson"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn allow_symlinks(mut self, yes: bool) -> Self {
+        self.allow_symlinks = yes;
+        self
+    }
+
+    /// Allow hardlinks to regular files extracted earlier from the same archive.
+    ///
+    /// # Examples
+    ///
+    /// [`pack`] never writes hardlinks, so the option changes nothing for its archives:
+    ///
+    /// ```
+    /// use a0backup::archive::{pack, unpack, PackOptions, UnpackOptions};
+    /// let src = tempfile::tempdir()?;
+    /// std::fs::write(src.path().join("users.bson"), b"x")?;
+    /// std::fs::hard_link(src.path().join("users.bson"), src.path().join("copy.bson"))?;
+    /// let mut gz = Vec::new();
+    /// pack(src.path(), &mut gz, &PackOptions::new().prefix(""))?;
+    /// let dest = tempfile::tempdir()?;
+    /// let s = unpack(&gz[..], dest.path(), &UnpackOptions::new().allow_hardlinks(true))?;
+    /// assert_eq!((s.files, s.links), (2, 0));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn allow_hardlinks(mut self, yes: bool) -> Self {
+        self.allow_hardlinks = yes;
+        self
+    }
+
+    /// The most bytes of file data to write (and to read past the end of the archive).
+    pub fn max_total_bytes(mut self, bytes: u64) -> Self {
+        self.max_total_bytes = bytes;
+        self
+    }
+
+    /// The most entries to accept.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::archive::{pack, unpack, PackOptions, UnpackOptions};
+    /// use a0backup::Error;
+    /// let src = tempfile::tempdir()?;
+    /// for name in ["a", "b", "c"] {
+    ///     std::fs::write(src.path().join(name), b"x")?;
+    /// }
+    /// let mut gz = Vec::new();
+    /// pack(src.path(), &mut gz, &PackOptions::new().prefix(""))?;
+    /// let r = unpack(&gz[..], tempfile::tempdir()?.path(), &UnpackOptions::new().max_entries(2));
+    /// assert!(matches!(r, Err(Error::LimitExceeded { limit: 2, .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn max_entries(mut self, entries: u64) -> Self {
+        self.max_entries = entries;
+        self
+    }
+
+    /// The longest entry path, in bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::archive::{pack, unpack, PackOptions, UnpackOptions};
+    /// use a0backup::Error;
+    /// let src = tempfile::tempdir()?;
+    /// std::fs::write(src.path().join("a-rather-long-name.bson"), b"x")?;
+    /// let mut gz = Vec::new();
+    /// pack(src.path(), &mut gz, &PackOptions::new().prefix(""))?;
+    /// let r = unpack(&gz[..], tempfile::tempdir()?.path(), &UnpackOptions::new().max_path_len(8));
+    /// assert!(matches!(r, Err(Error::LimitExceeded { limit: 8, .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn max_path_len(mut self, bytes: usize) -> Self {
+        self.max_path_len = bytes;
+        self
+    }
+
+    /// The total-bytes limit.
+    pub fn total_bytes_limit(&self) -> u64 {
+        self.max_total_bytes
+    }
+}
+
+/// What [`unpack`] wrote.
+///
+/// # Examples
+///
+/// ```
+/// use a0backup::archive::{pack, unpack, PackOptions, UnpackOptions, UnpackSummary};
+/// let src = tempfile::tempdir()?;
+/// std::fs::create_dir(src.path().join("admin"))?;
+/// std::fs::write(src.path().join("admin/users.bson"), b"abc")?;
+/// std::fs::write(src.path().join("oplog.bson"), b"de")?;
+/// let mut gz = Vec::new();
+/// pack(src.path(), &mut gz, &PackOptions::new().prefix("dump"))?;
+/// let dest = tempfile::tempdir()?;
+/// let s: UnpackSummary = unpack(&gz[..], dest.path(), &UnpackOptions::new())?;
+/// assert_eq!((s.files, s.directories, s.links, s.bytes), (2, 2, 0, 5));
+/// assert_eq!(s.trailing_bytes, 0);
+/// # Ok::<(), a0backup::Error>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UnpackSummary {
+    /// Regular files written.
+    pub files: u64,
+    /// Directories created (explicit entries and implied parents).
+    pub directories: u64,
+    /// Symlinks and hardlinks created.
+    pub links: u64,
+    /// Bytes of file data written.
+    pub bytes: u64,
+    /// Bytes after the end-of-archive marker that are not zero padding.
+    pub trailing_bytes: u64,
+}
+
+/// Unpacks a `.tar.gz` stream into `dest`, which must be empty or not exist yet. See the
+/// [module docs](self) for what is refused.
+///
+/// On an error, what was written so far stays in `dest`; [`restore`](crate::restore) extracts
+/// into a staging directory and removes it on failure.
+///
+/// # Errors
+///
+/// [`Error::UnsafeEntry`], [`Error::LimitExceeded`], [`Error::Malformed`] (bad or truncated
+/// gzip or tar), [`Error::WrongPassword`] when the stream does not start with a gzip header,
+/// [`Error::AlreadyExists`] when `dest` is not empty, and I/O errors.
+///
+/// # Examples
+///
+/// ```
+/// use a0backup::archive::{pack, unpack, PackOptions, UnpackOptions};
+/// let src = tempfile::tempdir()?;
+/// std::fs::write(src.path().join("users.bson"), b"\x05\0\0\0\0")?;
+/// let mut gz = Vec::new();
+/// pack(src.path(), &mut gz, &PackOptions::new().prefix("dump"))?;
+/// let dest = tempfile::tempdir()?;
+/// let s = unpack(&gz[..], dest.path(), &UnpackOptions::new())?;
+/// assert_eq!(s.files, 1);
+/// assert_eq!(std::fs::read(dest.path().join("dump/users.bson"))?, b"\x05\0\0\0\0");
+/// # Ok::<(), a0backup::Error>(())
+/// ```
+pub fn unpack<R: Read>(gz: R, dest: &Path, options: &UnpackOptions) -> Result<UnpackSummary> {
+    prepare_empty_dest(dest)?;
+    let eof = EofSignal::default();
+    unpack_tar_checked(
+        EofFlag::new(GzipChecked::new(gz)?, eof.clone()),
+        eof,
+        dest,
+        options,
+    )
+}
+
+fn prepare_empty_dest(dest: &Path) -> Result<()> {
+    match fs::read_dir(dest) {
+        Ok(mut it) => {
+            if it.next().is_some() {
+                return Err(Error::AlreadyExists(dest.to_path_buf()));
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            fs::create_dir(dest).map_err(Error::path(dest))
+        }
+        Err(e) => Err(Error::Path {
+            path: dest.to_path_buf(),
+            source: e,
+        }),
+    }
+}
+
+/// Unpacks an uncompressed tar stream whose end-of-stream is signalled through `eof`.
+pub(crate) fn unpack_tar_checked<R: Read>(
+    tar_stream: R,
+    eof: EofSignal,
+    dest: &Path,
+    options: &UnpackOptions,
+) -> Result<UnpackSummary> {
+    let mut archive = tar::Archive::new(tar_stream);
+    let mut state = Extraction::new(dest, options);
+    for entry in archive.entries().map_err(tar_err)? {
+        let mut entry = entry.map_err(tar_err)?;
+        state.entry(&mut entry)?;
+    }
+    if eof.get() {
+        return Err(truncated_tar());
+    }
+    state.finish_directories()?;
+    let mut rest = archive.into_inner();
+    state.summary.trailing_bytes = drain_counting(&mut rest, options.max_total_bytes)?;
+    Ok(state.summary)
+}
+
+pub(super) fn truncated_tar() -> Error {
+    Error::malformed(
+        "tar archive",
+        None,
+        "the stream ended before the end-of-archive marker (truncated)",
+    )
+}
+
+/// Converts an error from the tar crate, keeping errors that travelled through it.
+pub(super) fn tar_err(e: io::Error) -> Error {
+    match Error::from(e) {
+        Error::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof => truncated_tar(),
+        Error::Io(e)
+            if e.kind() == io::ErrorKind::InvalidData || e.kind() == io::ErrorKind::Other =>
+        {
+            Error::malformed("tar archive", None, e.to_string())
+        }
+        other => other,
+    }
+}
+
+/// Reads the rest of a stream (checking gzip to its end) and counts bytes that are not zero.
+fn drain_counting<R: Read>(r: &mut R, limit: u64) -> Result<u64> {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut nonzero = 0u64;
+    let mut total = 0u64;
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) => return Ok(nonzero),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(tar_err(e)),
+        };
+        total += n as u64;
+        if total > limit {
+            return Err(Error::LimitExceeded {
+                what: "bytes after the end of the archive",
+                limit,
+            });
+        }
+        nonzero += buf[..n].iter().filter(|&&b| b != 0).count() as u64;
+    }
+}
+/// Whether the stream under the tar reader reached its end.
+pub(crate) type EofSignal = std::rc::Rc<std::cell::Cell<bool>>;
+
+/// Records whether the inner reader reached its end. tar stops at the end-of-archive marker
+/// without reading further, so reaching the end during the entries means the marker is missing.
+pub(crate) struct EofFlag<R> {
+    inner: R,
+    eof: EofSignal,
+}
+
+impl<R> EofFlag<R> {
+    pub(crate) fn new(inner: R, eof: EofSignal) -> Self {
+        EofFlag { inner, eof }
+    }
+}
+
+impl<R: Read> Read for EofFlag<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            self.eof.set(true);
+        }
+        Ok(n)
+    }
+}
