@@ -81,9 +81,10 @@ pub enum Error {
     UnsupportedFormat(String),
 
     /// An archive entry was refused by the unpack safety policy.
-    #[error("unsafe archive entry {path:?}: {reason}")]
+    #[error("unsafe archive entry \"{path}\": {reason}")]
     UnsafeEntry {
-        /// The entry's path as it stands in the archive (lossily decoded).
+        /// The entry's path as it stands in the archive, escaped for a terminal as GNU tar
+        /// escapes names ([`escape_name`](crate::archive::escape_name)).
         path: String,
         /// Why it was refused.
         reason: String,

@@ -15,7 +15,7 @@ use std::rc::Rc;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use crate::archive::{
-    unpack_tar_checked, EofFlag, EofSignal, GzipChecked, UnpackOptions, UnpackSummary,
+    note_trailing_zeros, unpack_tar, GzipChecked, NotGzip, UnpackOptions, UnpackSummary,
 };
 use crate::checksum::Md5Digest;
 use crate::error::{Error, Result};
@@ -270,9 +270,10 @@ pub fn restore_reader<R: Read>(
     let extracted = match password {
         Some(pw) => {
             let decrypt = options.decrypt.expect_gzip(true);
-            DecryptReader::new(&mut source, pw, &decrypt).and_then(|r| stage.extract(r))
+            DecryptReader::new(&mut source, pw, &decrypt)
+                .and_then(|r| stage.extract(r, NotGzip::WrongPassword))
         }
-        None => stage.extract(&mut source),
+        None => stage.extract(&mut source, NotGzip::Malformed),
     };
     let (staging, unpacked) = match (extracted, &options.expected_md5) {
         (Ok(done), _) => done,
@@ -436,9 +437,13 @@ struct Stage<'s, 'p> {
 impl Stage<'_, '_> {
     /// Inflates `source` on this thread and unpacks it on another into a staging directory
     /// beside the destination. Returns the staging directory, which removes itself if dropped.
-    fn extract<S: Read>(&mut self, mut source: S) -> Result<(tempfile::TempDir, UnpackSummary)> {
+    fn extract<S: Read>(
+        &mut self,
+        mut source: S,
+        not_gzip: NotGzip,
+    ) -> Result<(tempfile::TempDir, UnpackSummary)> {
         // Checked before the staging directory exists: a wrong password creates nothing.
-        let mut gz = GzipChecked::new(&mut source)?;
+        let mut gz = GzipChecked::new(&mut source, not_gzip)?;
         let (parent, prefix) = sibling(self.dest, ".a0backup-staging-");
         let staging = tempfile::Builder::new()
             .prefix(&prefix)
@@ -460,8 +465,7 @@ impl Stage<'_, '_> {
                         pos: 0,
                         ended: false,
                     };
-                    let eof = EofSignal::default();
-                    unpack_tar_checked(EofFlag::new(reader, eof.clone()), eof, &root, unpack)
+                    unpack_tar(reader, &root, unpack).map(|(summary, _)| summary)
                 })
                 .expect("spawning the untar thread");
 
@@ -489,7 +493,8 @@ impl Stage<'_, '_> {
             (inflate_result, unpack_result)
         });
         inflate_result?;
-        let unpacked = unpack_result?;
+        let mut unpacked = unpack_result?;
+        note_trailing_zeros(&mut unpacked, gz.trailing_zeros());
         Ok((staging, unpacked))
     }
 }

@@ -5,68 +5,14 @@
 
 mod common;
 
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use a0backup::archive::UnpackOptions;
+use a0backup::archive::{UnpackOptions, UnpackSummary};
 use a0backup::restore::{restore_reader, RestoreOptions};
 use a0backup::Error;
 
-fn octal(field: &mut [u8], value: u64) {
-    let s = format!("{:0width$o}", value, width = field.len() - 1);
-    field[..s.len()].copy_from_slice(s.as_bytes());
-}
-
-fn header(name: &[u8], typeflag: u8, size: usize, mode: u32, link: &[u8]) -> Vec<u8> {
-    let mut h = vec![0u8; 512];
-    h[..name.len()].copy_from_slice(name);
-    octal(&mut h[100..108], mode as u64);
-    octal(&mut h[108..116], 0);
-    octal(&mut h[116..124], 0);
-    octal(&mut h[124..136], size as u64);
-    octal(&mut h[136..148], 1_700_000_000);
-    h[156] = typeflag;
-    h[157..157 + link.len()].copy_from_slice(link);
-    h[257..263].copy_from_slice(b"ustar\0");
-    h[263..265].copy_from_slice(b"00");
-    h[148..156].copy_from_slice(b"        ");
-    let sum: u32 = h.iter().map(|&b| b as u32).sum();
-    let s = format!("{sum:06o}\0 ");
-    h[148..156].copy_from_slice(s.as_bytes());
-    h
-}
-
-fn entry(name: &[u8], typeflag: u8, data: &[u8], mode: u32, link: &[u8]) -> Vec<u8> {
-    let mut v = header(name, typeflag, data.len(), mode, link);
-    v.extend_from_slice(data);
-    v.resize(v.len().div_ceil(512) * 512, 0);
-    v
-}
-
-fn file(name: &str, data: &[u8]) -> Vec<u8> {
-    entry(name.as_bytes(), b'0', data, 0o644, b"")
-}
-
-fn dir(name: &str) -> Vec<u8> {
-    entry(name.as_bytes(), b'5', b"", 0o755, b"")
-}
-
-fn symlink(name: &str, target: &str) -> Vec<u8> {
-    entry(name.as_bytes(), b'2', b"", 0o777, target.as_bytes())
-}
-
-fn tar(entries: &[Vec<u8>]) -> Vec<u8> {
-    let mut v: Vec<u8> = entries.concat();
-    v.extend_from_slice(&[0u8; 1024]);
-    v
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    e.write_all(data).unwrap();
-    e.finish().unwrap()
-}
+use common::tar_build::{dir, entry, file, gzip, symlink, tar};
 
 /// A scratch parent with a file outside the destination that attacks aim at.
 struct Scene {
@@ -84,7 +30,7 @@ impl Scene {
         self.root.path().join("dest")
     }
 
-    fn restore(&self, gz: &[u8], options: UnpackOptions) -> a0backup::Result<()> {
+    fn restore(&self, gz: &[u8], options: UnpackOptions) -> a0backup::Result<UnpackSummary> {
         restore_reader(
             gz,
             None,
@@ -92,7 +38,7 @@ impl Scene {
             None,
             RestoreOptions::new().unpack(options),
         )
-        .map(|_| ())
+        .map(|s| s.unpacked)
     }
 
     /// Every path under the scene's root, relative, sorted.
@@ -122,7 +68,7 @@ impl Scene {
     }
 }
 
-fn assert_unsafe(r: a0backup::Result<()>, needle: &str) {
+fn assert_unsafe<T: std::fmt::Debug>(r: a0backup::Result<T>, needle: &str) {
     match r {
         Err(Error::UnsafeEntry { path, reason }) => {
             assert!(
@@ -206,7 +152,7 @@ fn file_through_an_inside_symlink_is_refused() {
 #[test]
 fn symlink_chain_that_would_escape_is_refused() {
     // e -> c/d/..  is inside lexically, but c/d later becoming a link to the root would make
-    // e point above the destination.
+    // e point above the destination: `..` may only undo a directory extracted earlier.
     refused(
         &[
             symlink("a", "."),
@@ -215,7 +161,42 @@ fn symlink_chain_that_would_escape_is_refused() {
             symlink("c/d", "../a"),
         ],
         UnpackOptions::new().allow_symlinks(true),
+        "climbs out of a path that is not a directory extracted earlier",
+    );
+    // Without `..`, a later symlink at a path an earlier target passes through is refused.
+    refused(
+        &[dir("c"), symlink("e", "c/d/f"), symlink("c/d", "../c")],
+        UnpackOptions::new().allow_symlinks(true),
         "resolves through this path",
+    );
+}
+
+#[test]
+fn dot_dot_after_a_differently_cased_link_is_refused() {
+    // On a case-insensitive file system `L` is the symlink `l`, which points at a/b: undoing
+    // it with `..` twice would land above the destination, though lexically `L/../..` from
+    // the root is only one level up. The rule: `..` undoes only directories extracted earlier,
+    // spelled exactly.
+    refused(
+        &[
+            dir("a"),
+            dir("a/b"),
+            symlink("l", "a/b"),
+            symlink("x", "L/.."),
+        ],
+        UnpackOptions::new().allow_symlinks(true),
+        "climbs out",
+    );
+    // The same through a real directory is fine.
+    let s = Scene::new();
+    s.restore(
+        &gzip(&tar(&[dir("a"), dir("a/b"), symlink("x", "a/b/../b")])),
+        UnpackOptions::new().allow_symlinks(true),
+    )
+    .unwrap();
+    assert_eq!(
+        std::fs::read_link(s.dest().join("x")).unwrap(),
+        Path::new("a/b/../b")
     );
 }
 
@@ -287,7 +268,7 @@ fn setuid_bits_are_dropped() {
             entry(b"suid", b'0', b"#!/bin/sh\n", 0o6755, b""),
             entry(b"d", b'5', b"", 0o1777, b""),
         ])),
-        UnpackOptions::new(),
+        UnpackOptions::new().preserve_permissions(true),
     )
     .unwrap();
     let mode = std::fs::metadata(s.dest().join("suid"))
@@ -300,6 +281,35 @@ fn setuid_bits_are_dropped() {
         .permissions()
         .mode();
     assert_eq!(mode & 0o7777, 0o777);
+}
+
+#[test]
+fn modes_are_masked_by_the_umask_unless_preserved() {
+    // The test harness runs with the process umask; read it as GNU tar would apply it.
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let umask = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Umask:"))
+        .map(|v| u32::from_str_radix(v.trim(), 8).unwrap())
+        .unwrap();
+    assert_ne!(umask & 0o002, 0, "the test assumes a umask that clears o+w");
+    let s = Scene::new();
+    s.restore(
+        &gzip(&tar(&[
+            entry(b"open", b'0', b"x", 0o666, b""),
+            entry(b"d", b'5', b"", 0o777, b""),
+        ])),
+        UnpackOptions::new(),
+    )
+    .unwrap();
+    for (name, stored) in [("open", 0o666), ("d", 0o777)] {
+        let mode = std::fs::metadata(s.dest().join(name))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o7777, stored & !umask, "{name}");
+        assert_eq!(mode & 0o002, 0, "{name} is world-writable");
+    }
 }
 
 #[test]
@@ -347,7 +357,7 @@ fn pax_path_override_with_parent_dir() {
     );
 }
 
-fn assert_malformed(r: a0backup::Result<()>, what: &str) {
+fn assert_malformed<T: std::fmt::Debug>(r: a0backup::Result<T>, what: &str) {
     match r {
         Err(Error::Malformed { what: w, .. }) => assert_eq!(w, what),
         other => panic!("expected malformed {what}, got {other:?}"),
@@ -356,14 +366,37 @@ fn assert_malformed(r: a0backup::Result<()>, what: &str) {
 
 #[test]
 fn truncated_tar() {
+    // a: header at 0, data 512..3512, padding to 3584; b: header at 3584, data at 4096.
     let t = tar(&[file("a", &[7u8; 3000]), file("b", b"2")]);
-    for cut in [512 + 100, 512 * 7, 512 * 8, t.len() - 1024] {
+    for cut in [100, 512 + 100, 512 * 7 + 100, 512 * 8, 512 * 8 + 1] {
         let s = Scene::new();
         assert_malformed(
             s.restore(&gzip(&t[..cut]), UnpackOptions::new()),
             "tar archive",
         );
         s.assert_untouched();
+    }
+}
+
+#[test]
+fn tar_without_end_blocks_is_accepted_with_a_warning_when_gzip_is_complete() {
+    let t = tar(&[file("a", &[7u8; 3000]), file("b", b"2")]);
+    // At an entry boundary, or with the end blocks cut off: the gzip trailer proves the
+    // stream complete, so GNU tar, Go and Python accept it, and so does a0backup.
+    for (cut, files) in [(512 * 7, 1), (t.len() - 1024, 2), (t.len() - 512, 2)] {
+        let s = Scene::new();
+        let summary = s.restore(&gzip(&t[..cut]), UnpackOptions::new()).unwrap();
+        assert_eq!(summary.files, files, "{cut}");
+        let warned = summary
+            .warnings
+            .iter()
+            .any(|w| w.contains("end-of-archive"));
+        assert_eq!(
+            warned,
+            cut == 512 * 7 || cut == t.len() - 1024,
+            "{cut}: {:?}",
+            summary.warnings
+        );
     }
 }
 
@@ -464,9 +497,16 @@ fn concatenated_gzip_members_are_all_read() {
 #[test]
 fn not_gzip_at_all() {
     let s = Scene::new();
-    assert!(matches!(
-        s.restore(&tar(&[file("a", b"1")]), UnpackOptions::new()),
-        Err(Error::WrongPassword { .. })
-    ));
+    match s.restore(&tar(&[file("a", b"1")]), UnpackOptions::new()) {
+        Err(
+            e @ Error::Malformed {
+                what: "gzip stream",
+                ..
+            },
+        ) => {
+            assert!(e.to_string().contains("not gzip"), "{e}")
+        }
+        other => panic!("{other:?}"),
+    }
     s.assert_untouched();
 }

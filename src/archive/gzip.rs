@@ -1,41 +1,124 @@
-//! The gzip layer under the tar reader.
+//! The gzip layer under the tar reader: every member in turn, each one's CRC and length checked
+//! by flate2, and zero bytes after the last member ignored (block-padded copies and tape tools
+//! add them; gzip(1) ignores them too, with a warning).
 
-use std::io::{self, Read};
+use std::io::{self, BufRead, BufReader, Read};
 
-use flate2::read::MultiGzDecoder;
+use flate2::bufread::GzDecoder;
 
 use crate::error::{Error, Result};
 use crate::stream::GZIP_MAGIC;
 
-/// A gzip decoder that first checks the magic (a wrong password shows here) and maps damage to
+type Source<R> = BufReader<io::Chain<io::Cursor<[u8; 3]>, R>>;
+
+/// What it means when the stream does not start like gzip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NotGzip {
+    /// The stream was decrypted first: a wrong password is the likely cause.
+    WrongPassword,
+    /// The stream was read as it is: it is simply not gzip.
+    Malformed,
+}
+
+/// A multi-member gzip decoder that first checks the magic and maps damage to
 /// [`Error::Malformed`].
 pub(crate) struct GzipChecked<R: Read> {
-    inner: MultiGzDecoder<io::Chain<io::Cursor<[u8; 3]>, R>>,
+    /// The member being decoded, or `None` once the stream is done.
+    member: Option<GzDecoder<Source<R>>>,
+    /// Where the decoder is parked between members.
+    between: Option<Source<R>>,
+    trailing_zeros: u64,
 }
 
 impl<R: Read> GzipChecked<R> {
-    pub(crate) fn new(mut r: R) -> Result<Self> {
+    /// Reads the first three bytes to check for the gzip magic.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongPassword`] or [`Error::Malformed`] (as `not_gzip` says) when the stream
+    /// does not start with a gzip header, and read errors.
+    pub(crate) fn new(mut r: R, not_gzip: NotGzip) -> Result<Self> {
         let mut magic = [0u8; 3];
         let n = crate::pipeline::read_full(&mut r, &mut magic)?;
         if n < 3 || magic != GZIP_MAGIC {
-            return Err(Error::WrongPassword {
-                detail: if n < 3 {
-                    "the stream is too short to be gzip".into()
-                } else {
-                    "the stream does not start with a gzip header".into()
+            let detail = if n < 3 {
+                "the stream is too short to be gzip"
+            } else {
+                "the stream does not start with a gzip header (1f 8b 08)"
+            };
+            return Err(match not_gzip {
+                NotGzip::WrongPassword => Error::WrongPassword {
+                    detail: detail.into(),
                 },
+                NotGzip::Malformed => {
+                    Error::malformed("gzip stream", Some(0), format!("not gzip: {detail}"))
+                }
             });
         }
-        let chained = io::Cursor::new(magic).chain(r);
+        let source = BufReader::with_capacity(64 * 1024, io::Cursor::new(magic).chain(r));
         Ok(GzipChecked {
-            inner: MultiGzDecoder::new(chained),
+            member: Some(GzDecoder::new(source)),
+            between: None,
+            trailing_zeros: 0,
         })
+    }
+
+    /// Zero bytes found (and ignored) after the last member.
+    pub(crate) fn trailing_zeros(&self) -> u64 {
+        self.trailing_zeros
+    }
+
+    /// After a member ended: starts the next one, or reads the zero padding to the end.
+    /// Returns whether another member started.
+    fn next_member(&mut self) -> io::Result<bool> {
+        let Some(mut source) = self.between.take() else {
+            return Ok(false);
+        };
+        loop {
+            let available = source.fill_buf()?;
+            if available.is_empty() {
+                return Ok(false);
+            }
+            if self.trailing_zeros == 0 && available[0] == GZIP_MAGIC[0] {
+                self.member = Some(GzDecoder::new(source));
+                return Ok(true);
+            }
+            if let Some(pos) = available.iter().position(|&b| b != 0) {
+                let at = self.trailing_zeros + pos as u64;
+                return Err(io::Error::from(Error::malformed(
+                    "gzip stream",
+                    None,
+                    format!(
+                        "bytes after the last gzip member that are neither a gzip member nor zero padding ({at} bytes after it)"
+                    ),
+                )));
+            }
+            let n = available.len();
+            self.trailing_zeros += n as u64;
+            source.consume(n);
+        }
     }
 }
 
 impl<R: Read> Read for GzipChecked<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.read(buf).map_err(gzip_error)
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            let Some(member) = self.member.as_mut() else {
+                return Ok(0);
+            };
+            let n = member.read(buf).map_err(gzip_error)?;
+            if n > 0 {
+                return Ok(n);
+            }
+            let done = self.member.take().expect("checked above");
+            self.between = Some(done.into_inner());
+            if !self.next_member()? {
+                return Ok(0);
+            }
+        }
     }
 }
 
@@ -53,4 +136,66 @@ fn gzip_error(e: io::Error) -> io::Error {
             e.to_string()
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::{write::GzEncoder, Compression};
+    use std::io::Write;
+
+    fn gz(data: &[u8]) -> Vec<u8> {
+        let mut e = GzEncoder::new(Vec::new(), Compression::fast());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn inflate(input: &[u8]) -> (Result<Vec<u8>>, u64) {
+        let mut g = match GzipChecked::new(input, NotGzip::Malformed) {
+            Ok(g) => g,
+            Err(e) => return (Err(e), 0),
+        };
+        let mut out = Vec::new();
+        let r = g.read_to_end(&mut out).map(|_| out).map_err(Error::from);
+        (r, g.trailing_zeros())
+    }
+
+    #[test]
+    fn members_in_turn_then_zero_padding() {
+        let mut input = [gz(b"hello "), gz(b""), gz(b"world")].concat();
+        input.extend_from_slice(&[0u8; 70_000]);
+        let (out, zeros) = inflate(&input);
+        assert_eq!(out.unwrap(), b"hello world");
+        assert_eq!(zeros, 70_000);
+    }
+
+    #[test]
+    fn garbage_after_the_stream_is_an_error() {
+        for tail in [&b"x"[..], b"\0\0\0x", b"\x1f\x8b\x08"] {
+            let input = [gz(b"data"), tail.to_vec()].concat();
+            let (out, _) = inflate(&input);
+            assert!(
+                matches!(out, Err(Error::Malformed { .. })),
+                "{tail:?}: {out:?}"
+            );
+        }
+        // A member after zero padding is not a member: padding ends the stream.
+        let input = [gz(b"a"), vec![0; 4], gz(b"b")].concat();
+        assert!(inflate(&input).0.is_err());
+    }
+
+    #[test]
+    fn truncation_and_not_gzip() {
+        let full = gz(&[7u8; 5000]);
+        for cut in [10, full.len() - 8, full.len() - 1] {
+            assert!(
+                matches!(inflate(&full[..cut]).0, Err(Error::Malformed { .. })),
+                "{cut}"
+            );
+        }
+        let e = inflate(b"plain text").0.unwrap_err();
+        assert!(e.to_string().contains("not gzip"), "{e}");
+        let e = GzipChecked::new(&b"plain"[..], NotGzip::WrongPassword).err();
+        assert!(matches!(e, Some(Error::WrongPassword { .. })));
+    }
 }

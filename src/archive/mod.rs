@@ -27,15 +27,20 @@
 //! [`restore`](crate::restore).
 use std::path::PathBuf;
 
+mod escape;
 mod extract;
 mod gzip;
+mod header;
 mod pack;
+mod pax;
+mod tar_reader;
 mod unpack;
 
-pub(crate) use gzip::GzipChecked;
+pub use escape::escape_name;
+pub(crate) use gzip::{GzipChecked, NotGzip};
 pub use pack::{pack, pack_with_progress, PackOptions, PackSummary};
-pub use unpack::{list, unpack, UnpackOptions, UnpackSummary};
-pub(crate) use unpack::{unpack_tar_checked, EofFlag, EofSignal};
+pub use unpack::{list, list_with, unpack, UnpackOptions, UnpackSummary};
+pub(crate) use unpack::{note_trailing_zeros, unpack_tar};
 
 /// What kind of entry an archive holds.
 ///
@@ -64,8 +69,10 @@ pub enum EntryKind {
     Symlink,
     /// A hard link to an earlier entry.
     Hardlink,
-    /// A character or block device.
+    /// A character device.
     Device,
+    /// A block device.
+    BlockDevice,
     /// A named pipe.
     Fifo,
     /// Anything else (sparse files, vendor extensions).
@@ -73,19 +80,7 @@ pub enum EntryKind {
 }
 
 impl EntryKind {
-    pub(crate) fn of(t: tar::EntryType) -> EntryKind {
-        match t {
-            tar::EntryType::Regular | tar::EntryType::Continuous => EntryKind::File,
-            tar::EntryType::Directory => EntryKind::Directory,
-            tar::EntryType::Symlink => EntryKind::Symlink,
-            tar::EntryType::Link => EntryKind::Hardlink,
-            tar::EntryType::Char | tar::EntryType::Block => EntryKind::Device,
-            tar::EntryType::Fifo => EntryKind::Fifo,
-            _ => EntryKind::Other,
-        }
-    }
-
-    /// A one-letter code as `ls -l` shows it: `-`, `d`, `l`, `h`, `c`, `p`, `?`.
+    /// A one-letter code as `ls -l` shows it: `-`, `d`, `l`, `h`, `c`, `b`, `p`, `?`.
     ///
     /// # Examples
     ///
@@ -101,6 +96,7 @@ impl EntryKind {
             EntryKind::Symlink => 'l',
             EntryKind::Hardlink => 'h',
             EntryKind::Device => 'c',
+            EntryKind::BlockDevice => 'b',
             EntryKind::Fifo => 'p',
             EntryKind::Other => '?',
         }
@@ -143,8 +139,8 @@ pub struct EntryInfo {
     pub size: u64,
     /// Permission bits as stored.
     pub mode: u32,
-    /// Modification time, seconds since the Unix epoch.
-    pub mtime: u64,
+    /// Modification time, seconds since the Unix epoch (negative before 1970).
+    pub mtime: i64,
     /// Target of a symlink or hardlink.
     pub link_target: Option<PathBuf>,
 }

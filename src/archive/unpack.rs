@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 use super::extract::Extraction;
-use super::gzip::GzipChecked;
-use super::{EntryInfo, EntryKind};
+use super::gzip::{GzipChecked, NotGzip};
+use super::tar_reader::{TarEnd, TarReader};
+use super::EntryInfo;
 
 /// Lists the entries of a `.tar.gz` stream (decrypt first with
 /// [`DecryptReader`](crate::DecryptReader) for a `.tar.gz.enc`), calling `each` for every entry.
@@ -33,31 +34,55 @@ use super::{EntryInfo, EntryKind};
 /// assert_eq!(names, [std::path::PathBuf::from("a.bson")]);
 /// # Ok::<(), a0backup::Error>(())
 /// ```
-pub fn list<R: Read>(gz: R, mut each: impl FnMut(&EntryInfo)) -> Result<()> {
-    let eof = EofSignal::default();
-    let mut archive = tar::Archive::new(EofFlag::new(GzipChecked::new(gz)?, eof.clone()));
-    for entry in archive.entries().map_err(tar_err)? {
-        let entry = entry.map_err(tar_err)?;
-        let h = entry.header();
-        let info = EntryInfo {
-            path: PathBuf::from(OsStr::from_bytes(&entry.path_bytes())),
-            kind: EntryKind::of(h.entry_type()),
-            size: entry.size(),
-            mode: h.mode().unwrap_or(0),
-            mtime: h.mtime().unwrap_or(0),
+pub fn list<R: Read>(gz: R, each: impl FnMut(&EntryInfo)) -> Result<()> {
+    list_with(gz, &UnpackOptions::new(), each)
+}
+
+/// [`list`] under the metadata limits of `options` (path length, entry count): the archive is
+/// read by the same parser, and refused for the same reasons, as [`unpack`] reads it.
+///
+/// # Errors
+///
+/// As [`list`], and [`Error::UnsafeEntry`] or [`Error::LimitExceeded`] where [`unpack`] would
+/// refuse the archive before writing anything for the entry (ambiguous or sparse entries,
+/// oversized metadata). Entries that only extraction refuses (`..`, links) are listed.
+///
+/// # Examples
+///
+/// ```
+/// use a0backup::archive::{list_with, pack, PackOptions, UnpackOptions};
+/// use a0backup::Error;
+/// let dir = tempfile::tempdir()?;
+/// for name in ["a", "b", "c"] {
+///     std::fs::write(dir.path().join(name), b"x")?;
+/// }
+/// let mut gz = Vec::new();
+/// pack(dir.path(), &mut gz, &PackOptions::new().prefix(""))?;
+/// let r = list_with(&gz[..], &UnpackOptions::new().max_entries(2), |_| {});
+/// assert!(matches!(r, Err(Error::LimitExceeded { limit: 2, .. })));
+/// # Ok::<(), a0backup::Error>(())
+/// ```
+pub fn list_with<R: Read>(
+    gz: R,
+    options: &UnpackOptions,
+    mut each: impl FnMut(&EntryInfo),
+) -> Result<()> {
+    let gz = GzipChecked::new(gz, NotGzip::Malformed)?;
+    let mut reader = TarReader::new(gz, options.max_path_len, options.max_entries);
+    while let Some(entry) = reader.next_entry()? {
+        each(&EntryInfo {
+            path: PathBuf::from(OsStr::from_bytes(&entry.path)),
+            kind: entry.kind,
+            size: entry.size,
+            mode: entry.mode,
+            mtime: entry.mtime,
             link_target: entry
-                .link_name_bytes()
-                .map(|b| PathBuf::from(OsStr::from_bytes(&b))),
-        };
-        if h.entry_type() == tar::EntryType::XGlobalHeader {
-            continue;
-        }
-        each(&info);
+                .link
+                .as_ref()
+                .map(|l| PathBuf::from(OsStr::from_bytes(l))),
+        });
     }
-    if eof.get() {
-        return Err(truncated_tar());
-    }
-    let mut rest = archive.into_inner();
+    let mut rest = reader.into_inner();
     drain_counting(&mut rest, u64::MAX)?;
     Ok(())
 }
@@ -96,6 +121,7 @@ pub struct UnpackOptions {
     pub(super) max_total_bytes: u64,
     pub(super) max_entries: u64,
     pub(super) max_path_len: usize,
+    pub(super) preserve_permissions: bool,
 }
 
 impl Default for UnpackOptions {
@@ -106,6 +132,7 @@ impl Default for UnpackOptions {
             max_total_bytes: 1 << 40,
             max_entries: 10_000_000,
             max_path_len: 4096,
+            preserve_permissions: false,
         }
     }
 }
@@ -220,6 +247,33 @@ impl UnpackOptions {
         self
     }
 
+    /// Keep the archive's permission bits as stored (setuid, setgid and sticky are still
+    /// dropped). By default they are masked by the process umask, as GNU tar does for ordinary
+    /// users, so an archive cannot leave world-writable files behind.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::os::unix::fs::PermissionsExt;
+    /// use a0backup::archive::{pack, unpack, PackOptions, UnpackOptions};
+    /// let src = tempfile::tempdir()?;
+    /// let f = src.path().join("open.bson");
+    /// std::fs::write(&f, b"x")?;
+    /// std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o666))?;
+    /// let mut gz = Vec::new();
+    /// pack(src.path(), &mut gz, &PackOptions::new().prefix(""))?;
+    /// let dest = tempfile::tempdir()?;
+    /// let kept = dest.path().join("kept");
+    /// unpack(&gz[..], &kept, &UnpackOptions::new().preserve_permissions(true))?;
+    /// let mode = std::fs::metadata(kept.join("open.bson"))?.permissions().mode();
+    /// assert_eq!(mode & 0o777, 0o666);
+    /// # Ok::<(), a0backup::Error>(())
+    /// ```
+    pub fn preserve_permissions(mut self, yes: bool) -> Self {
+        self.preserve_permissions = yes;
+        self
+    }
+
     /// The total-bytes limit.
     pub fn total_bytes_limit(&self) -> u64 {
         self.max_total_bytes
@@ -257,6 +311,9 @@ pub struct UnpackSummary {
     pub bytes: u64,
     /// Bytes after the end-of-archive marker that are not zero padding.
     pub trailing_bytes: u64,
+    /// Things accepted that a careful reader should know of (a missing end-of-archive marker,
+    /// zero padding after the gzip stream), one sentence each.
+    pub warnings: Vec<String>,
 }
 
 /// Unpacks a `.tar.gz` stream into `dest`, which must be empty or not exist yet. See the
@@ -287,13 +344,19 @@ pub struct UnpackSummary {
 /// ```
 pub fn unpack<R: Read>(gz: R, dest: &Path, options: &UnpackOptions) -> Result<UnpackSummary> {
     prepare_empty_dest(dest)?;
-    let eof = EofSignal::default();
-    unpack_tar_checked(
-        EofFlag::new(GzipChecked::new(gz)?, eof.clone()),
-        eof,
-        dest,
-        options,
-    )
+    let gz = GzipChecked::new(gz, NotGzip::Malformed)?;
+    let (mut summary, gz) = unpack_tar(gz, dest, options)?;
+    note_trailing_zeros(&mut summary, gz.trailing_zeros());
+    Ok(summary)
+}
+
+/// Adds the warning for zero bytes found after the gzip stream.
+pub(crate) fn note_trailing_zeros(summary: &mut UnpackSummary, zeros: u64) {
+    if zeros > 0 {
+        summary.warnings.push(format!(
+            "{zeros} zero bytes after the end of the gzip stream were ignored"
+        ));
+    }
 }
 
 fn prepare_empty_dest(dest: &Path) -> Result<()> {
@@ -314,47 +377,32 @@ fn prepare_empty_dest(dest: &Path) -> Result<()> {
     }
 }
 
-/// Unpacks an uncompressed tar stream whose end-of-stream is signalled through `eof`.
-pub(crate) fn unpack_tar_checked<R: Read>(
+/// Unpacks an uncompressed tar stream into `dest` (which exists and is empty), then reads the
+/// stream to its end. Returns the summary and the stream.
+///
+/// The stream must end (read 0) only where its producer proved it complete (the gzip trailer):
+/// an archive without its end-of-archive blocks is then accepted with a warning.
+pub(crate) fn unpack_tar<R: Read>(
     tar_stream: R,
-    eof: EofSignal,
     dest: &Path,
     options: &UnpackOptions,
-) -> Result<UnpackSummary> {
-    let mut archive = tar::Archive::new(tar_stream);
+) -> Result<(UnpackSummary, R)> {
+    let mut reader = TarReader::new(tar_stream, options.max_path_len, options.max_entries);
     let mut state = Extraction::new(dest, options);
-    for entry in archive.entries().map_err(tar_err)? {
-        let mut entry = entry.map_err(tar_err)?;
-        state.entry(&mut entry)?;
-    }
-    if eof.get() {
-        return Err(truncated_tar());
+    while let Some(entry) = reader.next_entry()? {
+        state.entry(&entry, &mut reader)?;
     }
     state.finish_directories()?;
-    let mut rest = archive.into_inner();
-    state.summary.trailing_bytes = drain_counting(&mut rest, options.max_total_bytes)?;
-    Ok(state.summary)
-}
-
-pub(super) fn truncated_tar() -> Error {
-    Error::malformed(
-        "tar archive",
-        None,
-        "the stream ended before the end-of-archive marker (truncated)",
-    )
-}
-
-/// Converts an error from the tar crate, keeping errors that travelled through it.
-pub(super) fn tar_err(e: io::Error) -> Error {
-    match Error::from(e) {
-        Error::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof => truncated_tar(),
-        Error::Io(e)
-            if e.kind() == io::ErrorKind::InvalidData || e.kind() == io::ErrorKind::Other =>
-        {
-            Error::malformed("tar archive", None, e.to_string())
-        }
-        other => other,
+    let no_marker = reader.end() == Some(TarEnd::NoMarker);
+    let mut rest = reader.into_inner();
+    let mut summary = state.into_summary();
+    if no_marker {
+        summary.warnings.push(
+            "the archive lacks its end-of-archive blocks; the gzip trailer shows the stream is complete".into(),
+        );
     }
+    summary.trailing_bytes = drain_counting(&mut rest, options.max_total_bytes)?;
+    Ok((summary, rest))
 }
 
 /// Reads the rest of a stream (checking gzip to its end) and counts bytes that are not zero.
@@ -367,7 +415,7 @@ fn drain_counting<R: Read>(r: &mut R, limit: u64) -> Result<u64> {
             Ok(0) => return Ok(nonzero),
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(tar_err(e)),
+            Err(e) => return Err(Error::from(e)),
         };
         total += n as u64;
         if total > limit {
@@ -377,30 +425,5 @@ fn drain_counting<R: Read>(r: &mut R, limit: u64) -> Result<u64> {
             });
         }
         nonzero += buf[..n].iter().filter(|&&b| b != 0).count() as u64;
-    }
-}
-/// Whether the stream under the tar reader reached its end.
-pub(crate) type EofSignal = std::rc::Rc<std::cell::Cell<bool>>;
-
-/// Records whether the inner reader reached its end. tar stops at the end-of-archive marker
-/// without reading further, so reaching the end during the entries means the marker is missing.
-pub(crate) struct EofFlag<R> {
-    inner: R,
-    eof: EofSignal,
-}
-
-impl<R> EofFlag<R> {
-    pub(crate) fn new(inner: R, eof: EofSignal) -> Self {
-        EofFlag { inner, eof }
-    }
-}
-
-impl<R: Read> Read for EofFlag<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if n == 0 && !buf.is_empty() {
-            self.eof.set(true);
-        }
-        Ok(n)
     }
 }

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod tar_build;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -64,6 +66,7 @@ impl Rng {
 }
 
 /// Whether a program is installed; interop tests against it are skipped (and say so) if not.
+/// In CI (`CI` set) a missing oracle is a failure, never a silent skip.
 pub fn have(program: &str) -> bool {
     let ok = Command::new(program)
         .arg(if program == "openssl" {
@@ -75,6 +78,10 @@ pub fn have(program: &str) -> bool {
         .map(|o| o.status.success())
         .unwrap_or(false);
     if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{program} is not installed, and CI must run every oracle"
+        );
         eprintln!("SKIPPED: {program} is not installed");
     }
     ok

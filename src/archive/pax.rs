@@ -1,0 +1,197 @@
+//! PAX extended header records (`"%d %s=%s\n"`), read strictly.
+//!
+//! Readers disagree on malformed or repeated records (GNU tar takes the last of two `path`
+//! records, tar-rs the first), and that disagreement is how entries get smuggled past a
+//! reviewer (CVE-2025-62518, CVE-2026-33055). So a record set that is not exactly well formed,
+//! or names a keyword twice, is refused instead of read one way.
+
+use std::collections::HashMap;
+
+/// The keywords a0backup acts on, from one extended header.
+#[derive(Debug, Default)]
+pub(super) struct PaxRecords {
+    pub(super) path: Option<Vec<u8>>,
+    pub(super) linkpath: Option<Vec<u8>>,
+    pub(super) size: Option<u64>,
+    pub(super) mtime: Option<i64>,
+    /// The first `GNU.sparse.*` keyword seen: the entry is a sparse file.
+    pub(super) sparse: Option<String>,
+}
+
+/// Parses the records of one extended header. `Err` says what is wrong, for the message.
+pub(super) fn parse(data: &[u8]) -> Result<PaxRecords, String> {
+    let mut seen: HashMap<&[u8], ()> = HashMap::new();
+    let mut out = PaxRecords::default();
+    let mut rest = data;
+    while !rest.is_empty() {
+        // Some writers pad the data with NULs; nothing else may follow the last record.
+        if rest.iter().all(|&b| b == 0) {
+            break;
+        }
+        let space = rest
+            .iter()
+            .position(|&b| b == b' ')
+            .ok_or("a record without a length")?;
+        let digits = &rest[..space];
+        if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) || digits.len() > 19 {
+            return Err("a record length that is not a decimal number".into());
+        }
+        let len: usize = std::str::from_utf8(digits)
+            .ok()
+            .and_then(|d| d.parse().ok())
+            .ok_or("a record length that is not a decimal number")?;
+        if len <= space + 1 || len > rest.len() {
+            return Err(format!(
+                "a record length ({len}) past the end of the header"
+            ));
+        }
+        let record = &rest[space + 1..len];
+        let Some((&b'\n', body)) = record.split_last() else {
+            return Err("a record that does not end in a newline".into());
+        };
+        let eq = body
+            .iter()
+            .position(|&b| b == b'=')
+            .ok_or("a record without '='")?;
+        let (key, value) = (&body[..eq], &body[eq + 1..]);
+        if key.is_empty() {
+            return Err("a record with an empty keyword".into());
+        }
+        let key_text = String::from_utf8_lossy(key);
+        if key.starts_with(b"GNU.sparse.") {
+            out.sparse
+                .get_or_insert_with(|| key_text.clone().into_owned());
+        }
+        if seen.insert(key, ()).is_some() && out.sparse.is_none() {
+            return Err(format!("the keyword {key_text:?} twice"));
+        }
+        match key {
+            b"path" => out.path = Some(name_value(value, "path")?),
+            b"linkpath" => out.linkpath = Some(name_value(value, "linkpath")?),
+            b"size" => out.size = Some(size_value(value)?),
+            b"mtime" => out.mtime = Some(time_value(value)?),
+            _ => {}
+        }
+        rest = &rest[len..];
+    }
+    Ok(out)
+}
+
+/// A name: not empty (an empty value would mean "fall back to the header", which readers
+/// treat differently) and without NUL (C readers would cut it there).
+fn name_value(value: &[u8], key: &str) -> Result<Vec<u8>, String> {
+    if value.is_empty() {
+        return Err(format!("an empty {key}"));
+    }
+    if value.contains(&0) {
+        return Err(format!("a NUL byte inside {key}"));
+    }
+    Ok(value.to_vec())
+}
+
+fn size_value(value: &[u8]) -> Result<u64, String> {
+    std::str::from_utf8(value)
+        .ok()
+        .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| "a size that is not a decimal number".to_string())
+}
+
+/// Seconds with an optional fraction and sign; the fraction is dropped towards minus infinity,
+/// as the seconds of a timestamp are.
+fn time_value(value: &[u8]) -> Result<i64, String> {
+    let bad = || "an mtime that is not a decimal number".to_string();
+    let text = std::str::from_utf8(value).map_err(|_| bad())?;
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, text),
+    };
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) {
+        return Err(bad());
+    }
+    // Beyond an i64 of seconds no file system can store it: take the nearest end.
+    let secs: i64 = whole.parse().unwrap_or(i64::MAX);
+    let has_fraction = fraction.bytes().any(|b| b != b'0');
+    Ok(match (negative, has_fraction) {
+        (false, _) => secs,
+        (true, false) => -secs,
+        (true, true) => (-secs).saturating_sub(1),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(key: &str, value: &str) -> String {
+        let body = format!(" {key}={value}\n");
+        let mut len = body.len() + 1;
+        while format!("{len}{body}").len() != len {
+            len += 1;
+        }
+        format!("{len}{body}")
+    }
+
+    #[test]
+    fn reads_the_keywords_it_acts_on() {
+        let data = [
+            record("path", "dump/a b.bson"),
+            record("linkpath", "x"),
+            record("size", "12"),
+            record("mtime", "-1.5"),
+            record("uid", "0"),
+        ]
+        .concat();
+        let r = parse(data.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.path.as_deref(), Some(&b"dump/a b.bson"[..]));
+        assert_eq!(r.linkpath.as_deref(), Some(&b"x"[..]));
+        assert_eq!((r.size, r.mtime), (Some(12), Some(-2)));
+        assert!(r.sparse.is_none());
+    }
+
+    #[test]
+    fn refuses_what_readers_would_read_differently() {
+        let twice = [record("path", "a"), record("path", "b")].concat();
+        assert!(parse(twice.as_bytes()).unwrap_err().contains("twice"));
+        for bad in [
+            "5 a=b",
+            "x path=a\n",
+            "99 path=a\n",
+            "9 path=a ",
+            "7 =ab\n",
+            "8 pathab\n",
+        ] {
+            assert!(parse(bad.as_bytes()).is_err(), "{bad:?}");
+        }
+        assert!(parse(record("size", "1x").as_bytes()).is_err());
+        assert!(parse(record("path", "").as_bytes()).is_err());
+        assert!(parse(b"11 path=a\0b\n").is_err());
+    }
+
+    #[test]
+    fn marks_sparse_files() {
+        let data = [
+            record("GNU.sparse.major", "1"),
+            record("GNU.sparse.minor", "0"),
+        ]
+        .concat();
+        let r = parse(data.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.sparse.as_deref(), Some("GNU.sparse.major"));
+        // Format 0.0 repeats its offset/numbytes keywords: still sparse, not "twice".
+        let old = [
+            record("GNU.sparse.offset", "0"),
+            record("GNU.sparse.offset", "1"),
+        ]
+        .concat();
+        assert!(parse(old.as_bytes()).unwrap().sparse.is_some());
+    }
+
+    #[test]
+    fn nul_padding_after_the_records_is_accepted() {
+        let mut data = record("path", "a").into_bytes();
+        data.extend_from_slice(&[0; 20]);
+        assert_eq!(parse(&data).unwrap().path.as_deref(), Some(&b"a"[..]));
+    }
+}
