@@ -543,3 +543,46 @@ fn block_devices_list_as_b_and_names_are_escaped_in_refusals() {
     assert!(shown.contains("evil\\033[2J"), "{shown}");
     assert!(!shown.contains('\x1b'), "{shown:?}");
 }
+
+#[test]
+fn old_style_directory_with_a_size_is_refused() {
+    // GNU tar skips the declared data of `dir/` with a regular type flag, Go and Python do not
+    // (libarchive's test_compat_tar_directory_1): the next entry exists for one and not the
+    // other.
+    for flag in [b'\0', b'0'] {
+        let mut t = common::tar_build::header(&Head {
+            name: b"directory1/",
+            typeflag: flag,
+            size: 1,
+            ..Head::default()
+        });
+        t.extend(dir("directory2/"));
+        refused(&tar(&[t]), UnpackOptions::new(), "readers disagree");
+    }
+}
+
+#[test]
+fn pax_mtime_with_trailing_junk_takes_its_numeric_prefix_as_gnu_tar_does() {
+    let t = tar(&[
+        pax(b'x', &[("mtime", b"1748089464.951928467a")]),
+        file("empty", b""),
+    ]);
+    assert_unpacks_like_gnu_tar(&t, UnpackOptions::new());
+    let work = tempfile::tempdir().unwrap();
+    let s = unpack(&gzip(&t)[..], &work.path().join("d"), &UnpackOptions::new()).unwrap();
+    assert!(
+        s.warnings.iter().any(|w| w.contains("PAX mtime")),
+        "{:?}",
+        s.warnings
+    );
+}
+
+#[test]
+fn volume_labels_are_listed_and_not_extracted() {
+    let label = entry(b"backup of 2026-11-23", b'V', b"", 0o644, b"");
+    let t = tar(&[label, file("a", b"1")]);
+    assert_unpacks_like_gnu_tar(&t, UnpackOptions::new());
+    let mut kinds = Vec::new();
+    list(&gzip(&t)[..], |e| kinds.push(e.kind)).unwrap();
+    assert_eq!(kinds, [EntryKind::VolumeLabel, EntryKind::File]);
+}

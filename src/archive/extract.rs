@@ -21,10 +21,10 @@ use crate::error::{Error, Result};
 use super::tar_reader::{TarEntry, TarReader};
 use super::{escape_name, EntryKind, UnpackOptions, UnpackSummary};
 
-/// The most memory the path model may hold: about 150,000 directories with 200-byte paths.
+/// The most memory the path model may hold: about 80,000 directories with 200-byte paths.
 /// An archive that needs more is refused with [`Error::LimitExceeded`], so that a small
 /// archive of millions of directories cannot take the machine's memory.
-pub(super) const MODEL_BYTES_LIMIT: usize = 32 << 20;
+pub(super) const MODEL_BYTES_LIMIT: usize = 24 << 20;
 
 /// Book-keeping bytes per remembered path, on top of the path itself (hash table slot, the
 /// `PathBuf`'s own header, allocator rounding).
@@ -242,6 +242,9 @@ impl<'a> Extraction<'a> {
         reader: &mut TarReader<R>,
     ) -> Result<()> {
         let raw = &entry.path[..];
+        if entry.kind == EntryKind::VolumeLabel {
+            return Ok(());
+        }
         let Some(rel) = self.safe_relative(raw)? else {
             // The archive's root (`tar -C dir -cf x .` writes `./` first): the destination's
             // own mode is kept, as for any existing directory.
@@ -259,6 +262,7 @@ impl<'a> Extraction<'a> {
                 Err(Self::refuse(raw, "device entries are never extracted"))
             }
             EntryKind::Fifo => Err(Self::refuse(raw, "FIFO entries are never extracted")),
+            EntryKind::VolumeLabel => Ok(()),
             EntryKind::Other => Err(Self::refuse(raw, "unsupported entry type")),
         }
     }

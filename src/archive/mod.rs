@@ -75,12 +75,15 @@ pub enum EntryKind {
     BlockDevice,
     /// A named pipe.
     Fifo,
+    /// A tape volume label (GNU `V`): a name for the archive, not a file; never extracted.
+    VolumeLabel,
     /// Anything else (sparse files, vendor extensions).
     Other,
 }
 
 impl EntryKind {
-    /// A one-letter code as `ls -l` shows it: `-`, `d`, `l`, `h`, `c`, `b`, `p`, `?`.
+    /// A one-letter code as `ls -l` shows it (`-`, `d`, `l`, `c`, `b`, `p`), with `h` for a
+    /// hardlink, `V` for a volume label and `?` for anything else.
     ///
     /// # Examples
     ///
@@ -98,6 +101,7 @@ impl EntryKind {
             EntryKind::Device => 'c',
             EntryKind::BlockDevice => 'b',
             EntryKind::Fifo => 'p',
+            EntryKind::VolumeLabel => 'V',
             EntryKind::Other => '?',
         }
     }

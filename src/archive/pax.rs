@@ -14,6 +14,10 @@ pub(super) struct PaxRecords {
     pub(super) linkpath: Option<Vec<u8>>,
     pub(super) size: Option<u64>,
     pub(super) mtime: Option<i64>,
+    /// An `mtime` whose value is not exactly a number: GNU tar takes its numeric prefix (or the
+    /// header's time when there is none), and so does a0backup, with a warning; a time changes
+    /// no entry's name or framing.
+    pub(super) bad_mtime: Option<String>,
     /// The first `GNU.sparse.*` keyword seen: the entry is a sparse file.
     pub(super) sparse: Option<String>,
 }
@@ -54,8 +58,8 @@ pub(super) fn parse(data: &[u8]) -> Result<PaxRecords, String> {
             .position(|&b| b == b'=')
             .ok_or("a record without '='")?;
         let (key, value) = (&body[..eq], &body[eq + 1..]);
-        if key.is_empty() {
-            return Err("a record with an empty keyword".into());
+        if key.is_empty() || key.contains(&0) {
+            return Err("a record with an empty keyword or a NUL byte in it".into());
         }
         let key_text = String::from_utf8_lossy(key);
         if key.starts_with(b"GNU.sparse.") {
@@ -69,7 +73,13 @@ pub(super) fn parse(data: &[u8]) -> Result<PaxRecords, String> {
             b"path" => out.path = Some(name_value(value, "path")?),
             b"linkpath" => out.linkpath = Some(name_value(value, "linkpath")?),
             b"size" => out.size = Some(size_value(value)?),
-            b"mtime" => out.mtime = Some(time_value(value)?),
+            b"mtime" => match time_value(value) {
+                Ok(t) => out.mtime = Some(t),
+                Err(prefix) => {
+                    out.mtime = prefix;
+                    out.bad_mtime = Some(String::from_utf8_lossy(value).into_owned());
+                }
+            },
             _ => {}
         }
         rest = &rest[len..];
@@ -98,27 +108,40 @@ fn size_value(value: &[u8]) -> Result<u64, String> {
 }
 
 /// Seconds with an optional fraction and sign; the fraction is dropped towards minus infinity,
-/// as the seconds of a timestamp are.
-fn time_value(value: &[u8]) -> Result<i64, String> {
-    let bad = || "an mtime that is not a decimal number".to_string();
-    let text = std::str::from_utf8(value).map_err(|_| bad())?;
-    let (negative, digits) = match text.strip_prefix('-') {
-        Some(d) => (true, d),
-        None => (false, text),
+/// as the seconds of a timestamp are. Like GNU tar, the longest numeric prefix is taken; `Err`
+/// carries it when something else follows, `Err(None)` when there is no number at all.
+fn time_value(value: &[u8]) -> Result<i64, Option<i64>> {
+    let (negative, rest) = match value.strip_prefix(b"-") {
+        Some(r) => (true, r),
+        None => (false, value),
     };
-    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
-    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) {
-        return Err(bad());
+    let whole_len = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    if whole_len == 0 {
+        return Err(None);
+    }
+    let mut end = whole_len;
+    let mut has_fraction = false;
+    if rest.get(end) == Some(&b'.') {
+        let digits = rest[end + 1..].iter().take_while(|b| b.is_ascii_digit());
+        let fraction: Vec<u8> = digits.copied().collect();
+        has_fraction = fraction.iter().any(|&b| b != b'0');
+        end += 1 + fraction.len();
     }
     // Beyond an i64 of seconds no file system can store it: take the nearest end.
-    let secs: i64 = whole.parse().unwrap_or(i64::MAX);
-    let has_fraction = fraction.bytes().any(|b| b != b'0');
-    Ok(match (negative, has_fraction) {
+    let secs: i64 = std::str::from_utf8(&rest[..whole_len])
+        .expect("ASCII digits")
+        .parse()
+        .unwrap_or(i64::MAX);
+    let t = match (negative, has_fraction) {
         (false, _) => secs,
         (true, false) => -secs,
         (true, true) => (-secs).saturating_sub(1),
-    })
+    };
+    if end == rest.len() {
+        Ok(t)
+    } else {
+        Err(Some(t))
+    }
 }
 
 #[cfg(test)]
@@ -166,6 +189,17 @@ mod tests {
             assert!(parse(bad.as_bytes()).is_err(), "{bad:?}");
         }
         assert!(parse(record("size", "1x").as_bytes()).is_err());
+        assert!(parse(b"31 SCHILY.xattr.null\0=fizzbuzz\n").is_err());
+        let bad_time = parse(record("mtime", "1748089464.9a").as_bytes()).unwrap();
+        assert_eq!(
+            (bad_time.mtime, bad_time.bad_mtime.as_deref()),
+            (Some(1748089464), Some("1748089464.9a"))
+        );
+        let no_number = parse(record("mtime", "x1").as_bytes()).unwrap();
+        assert_eq!(
+            (no_number.mtime, no_number.bad_mtime.is_some()),
+            (None, true)
+        );
         assert!(parse(record("path", "").as_bytes()).is_err());
         assert!(parse(b"11 path=a\0b\n").is_err());
     }

@@ -80,6 +80,7 @@ pub(crate) struct TarReader<R> {
     padding: u64,
     end: Option<TarEnd>,
     block: Box<[u8; BLOCK]>,
+    warnings: Vec<String>,
 }
 
 impl<R: Read> TarReader<R> {
@@ -94,17 +95,20 @@ impl<R: Read> TarReader<R> {
             padding: 0,
             end: None,
             block: Box::new([0; BLOCK]),
+            warnings: Vec::new(),
         }
     }
 
-    /// How the archive ended, once [`next_entry`](Self::next_entry) has returned `None`.
-    pub(crate) fn end(&self) -> Option<TarEnd> {
-        self.end
-    }
-
-    /// The stream under the reader, positioned after the end-of-archive marker.
-    pub(crate) fn into_inner(self) -> R {
-        self.inner
+    /// The stream under the reader, positioned after the end-of-archive marker, and what was
+    /// accepted with a warning.
+    pub(crate) fn into_parts(self) -> (R, Vec<String>) {
+        let mut warnings = self.warnings;
+        if self.end == Some(TarEnd::NoMarker) {
+            warnings.push(
+                "the archive lacks its end-of-archive blocks; the gzip trailer shows the stream is complete".into(),
+            );
+        }
+        (self.inner, warnings)
     }
 
     fn malformed(&self, at: u64, detail: impl Into<String>) -> Error {
@@ -387,12 +391,19 @@ impl<R: Read> TarReader<R> {
             None => header_size,
         };
         let mode = header.mode().map_err(|e| self.field_error(at, e))?;
+        if let Some(bad) = &pax.bad_mtime {
+            self.warnings.push(format!(
+                "{}: PAX mtime {bad:?} is not a number; its numeric prefix or the header's time is used",
+                super::escape_name(&path)
+            ));
+        }
         let mtime = match pax.mtime {
             Some(t) => t,
             None => header.mtime().map_err(|e| self.field_error(at, e))?,
         };
+        let old_style_dir = path.ends_with(b"/") && matches!(flag, b'0' | b'\0' | b'7');
         let kind = match flag {
-            b'0' | b'\0' | b'7' if path.ends_with(b"/") => EntryKind::Directory,
+            _ if old_style_dir => EntryKind::Directory,
             b'0' | b'\0' | b'7' => EntryKind::File,
             b'1' => EntryKind::Hardlink,
             b'2' => EntryKind::Symlink,
@@ -400,6 +411,7 @@ impl<R: Read> TarReader<R> {
             b'4' => EntryKind::BlockDevice,
             b'5' | b'D' => EntryKind::Directory,
             b'6' => EntryKind::Fifo,
+            b'V' => EntryKind::VolumeLabel,
             b'S' => {
                 return Err(Self::refuse(
                     at,
@@ -414,10 +426,12 @@ impl<R: Read> TarReader<R> {
         // writers put the linked file's size there). For symlinks, devices, FIFOs and old-style
         // directories GNU tar skips the declared size and the others skip nothing, so a
         // non-zero size there is refused rather than read one way.
+        // An old-style directory (a regular type flag and a trailing slash) with a size is read
+        // with data by GNU tar and without by Go and Python: refused below.
         let size = match kind {
             EntryKind::Hardlink => 0,
             EntryKind::Directory if flag == b'5' => 0,
-            EntryKind::File | EntryKind::Other => size,
+            EntryKind::File | EntryKind::Other | EntryKind::VolumeLabel => size,
             EntryKind::Directory if flag == b'D' => size,
             _ if size == 0 => 0,
             _ => {
@@ -450,6 +464,7 @@ fn kind_name(flag: u8) -> &'static str {
         b'3' => "character device",
         b'4' => "block device",
         b'6' => "FIFO",
+        b'V' => "volume label",
         _ => "directory",
     }
 }

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 
 use super::extract::Extraction;
 use super::gzip::{GzipChecked, NotGzip};
-use super::tar_reader::{TarEnd, TarReader};
+use super::tar_reader::TarReader;
 use super::EntryInfo;
 
 /// Lists the entries of a `.tar.gz` stream (decrypt first with
@@ -82,7 +82,7 @@ pub fn list_with<R: Read>(
                 .map(|l| PathBuf::from(OsStr::from_bytes(l))),
         });
     }
-    let mut rest = reader.into_inner();
+    let (mut rest, _) = reader.into_parts();
     drain_counting(&mut rest, u64::MAX)?;
     Ok(())
 }
@@ -393,14 +393,9 @@ pub(crate) fn unpack_tar<R: Read>(
         state.entry(&entry, &mut reader)?;
     }
     state.finish_directories()?;
-    let no_marker = reader.end() == Some(TarEnd::NoMarker);
-    let mut rest = reader.into_inner();
+    let (mut rest, warnings) = reader.into_parts();
     let mut summary = state.into_summary();
-    if no_marker {
-        summary.warnings.push(
-            "the archive lacks its end-of-archive blocks; the gzip trailer shows the stream is complete".into(),
-        );
-    }
+    summary.warnings.extend(warnings);
     summary.trailing_bytes = drain_counting(&mut rest, options.max_total_bytes)?;
     Ok((summary, rest))
 }
