@@ -16,11 +16,15 @@ all: lib
 # Every test: the Rust suite (interop with Node and OpenSSL, C tests under valgrind, replayed
 # fuzz corpora), the C library installed into a temporary prefix and linked with pkg-config,
 # and the Node and Python callers.
-test:
+test: tests/producers/node/node_modules/.package-lock.json
 	$(CARGO) test --all-features
 	$(MAKE) sample
 	examples/c/install-test.sh
 	examples/run-tests.sh
+
+# node-tar, one of the archive producers of tests/producers.rs, as locked.
+tests/producers/node/node_modules/.package-lock.json: tests/producers/node/package-lock.json
+	cd tests/producers/node && npm ci --no-audit --no-fund
 
 # The README's main job, exactly as written there, then checked against the sample's manifest.
 sample:
