@@ -227,7 +227,102 @@ def unpack_corpus():
     two = gzip.compress(ok[:512], mtime=0) + gzip.compress(ok[512:], mtime=0)
     write("unpack", "two-gzip-members.tar.gz", bytes([GZ]) + two)
     write("unpack", "not-gzip", bytes([GZ]) + b"this is not gzip")
+    edge_corpus()
     write("unpack", "empty-archive.tar", bytes([RAW | END_MARKER]))
+
+
+def header(name, flag=b"0", size=0, mode=0o644, mtime=MTIME, link=b"", gnu=False):
+    """One header block built by hand, for the shapes tarfile will not write."""
+    h = bytearray(512)
+    h[: min(len(name), 100)] = name[:100]
+
+    def number(off, width, value):
+        if 0 <= value < 8 ** (width - 1):
+            text = b"%0*o" % (width - 1, value)
+            h[off : off + len(text)] = text
+        else:  # GNU base-256, negative values in two's complement
+            raw = (value % (1 << (8 * width))).to_bytes(width, "big")
+            h[off : off + width] = raw
+            if value >= 0:
+                h[off] = 0x80
+
+    number(100, 8, mode)
+    number(108, 8, 0)
+    number(116, 8, 0)
+    number(124, 12, size)
+    number(136, 12, mtime)
+    h[156:157] = flag
+    h[157 : 157 + len(link)] = link
+    h[257:265] = b"ustar  \0" if gnu else b"ustar\x0000"
+    h[148:156] = b" " * 8
+    h[148:156] = b"%06o\0 " % sum(h)
+    return bytes(h)
+
+
+def member(name, flag=b"0", data=b"", **kw):
+    return header(name, flag, len(data), **kw) + data + bytes(-len(data) % 512)
+
+
+def pax_member(records, flag=b"x"):
+    body = b""
+    for key, value in records:
+        tail = b" %s=%s\n" % (key, value)
+        n = len(tail) + 1
+        while len(b"%d" % n) + len(tail) != n:
+            n += 1
+        body += b"%d" % n + tail
+    return member(b"PaxHeaders.0/x", flag, body)
+
+
+def edge_corpus():
+    """The archive shapes of issue 11: ambiguity, sparse files, bombs, old producers."""
+    end = bytes(1024)
+    ok = member(b"after", data=b"1")
+    shapes = {
+        "dot-root": member(b"./", b"5") + member(b"./f", data=b"x"),
+        "negative-mtime": member(b"old", data=b"x", mtime=-86400 * 365 * 10),
+        "huge-mtime": member(b"future", data=b"x", mtime=1 << 62),
+        "old-style-dir": member(b"olddir/", b"\0") + member(b"olddir/f", data=b"x"),
+        "old-style-dir-with-size": header(b"d1/", b"\0", 1) + member(b"d2/", b"5"),
+        "hardlink-with-size": member(b"a", data=b"same") + header(b"b", b"1", 4, link=b"a") + ok,
+        "fifo-with-size": header(b"p", b"6", 5) + ok,
+        "dir-with-size": header(b"d/", b"5", 512) + ok,
+        "volume-label": member(b"label", b"V") + ok,
+        "gnu-sparse": header(b"holes", b"S", 512, gnu=True) + bytes(512) + ok,
+        "pax-sparse-1.0": pax_member([(b"GNU.sparse.major", b"1"), (b"GNU.sparse.minor", b"0"),
+                                      (b"GNU.sparse.name", b"holes")])
+        + member(b"GNUSparseFile.0/holes", data=b"1\n0\n1\n" + bytes(509) + b"x"),
+        "pax-sparse-0.0": pax_member([(b"GNU.sparse.size", b"9"), (b"GNU.sparse.numblocks", b"1"),
+                                      (b"GNU.sparse.offset", b"0"), (b"GNU.sparse.numbytes", b"1")])
+        + member(b"holes", data=b"x"),
+        "pax-two-paths": pax_member([(b"path", b"a"), (b"path", b"b")]) + member(b"x", data=b"1"),
+        "pax-and-long-name": member(b"././@LongLink", b"L", b"long\0", gnu=True)
+        + pax_member([(b"path", b"pax")]) + member(b"x", data=b"1"),
+        "two-long-names": member(b"././@LongLink", b"L", b"one\0", gnu=True)
+        + member(b"././@LongLink", b"L", b"two\0", gnu=True) + member(b"x", data=b"1"),
+        "two-pax-headers": pax_member([(b"mtime", b"1")]) + pax_member([(b"path", b"b")]) + ok,
+        "pax-malformed": member(b"PaxHeaders/x", b"x", b"13 path=abc\n") + ok,
+        "pax-nul-key": member(b"PaxHeaders/x", b"x", b"15 pa\0th=abc\n") + ok,
+        "pax-global-path": pax_member([(b"path", b"everything")], b"g") + ok,
+        "pax-global-comment": pax_member([(b"comment", b"hi")], b"g") + ok,
+        "pax-size-conflict": pax_member([(b"size", b"1536")]) + member(b"cover", data=b"x" * 512)
+        + member(b"smuggled", data=b"evil"),
+        "pax-size-zero-header": pax_member([(b"size", b"5")]) + header(b"big", b"0", 0)
+        + b"hello" + bytes(507) + ok,
+        "pax-bad-mtime": pax_member([(b"mtime", b"1748089464.9a")]) + member(b"t", data=b"x"),
+        "dangling-pax": ok + pax_member([(b"path", b"nothing")]),
+        "bomb-pax-declared": header(b"bomb", b"x", 1 << 30),
+        "bomb-long-name-declared": header(b"bomb", b"L", 1 << 30, gnu=True),
+        "lone-zero-block": ok + bytes(512) + member(b"hidden", data=b"2"),
+        "bad-checksum": ok[:100] + b"X" + ok[101:],
+        "escape-in-name": member(b"evil\x1b[2J", data=b"x"),
+    }
+    for name, t in shapes.items():
+        write("unpack", name + ".tar.gz", bytes([GZ | SYMLINKS | HARDLINKS]) + gzip.compress(t + end, mtime=0))
+    missing_end = member(b"a", data=b"1")
+    write("unpack", "no-end-blocks.tar.gz", bytes([GZ]) + gzip.compress(missing_end, mtime=0))
+    padded = gzip.compress(missing_end + end, mtime=0) + bytes(4096)
+    write("unpack", "zero-padded-gzip.tar.gz", bytes([GZ]) + padded)
 
 
 # ---------------------------------------------------------------------------------- restore

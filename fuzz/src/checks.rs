@@ -17,7 +17,7 @@ use std::io::{Cursor, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
-use a0backup::archive::{pack, PackOptions, UnpackOptions};
+use a0backup::archive::{list_with, pack, EntryKind, PackOptions, UnpackOptions};
 use a0backup::checksum::{md5_bytes, Md5};
 use a0backup::restore::{restore_reader, RestoreOptions};
 use a0backup::{
@@ -621,7 +621,7 @@ pub fn unpack(data: &[u8]) -> Result<(), String> {
         Some(gz.len() as u64),
         &dest,
         None,
-        RestoreOptions::new().unpack(options),
+        RestoreOptions::new().unpack(options.clone()),
     );
     let top = list_dir(work.path())?;
     let summary = match result {
@@ -714,6 +714,25 @@ pub fn unpack(data: &[u8]) -> Result<(), String> {
         allow_hardlinks || hardlinks == 0,
         "{hardlinks} hardlinks were extracted without being allowed"
     );
+    // `list` reads with the same parser: it accepts what unpack accepted and names every file.
+    let mut listed = std::collections::BTreeSet::new();
+    list_with(&gz[..], &options, |e| {
+        if matches!(e.kind, EntryKind::File | EntryKind::Hardlink) {
+            let normal: PathBuf = e
+                .path
+                .components()
+                .filter(|c| matches!(c, Component::Normal(_)))
+                .collect();
+            listed.insert(normal);
+        }
+    })
+    .map_err(|e| format!("unpack accepted an archive that list refuses: {e}"))?;
+    for (rel, node) in &tree {
+        ensure!(
+            node.kind != Kind::File || listed.contains(rel),
+            "{rel:?} was written but list does not name it (listed: {listed:?})"
+        );
+    }
     Ok(())
 }
 
