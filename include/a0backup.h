@@ -12,7 +12,7 @@
  *  - No panic crosses the boundary: it is caught and returned as A0B_ERR_PANIC.
  *  - a0b_last_error_message() gives the message of the last failure on the calling thread.
  *  - Each error has one A0B_ERR_* code and one exit code of the a0backup command: A0B_ERR_IO,
- *    _MALFORMED, _CANCELLED, _ALREADY_EXISTS exit 1; _INVALID_ARGUMENT, _UNSUPPORTED exit 2;
+ *    _MALFORMED, _CANCELLED, _ALREADY_EXISTS, _CHANGED_WHILE_READING exit 1; _INVALID_ARGUMENT, _UNSUPPORTED exit 2;
  *    _WRONG_PASSWORD exit 3; _CHECKSUM_MISMATCH exit 4; _UNSAFE_ARCHIVE (a refused entry or
  *    an exceeded limit) exit 5.
  *  - Thread safety: functions without a handle may be called from any thread at once. An
@@ -127,6 +127,11 @@ typedef struct a0b_options {
 
 // The output exists and `overwrite` was not set. The command: exit 1.
 #define A0B_ERR_ALREADY_EXISTS 10
+
+// `a0b_pack`: a file changed while it was read (it grew, shrank, was written to, or was
+// replaced by a symlink); nothing was written. Packing again once the tree is quiet may
+// succeed. The command: exit 1.
+#define A0B_ERR_CHANGED_WHILE_READING 11
 
 #ifdef __cplusplus
 extern "C" {

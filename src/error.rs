@@ -109,6 +109,16 @@ pub enum Error {
     /// The operation was cancelled by a progress callback.
     #[error("cancelled")]
     Cancelled,
+
+    /// A file changed while it was being packed: it grew, shrank or was written to between
+    /// its open and the end of its copy, or was replaced (by a symlink, which is not followed,
+    /// or another kind of file) after its directory was read. The words are GNU tar's; packing
+    /// again once the tree is quiet (the dump finished, the service stopped) succeeds.
+    #[error("{}: file changed as we read it", path.display())]
+    ChangedWhileReading {
+        /// The file that changed.
+        path: PathBuf,
+    },
 }
 
 /// `Result` with this crate's [`Error`].
@@ -164,6 +174,7 @@ impl From<Error> for io::Error {
 /// | [`Cancelled`](Self::Cancelled) | 1 | `A0B_ERR_CANCELLED` (7) |
 /// | [`Unsupported`](Self::Unsupported) | 2 | `A0B_ERR_UNSUPPORTED` (9) |
 /// | [`AlreadyExists`](Self::AlreadyExists) | 1 | `A0B_ERR_ALREADY_EXISTS` (10) |
+/// | [`ChangedWhileReading`](Self::ChangedWhileReading) | 1 | `A0B_ERR_CHANGED_WHILE_READING` (11) |
 ///
 /// (`A0B_ERR_PANIC`, 8, is a caught panic, not an [`Error`].)
 ///
@@ -198,6 +209,9 @@ pub enum ErrorKind {
     Unsupported,
     /// [`Error::AlreadyExists`].
     AlreadyExists,
+    /// [`Error::ChangedWhileReading`]: a file changed while it was packed; trying again later
+    /// may succeed.
+    ChangedWhileReading,
 }
 
 impl ErrorKind {
@@ -216,7 +230,8 @@ impl ErrorKind {
             ErrorKind::Io
             | ErrorKind::Malformed
             | ErrorKind::Cancelled
-            | ErrorKind::AlreadyExists => 1,
+            | ErrorKind::AlreadyExists
+            | ErrorKind::ChangedWhileReading => 1,
             ErrorKind::InvalidArgument | ErrorKind::Unsupported => 2,
             ErrorKind::WrongPassword => 3,
             ErrorKind::ChecksumMismatch => 4,
@@ -247,6 +262,7 @@ impl Error {
             Error::AlreadyExists(_) => ErrorKind::AlreadyExists,
             Error::InvalidArgument(_) => ErrorKind::InvalidArgument,
             Error::Cancelled => ErrorKind::Cancelled,
+            Error::ChangedWhileReading { .. } => ErrorKind::ChangedWhileReading,
         }
     }
 

@@ -14,8 +14,8 @@
 //! * `a0b_last_error_message` gives a readable message for the last failure on the calling
 //!   thread.
 //! * Each error has one `A0B_ERR_*` code and one exit code of the `a0backup` command, both
-//!   from [`Error::kind`]: `A0B_ERR_IO`, `_MALFORMED`, `_CANCELLED` and `_ALREADY_EXISTS` are
-//!   exit 1; `_INVALID_ARGUMENT` and `_UNSUPPORTED` exit 2; `_WRONG_PASSWORD` exit 3;
+//!   from [`Error::kind`]: `A0B_ERR_IO`, `_MALFORMED`, `_CANCELLED`, `_ALREADY_EXISTS` and
+//!   `_CHANGED_WHILE_READING` are exit 1; `_INVALID_ARGUMENT` and `_UNSUPPORTED` exit 2; `_WRONG_PASSWORD` exit 3;
 //!   `_CHECKSUM_MISMATCH` exit 4; `_UNSAFE_ARCHIVE` (a refused entry or an exceeded limit)
 //!   exit 5.
 //! * The file functions keep the library's guarantees: outputs appear under their final name
@@ -69,6 +69,10 @@ pub const A0B_ERR_PANIC: a0b_result = 8;
 pub const A0B_ERR_UNSUPPORTED: a0b_result = 9;
 /// The output exists and `overwrite` was not set. The command: exit 1.
 pub const A0B_ERR_ALREADY_EXISTS: a0b_result = 10;
+/// `a0b_pack`: a file changed while it was read (it grew, shrank, was written to, or was
+/// replaced by a symlink); nothing was written. Packing again once the tree is quiet may
+/// succeed. The command: exit 1.
+pub const A0B_ERR_CHANGED_WHILE_READING: a0b_result = 11;
 
 /// Decrypt: detect the format from the header. Encrypt: the appliance's (Node) format.
 pub const A0B_FORMAT_AUTO: u32 = 0;
@@ -170,6 +174,7 @@ fn code_of(e: &Error) -> a0b_result {
         ErrorKind::Cancelled => A0B_ERR_CANCELLED,
         ErrorKind::Unsupported => A0B_ERR_UNSUPPORTED,
         ErrorKind::AlreadyExists => A0B_ERR_ALREADY_EXISTS,
+        ErrorKind::ChangedWhileReading => A0B_ERR_CHANGED_WHILE_READING,
     }
 }
 
@@ -726,8 +731,9 @@ mod tests {
             Error::AlreadyExists("o".into()),
             Error::InvalidArgument("a".into()),
             Error::Cancelled,
+            Error::ChangedWhileReading { path: "f".into() },
         ];
-        let mut seen = [false; 11];
+        let mut seen = [false; 12];
         for e in &all {
             let i = match e {
                 Error::Io(_) => 0,
@@ -741,6 +747,7 @@ mod tests {
                 Error::AlreadyExists(_) => 8,
                 Error::InvalidArgument(_) => 9,
                 Error::Cancelled => 10,
+                Error::ChangedWhileReading { .. } => 11,
             };
             seen[i] = true;
         }
@@ -759,6 +766,7 @@ mod tests {
         (A0B_ERR_CANCELLED, 1),
         (A0B_ERR_UNSUPPORTED, 2),
         (A0B_ERR_ALREADY_EXISTS, 1),
+        (A0B_ERR_CHANGED_WHILE_READING, 1),
     ];
 
     #[test]
