@@ -11,6 +11,10 @@
  *    NUL-terminated UTF-8. NULL where a pointer is required returns A0B_ERR_INVALID_ARGUMENT.
  *  - No panic crosses the boundary: it is caught and returned as A0B_ERR_PANIC.
  *  - a0b_last_error_message() gives the message of the last failure on the calling thread.
+ *  - Each error has one A0B_ERR_* code and one exit code of the a0backup command: A0B_ERR_IO,
+ *    _MALFORMED, _CANCELLED, _ALREADY_EXISTS, _CHANGED_WHILE_READING exit 1; _INVALID_ARGUMENT, _UNSUPPORTED exit 2;
+ *    _WRONG_PASSWORD exit 3; _CHECKSUM_MISMATCH exit 4; _UNSAFE_ARCHIVE (a refused entry or
+ *    an exceeded limit) exit 5.
  *  - Thread safety: functions without a handle may be called from any thread at once. An
  *    a0b_cipher or a0b_md5 must not be used from two threads at once, but may move between
  *    threads. The progress callback runs on the calling thread.
@@ -90,35 +94,44 @@ typedef struct a0b_options {
 // Success.
 #define A0B_OK 0
 
-// An I/O error (a file that cannot be read or written, a full disk).
+// An I/O error (a file that cannot be read or written, a full disk). The command: exit 1.
 #define A0B_ERR_IO 1
 
 // A NULL where a pointer is required, a path that is not UTF-8, a bad hex string, bad options.
+// The command: exit 2.
 #define A0B_ERR_INVALID_ARGUMENT 2
 
-// The decrypted data does not start as it must (gzip): almost always a wrong password.
+// The decrypted data does not start as it must (gzip): almost always a wrong password. The
+// command: exit 3.
 #define A0B_ERR_WRONG_PASSWORD 3
 
-// The MD5 of the encrypted file is not the expected one.
+// The MD5 of the encrypted file is not the expected one. The command: exit 4.
 #define A0B_ERR_CHECKSUM_MISMATCH 4
 
-// The archive holds an entry the unpack policy refuses, or exceeds a limit.
+// The archive holds an entry the unpack policy refuses, or exceeds a limit (size, entries,
+// path length). The command: exit 5.
 #define A0B_ERR_UNSAFE_ARCHIVE 5
 
-// Damaged or truncated input (header, gzip, tar, status record).
+// Damaged or truncated input (header, gzip, tar, status record). The command: exit 1.
 #define A0B_ERR_MALFORMED 6
 
-// The progress callback asked to stop.
+// The progress callback asked to stop. The command: exit 1.
 #define A0B_ERR_CANCELLED 7
 
 // A bug: a panic inside the library was caught at the boundary.
 #define A0B_ERR_PANIC 8
 
 // A format the library cannot read or write (or an ambiguous salted file without a format).
+// The command: exit 2.
 #define A0B_ERR_UNSUPPORTED 9
 
-// The output exists and `overwrite` was not set.
+// The output exists and `overwrite` was not set. The command: exit 1.
 #define A0B_ERR_ALREADY_EXISTS 10
+
+// `a0b_pack`: a file changed while it was read (it grew, shrank, was written to, or was
+// replaced by a symlink); nothing was written. Packing again once the tree is quiet may
+// succeed. The command: exit 1.
+#define A0B_ERR_CHANGED_WHILE_READING 11
 
 #ifdef __cplusplus
 extern "C" {

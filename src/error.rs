@@ -110,6 +110,16 @@ pub enum Error {
     /// The operation was cancelled by a progress callback.
     #[error("cancelled")]
     Cancelled,
+
+    /// A file changed while it was being packed: it grew, shrank or was written to between
+    /// its open and the end of its copy, or was replaced (by a symlink, which is not followed,
+    /// or another kind of file) after its directory was read. The words are GNU tar's; packing
+    /// again once the tree is quiet (the dump finished, the service stopped) succeeds.
+    #[error("{}: file changed as we read it", path.display())]
+    ChangedWhileReading {
+        /// The file that changed.
+        path: PathBuf,
+    },
 }
 
 /// `Result` with this crate's [`Error`].
@@ -147,7 +157,130 @@ impl From<Error> for io::Error {
     }
 }
 
+/// The class of an [`Error`]: what a caller (a script, a C program) can act on.
+///
+/// It is the one mapping behind both outward codes: [`exit_code`](Self::exit_code) is the exit
+/// status of the `a0backup` command, and the C ABI returns the `A0B_ERR_*` code of the same
+/// name (see [`crate::ffi`]). Several kinds share exit code 1, since the command's exit codes
+/// stay few and stable, but no kind has two codes.
+///
+/// | kind | exit code | C result code |
+/// | --- | --- | --- |
+/// | [`Io`](Self::Io) | 1 | `A0B_ERR_IO` (1) |
+/// | [`InvalidArgument`](Self::InvalidArgument) | 2 | `A0B_ERR_INVALID_ARGUMENT` (2) |
+/// | [`WrongPassword`](Self::WrongPassword) | 3 | `A0B_ERR_WRONG_PASSWORD` (3) |
+/// | [`ChecksumMismatch`](Self::ChecksumMismatch) | 4 | `A0B_ERR_CHECKSUM_MISMATCH` (4) |
+/// | [`UnsafeArchive`](Self::UnsafeArchive) | 5 | `A0B_ERR_UNSAFE_ARCHIVE` (5) |
+/// | [`Malformed`](Self::Malformed) | 1 | `A0B_ERR_MALFORMED` (6) |
+/// | [`Cancelled`](Self::Cancelled) | 1 | `A0B_ERR_CANCELLED` (7) |
+/// | [`Unsupported`](Self::Unsupported) | 2 | `A0B_ERR_UNSUPPORTED` (9) |
+/// | [`AlreadyExists`](Self::AlreadyExists) | 1 | `A0B_ERR_ALREADY_EXISTS` (10) |
+/// | [`ChangedWhileReading`](Self::ChangedWhileReading) | 1 | `A0B_ERR_CHANGED_WHILE_READING` (11) |
+///
+/// (`A0B_ERR_PANIC`, 8, is a caught panic, not an [`Error`].)
+///
+/// # Examples
+///
+/// ```
+/// use a0backup::error::{Error, ErrorKind};
+/// let e = Error::LimitExceeded { what: "entries", limit: 10 };
+/// assert_eq!(e.kind(), ErrorKind::UnsafeArchive);
+/// assert_eq!(e.exit_code(), 5);
+/// assert_eq!(ErrorKind::Malformed.exit_code(), 1);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// [`Error::Io`] and [`Error::Path`]: the operating system refused a read or a write.
+    Io,
+    /// [`Error::InvalidArgument`]: the caller asked for something that cannot be done.
+    InvalidArgument,
+    /// [`Error::WrongPassword`].
+    WrongPassword,
+    /// [`Error::ChecksumMismatch`].
+    ChecksumMismatch,
+    /// [`Error::UnsafeEntry`] and [`Error::LimitExceeded`]: the unpack safety policy refused
+    /// the archive.
+    UnsafeArchive,
+    /// [`Error::Malformed`]: damaged or truncated input.
+    Malformed,
+    /// [`Error::Cancelled`].
+    Cancelled,
+    /// [`Error::UnsupportedFormat`].
+    Unsupported,
+    /// [`Error::AlreadyExists`].
+    AlreadyExists,
+    /// [`Error::ChangedWhileReading`]: a file changed while it was packed; trying again later
+    /// may succeed.
+    ChangedWhileReading,
+}
+
+impl ErrorKind {
+    /// The exit status of the `a0backup` command for an error of this kind: 1 other error, 2
+    /// usage, 3 probably wrong password, 4 checksum mismatch, 5 unsafe archive refused.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::error::ErrorKind;
+    /// assert_eq!(ErrorKind::WrongPassword.exit_code(), 3);
+    /// assert_eq!(ErrorKind::Unsupported.exit_code(), 2);
+    /// ```
+    pub fn exit_code(self) -> u8 {
+        match self {
+            ErrorKind::Io
+            | ErrorKind::Malformed
+            | ErrorKind::Cancelled
+            | ErrorKind::AlreadyExists
+            | ErrorKind::ChangedWhileReading => 1,
+            ErrorKind::InvalidArgument | ErrorKind::Unsupported => 2,
+            ErrorKind::WrongPassword => 3,
+            ErrorKind::ChecksumMismatch => 4,
+            ErrorKind::UnsafeArchive => 5,
+        }
+    }
+}
+
 impl Error {
+    /// The class of this error, from which its exit code and its C result code both follow.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::error::{Error, ErrorKind};
+    /// let e = Error::UnsafeEntry { path: "../x".into(), reason: "`..`".into() };
+    /// assert_eq!(e.kind(), ErrorKind::UnsafeArchive);
+    /// assert_eq!(Error::Cancelled.kind(), ErrorKind::Cancelled);
+    /// ```
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Io(_) | Error::Path { .. } => ErrorKind::Io,
+            Error::ChecksumMismatch { .. } => ErrorKind::ChecksumMismatch,
+            Error::WrongPassword { .. } => ErrorKind::WrongPassword,
+            Error::Malformed { .. } => ErrorKind::Malformed,
+            Error::UnsupportedFormat(_) => ErrorKind::Unsupported,
+            Error::UnsafeEntry { .. } | Error::LimitExceeded { .. } => ErrorKind::UnsafeArchive,
+            Error::AlreadyExists(_) => ErrorKind::AlreadyExists,
+            Error::InvalidArgument(_) => ErrorKind::InvalidArgument,
+            Error::Cancelled => ErrorKind::Cancelled,
+            Error::ChangedWhileReading { .. } => ErrorKind::ChangedWhileReading,
+        }
+    }
+
+    /// The exit status of the `a0backup` command for this error: `self.kind().exit_code()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::Error;
+    /// let e = Error::LimitExceeded { what: "total bytes", limit: 1 << 20 };
+    /// assert_eq!(e.exit_code(), 5);
+    /// assert_eq!(Error::InvalidArgument("bad hex".into()).exit_code(), 2);
+    /// ```
+    pub fn exit_code(&self) -> u8 {
+        self.kind().exit_code()
+    }
+
     pub(crate) fn path(path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Error {
         let path = path.into();
         move |source| Error::Path { path, source }

@@ -13,6 +13,11 @@
 //! * No panic crosses the boundary: one is caught and returned as `A0B_ERR_PANIC`.
 //! * `a0b_last_error_message` gives a readable message for the last failure on the calling
 //!   thread.
+//! * Each error has one `A0B_ERR_*` code and one exit code of the `a0backup` command, both
+//!   from [`Error::kind`]: `A0B_ERR_IO`, `_MALFORMED`, `_CANCELLED`, `_ALREADY_EXISTS` and
+//!   `_CHANGED_WHILE_READING` are exit 1; `_INVALID_ARGUMENT` and `_UNSUPPORTED` exit 2; `_WRONG_PASSWORD` exit 3;
+//!   `_CHECKSUM_MISMATCH` exit 4; `_UNSAFE_ARCHIVE` (a refused entry or an exceeded limit)
+//!   exit 5.
 //! * The file functions keep the library's guarantees: outputs appear under their final name
 //!   only when complete and checked; on any failure (a cancel from the progress callback
 //!   included) an existing output or destination is untouched and nothing partial is left.
@@ -28,7 +33,7 @@ use std::path::PathBuf;
 use crate::archive::{PackOptions, UnpackOptions};
 use crate::checksum::{Md5, Md5Digest};
 use crate::cipher::Cipher;
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::files::{self, AtomicFile, FileOptions};
 use crate::kdf::{Format, KeyIv, Password, DEFAULT_PBKDF2_ITERATIONS};
 use crate::progress::Progress;
@@ -40,26 +45,34 @@ pub type a0b_result = i32;
 
 /// Success.
 pub const A0B_OK: a0b_result = 0;
-/// An I/O error (a file that cannot be read or written, a full disk).
+/// An I/O error (a file that cannot be read or written, a full disk). The command: exit 1.
 pub const A0B_ERR_IO: a0b_result = 1;
 /// A NULL where a pointer is required, a path that is not UTF-8, a bad hex string, bad options.
+/// The command: exit 2.
 pub const A0B_ERR_INVALID_ARGUMENT: a0b_result = 2;
-/// The decrypted data does not start as it must (gzip): almost always a wrong password.
+/// The decrypted data does not start as it must (gzip): almost always a wrong password. The
+/// command: exit 3.
 pub const A0B_ERR_WRONG_PASSWORD: a0b_result = 3;
-/// The MD5 of the encrypted file is not the expected one.
+/// The MD5 of the encrypted file is not the expected one. The command: exit 4.
 pub const A0B_ERR_CHECKSUM_MISMATCH: a0b_result = 4;
-/// The archive holds an entry the unpack policy refuses, or exceeds a limit.
+/// The archive holds an entry the unpack policy refuses, or exceeds a limit (size, entries,
+/// path length). The command: exit 5.
 pub const A0B_ERR_UNSAFE_ARCHIVE: a0b_result = 5;
-/// Damaged or truncated input (header, gzip, tar, status record).
+/// Damaged or truncated input (header, gzip, tar, status record). The command: exit 1.
 pub const A0B_ERR_MALFORMED: a0b_result = 6;
-/// The progress callback asked to stop.
+/// The progress callback asked to stop. The command: exit 1.
 pub const A0B_ERR_CANCELLED: a0b_result = 7;
 /// A bug: a panic inside the library was caught at the boundary.
 pub const A0B_ERR_PANIC: a0b_result = 8;
 /// A format the library cannot read or write (or an ambiguous salted file without a format).
+/// The command: exit 2.
 pub const A0B_ERR_UNSUPPORTED: a0b_result = 9;
-/// The output exists and `overwrite` was not set.
+/// The output exists and `overwrite` was not set. The command: exit 1.
 pub const A0B_ERR_ALREADY_EXISTS: a0b_result = 10;
+/// `a0b_pack`: a file changed while it was read (it grew, shrank, was written to, or was
+/// replaced by a symlink); nothing was written. Packing again once the tree is quiet may
+/// succeed. The command: exit 1.
+pub const A0B_ERR_CHANGED_WHILE_READING: a0b_result = 11;
 
 /// Decrypt: detect the format from the header. Encrypt: the appliance's (Node) format.
 pub const A0B_FORMAT_AUTO: u32 = 0;
@@ -148,17 +161,20 @@ fn set_last_error(message: String) {
     LAST_ERROR.with(|e| *e.borrow_mut() = Some(c));
 }
 
+/// The C result code of an error: one per [`ErrorKind`], the same classes that give the
+/// command its exit codes ([`ErrorKind::exit_code`]).
 fn code_of(e: &Error) -> a0b_result {
-    match e {
-        Error::Io(_) | Error::Path { .. } => A0B_ERR_IO,
-        Error::ChecksumMismatch { .. } => A0B_ERR_CHECKSUM_MISMATCH,
-        Error::WrongPassword { .. } => A0B_ERR_WRONG_PASSWORD,
-        Error::Malformed { .. } => A0B_ERR_MALFORMED,
-        Error::UnsupportedFormat(_) => A0B_ERR_UNSUPPORTED,
-        Error::UnsafeEntry { .. } | Error::LimitExceeded { .. } => A0B_ERR_UNSAFE_ARCHIVE,
-        Error::AlreadyExists(_) => A0B_ERR_ALREADY_EXISTS,
-        Error::InvalidArgument(_) => A0B_ERR_INVALID_ARGUMENT,
-        Error::Cancelled => A0B_ERR_CANCELLED,
+    match e.kind() {
+        ErrorKind::Io => A0B_ERR_IO,
+        ErrorKind::InvalidArgument => A0B_ERR_INVALID_ARGUMENT,
+        ErrorKind::WrongPassword => A0B_ERR_WRONG_PASSWORD,
+        ErrorKind::ChecksumMismatch => A0B_ERR_CHECKSUM_MISMATCH,
+        ErrorKind::UnsafeArchive => A0B_ERR_UNSAFE_ARCHIVE,
+        ErrorKind::Malformed => A0B_ERR_MALFORMED,
+        ErrorKind::Cancelled => A0B_ERR_CANCELLED,
+        ErrorKind::Unsupported => A0B_ERR_UNSUPPORTED,
+        ErrorKind::AlreadyExists => A0B_ERR_ALREADY_EXISTS,
+        ErrorKind::ChangedWhileReading => A0B_ERR_CHANGED_WHILE_READING,
     }
 }
 
@@ -682,4 +698,103 @@ pub unsafe extern "C" fn a0b_pack(
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One of every [`Error`] variant. The `match` has no wildcard arm, so a new variant does
+    /// not compile until it is added here (and so to the table test below).
+    fn every_variant() -> Vec<Error> {
+        let all = vec![
+            Error::Io(std::io::Error::other("x")),
+            Error::Path {
+                path: "p".into(),
+                source: std::io::Error::other("x"),
+            },
+            Error::ChecksumMismatch {
+                expected: Md5Digest([0; 16]),
+                actual: Md5Digest([1; 16]),
+            },
+            Error::WrongPassword { detail: "d".into() },
+            Error::malformed("tar archive", Some(0), "d"),
+            Error::UnsupportedFormat("f".into()),
+            Error::UnsafeEntry {
+                path: "../x".into(),
+                reason: "r".into(),
+            },
+            Error::LimitExceeded {
+                what: "entries",
+                limit: 1,
+            },
+            Error::AlreadyExists("o".into()),
+            Error::InvalidArgument("a".into()),
+            Error::Cancelled,
+            Error::ChangedWhileReading { path: "f".into() },
+        ];
+        let mut seen = [false; 12];
+        for e in &all {
+            let i = match e {
+                Error::Io(_) => 0,
+                Error::Path { .. } => 1,
+                Error::ChecksumMismatch { .. } => 2,
+                Error::WrongPassword { .. } => 3,
+                Error::Malformed { .. } => 4,
+                Error::UnsupportedFormat(_) => 5,
+                Error::UnsafeEntry { .. } => 6,
+                Error::LimitExceeded { .. } => 7,
+                Error::AlreadyExists(_) => 8,
+                Error::InvalidArgument(_) => 9,
+                Error::Cancelled => 10,
+                Error::ChangedWhileReading { .. } => 11,
+            };
+            seen[i] = true;
+        }
+        assert!(seen.iter().all(|&s| s), "every variant is listed once");
+        all
+    }
+
+    /// The fixed table: the command's exit code for each C result code.
+    const EXIT_CODE_OF: &[(a0b_result, u8)] = &[
+        (A0B_ERR_IO, 1),
+        (A0B_ERR_INVALID_ARGUMENT, 2),
+        (A0B_ERR_WRONG_PASSWORD, 3),
+        (A0B_ERR_CHECKSUM_MISMATCH, 4),
+        (A0B_ERR_UNSAFE_ARCHIVE, 5),
+        (A0B_ERR_MALFORMED, 1),
+        (A0B_ERR_CANCELLED, 1),
+        (A0B_ERR_UNSUPPORTED, 2),
+        (A0B_ERR_ALREADY_EXISTS, 1),
+        (A0B_ERR_CHANGED_WHILE_READING, 1),
+    ];
+
+    #[test]
+    fn exit_codes_and_c_codes_agree_for_every_error() {
+        for e in every_variant() {
+            let c = code_of(&e);
+            let row = EXIT_CODE_OF.iter().find(|(code, _)| *code == c);
+            let Some(&(_, exit)) = row else {
+                panic!("{e:?}: C code {c} is not in the table");
+            };
+            assert_eq!(e.exit_code(), exit, "{e:?}: C code {c}");
+            // Through the boundary too: what a C caller gets back.
+            assert_eq!(boundary(|| Err(e)), c);
+        }
+        // The specific exit codes each come from one C code only, so a script and a C
+        // caller draw the same line between a wrong password, a bad md5 and a hostile archive.
+        for exit in [3u8, 4, 5] {
+            assert_eq!(EXIT_CODE_OF.iter().filter(|(_, x)| *x == exit).count(), 1);
+        }
+    }
+
+    #[test]
+    fn a_limit_is_an_unsafe_archive_in_both() {
+        let e = Error::LimitExceeded {
+            what: "entries",
+            limit: 1,
+        };
+        assert_eq!(code_of(&e), A0B_ERR_UNSAFE_ARCHIVE);
+        assert_eq!(e.exit_code(), 5);
+    }
 }

@@ -123,6 +123,34 @@ const PEEK_LEN: usize = SALTED_HEADER_LEN + GZIP_MAGIC.len();
 /// The header (for salted formats) is consumed by [`new`](Self::new); reads then return the
 /// plaintext. Positions used with [`Seek`] are plaintext offsets.
 ///
+/// The encrypted file need not start at offset 0 of the inner reader: it starts wherever the
+/// inner reader was when [`new`](Self::new) (or [`with_key_iv`](Self::with_key_iv)) took it,
+/// and runs to the inner reader's end. Seeking stays within it:
+///
+/// ```
+/// use std::io::{Cursor, Read, Seek, SeekFrom, Write};
+/// use a0backup::{DecryptOptions, DecryptReader, EncryptWriter, Format, Password};
+/// let pw = Password::from("Passw0rd");
+/// let mut w = EncryptWriter::new(Vec::new(), &pw, Format::OpenSslMd5)?;
+/// w.write_all(b"0123456789")?;
+/// // 100 bytes of something else, then the encrypted file (16-byte header, 10 bytes).
+/// let mut container = vec![b'#'; 100];
+/// container.extend_from_slice(&w.finish()?);
+/// let mut inner = Cursor::new(container);
+/// inner.seek(SeekFrom::Start(100))?;
+/// let opts = DecryptOptions::new().format(Format::OpenSslMd5);
+/// let mut r = DecryptReader::new(inner, &pw, &opts)?;
+/// assert_eq!(r.seek(SeekFrom::Start(7))?, 7);
+/// let mut tail = String::new();
+/// r.read_to_string(&mut tail)?;
+/// assert_eq!(tail, "789");
+/// assert_eq!(r.seek(SeekFrom::End(-10))?, 0);
+/// let mut all = String::new();
+/// r.read_to_string(&mut all)?;
+/// assert_eq!(all, "0123456789");
+/// # Ok::<(), a0backup::Error>(())
+/// ```
+///
 /// # Examples
 ///
 /// ```
@@ -167,6 +195,20 @@ pub struct DecryptReader<R> {
     peeked: [u8; PEEK_LEN],
     peeked_pos: usize,
     peeked_end: usize,
+    start: StartPos,
+}
+
+/// Where in the inner reader the encrypted file (its header included) starts.
+///
+/// `Seek` needs it, but [`DecryptReader::new`] takes any reader and cannot ask a `Read` for its
+/// position. As age's `StreamReader` does, the bytes read from the inner reader are counted
+/// until the first seek, which subtracts them from the inner reader's position then.
+#[derive(Debug, Clone, Copy)]
+enum StartPos {
+    /// Bytes read from the inner reader so far: its position minus this is the start.
+    Implicit(u64),
+    /// The start, once known.
+    Explicit(u64),
 }
 
 impl<R: Read> DecryptReader<R> {
@@ -287,6 +329,7 @@ impl<R: Read> DecryptReader<R> {
             peeked,
             peeked_pos: header_len,
             peeked_end,
+            start: StartPos::Implicit(peeked_end as u64),
         })
     }
 }
@@ -318,6 +361,7 @@ impl<R> DecryptReader<R> {
             peeked: [0; PEEK_LEN],
             peeked_pos: 0,
             peeked_end: 0,
+            start: StartPos::Implicit(0),
         }
     }
 
@@ -360,22 +404,71 @@ impl<R: Read> Read for DecryptReader<R> {
             self.peeked_pos += n;
             n
         } else {
-            self.inner.read(buf)?
+            let n = self.inner.read(buf)?;
+            if let StartPos::Implicit(read) = &mut self.start {
+                *read += n as u64;
+            }
+            n
         };
         self.cipher.apply(&mut buf[..n]);
         Ok(n)
     }
 }
 
+impl<R: Read + Seek> DecryptReader<R> {
+    /// The inner reader's offset of the first byte of plaintext.
+    fn payload_start(&mut self) -> io::Result<u64> {
+        let start = match self.start {
+            StartPos::Explicit(start) => start,
+            StartPos::Implicit(read) => {
+                let start = self
+                    .inner
+                    .stream_position()?
+                    .checked_sub(read)
+                    .ok_or_else(|| {
+                        io::Error::new(
+                            io::ErrorKind::InvalidInput,
+                            "the inner reader was moved back: cannot tell where the file starts",
+                        )
+                    })?;
+                self.start = StartPos::Explicit(start);
+                start
+            }
+        };
+        Ok(start + self.header_len)
+    }
+
+    /// Moves the inner reader and the keystream to plaintext offset `target`.
+    fn seek_to(&mut self, payload_start: u64, target: u64) -> io::Result<u64> {
+        let inner_target = payload_start.checked_add(target).ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "seek position overflows")
+        })?;
+        self.inner.seek(SeekFrom::Start(inner_target))?;
+        self.cipher.seek(target);
+        self.peeked_pos = self.peeked_end;
+        Ok(target)
+    }
+}
+
 impl<R: Read + Seek> Seek for DecryptReader<R> {
+    /// Seeks in the plaintext. The encrypted file starts where the inner reader was when the
+    /// `DecryptReader` was made (it may be inside a larger file) and runs to the inner
+    /// reader's end, which [`SeekFrom::End`] is relative to.
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        let payload_start = self.payload_start()?;
         let target = match pos {
             SeekFrom::Start(n) => Some(n),
             SeekFrom::Current(d) => self.cipher.position().checked_add_signed(d),
             SeekFrom::End(d) => {
                 let end = self.inner.seek(SeekFrom::End(0))?;
-                end.checked_sub(self.header_len)
-                    .and_then(|e| e.checked_add_signed(d))
+                let target = end
+                    .checked_sub(payload_start)
+                    .and_then(|e| e.checked_add_signed(d));
+                if target.is_none() {
+                    // Put the inner reader back where the plaintext position says.
+                    self.seek_to(payload_start, self.cipher.position())?;
+                }
+                target
             }
         };
         let target = target.ok_or_else(|| {
@@ -384,13 +477,7 @@ impl<R: Read + Seek> Seek for DecryptReader<R> {
                 "seek to a negative or overflowing position",
             )
         })?;
-        let inner_target = target.checked_add(self.header_len).ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "seek position overflows")
-        })?;
-        self.inner.seek(SeekFrom::Start(inner_target))?;
-        self.cipher.seek(target);
-        self.peeked_pos = self.peeked_end;
-        Ok(target)
+        self.seek_to(payload_start, target)
     }
 }
 

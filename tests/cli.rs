@@ -481,3 +481,26 @@ fn json_output_completions_and_man_page() {
     let o = a0backup(&["--version"], d);
     assert!(String::from_utf8_lossy(&o.stdout).starts_with("a0backup "));
 }
+
+#[test]
+fn every_limit_exits_5_as_the_c_api_returns_unsafe_archive() {
+    // The sample holds 9 files of which users.bson is 83198 bytes, all under a few directories.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let limits: [&[&str]; 3] = [
+        &["--max-entries", "2"],
+        &["--max-size", "1000"],
+        &["--max-path-len", "8"],
+    ];
+    for limit in limits {
+        let mut args = vec!["restore", "--password", "Passw0rd"];
+        args.extend_from_slice(limit);
+        let s = sample();
+        args.extend_from_slice(&[&s, "-C", "r"]);
+        let o = a0backup(&args, d);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(5), "{limit:?}: {stderr}");
+        assert!(!d.join("r").exists(), "{limit:?}");
+    }
+    assert!(entries(d).is_empty());
+}

@@ -26,7 +26,8 @@ Examples:
   # Pack and encrypt a mongodump tree as the appliance does, printing its status record:
   a0backup pack --password-file pw.txt dump -o backup.tar.gz.enc
 
-Exit codes: 0 ok, 1 error, 2 usage, 3 probably wrong password, 4 md5 mismatch, 5 unsafe archive.";
+Exit codes: 0 ok, 1 error, 2 usage, 3 probably wrong password, 4 md5 mismatch, 5 unsafe archive
+(an entry refused by the safety policy, or a --max-size/--max-entries/--max-path-len limit).";
 
 /// Decrypt, verify, restore and create Auth0 Appliance backups.
 #[derive(Parser, Debug)]
@@ -297,13 +298,10 @@ struct VerifyArgs {
     file: PathBuf,
 }
 
-/// The process exit codes scripts can rely on.
+/// The process exit codes scripts can rely on. A library error's code is its
+/// [`Error::exit_code`], the same mapping that gives the C ABI its result codes.
 mod exit {
-    pub const OTHER: u8 = 1;
     pub const USAGE: u8 = 2;
-    pub const WRONG_PASSWORD: u8 = 3;
-    pub const CHECKSUM: u8 = 4;
-    pub const UNSAFE_ARCHIVE: u8 = 5;
 }
 
 /// A failure of the command: the message for stderr and the exit code.
@@ -314,15 +312,8 @@ struct Failure {
 
 impl From<Error> for Failure {
     fn from(e: Error) -> Failure {
-        let code = match &e {
-            Error::WrongPassword { .. } => exit::WRONG_PASSWORD,
-            Error::ChecksumMismatch { .. } => exit::CHECKSUM,
-            Error::UnsafeEntry { .. } => exit::UNSAFE_ARCHIVE,
-            Error::InvalidArgument(_) | Error::UnsupportedFormat(_) => exit::USAGE,
-            _ => exit::OTHER,
-        };
         Failure {
-            code,
+            code: e.exit_code(),
             message: e.to_string(),
         }
     }
@@ -839,7 +830,10 @@ mod tests {
     }
 
     #[test]
-    fn unsafe_archive_code_is_five() {
-        assert_eq!(exit::UNSAFE_ARCHIVE, 5);
+    fn usage_is_the_exit_code_of_an_invalid_argument() {
+        assert_eq!(
+            exit::USAGE,
+            Error::InvalidArgument(String::new()).exit_code()
+        );
     }
 }
