@@ -11,21 +11,32 @@
 //! * symlinks and hardlinks, unless allowed by [`UnpackOptions::allow_symlinks`] /
 //!   [`UnpackOptions::allow_hardlinks`], and then only when they resolve inside the destination
 //!   without passing through another symlink (a hardlink must name a regular file extracted
-//!   earlier from the same archive);
-//! * devices, FIFOs, sparse files and other special entries;
-//! * an entry that collides with an earlier one (never a silent overwrite).
+//!   earlier from the same archive), and `..` in a symlink target only undoes a directory the
+//!   extraction created;
+//! * devices, FIFOs, sparse files (every encoding) and other special entries;
+//! * an entry that collides with an earlier one (never a silent overwrite);
+//! * an archive that tar readers would read differently: two names or two PAX headers for one
+//!   entry, a malformed or repeated PAX record, a PAX size that contradicts the header, a global
+//!   PAX `path`, data declared by a symlink, device or FIFO.
 //!
-//! Setuid, setgid and sticky bits are dropped and ownership is never set. Limits on total bytes,
-//! entry count and path length ([`UnpackOptions`]) stop a gzip bomb with
-//! [`Error::LimitExceeded`] instead of a full disk. The gzip stream is read to its end (all
-//! members, CRC and length checked), a tar stream that ends without its end-of-archive marker is
-//! [`Error::Malformed`], and bytes after the marker are counted in
-//! [`UnpackSummary::trailing_bytes`].
+//! [`list`] and [`unpack`] share one parser, so `list` shows what `unpack` writes. Metadata is
+//! bounded before it is read (long names by [`UnpackOptions::max_path_len`], PAX headers by
+//! twice that plus 64 KiB). Setuid, setgid and sticky bits are dropped, the rest of the mode is
+//! masked by the umask unless [`UnpackOptions::preserve_permissions`], and ownership is never
+//! set. Limits on total bytes, entry count and path length ([`UnpackOptions`]) stop a gzip bomb
+//! with [`Error::LimitExceeded`] instead of a full disk. The gzip stream is read to its end (all
+//! members, CRC and length checked; zero padding after it is ignored with a warning), a tar
+//! stream cut inside an entry is [`Error::Malformed`], one that ends cleanly without its
+//! end-of-archive marker is accepted with a warning in [`UnpackSummary::warnings`], and bytes
+//! after the marker are counted in [`UnpackSummary::trailing_bytes`].
 //!
 //! The destination must be empty (or absent) so that nothing in it predates the archive; to
 //! extract into a directory that is renamed into place only on success, use
 //! [`restore`](crate::restore).
 use std::path::PathBuf;
+
+#[cfg(doc)]
+use crate::Error;
 
 mod escape;
 mod extract;

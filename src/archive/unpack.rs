@@ -180,7 +180,7 @@ impl UnpackOptions {
     ///
     /// # Examples
     ///
-    /// [`pack`] never writes hardlinks, so the option changes nothing for its archives:
+    /// [`pack`](super::pack) never writes hardlinks, so the option changes nothing for its archives:
     ///
     /// ```
     /// use a0backup::archive::{pack, unpack, PackOptions, UnpackOptions};
@@ -317,7 +317,7 @@ pub struct UnpackSummary {
 }
 
 /// Unpacks a `.tar.gz` stream into `dest`, which must be empty or not exist yet. See the
-/// [module docs](self) for what is refused.
+/// [module docs](super) for what is refused.
 ///
 /// On an error, what was written so far stays in `dest`; [`restore`](crate::restore) extracts
 /// into a staging directory and removes it on failure.
