@@ -504,3 +504,52 @@ fn every_limit_exits_5_as_the_c_api_returns_unsafe_archive() {
     }
     assert!(entries(d).is_empty());
 }
+
+#[test]
+fn list_escapes_names_unpack_warns_and_modes_follow_the_umask() {
+    use common::tar_build::{entry, gzip};
+    use std::os::unix::fs::PermissionsExt;
+    let work = tempfile::tempdir().unwrap();
+    // No end-of-archive blocks (a warning), a name with an escape sequence, a 0666 file.
+    let t = [
+        entry(b"evil\x1b[2J.bson", b'0', b"x", 0o666, b""),
+        entry(b"plain.bson", b'0', b"y", 0o666, b""),
+    ]
+    .concat();
+    std::fs::write(work.path().join("a.tar.gz"), gzip(&t)).unwrap();
+
+    let out = a0backup(&["list", "a.tar.gz"], work.path());
+    assert!(out.status.success(), "{out:?}");
+    let listed = String::from_utf8(out.stdout).unwrap();
+    assert!(listed.contains("evil\\033[2J.bson"), "{listed}");
+    assert!(!listed.contains('\x1b'), "{listed:?}");
+
+    let out = a0backup(&["unpack", "a.tar.gz", "-C", "masked"], work.path());
+    assert!(out.status.success(), "{out:?}");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("warning: the archive lacks its end-of-archive blocks"),
+        "{err}"
+    );
+    let mode = |p: &str| {
+        std::fs::metadata(work.path().join(p))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    // The test runs under the usual umask 022 (checked), as GNU tar for an ordinary user.
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    assert!(
+        status.contains("Umask:\t0022"),
+        "the test expects umask 022"
+    );
+    assert_eq!(mode("masked/plain.bson"), 0o644);
+
+    let out = a0backup(
+        &["unpack", "--preserve-permissions", "a.tar.gz", "-C", "kept"],
+        work.path(),
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(mode("kept/plain.bson"), 0o666);
+}

@@ -92,13 +92,18 @@ struct SafetyArgs {
     /// Longest entry path in bytes (default 4096).
     #[arg(long, value_name = "BYTES")]
     max_path_len: Option<usize>,
+    /// Keep the archive's permission bits (never setuid, setgid or sticky). By default they
+    /// are masked by the umask, as GNU tar does for ordinary users.
+    #[arg(long, short = 'p')]
+    preserve_permissions: bool,
 }
 
 impl SafetyArgs {
     fn options(&self) -> UnpackOptions {
         let mut o = UnpackOptions::new()
             .allow_symlinks(self.allow_symlinks)
-            .allow_hardlinks(self.allow_hardlinks);
+            .allow_hardlinks(self.allow_hardlinks)
+            .preserve_permissions(self.preserve_permissions);
         if let Some(n) = self.max_size {
             o = o.max_total_bytes(n);
         }
@@ -703,9 +708,12 @@ fn report_unpacked(quiet: bool, json: bool, dest: &Path, summary: &restore_mod::
             "{}",
             json!({"destination": dest.to_string_lossy(), "files": s.files,
                    "directories": s.directories, "links": s.links, "bytes": s.bytes,
-                   "trailing_bytes": s.trailing_bytes,
+                   "trailing_bytes": s.trailing_bytes, "warnings": s.warnings,
                    "md5": summary.md5.map(|d| d.to_string())})
         );
+    }
+    for w in &s.warnings {
+        eprintln!("a0backup: warning: {w}");
     }
     if s.trailing_bytes > 0 {
         eprintln!(
@@ -769,6 +777,11 @@ fn pack(a: PackArgs, json: bool) -> Result<(), Failure> {
     Ok(())
 }
 
+/// A name from an archive, escaped for the terminal as GNU tar prints it.
+fn escape(p: &Path) -> String {
+    archive::escape_name(p.as_os_str().as_encoded_bytes())
+}
+
 fn list(a: ListArgs, json: bool) -> Result<(), Failure> {
     let format = a.format.read()?;
     let password = a.password.read(a.format.latin1_password)?;
@@ -790,7 +803,7 @@ fn list(a: ListArgs, json: bool) -> Result<(), Failure> {
             let link = e
                 .link_target
                 .as_ref()
-                .map(|t| format!(" -> {}", t.display()))
+                .map(|t| format!(" -> {}", escape(t)))
                 .unwrap_or_default();
             if let Err(err) = writeln!(
                 out,
@@ -799,7 +812,7 @@ fn list(a: ListArgs, json: bool) -> Result<(), Failure> {
                 e.mode & 0o7777,
                 e.size,
                 e.mtime,
-                e.path.display(),
+                escape(&e.path),
                 link
             ) {
                 write_err.get_or_insert(err);
@@ -807,7 +820,8 @@ fn list(a: ListArgs, json: bool) -> Result<(), Failure> {
         };
         match password {
             Some(pw) => {
-                let r = a0backup::DecryptReader::new(input, &pw, &decrypt_options(format))?;
+                let options = decrypt_options(format).expect_gzip(true);
+                let r = a0backup::DecryptReader::new(input, &pw, &options)?;
                 archive::list(r, &mut each)?;
             }
             None => archive::list(input, &mut each)?,
