@@ -85,6 +85,12 @@ typedef struct a0b_options {
   a0b_progress_fn progress;
   // Passed to `progress` unchanged.
   void *user_data;
+  // Do not flush outputs to stable storage before publishing them (default false: the
+  // output file, or every file and directory of a restored tree, is fsynced before it
+  // appears under its name, and its directory after). Faster; after a power loss a
+  // published output may hold empty or partial files. Added after the first layout: a
+  // caller built without it gets the default.
+  bool no_sync;
 } a0b_options;
 
 // Success.

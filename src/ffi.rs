@@ -105,7 +105,16 @@ pub struct a0b_options {
     pub progress: a0b_progress_fn,
     /// Passed to `progress` unchanged.
     pub user_data: *mut c_void,
+    /// Do not flush outputs to stable storage before publishing them (default false: the
+    /// output file, or every file and directory of a restored tree, is fsynced before it
+    /// appears under its name, and its directory after). Faster; after a power loss a
+    /// published output may hold empty or partial files. Added after the first layout: a
+    /// caller built without it gets the default.
+    pub no_sync: bool,
 }
+
+/// `sizeof(a0b_options)` of the first layout (up to `user_data`): the smallest accepted.
+const FIRST_LAYOUT_SIZE: usize = std::mem::offset_of!(a0b_options, no_sync);
 
 impl Default for a0b_options {
     fn default() -> Self {
@@ -121,6 +130,7 @@ impl Default for a0b_options {
             max_total_bytes: 0,
             progress: None,
             user_data: std::ptr::null_mut(),
+            no_sync: false,
         }
     }
 }
@@ -149,8 +159,8 @@ fn set_last_error(message: String) {
 }
 
 fn code_of(e: &Error) -> a0b_result {
-    match e {
-        Error::Io(_) | Error::Path { .. } => A0B_ERR_IO,
+    match e.primary() {
+        Error::Io(_) | Error::Path { .. } | Error::Leftover { .. } => A0B_ERR_IO,
         Error::ChecksumMismatch { .. } => A0B_ERR_CHECKSUM_MISMATCH,
         Error::WrongPassword { .. } => A0B_ERR_WRONG_PASSWORD,
         Error::Malformed { .. } => A0B_ERR_MALFORMED,
@@ -236,14 +246,22 @@ unsafe fn options_arg(ptr: *const a0b_options) -> Result<a0b_options, Error> {
         return Ok(a0b_options::default());
     }
     let size = unsafe { std::ptr::read_unaligned(ptr as *const usize) };
-    // This is the first layout, so nothing smaller is valid. A later version that appends
-    // fields will accept this size too and default the fields a smaller struct lacks.
-    if size < std::mem::size_of::<a0b_options>() {
+    // Nothing smaller than the first layout is valid. A caller built against an earlier
+    // layout passes its smaller size: the fields it lacks keep their defaults.
+    if size < FIRST_LAYOUT_SIZE {
         return Err(invalid(
             "a0b_options.struct_size is too small: initialise options with a0b_options_init",
         ));
     }
-    Ok(unsafe { *ptr })
+    let mut o = a0b_options::default();
+    let n = size.min(std::mem::size_of::<a0b_options>());
+    // SAFETY: the caller's struct has `size` readable bytes (its struct_size); `o` has at least
+    // `n`. Every field is plain data that any bytes from a C caller's struct of the same
+    // layout are valid for (bools as 0 or 1, as C writes them).
+    unsafe {
+        std::ptr::copy_nonoverlapping(ptr as *const u8, &mut o as *mut a0b_options as *mut u8, n)
+    };
+    Ok(o)
 }
 
 fn format_of(o: &a0b_options) -> Result<Option<Format>, Error> {
@@ -576,6 +594,7 @@ pub unsafe extern "C" fn a0b_decrypt_file(
             .overwrite(o.overwrite)
             .expected_md5(expected)
             .decrypt_options(decrypt)
+            .sync(!o.no_sync)
             .progress(progress_of(&o));
         files::decrypt_file(&input, &output, &pw, opts).map(|_| ())
     })
@@ -601,6 +620,7 @@ pub unsafe extern "C" fn a0b_encrypt_file(
         let format = format_of(&o)?.unwrap_or_default();
         let opts = FileOptions::new()
             .overwrite(o.overwrite)
+            .sync(!o.no_sync)
             .progress(progress_of(&o));
         files::encrypt_file(&input, &output, &pw, format, opts).map(|_| ())
     })
@@ -639,6 +659,7 @@ pub unsafe extern "C" fn a0b_restore(
             .replace(o.overwrite)
             .decrypt_options(decrypt)
             .unpack(unpack)
+            .sync(!o.no_sync)
             .progress(progress_of(&o));
         restore_file(&input, &dest, Some(&pw), opts).map(|_| ())
     })
@@ -672,10 +693,13 @@ pub unsafe extern "C" fn a0b_pack(
             let pw = unsafe { password_arg(password, password_len) }?;
             pack = pack.encrypt(pw, format_of(&o)?.unwrap_or_default());
         }
-        let out = AtomicFile::create(&output, o.overwrite)?;
+        let out = AtomicFile::create(&output, o.overwrite)?.sync(!o.no_sync);
         let mut progress = progress_of(&o);
         let summary =
-            crate::archive::pack_with_progress(&src, out.as_file(), &pack, &mut progress)?;
+            match crate::archive::pack_with_progress(&src, out.as_file(), &pack, &mut progress) {
+                Ok(s) => s,
+                Err(e) => return Err(out.discard_after(e)),
+            };
         out.commit()?;
         if !md5_hex_out.is_null() {
             write_hex(md5_hex_out, &summary.md5);

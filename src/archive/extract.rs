@@ -228,6 +228,7 @@ impl<'a> Extraction<'a> {
             f.write_all(&self.buf[..n]).map_err(Error::path(&full))?;
             written += n as u64;
         }
+        crate::durable::start_writeback(&f);
         if written != size {
             return Err(truncated_tar());
         }
