@@ -707,3 +707,32 @@ pub unsafe extern "C" fn a0b_pack(
         Ok(())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_of_the_first_layout_are_accepted_with_defaults_for_the_rest() {
+        let mut o = a0b_options {
+            overwrite: true,
+            no_sync: true,
+            ..a0b_options::default()
+        };
+        o.struct_size = FIRST_LAYOUT_SIZE;
+        // SAFETY: `o` is a live a0b_options.
+        let read = unsafe { options_arg(&o) }.unwrap();
+        assert!(read.overwrite, "fields of the first layout are read");
+        assert!(
+            !read.no_sync,
+            "a field the caller's layout lacks keeps its default"
+        );
+        o.struct_size = std::mem::size_of::<a0b_options>();
+        assert!(unsafe { options_arg(&o) }.unwrap().no_sync);
+        o.struct_size = FIRST_LAYOUT_SIZE - 1;
+        assert!(matches!(
+            unsafe { options_arg(&o) },
+            Err(Error::InvalidArgument(_))
+        ));
+    }
+}
