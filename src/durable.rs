@@ -156,7 +156,8 @@ fn same_file(f: &File, path: &Path) -> bool {
     }
 }
 
-fn open_dir_nofollow(path: &Path) -> io::Result<File> {
+/// Opens a directory for reading, refusing a symlink (ELOOP) or anything else (ENOTDIR).
+pub(crate) fn open_dir_nofollow(path: &Path) -> io::Result<File> {
     OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)

@@ -583,8 +583,9 @@ fn publish(
 /// Opens and locks the directory at `path` (waiting for another restore that is publishing
 /// there), so that the old tree stays ours once it is moved to a temporary name.
 fn lock_dir(path: &Path) -> Result<File> {
-    loop {
-        let f = File::open(path).map_err(Error::path(path))?;
+    for _ in 0..64 {
+        // Not following a symlink: one swapped in for the directory is refused (ELOOP).
+        let f = durable::open_dir_nofollow(path).map_err(Error::path(path))?;
         if f.lock().is_err() {
             return Ok(f); // no locking here: go on without
         }
@@ -595,7 +596,15 @@ fn lock_dir(path: &Path) -> Result<File> {
         if a.dev() == b.dev() && a.ino() == b.ino() {
             return Ok(f);
         }
+        // Another restore swapped a new tree in while we waited: lock that one.
     }
+    Err(Error::Path {
+        path: path.to_path_buf(),
+        source: io::Error::new(
+            io::ErrorKind::ResourceBusy,
+            "other restores keep replacing this directory",
+        ),
+    })
 }
 
 /// Swaps the staging tree in for the non-empty destination, then removes the old tree.
@@ -782,3 +791,55 @@ impl Stage<'_, '_> {
 }
 
 const IN_FLIGHT: usize = 3;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Mounting needs privileges; the device of each directory comes through a seam instead.
+    #[test]
+    fn replacing_refuses_a_mount_point_inside_and_a_mounted_dest() {
+        let work = tempfile::tempdir().unwrap();
+        let dest = work.path().join("dest");
+        fs::create_dir_all(dest.join("a/mnt/inner")).unwrap();
+        fs::write(dest.join("a/mnt/inner/data"), b"mounted").unwrap();
+        let real = |_: &Path, m: &fs::Metadata| m.dev();
+        assert_eq!(
+            check_destination_with(&dest, true, &real).unwrap(),
+            Existing::TreeToReplace
+        );
+        let mount_inside =
+            |p: &Path, m: &fs::Metadata| m.dev() + u64::from(p.starts_with(dest.join("a/mnt")));
+        let err = check_destination_with(&dest, true, &mount_inside).unwrap_err();
+        match &err {
+            Error::Path { path, source } => {
+                assert_eq!(path, &dest.join("a/mnt"));
+                assert_eq!(source.kind(), io::ErrorKind::ResourceBusy);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(err.to_string().contains("a file system is mounted here"));
+        let dest_mounted = |p: &Path, m: &fs::Metadata| m.dev() + u64::from(p.starts_with(&dest));
+        let err = check_destination_with(&dest, true, &dest_mounted).unwrap_err();
+        assert!(err.to_string().contains("is a mount point"), "{err}");
+        assert!(dest.join("a/mnt/inner/data").exists());
+    }
+
+    #[test]
+    fn dot_and_dot_dot_name_the_directory_they_mean() {
+        let t = Target::of(Path::new(".")).unwrap();
+        let cwd = std::env::current_dir().unwrap().canonicalize().unwrap();
+        assert_eq!(t.path, cwd);
+        assert_eq!(Some(t.name.as_os_str()), cwd.file_name());
+        assert_eq!(Some(t.parent.as_path()), cwd.parent());
+        let t = Target::of(Path::new("restored")).unwrap();
+        assert_eq!(
+            (t.parent.as_path(), t.name.to_str()),
+            (Path::new("."), Some("restored"))
+        );
+        assert!(matches!(
+            Target::of(Path::new("/")),
+            Err(Error::InvalidArgument(_))
+        ));
+    }
+}
