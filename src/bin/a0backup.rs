@@ -26,7 +26,8 @@ Examples:
   # Pack and encrypt a mongodump tree as the appliance does, printing its status record:
   a0backup pack --password-file pw.txt dump -o backup.tar.gz.enc
 
-Exit codes: 0 ok, 1 error, 2 usage, 3 probably wrong password, 4 md5 mismatch, 5 unsafe archive.";
+Exit codes: 0 ok, 1 error, 2 usage, 3 probably wrong password, 4 md5 mismatch, 5 unsafe archive,
+130/143/129 stopped by SIGINT/SIGTERM/SIGHUP (cleaned up, nothing published).";
 
 /// Decrypt, verify, restore and create Auth0 Appliance backups.
 #[derive(Parser, Debug)]
