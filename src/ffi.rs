@@ -357,17 +357,50 @@ pub unsafe extern "C" fn a0b_last_error_message(buf: *mut c_char, len: usize) ->
     .unwrap_or(0)
 }
 
-/// Fills `options` with the defaults and sets its `struct_size`.
+/// Fills `options` with the defaults and sets its `struct_size`. In C, through the header,
+/// this is a macro for `a0b_options_init_size(options, sizeof(struct a0b_options))`, so the
+/// whole struct the caller was compiled with is filled. The function itself (called by name, as the Node and
+/// Python bindings do, or by a program built against the first header) fills only the fields
+/// of the first layout, up to `user_data`, which every caller's struct has.
 ///
 /// # Safety
-/// `options` is NULL or points to a writable `a0b_options`.
+/// `options` is NULL or points to a writable `a0b_options` of at least the first layout.
 #[no_mangle]
 pub unsafe extern "C" fn a0b_options_init(options: *mut a0b_options) -> a0b_result {
+    unsafe { a0b_options_init_size(options, FIRST_LAYOUT_SIZE) }
+}
+
+/// Fills the first `size` bytes of `options` (its `sizeof`, as the caller was compiled) with
+/// the defaults, and sets `struct_size` to what was filled. Fields past what this library
+/// knows are left alone.
+///
+/// # Safety
+/// `options` is NULL or points to `size` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn a0b_options_init_size(
+    options: *mut a0b_options,
+    size: usize,
+) -> a0b_result {
     boundary(|| {
         if options.is_null() {
             return Err(invalid("options is NULL"));
         }
-        unsafe { options.write(a0b_options::default()) };
+        if size < FIRST_LAYOUT_SIZE {
+            return Err(invalid("size is smaller than any a0b_options"));
+        }
+        let n = size.min(std::mem::size_of::<a0b_options>());
+        let defaults = a0b_options {
+            struct_size: n,
+            ..a0b_options::default()
+        };
+        // SAFETY: the caller gives `size` >= n writable bytes; `defaults` has n readable ones.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                &defaults as *const a0b_options as *const u8,
+                options as *mut u8,
+                n,
+            )
+        };
         Ok(())
     })
 }
@@ -711,6 +744,30 @@ pub unsafe extern "C" fn a0b_pack(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn init_fills_no_more_than_the_callers_struct() {
+        // A caller of the first layout: its struct ends at `no_sync`'s offset.
+        let mut buf = [0xAAu8; std::mem::size_of::<a0b_options>() + 8];
+        let p = buf.as_mut_ptr() as *mut a0b_options;
+        assert_eq!(unsafe { a0b_options_init(p) }, A0B_OK);
+        assert!(buf[FIRST_LAYOUT_SIZE..].iter().all(|&b| b == 0xAA));
+        let read = unsafe { std::ptr::read_unaligned(p) };
+        assert_eq!(read.struct_size, FIRST_LAYOUT_SIZE);
+        assert_eq!(read.gzip_level, 6);
+        // Through the header's macro: the whole struct, and nothing past it.
+        let mut buf = [0xAAu8; std::mem::size_of::<a0b_options>() + 8];
+        let p = buf.as_mut_ptr() as *mut a0b_options;
+        let size = std::mem::size_of::<a0b_options>();
+        assert_eq!(unsafe { a0b_options_init_size(p, size) }, A0B_OK);
+        assert!(buf[size..].iter().all(|&b| b == 0xAA));
+        let read = unsafe { std::ptr::read_unaligned(p) };
+        assert_eq!((read.struct_size, read.no_sync), (size, false));
+        assert_eq!(
+            unsafe { a0b_options_init_size(p, FIRST_LAYOUT_SIZE - 1) },
+            A0B_ERR_INVALID_ARGUMENT
+        );
+    }
 
     #[test]
     fn options_of_the_first_layout_are_accepted_with_defaults_for_the_rest() {
