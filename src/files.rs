@@ -118,6 +118,14 @@ impl<'a> FileOptions<'a> {
     }
 
     /// Whether output files are made durable before they are published.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::files::FileOptions;
+    /// let o = FileOptions::new().overwrite(true).sync(false);
+    /// assert!(!o.syncs() && o.overwrites());
+    /// ```
     pub fn syncs(&self) -> bool {
         !self.no_sync
     }

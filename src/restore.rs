@@ -161,6 +161,14 @@ impl<'a> RestoreOptions<'a> {
     }
 
     /// Whether the new tree is made durable before it is published.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::restore::RestoreOptions;
+    /// let o = RestoreOptions::new().sync(false).sync(true);
+    /// assert!(o.syncs());
+    /// ```
     pub fn syncs(&self) -> bool {
         !self.no_sync
     }
