@@ -17,7 +17,9 @@
 #   RUNS       timed runs of each command      (default 5)
 #   PACK_RUNS  timed runs for the pack rows    (default RUNS, at most 3: `tar czf` takes ~20 s)
 #   ROWS       which rows, comma-separated     (default decrypt,md5,restore,pack; `decrypt` is
-#              the three decrypt rows, `md5` the md5 row)
+#              the three decrypt rows, `md5` the md5 row; `sync` (not in the default) is a0backup
+#              against itself: decrypt and restore as they are, flushing to stable storage
+#              before publishing, against the same with --no-sync)
 #   KEEP=1     keep BENCH_DIR afterwards
 #   NO_PAGE_REPORTING=1  (root, Linux guests with virtio-balloon free page reporting) stop the
 #              guest from handing free memory back to the host while the script runs, and
@@ -56,8 +58,8 @@ done
 for n in SIZE_MB TREE_MB RUNS PACK_RUNS; do
   [[ ${!n} =~ ^[1-9][0-9]*$ ]] || die "$n must be a positive integer, not '${!n}'"
 done
-[[ $ROWS =~ ^(decrypt|md5|restore|pack)(,(decrypt|md5|restore|pack))*$ ]] ||
-  die "ROWS is a comma-separated list of decrypt, md5, restore and pack, not '$ROWS'"
+[[ $ROWS =~ ^(decrypt|md5|restore|pack|sync)(,(decrypt|md5|restore|pack|sync))*$ ]] ||
+  die "ROWS is a comma-separated list of decrypt, md5, restore, pack and sync, not '$ROWS'"
 want() { [[ ",$ROWS," == *",$1,"* ]]; }
 
 # --- a0backup ---------------------------------------------------------------------------------
@@ -156,14 +158,14 @@ PLAIN=$D/random.bin
 ENC=$D/random.bin.enc
 OUT=$D/out.bin
 BYTES=$((SIZE_MB * 1024 * 1024))
-if { want decrypt || want md5; } &&
+if { want decrypt || want md5 || want sync; } &&
   { [ "$(stat -c %s "$PLAIN" 2>/dev/null)" != "$BYTES" ] || [ "$(stat -c %s "$ENC" 2>/dev/null)" != "$BYTES" ]; }; then
   say "making ${SIZE_MB} MiB of random data and encrypting it ($([ "$NODE_CIPHER" = 1 ] && echo 'node createCipher' || echo 'openssl enc -nosalt -md md5'))"
   head -c "$BYTES" /dev/urandom >"$PLAIN"
   encrypt "$PLAIN" "$ENC"
 fi
 ENC_MD5=
-{ want decrypt || want md5; } && ENC_MD5=$(md5_of "$ENC")
+{ want decrypt || want md5 || want sync; } && ENC_MD5=$(md5_of "$ENC")
 
 # --- Measuring --------------------------------------------------------------------------------
 TABLE=()
@@ -277,6 +279,14 @@ if want decrypt; then
     "rm -f $QO" "cmp -s $QO $QP"
 fi
 
+# (e) what flushing costs: the same decrypt with --no-sync as the "peer"
+if want sync; then
+  row "decrypt $SZ to a file, fsync before the rename" "a0backup decrypt --no-sync" \
+    "$A0_D --no-sync $QE -o $QO --force" \
+    "$A0_D $QE -o $QO --force" \
+    "rm -f $QO" "cmp -s $QO $QP"
+fi
+
 # (d) md5 alone
 if want md5; then
   row "md5 of $SZ" "md5sum" \
@@ -291,7 +301,7 @@ fi
 # --- Restore and pack -------------------------------------------------------------------------
 HAS_RESTORE=0
 HAS_PACK=0
-want restore && has_sub restore && HAS_RESTORE=1
+{ want restore || want sync; } && has_sub restore && HAS_RESTORE=1
 want pack && has_sub pack && HAS_PACK=1
 
 TREE=$D/tree
@@ -329,14 +339,22 @@ if [ "$HAS_RESTORE" = 1 ]; then
   CLEAN_R="rm -rf $QDEST $QTGZ"
   CHECK_R="diff -r $(q "$TREE/dump") $QDEST/dump"
 
-  if [ "$NODE_DECIPHER" = 1 ]; then
+  if want sync; then
+    row "$WORK, every file and directory fsynced before the rename" "a0backup restore --no-sync" \
+      "$A0_R --no-sync" "$A0_R" "$CLEAN_R" "$CHECK_R"
+  fi
+  if ! want restore; then
+    :
+  elif [ "$NODE_DECIPHER" = 1 ]; then
     row "$WORK" "md5sum; node decrypt.js; mkdir; tar xf (seeds)" \
       "md5sum $QB && $NODE_D $QB $QTGZ && mkdir -p $QDEST && tar xf $QTGZ -C $QDEST" \
       "$A0_R" "$CLEAN_R" "$CHECK_R"
   else
     skip "$WORK" "md5sum; node decrypt.js; mkdir; tar xf (seeds)" "skipped: $(have node && echo 'node has no createDecipher' || echo 'no node')"
   fi
-  if [ "$HAVE_PIGZ" = 1 ]; then
+  if ! want restore; then
+    :
+  elif [ "$HAVE_PIGZ" = 1 ]; then
     row "$WORK" "openssl enc -d | pigz -d | tar x" \
       "mkdir -p $QDEST && $OSSL_D -in $QB | pigz -d | tar x -C $QDEST" \
       "$A0_R" "$CLEAN_R" "$CHECK_R"

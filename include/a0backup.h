@@ -20,7 +20,8 @@
  *    threads. The progress callback runs on the calling thread.
  *  - File functions publish their output only when it is complete and checked; on failure
  *    (cancellation included) nothing partial is left and existing outputs are untouched.
- *  - a0b_options: call a0b_options_init() first; struct_size lets later versions add fields.
+ *  - a0b_options: call a0b_options_init() first (a macro: it fills the struct this header
+ *    declares); struct_size lets later versions add fields.
  */
 
 #ifndef A0BACKUP_H
@@ -89,6 +90,12 @@ typedef struct a0b_options {
   a0b_progress_fn progress;
   // Passed to `progress` unchanged.
   void *user_data;
+  // Do not flush outputs to stable storage before publishing them (default false: the
+  // output file, or every file and directory of a restored tree, is fsynced before it
+  // appears under its name, and its directory after). Faster; after a power loss a
+  // published output may hold empty or partial files. Added after the first layout: a
+  // caller built without it gets the default.
+  bool no_sync;
 } a0b_options;
 
 // Success.
@@ -149,11 +156,24 @@ const char *a0b_version(void);
 size_t a0b_last_error_message(char *buf,
                               size_t len);
 
-// Fills `options` with the defaults and sets its `struct_size`.
+// Fills `options` with the defaults and sets its `struct_size`. In C, through the header,
+// this is a macro for `a0b_options_init_size(options, sizeof(struct a0b_options))`, so the
+// whole struct the caller was compiled with is filled. The function itself (called by name, as the Node and
+// Python bindings do, or by a program built against the first header) fills only the fields
+// of the first layout, up to `user_data`, which every caller's struct has.
 //
 // # Safety
-// `options` is NULL or points to a writable `a0b_options`.
+// `options` is NULL or points to a writable `a0b_options` of at least the first layout.
 a0b_result a0b_options_init(struct a0b_options *options);
+
+// Fills the first `size` bytes of `options` (its `sizeof`, as the caller was compiled) with
+// the defaults, and sets `struct_size` to what was filled. Fields past what this library
+// knows are left alone.
+//
+// # Safety
+// `options` is NULL or points to `size` writable bytes.
+a0b_result a0b_options_init_size(struct a0b_options *options,
+                                 size_t size);
 
 // Derives the key and IV of Node's `createCipher` (EVP_BytesToKey, MD5, one round, no salt).
 //
@@ -292,3 +312,7 @@ a0b_result a0b_pack(const char *src_dir,
 #endif  // __cplusplus
 
 #endif  /* A0BACKUP_H */
+
+/* Callers compiled with this header fill the whole struct they have; the function
+ * a0b_options_init itself fills the first layout only (see its comment). */
+#define a0b_options_init(options) a0b_options_init_size((options), sizeof(struct a0b_options))

@@ -120,6 +120,29 @@ pub enum Error {
         /// The file that changed.
         path: PathBuf,
     },
+
+    /// Something a0backup made could not be removed: the staging directory or temporary file
+    /// of a failed or cancelled operation, the tree that a restore with `replace` replaced, or
+    /// a leftover of an earlier run that died. `path` is what is left on disk.
+    ///
+    /// `after` is the error that made the operation fail, when there was one (the cleanup
+    /// came after it); without one, the operation itself succeeded: for a replacing restore,
+    /// the destination holds the new tree and only the old one is left at `path`.
+    #[error("{}{what} {} could not be removed: {source}{}",
+        after.as_ref().map(|e| format!("{e}; and ")).unwrap_or_default(),
+        path.display(),
+        if after.is_none() && *what == "the replaced tree" { " (the destination holds the new tree)" } else { "" })]
+    Leftover {
+        /// What it is: "the staging directory", "the temporary file", "the replaced tree" or
+        /// "a leftover of an earlier run".
+        what: &'static str,
+        /// What is left.
+        path: PathBuf,
+        /// Why it could not be removed.
+        source: io::Error,
+        /// The error the operation failed with before the cleanup, if any.
+        after: Option<Box<Error>>,
+    },
 }
 
 /// `Result` with this crate's [`Error`].
@@ -264,6 +287,11 @@ impl Error {
             Error::InvalidArgument(_) => ErrorKind::InvalidArgument,
             Error::Cancelled => ErrorKind::Cancelled,
             Error::ChangedWhileReading { .. } => ErrorKind::ChangedWhileReading,
+            // A failed cleanup is classed by the error it came after; alone, it is an I/O error.
+            Error::Leftover {
+                after: Some(cause), ..
+            } => cause.kind(),
+            Error::Leftover { .. } => ErrorKind::Io,
         }
     }
 
@@ -295,6 +323,49 @@ impl Error {
                 | Error::UnsafeEntry { .. }
                 | Error::LimitExceeded { .. }
         )
+    }
+
+    /// A failed cleanup of `path`, after `cause` (the operation's own error), if any.
+    pub(crate) fn leftover(what: &'static str, cleanup: Error, cause: Option<Error>) -> Error {
+        let (path, source) = match cleanup {
+            Error::Path { path, source } => (path, source),
+            other => (PathBuf::new(), io::Error::other(other.to_string())),
+        };
+        Error::Leftover {
+            what,
+            path,
+            source,
+            after: cause.map(Box::new),
+        }
+    }
+
+    /// The error to act on: for a [`Error::Leftover`] after another error, that error.
+    ///
+    /// A failed cleanup is reported with the error that came before it; exit codes and C
+    /// result codes follow the first one, so a cancel stays a cancel and a checksum mismatch a
+    /// mismatch.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::Error;
+    /// let e = Error::Leftover {
+    ///     what: "the staging directory",
+    ///     path: "/srv/.restored.a0backup-staging-x1".into(),
+    ///     source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+    ///     after: Some(Box::new(Error::Cancelled)),
+    /// };
+    /// assert!(matches!(e.primary(), Error::Cancelled));
+    /// assert!(e.to_string().starts_with("cancelled; and the staging directory /srv/"));
+    /// assert!(matches!(Error::Cancelled.primary(), Error::Cancelled));
+    /// ```
+    pub fn primary(&self) -> &Error {
+        match self {
+            Error::Leftover {
+                after: Some(cause), ..
+            } => cause.primary(),
+            other => other,
+        }
     }
 
     pub(crate) fn malformed(

@@ -118,7 +118,16 @@ pub struct a0b_options {
     pub progress: a0b_progress_fn,
     /// Passed to `progress` unchanged.
     pub user_data: *mut c_void,
+    /// Do not flush outputs to stable storage before publishing them (default false: the
+    /// output file, or every file and directory of a restored tree, is fsynced before it
+    /// appears under its name, and its directory after). Faster; after a power loss a
+    /// published output may hold empty or partial files. Added after the first layout: a
+    /// caller built without it gets the default.
+    pub no_sync: bool,
 }
+
+/// `sizeof(a0b_options)` of the first layout (up to `user_data`): the smallest accepted.
+const FIRST_LAYOUT_SIZE: usize = std::mem::offset_of!(a0b_options, no_sync);
 
 impl Default for a0b_options {
     fn default() -> Self {
@@ -134,6 +143,7 @@ impl Default for a0b_options {
             max_total_bytes: 0,
             progress: None,
             user_data: std::ptr::null_mut(),
+            no_sync: false,
         }
     }
 }
@@ -252,14 +262,22 @@ unsafe fn options_arg(ptr: *const a0b_options) -> Result<a0b_options, Error> {
         return Ok(a0b_options::default());
     }
     let size = unsafe { std::ptr::read_unaligned(ptr as *const usize) };
-    // This is the first layout, so nothing smaller is valid. A later version that appends
-    // fields will accept this size too and default the fields a smaller struct lacks.
-    if size < std::mem::size_of::<a0b_options>() {
+    // Nothing smaller than the first layout is valid. A caller built against an earlier
+    // layout passes its smaller size: the fields it lacks keep their defaults.
+    if size < FIRST_LAYOUT_SIZE {
         return Err(invalid(
             "a0b_options.struct_size is too small: initialise options with a0b_options_init",
         ));
     }
-    Ok(unsafe { *ptr })
+    let mut o = a0b_options::default();
+    let n = size.min(std::mem::size_of::<a0b_options>());
+    // SAFETY: the caller's struct has `size` readable bytes (its struct_size); `o` has at least
+    // `n`. Every field is plain data that any bytes from a C caller's struct of the same
+    // layout are valid for (bools as 0 or 1, as C writes them).
+    unsafe {
+        std::ptr::copy_nonoverlapping(ptr as *const u8, &mut o as *mut a0b_options as *mut u8, n)
+    };
+    Ok(o)
 }
 
 fn format_of(o: &a0b_options) -> Result<Option<Format>, Error> {
@@ -355,17 +373,50 @@ pub unsafe extern "C" fn a0b_last_error_message(buf: *mut c_char, len: usize) ->
     .unwrap_or(0)
 }
 
-/// Fills `options` with the defaults and sets its `struct_size`.
+/// Fills `options` with the defaults and sets its `struct_size`. In C, through the header,
+/// this is a macro for `a0b_options_init_size(options, sizeof(struct a0b_options))`, so the
+/// whole struct the caller was compiled with is filled. The function itself (called by name, as the Node and
+/// Python bindings do, or by a program built against the first header) fills only the fields
+/// of the first layout, up to `user_data`, which every caller's struct has.
 ///
 /// # Safety
-/// `options` is NULL or points to a writable `a0b_options`.
+/// `options` is NULL or points to a writable `a0b_options` of at least the first layout.
 #[no_mangle]
 pub unsafe extern "C" fn a0b_options_init(options: *mut a0b_options) -> a0b_result {
+    unsafe { a0b_options_init_size(options, FIRST_LAYOUT_SIZE) }
+}
+
+/// Fills the first `size` bytes of `options` (its `sizeof`, as the caller was compiled) with
+/// the defaults, and sets `struct_size` to what was filled. Fields past what this library
+/// knows are left alone.
+///
+/// # Safety
+/// `options` is NULL or points to `size` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn a0b_options_init_size(
+    options: *mut a0b_options,
+    size: usize,
+) -> a0b_result {
     boundary(|| {
         if options.is_null() {
             return Err(invalid("options is NULL"));
         }
-        unsafe { options.write(a0b_options::default()) };
+        if size < FIRST_LAYOUT_SIZE {
+            return Err(invalid("size is smaller than any a0b_options"));
+        }
+        let n = size.min(std::mem::size_of::<a0b_options>());
+        let defaults = a0b_options {
+            struct_size: n,
+            ..a0b_options::default()
+        };
+        // SAFETY: the caller gives `size` >= n writable bytes; `defaults` has n readable ones.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                &defaults as *const a0b_options as *const u8,
+                options as *mut u8,
+                n,
+            )
+        };
         Ok(())
     })
 }
@@ -592,6 +643,7 @@ pub unsafe extern "C" fn a0b_decrypt_file(
             .overwrite(o.overwrite)
             .expected_md5(expected)
             .decrypt_options(decrypt)
+            .sync(!o.no_sync)
             .progress(progress_of(&o));
         files::decrypt_file(&input, &output, &pw, opts).map(|_| ())
     })
@@ -617,6 +669,7 @@ pub unsafe extern "C" fn a0b_encrypt_file(
         let format = format_of(&o)?.unwrap_or_default();
         let opts = FileOptions::new()
             .overwrite(o.overwrite)
+            .sync(!o.no_sync)
             .progress(progress_of(&o));
         files::encrypt_file(&input, &output, &pw, format, opts).map(|_| ())
     })
@@ -655,6 +708,7 @@ pub unsafe extern "C" fn a0b_restore(
             .replace(o.overwrite)
             .decrypt_options(decrypt)
             .unpack(unpack)
+            .sync(!o.no_sync)
             .progress(progress_of(&o));
         restore_file(&input, &dest, Some(&pw), opts).map(|_| ())
     })
@@ -688,10 +742,13 @@ pub unsafe extern "C" fn a0b_pack(
             let pw = unsafe { password_arg(password, password_len) }?;
             pack = pack.encrypt(pw, format_of(&o)?.unwrap_or_default());
         }
-        let out = AtomicFile::create(&output, o.overwrite)?;
+        let out = AtomicFile::create(&output, o.overwrite)?.sync(!o.no_sync);
         let mut progress = progress_of(&o);
         let summary =
-            crate::archive::pack_with_progress(&src, out.as_file(), &pack, &mut progress)?;
+            match crate::archive::pack_with_progress(&src, out.as_file(), &pack, &mut progress) {
+                Ok(s) => s,
+                Err(e) => return Err(out.discard_after(e)),
+            };
         out.commit()?;
         if !md5_hex_out.is_null() {
             write_hex(md5_hex_out, &summary.md5);
@@ -732,8 +789,14 @@ mod tests {
             Error::InvalidArgument("a".into()),
             Error::Cancelled,
             Error::ChangedWhileReading { path: "f".into() },
+            Error::Leftover {
+                what: "the staging directory",
+                path: "s".into(),
+                source: std::io::Error::other("x"),
+                after: None,
+            },
         ];
-        let mut seen = [false; 12];
+        let mut seen = [false; 13];
         for e in &all {
             let i = match e {
                 Error::Io(_) => 0,
@@ -748,6 +811,7 @@ mod tests {
                 Error::InvalidArgument(_) => 9,
                 Error::Cancelled => 10,
                 Error::ChangedWhileReading { .. } => 11,
+                Error::Leftover { .. } => 12,
             };
             seen[i] = true;
         }
@@ -796,5 +860,53 @@ mod tests {
         };
         assert_eq!(code_of(&e), A0B_ERR_UNSAFE_ARCHIVE);
         assert_eq!(e.exit_code(), 5);
+    }
+
+    #[test]
+    fn init_fills_no_more_than_the_callers_struct() {
+        // A caller of the first layout: its struct ends at `no_sync`'s offset.
+        let mut buf = [0xAAu8; std::mem::size_of::<a0b_options>() + 8];
+        let p = buf.as_mut_ptr() as *mut a0b_options;
+        assert_eq!(unsafe { a0b_options_init(p) }, A0B_OK);
+        assert!(buf[FIRST_LAYOUT_SIZE..].iter().all(|&b| b == 0xAA));
+        let read = unsafe { std::ptr::read_unaligned(p) };
+        assert_eq!(read.struct_size, FIRST_LAYOUT_SIZE);
+        assert_eq!(read.gzip_level, 6);
+        // Through the header's macro: the whole struct, and nothing past it.
+        let mut buf = [0xAAu8; std::mem::size_of::<a0b_options>() + 8];
+        let p = buf.as_mut_ptr() as *mut a0b_options;
+        let size = std::mem::size_of::<a0b_options>();
+        assert_eq!(unsafe { a0b_options_init_size(p, size) }, A0B_OK);
+        assert!(buf[size..].iter().all(|&b| b == 0xAA));
+        let read = unsafe { std::ptr::read_unaligned(p) };
+        assert_eq!((read.struct_size, read.no_sync), (size, false));
+        assert_eq!(
+            unsafe { a0b_options_init_size(p, FIRST_LAYOUT_SIZE - 1) },
+            A0B_ERR_INVALID_ARGUMENT
+        );
+    }
+
+    #[test]
+    fn options_of_the_first_layout_are_accepted_with_defaults_for_the_rest() {
+        let mut o = a0b_options {
+            overwrite: true,
+            no_sync: true,
+            ..a0b_options::default()
+        };
+        o.struct_size = FIRST_LAYOUT_SIZE;
+        // SAFETY: `o` is a live a0b_options.
+        let read = unsafe { options_arg(&o) }.unwrap();
+        assert!(read.overwrite, "fields of the first layout are read");
+        assert!(
+            !read.no_sync,
+            "a field the caller's layout lacks keeps its default"
+        );
+        o.struct_size = std::mem::size_of::<a0b_options>();
+        assert!(unsafe { options_arg(&o) }.unwrap().no_sync);
+        o.struct_size = FIRST_LAYOUT_SIZE - 1;
+        assert!(matches!(
+            unsafe { options_arg(&o) },
+            Err(Error::InvalidArgument(_))
+        ));
     }
 }

@@ -6,11 +6,12 @@
 //! a cancel) never leaves a partial file under the final name, and an existing file is replaced
 //! only when asked and only by a complete one.
 
-use std::fs::File;
+use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::checksum::Md5Digest;
+use crate::durable::{self, Kind, Owned, Pattern};
 use crate::error::{Error, Result};
 use crate::kdf::{Format, Password};
 use crate::pipeline::{copy_with_writer_thread, MaybeHashed, CHUNK};
@@ -53,6 +54,7 @@ pub struct FileOptions<'a> {
     compute_md5: bool,
     decrypt: DecryptOptions,
     progress: Progress<'a>,
+    no_sync: bool,
 }
 
 impl<'a> FileOptions<'a> {
@@ -95,6 +97,37 @@ impl<'a> FileOptions<'a> {
     /// Whether an existing output may be replaced.
     pub fn overwrites(&self) -> bool {
         self.overwrite
+    }
+
+    /// Whether to make an output file durable before it appears under its name (on by
+    /// default): its data is flushed to stable storage (fsync) before the rename and its
+    /// directory after it, so that after a power loss the name holds either the old file or
+    /// the complete new one. Off, the kernel writes it back in its own time. Applies to the
+    /// `*_file` functions; a stream written to a caller's writer is the caller's to flush.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::files::FileOptions;
+    /// assert!(FileOptions::new().syncs());
+    /// assert!(!FileOptions::new().sync(false).syncs());
+    /// ```
+    pub fn sync(mut self, yes: bool) -> Self {
+        self.no_sync = !yes;
+        self
+    }
+
+    /// Whether output files are made durable before they are published.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::files::FileOptions;
+    /// let o = FileOptions::new().overwrite(true).sync(false);
+    /// assert!(!o.syncs() && o.overwrites());
+    /// ```
+    pub fn syncs(&self) -> bool {
+        !self.no_sync
     }
 }
 
@@ -229,10 +262,11 @@ pub fn decrypt_to_file<R: Read>(
     password: &Password,
     options: FileOptions<'_>,
 ) -> Result<DecryptSummary> {
-    let out = AtomicFile::create(output, options.overwrite)?;
-    let summary = decrypt_stream(input, out.writer(), total, password, options)?;
-    out.commit()?;
-    Ok(summary)
+    let out = AtomicFile::create(output, options.overwrite)?.sync(options.syncs());
+    match decrypt_stream(input, out.writer(), total, password, options) {
+        Ok(summary) => out.commit().map(|()| summary),
+        Err(e) => Err(out.discard_after(e)),
+    }
 }
 
 /// Decrypts a stream into a writer (a pipe, stdout). Unlike [`decrypt_file`], bytes reach
@@ -355,10 +389,11 @@ pub fn encrypt_to_file<R: Read>(
     format: Format,
     options: FileOptions<'_>,
 ) -> Result<EncryptSummary> {
-    let out = AtomicFile::create(output, options.overwrite)?;
-    let summary = encrypt_stream(input, out.writer(), total, password, format, options)?;
-    out.commit()?;
-    Ok(summary)
+    let out = AtomicFile::create(output, options.overwrite)?.sync(options.syncs());
+    match encrypt_stream(input, out.writer(), total, password, format, options) {
+        Ok(summary) => out.commit().map(|()| summary),
+        Err(e) => Err(out.discard_after(e)),
+    }
 }
 
 /// Encrypts a stream into a writer in `format`, and returns the MD5 of what was written.
@@ -477,7 +512,15 @@ impl<T: Write> Write for Labeled<'_, T> {
 }
 
 /// A file written under a temporary name beside its final path, renamed into place by
-/// [`commit`](Self::commit) and removed if dropped uncommitted.
+/// [`commit`](Self::commit) and removed by [`discard`](Self::discard) or if dropped
+/// uncommitted.
+///
+/// The temporary file (`.NAME.XXXXXX.a0backup-tmp`, mode 0600 from the start) is locked
+/// (`flock`) for as long as this value lives. Creating one first removes the temporary files
+/// of earlier runs for the same name whose lock is free (their run was killed, or the machine
+/// lost power); those of live runs are left alone. [`commit`](Self::commit) makes the data
+/// durable (fsync) before the rename and the directory entry after it, unless
+/// [`sync`](Self::sync) turned that off.
 ///
 /// # Examples
 ///
@@ -495,18 +538,40 @@ impl<T: Write> Write for Labeled<'_, T> {
 /// ```
 #[derive(Debug)]
 pub struct AtomicFile {
-    temp: tempfile::NamedTempFile,
+    /// The temporary file; `None` once committed or discarded.
+    temp: Option<Owned>,
     path: PathBuf,
+    parent: PathBuf,
     overwrite: bool,
+    sync: bool,
 }
 
+/// Start writeback of a streamed output every this many bytes, so the fsync before the rename
+/// has little left to do.
+const WRITEBACK_EVERY: u64 = 8 << 20;
+
 impl AtomicFile {
-    /// Creates the temporary file beside `path`.
+    /// Creates the temporary file beside `path`, after removing the unowned temporary files of
+    /// earlier runs for the same `path`.
     ///
     /// # Errors
     ///
     /// [`Error::AlreadyExists`] when `path` exists and `overwrite` is false; [`Error::Path`]
-    /// when its directory cannot be written.
+    /// naming the directory when it is missing or cannot be written; [`Error::Leftover`] when
+    /// an earlier run's temporary file cannot be removed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::{files::AtomicFile, Error};
+    /// let dir = tempfile::tempdir()?;
+    /// let missing = dir.path().join("no/such/dir/out");
+    /// match AtomicFile::create(&missing, false) {
+    ///     Err(Error::Path { path, .. }) => assert_eq!(path, dir.path().join("no/such/dir")),
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn create(path: &Path, overwrite: bool) -> Result<AtomicFile> {
         if !overwrite && path.symlink_metadata().is_ok() {
             return Err(Error::AlreadyExists(path.to_path_buf()));
@@ -518,56 +583,211 @@ impl AtomicFile {
         let name = path.file_name().ok_or_else(|| {
             Error::InvalidArgument(format!("{} is not a file name", path.display()))
         })?;
-        let mut prefix = std::ffi::OsString::from(".");
-        prefix.push(name);
-        prefix.push(".");
-        let temp = tempfile::Builder::new()
-            .prefix(&prefix)
-            .suffix(".a0backup-tmp")
-            .tempfile_in(parent)
-            .map_err(Error::path(parent))?;
+        let pattern = temp_pattern(name);
+        durable::remove_leftovers(parent, &[pattern], Kind::File)?;
+        let temp = durable::create_file(parent, pattern)?;
         Ok(AtomicFile {
-            temp,
+            temp: Some(temp),
             path: path.to_path_buf(),
+            parent: parent.to_path_buf(),
             overwrite,
+            sync: true,
         })
     }
 
-    /// The temporary file, as a writer whose errors name the final path.
-    pub(crate) fn writer(&self) -> Labeled<'_, &File> {
-        Labeled::new(self.temp.as_file(), &self.path)
+    /// Whether [`commit`](Self::commit) flushes the file and its directory to stable storage
+    /// (on by default).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use a0backup::files::AtomicFile;
+    /// let dir = tempfile::tempdir()?;
+    /// let f = AtomicFile::create(&dir.path().join("scratch"), false)?.sync(false);
+    /// f.as_file().write_all(b"rebuilt on demand")?;
+    /// f.commit()?;
+    /// assert!(dir.path().join("scratch").exists());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn sync(mut self, yes: bool) -> Self {
+        self.sync = yes;
+        self
+    }
+
+    fn temp(&self) -> &Owned {
+        self.temp.as_ref().expect("not committed yet")
+    }
+
+    /// The temporary file, as a writer whose errors name the final path, starting writeback
+    /// as it goes when syncing.
+    pub(crate) fn writer(&self) -> Labeled<'_, Writeback<'_>> {
+        Labeled::new(
+            Writeback {
+                file: self.temp().file(),
+                written: 0,
+                started: 0,
+                on: self.sync,
+            },
+            &self.path,
+        )
     }
 
     /// The temporary file, to write into.
     pub fn as_file(&self) -> &File {
-        self.temp.as_file()
+        self.temp().file()
     }
 
-    /// Renames the file into place (replacing an existing one only if `overwrite` was given).
+    /// Renames the file into place (replacing an existing one only if `overwrite` was given),
+    /// flushed to stable storage first and its directory after, unless [`sync`](Self::sync)
+    /// is off. On failure the temporary file is removed.
     ///
     /// # Errors
     ///
-    /// [`Error::AlreadyExists`] if a file appeared at `path` meanwhile and overwrite is off.
-    pub fn commit(self) -> Result<()> {
-        let AtomicFile {
-            temp,
-            path,
-            overwrite,
-        } = self;
-        let result = if overwrite {
-            temp.persist(&path)
-        } else {
-            temp.persist_noclobber(&path)
-        };
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {
-                Err(Error::AlreadyExists(path))
-            }
-            Err(e) => Err(Error::Path {
-                path,
-                source: e.error,
-            }),
+    /// [`Error::AlreadyExists`] if a file appeared at `path` meanwhile and overwrite is off;
+    /// [`Error::Path`] when the flush or the rename fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::{files::AtomicFile, Error};
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("out");
+    /// let f = AtomicFile::create(&path, false)?;
+    /// std::fs::write(&path, b"someone else's")?;
+    /// assert!(matches!(f.commit(), Err(Error::AlreadyExists(_))));
+    /// assert_eq!(std::fs::read_dir(dir.path())?.count(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn commit(mut self) -> Result<()> {
+        if let Err(e) = self.rename_into_place() {
+            return Err(self.discard_after(e));
         }
+        match self.sync {
+            true => durable::fsync_dir(&self.parent),
+            false => Ok(()),
+        }
+    }
+
+    fn rename_into_place(&mut self) -> Result<()> {
+        let temp = self.temp();
+        if self.sync {
+            temp.file().sync_all().map_err(Error::path(&self.path))?;
+        }
+        let renamed = if self.overwrite {
+            fs::rename(temp.path(), &self.path)
+        } else {
+            durable::rename_noreplace(temp.path(), &self.path)
+        };
+        match renamed {
+            Ok(()) => {
+                self.temp = None; // published: closing it releases the lock
+                Ok(())
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                Err(Error::AlreadyExists(self.path.clone()))
+            }
+            Err(e) => Err(Error::path(&self.path)(e)),
+        }
+    }
+
+    /// Removes the temporary file: the output is not made.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Leftover`] naming the temporary file when it cannot be removed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::files::AtomicFile;
+    /// let dir = tempfile::tempdir()?;
+    /// let f = AtomicFile::create(&dir.path().join("out"), false)?;
+    /// f.discard()?;
+    /// assert_eq!(std::fs::read_dir(dir.path())?.count(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn discard(mut self) -> Result<()> {
+        let temp = self.temp.take().expect("discard runs once");
+        match fs::remove_file(temp.path()) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(Error::Leftover {
+                what: "the temporary file",
+                path: temp.path().to_path_buf(),
+                source: e,
+                after: None,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Discards the file because of `cause`, the error that stopped the writing, and returns
+    /// the error to report: `cause`, or an [`Error::Leftover`] carrying it when the temporary
+    /// file cannot be removed (so that a failed cleanup is never silent).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::{files::AtomicFile, Error};
+    /// let dir = tempfile::tempdir()?;
+    /// let f = AtomicFile::create(&dir.path().join("out"), false)?;
+    /// let e = f.discard_after(Error::Cancelled);
+    /// assert!(matches!(e, Error::Cancelled));
+    /// assert_eq!(std::fs::read_dir(dir.path())?.count(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn discard_after(self, cause: Error) -> Error {
+        match self.discard() {
+            Ok(()) => cause,
+            Err(Error::Leftover {
+                what, path, source, ..
+            }) => Error::Leftover {
+                what,
+                path,
+                source,
+                after: Some(Box::new(cause)),
+            },
+            Err(other) => other,
+        }
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if let Some(temp) = self.temp.take() {
+            let _ = fs::remove_file(temp.path());
+        }
+    }
+}
+
+fn temp_pattern(name: &std::ffi::OsStr) -> Pattern<'_> {
+    Pattern {
+        name,
+        tag: ".",
+        suffix: ".a0backup-tmp",
+    }
+}
+
+/// A writer into a temporary output that starts writeback of what it wrote every
+/// [`WRITEBACK_EVERY`] bytes when `on`.
+pub(crate) struct Writeback<'f> {
+    file: &'f File,
+    written: u64,
+    started: u64,
+    on: bool,
+}
+
+impl Write for Writeback<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.written += n as u64;
+        if self.on && self.written - self.started >= WRITEBACK_EVERY {
+            durable::start_writeback_range(self.file, self.started, self.written - self.started);
+            self.started = self.written;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
     }
 }

@@ -128,6 +128,7 @@
 pub mod archive;
 pub mod checksum;
 pub mod cipher;
+mod durable;
 pub mod error;
 pub mod ffi;
 pub mod files;

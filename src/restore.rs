@@ -10,6 +10,7 @@
 use std::cell::Cell;
 use std::fs::{self, File};
 use std::io::{self, Read};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -18,6 +19,7 @@ use crate::archive::{
     note_trailing_zeros, unpack_tar, GzipChecked, NotGzip, UnpackOptions, UnpackSummary,
 };
 use crate::checksum::Md5Digest;
+use crate::durable::{self, Kind, Owned, Pattern};
 use crate::error::{Error, Result};
 use crate::kdf::Password;
 use crate::pipeline::{read_full, MaybeHashed, CHUNK};
@@ -62,6 +64,7 @@ pub struct RestoreOptions<'a> {
     decrypt: DecryptOptions,
     unpack: UnpackOptions,
     progress: Progress<'a>,
+    no_sync: bool,
 }
 
 impl<'a> RestoreOptions<'a> {
@@ -136,6 +139,38 @@ impl<'a> RestoreOptions<'a> {
     /// Whether a non-empty destination may be replaced.
     pub fn replaces(&self) -> bool {
         self.replace
+    }
+
+    /// Whether to make the new tree durable before it is published (on by default): every
+    /// file and directory of the staging tree is flushed to stable storage (fsync) before the
+    /// rename, and the destination's parent after it, so that after a power loss the
+    /// destination is either the old one or the complete new tree, never empty files. With
+    /// [`replace`](Self::replace), the old tree is removed only after that. Off, a restore is
+    /// faster (see BENCHMARKS.md) and the kernel writes the tree back in its own time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::restore::RestoreOptions;
+    /// assert!(RestoreOptions::new().syncs());
+    /// assert!(!RestoreOptions::new().sync(false).syncs());
+    /// ```
+    pub fn sync(mut self, yes: bool) -> Self {
+        self.no_sync = !yes;
+        self
+    }
+
+    /// Whether the new tree is made durable before it is published.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::restore::RestoreOptions;
+    /// let o = RestoreOptions::new().sync(false).sync(true);
+    /// assert!(o.syncs());
+    /// ```
+    pub fn syncs(&self) -> bool {
+        !self.no_sync
     }
 }
 
@@ -256,16 +291,22 @@ pub fn restore_reader<R: Read>(
     password: Option<&Password>,
     mut options: RestoreOptions<'_>,
 ) -> Result<RestoreSummary> {
-    check_destination(dest, options.replace)?;
+    let target = Target::of(dest)?;
+    // Staging directories of earlier runs on this destination that died (SIGKILL, power loss)
+    // go first; those of live runs are locked and stay.
+    durable::remove_leftovers(&target.parent, &target.leftover_patterns(), Kind::Dir)?;
+    check_destination(&target.path, options.replace)?;
+    let sync = options.syncs();
     let counting = Counting::new(input);
     let count = counting.count.clone();
     let mut source = MaybeHashed::new(counting, options.expected_md5.is_some());
     let mut stage = Stage {
-        dest,
+        target: &target,
         unpack: &options.unpack,
         progress: &mut options.progress,
         total,
         count: &count,
+        sync,
     };
     let extracted = match password {
         Some(pw) => {
@@ -277,7 +318,9 @@ pub fn restore_reader<R: Read>(
     };
     let (staging, unpacked) = match (extracted, &options.expected_md5) {
         (Ok(done), _) => done,
-        (Err(e), Some(expected)) if e.may_be_corruption() => {
+        (Err(e), Some(expected))
+            if !matches!(e, Error::Leftover { .. }) && e.may_be_corruption() =>
+        {
             // Damage shows up as a bad gzip stream, a "wrong password" or a nonsense tar
             // entry long before the end of the file. With an md5 to compare against, hash
             // the rest: a mismatch says the file itself is damaged (a bad download), which is
@@ -290,11 +333,19 @@ pub fn restore_reader<R: Read>(
         }
         (Err(e), _) => return Err(e),
     };
-    let (md5, _) = source.finish()?;
-    if let (Some(expected), Some(actual)) = (&options.expected_md5, &md5) {
-        actual.verify(expected)?;
-    }
-    publish(staging, dest, options.replace)?;
+    let checked = source.finish().map_err(Error::from).and_then(|(md5, _)| {
+        if let (Some(expected), Some(actual)) = (&options.expected_md5, &md5) {
+            actual.verify(expected)?;
+        }
+        Ok(md5)
+    });
+    let md5 = match checked {
+        Ok(md5) => md5,
+        Err(e) => return Err(staging.fail(e)),
+    };
+    let progress = &mut options.progress;
+    let mut check = || progress.report(count.get(), total);
+    publish(staging, &target, options.replace, sync, &mut check)?;
     Ok(RestoreSummary {
         md5,
         input_bytes: count.get(),
@@ -302,21 +353,140 @@ pub fn restore_reader<R: Read>(
     })
 }
 
+/// Where a restore goes: the destination, its parent and its name.
+#[derive(Debug)]
+struct Target {
+    /// The destination as given, or, for one without a name of its own (`.`, `..`), the
+    /// directory it names.
+    path: PathBuf,
+    parent: PathBuf,
+    name: std::ffi::OsString,
+}
+
+const STAGING_TAG: &str = ".a0backup-staging-";
+/// Earlier versions moved a replaced tree aside under this tag; their leftovers are removed
+/// too.
+const OLD_TAG: &str = ".a0backup-old-";
+
+impl Target {
+    fn of(dest: &Path) -> Result<Target> {
+        let path = if dest.file_name().is_some() {
+            dest.to_path_buf()
+        } else {
+            // `.`, `..`, `dir/..`: the staging directory must be beside the directory they
+            // name, not inside it, so name it by its own name.
+            fs::canonicalize(dest).map_err(Error::path(dest))?
+        };
+        let name = path
+            .file_name()
+            .ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "cannot restore into {}: a restore replaces its destination, which needs a parent",
+                    dest.display()
+                ))
+            })?
+            .to_os_string();
+        let parent = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        Ok(Target { path, parent, name })
+    }
+
+    fn staging_pattern(&self) -> Pattern<'_> {
+        Pattern {
+            name: &self.name,
+            tag: STAGING_TAG,
+            suffix: "",
+        }
+    }
+
+    fn leftover_patterns(&self) -> [Pattern<'_>; 2] {
+        [
+            self.staging_pattern(),
+            Pattern {
+                name: &self.name,
+                tag: OLD_TAG,
+                suffix: "",
+            },
+        ]
+    }
+}
+
+/// What is at the destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Existing {
+    Nothing,
+    EmptyDir,
+    /// A non-empty directory, and replacing it was asked for.
+    TreeToReplace,
+}
+
 /// Refuses early (before any work) what [`publish`] would refuse at the end.
-fn check_destination(dest: &Path, replace: bool) -> Result<()> {
-    match fs::symlink_metadata(dest) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(Error::Path {
-            path: dest.to_path_buf(),
-            source: e,
-        }),
-        Ok(m) if !m.is_dir() => Err(Error::InvalidArgument(format!(
+fn check_destination(dest: &Path, replace: bool) -> Result<Existing> {
+    check_destination_with(dest, replace, &|_, m| m.dev())
+}
+
+/// [`check_destination`], with the device of each directory from `device` (a seam for tests:
+/// mounting needs privileges).
+fn check_destination_with(
+    dest: &Path,
+    replace: bool,
+    device: &dyn Fn(&Path, &fs::Metadata) -> u64,
+) -> Result<Existing> {
+    let meta = match fs::symlink_metadata(dest) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Existing::Nothing),
+        Err(e) => {
+            return Err(Error::Path {
+                path: dest.to_path_buf(),
+                source: e,
+            })
+        }
+        Ok(m) => m,
+    };
+    if !meta.is_dir() {
+        return Err(Error::InvalidArgument(format!(
             "{} exists and is not a directory",
             dest.display()
-        ))),
-        Ok(_) if replace || is_empty_dir(dest)? => Ok(()),
-        Ok(_) => Err(Error::AlreadyExists(dest.to_path_buf())),
+        )));
     }
+    let parent = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if let Ok(pm) = fs::metadata(parent) {
+        if device(parent, &pm) != device(dest, &meta) {
+            return Err(Error::Path {
+                path: dest.to_path_buf(),
+                source: io::Error::new(
+                    io::ErrorKind::ResourceBusy,
+                    "is a mount point, which a restore cannot replace (it renames a new tree \
+                     into place): restore into a directory inside it",
+                ),
+            });
+        }
+    }
+    if is_empty_dir(dest)? {
+        return Ok(Existing::EmptyDir);
+    }
+    if !replace {
+        return Err(Error::AlreadyExists(dest.to_path_buf()));
+    }
+    // Replacing removes the old tree: never with another file system's data mounted inside.
+    if let Some(mount) = durable::find_mount_inside(dest, device)? {
+        return Err(Error::Path {
+            path: mount,
+            source: io::Error::new(
+                io::ErrorKind::ResourceBusy,
+                format!(
+                    "a file system is mounted here, inside {}: refusing to replace it (unmount \
+                     it first)",
+                    dest.display()
+                ),
+            ),
+        });
+    }
+    Ok(Existing::TreeToReplace)
 }
 
 fn is_empty_dir(dir: &Path) -> Result<bool> {
@@ -326,44 +496,170 @@ fn is_empty_dir(dir: &Path) -> Result<bool> {
         .is_none())
 }
 
-fn sibling(dest: &Path, tag: &str) -> (PathBuf, std::ffi::OsString) {
-    let parent = match dest.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let mut prefix = std::ffi::OsString::from(".");
-    prefix.push(dest.file_name().unwrap_or_else(|| "restore".as_ref()));
-    prefix.push(tag);
-    (parent, prefix)
+/// The staging directory of one restore: locked for its whole life, removed if dropped
+/// (best effort) or by [`Staging::fail`] (reported).
+#[derive(Debug)]
+struct Staging {
+    owned: Option<Owned>,
 }
 
-/// Moves the complete staging directory to `dest`.
-fn publish(staging: tempfile::TempDir, dest: &Path, replace: bool) -> Result<()> {
-    check_destination(dest, replace)?;
-    let exists = dest.symlink_metadata().is_ok();
-    if !exists || is_empty_dir(dest)? {
+impl Staging {
+    fn path(&self) -> &Path {
+        self.owned.as_ref().expect("live staging").path()
+    }
+
+    fn owned(&self) -> &Owned {
+        self.owned.as_ref().expect("live staging")
+    }
+
+    /// Removes the staging tree after `cause`, and returns `cause`, or a
+    /// [`Error::Leftover`] carrying it when the tree could not be removed.
+    fn fail(mut self, cause: Error) -> Error {
+        let owned = self.owned.take().expect("live staging");
+        match durable::remove_tree(owned.path()) {
+            Ok(()) => cause,
+            Err(e) => Error::leftover("the staging directory", e, Some(cause)),
+        }
+    }
+
+    /// The staging directory's path and its locked handle, no longer removed on drop.
+    fn into_parts(mut self) -> (PathBuf, File) {
+        self.owned.take().expect("live staging").into_parts()
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if let Some(owned) = self.owned.take() {
+            let _ = durable::remove_tree(owned.path());
+        }
+    }
+}
+
+/// Moves the complete staging directory to the destination, durably unless `sync` is off:
+/// the tree is flushed, then renamed (or exchanged with the old tree), then the parent is
+/// flushed, and only then is a replaced tree removed.
+fn publish(
+    staging: Staging,
+    target: &Target,
+    replace: bool,
+    sync: bool,
+    check: &mut dyn FnMut() -> Result<()>,
+) -> Result<()> {
+    let dest = target.path.as_path();
+    let existing = match check_destination(dest, replace) {
+        Ok(e) => e,
+        Err(e) => return Err(staging.fail(e)),
+    };
+    // The destination keeps the mode of an existing one; a new one gets what mkdir(1) gives.
+    let mode = match fs::symlink_metadata(dest) {
+        Ok(m) => m.permissions().mode() & 0o7777,
+        Err(_) => 0o777 & !durable::umask(),
+    };
+    let prepared = staging
+        .owned()
+        .file()
+        .set_permissions(fs::Permissions::from_mode(mode))
+        .map_err(Error::path(staging.path()))
+        .and_then(|()| match sync {
+            true => durable::sync_tree(staging.path(), check),
+            false => Ok(()),
+        });
+    if let Err(e) = prepared {
+        return Err(staging.fail(e));
+    }
+    if existing != Existing::TreeToReplace {
         // rename(2) replaces an empty directory atomically.
-        fs::rename(staging.path(), dest).map_err(Error::path(dest))?;
-        let _ = staging.keep();
+        if let Err(e) = fs::rename(staging.path(), dest) {
+            let e = match e.raw_os_error() {
+                Some(libc::ENOTEMPTY) | Some(libc::EEXIST) => Error::AlreadyExists(dest.into()),
+                _ => Error::Path {
+                    path: dest.to_path_buf(),
+                    source: e,
+                },
+            };
+            return Err(staging.fail(e));
+        }
+        let _ = staging.into_parts();
+        if sync {
+            durable::fsync_dir(&target.parent)?;
+        }
         return Ok(());
     }
-    let (parent, prefix) = sibling(dest, ".a0backup-old-");
-    let old = tempfile::Builder::new()
-        .prefix(&prefix)
-        .tempdir_in(&parent)
-        .map_err(Error::path(&parent))?;
-    // `old` is an empty directory, so renaming dest onto it is atomic too.
-    fs::rename(dest, old.path()).map_err(Error::path(dest))?;
-    if let Err(e) = fs::rename(staging.path(), dest) {
-        let _ = fs::rename(old.path(), dest);
-        return Err(Error::Path {
-            path: dest.to_path_buf(),
-            source: e,
-        });
+    replace_tree(staging, target, sync)
+}
+
+/// Opens and locks the directory at `path` (waiting for another restore that is publishing
+/// there), so that the old tree stays ours once it is moved to a temporary name.
+fn lock_dir(path: &Path) -> Result<File> {
+    for _ in 0..64 {
+        // Not following a symlink: one swapped in for the directory is refused (ELOOP).
+        let f = durable::open_dir_nofollow(path).map_err(Error::path(path))?;
+        if f.lock().is_err() {
+            return Ok(f); // no locking here: go on without
+        }
+        let (a, b) = (
+            f.metadata().map_err(Error::path(path))?,
+            fs::symlink_metadata(path).map_err(Error::path(path))?,
+        );
+        if a.dev() == b.dev() && a.ino() == b.ino() {
+            return Ok(f);
+        }
+        // Another restore swapped a new tree in while we waited: lock that one.
     }
-    let _ = staging.keep();
-    drop(old); // removes the replaced tree
-    Ok(())
+    Err(Error::Path {
+        path: path.to_path_buf(),
+        source: io::Error::new(
+            io::ErrorKind::ResourceBusy,
+            "other restores keep replacing this directory",
+        ),
+    })
+}
+
+/// Swaps the staging tree in for the non-empty destination, then removes the old tree.
+fn replace_tree(staging: Staging, target: &Target, sync: bool) -> Result<()> {
+    let dest = target.path.as_path();
+    let old_lock = match lock_dir(dest) {
+        Ok(l) => l,
+        Err(e) => return Err(staging.fail(e)),
+    };
+    // Where the old tree ends up: at the staging name (exchange), or at a fresh name beside it
+    // (rename aside, where the kernel cannot exchange). Either way locked by `old_lock`.
+    let old_at = match durable::exchange(staging.path(), dest) {
+        Ok(true) => {
+            let (path, new_tree) = staging.into_parts();
+            if sync {
+                durable::fsync_dir(&target.parent)?;
+            }
+            drop(new_tree);
+            path
+        }
+        Ok(false) => {
+            let aside = match durable::create_dir(&target.parent, target.staging_pattern()) {
+                Ok(a) => a,
+                Err(e) => return Err(staging.fail(e)),
+            };
+            // `aside` is an empty directory, so renaming dest onto it is atomic too.
+            if let Err(e) = fs::rename(dest, aside.path()) {
+                let _ = fs::remove_dir(aside.path());
+                return Err(staging.fail(Error::path(dest)(e)));
+            }
+            if let Err(e) = fs::rename(staging.path(), dest) {
+                let _ = fs::rename(aside.path(), dest);
+                return Err(staging.fail(Error::path(dest)(e)));
+            }
+            let (_, new_tree) = staging.into_parts();
+            if sync {
+                durable::fsync_dir(&target.parent)?;
+            }
+            drop(new_tree);
+            aside.into_parts().0
+        }
+        Err(e) => return Err(staging.fail(Error::path(dest)(e))),
+    };
+    let removed = durable::remove_tree(&old_at);
+    drop(old_lock);
+    removed.map_err(|e| Error::leftover("the replaced tree", e, None))
 }
 
 struct Counting<R> {
@@ -427,11 +723,13 @@ impl Read for ChannelReader {
 
 /// Everything one extraction needs besides its input.
 struct Stage<'s, 'p> {
-    dest: &'s Path,
+    target: &'s Target,
     unpack: &'s UnpackOptions,
     progress: &'s mut Progress<'p>,
     total: Option<u64>,
     count: &'s Rc<Cell<u64>>,
+    /// Start writeback of each file as it is closed (the tree is synced before publishing).
+    sync: bool,
 }
 
 impl Stage<'_, '_> {
@@ -441,16 +739,18 @@ impl Stage<'_, '_> {
         &mut self,
         mut source: S,
         not_gzip: NotGzip,
-    ) -> Result<(tempfile::TempDir, UnpackSummary)> {
+    ) -> Result<(Staging, UnpackSummary)> {
         // Checked before the staging directory exists: a wrong password creates nothing.
         let mut gz = GzipChecked::new(&mut source, not_gzip)?;
-        let (parent, prefix) = sibling(self.dest, ".a0backup-staging-");
-        let staging = tempfile::Builder::new()
-            .prefix(&prefix)
-            .tempdir_in(&parent)
-            .map_err(Error::path(&parent))?;
+        let staging = Staging {
+            owned: Some(durable::create_dir(
+                &self.target.parent,
+                self.target.staging_pattern(),
+            )?),
+        };
         let root = staging.path().to_path_buf();
         let unpack = self.unpack;
+        let sync = self.sync;
 
         let (tx, rx) = sync_channel::<Msg>(IN_FLIGHT);
         let (give_back, recycled) = sync_channel::<Vec<u8>>(IN_FLIGHT + 2);
@@ -465,7 +765,9 @@ impl Stage<'_, '_> {
                         pos: 0,
                         ended: false,
                     };
-                    unpack_tar(reader, &root, unpack).map(|(summary, _)| summary)
+                    durable::with_writeback(sync, || {
+                        unpack_tar(reader, &root, unpack).map(|(summary, _)| summary)
+                    })
                 })
                 .expect("spawning the untar thread");
 
@@ -492,11 +794,65 @@ impl Stage<'_, '_> {
                 .unwrap_or_else(|_| Err(Error::Io(io::Error::other("the untar thread panicked"))));
             (inflate_result, unpack_result)
         });
-        inflate_result?;
-        let mut unpacked = unpack_result?;
+        let mut unpacked = match inflate_result.and(unpack_result) {
+            Ok(u) => u,
+            Err(e) => return Err(staging.fail(e)),
+        };
         note_trailing_zeros(&mut unpacked, gz.trailing_zeros());
         Ok((staging, unpacked))
     }
 }
 
 const IN_FLIGHT: usize = 3;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Mounting needs privileges; the device of each directory comes through a seam instead.
+    #[test]
+    fn replacing_refuses_a_mount_point_inside_and_a_mounted_dest() {
+        let work = tempfile::tempdir().unwrap();
+        let dest = work.path().join("dest");
+        fs::create_dir_all(dest.join("a/mnt/inner")).unwrap();
+        fs::write(dest.join("a/mnt/inner/data"), b"mounted").unwrap();
+        let real = |_: &Path, m: &fs::Metadata| m.dev();
+        assert_eq!(
+            check_destination_with(&dest, true, &real).unwrap(),
+            Existing::TreeToReplace
+        );
+        let mount_inside =
+            |p: &Path, m: &fs::Metadata| m.dev() + u64::from(p.starts_with(dest.join("a/mnt")));
+        let err = check_destination_with(&dest, true, &mount_inside).unwrap_err();
+        match &err {
+            Error::Path { path, source } => {
+                assert_eq!(path, &dest.join("a/mnt"));
+                assert_eq!(source.kind(), io::ErrorKind::ResourceBusy);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(err.to_string().contains("a file system is mounted here"));
+        let dest_mounted = |p: &Path, m: &fs::Metadata| m.dev() + u64::from(p.starts_with(&dest));
+        let err = check_destination_with(&dest, true, &dest_mounted).unwrap_err();
+        assert!(err.to_string().contains("is a mount point"), "{err}");
+        assert!(dest.join("a/mnt/inner/data").exists());
+    }
+
+    #[test]
+    fn dot_and_dot_dot_name_the_directory_they_mean() {
+        let t = Target::of(Path::new(".")).unwrap();
+        let cwd = std::env::current_dir().unwrap().canonicalize().unwrap();
+        assert_eq!(t.path, cwd);
+        assert_eq!(Some(t.name.as_os_str()), cwd.file_name());
+        assert_eq!(Some(t.parent.as_path()), cwd.parent());
+        let t = Target::of(Path::new("restored")).unwrap();
+        assert_eq!(
+            (t.parent.as_path(), t.name.to_str()),
+            (Path::new("."), Some("restored"))
+        );
+        assert!(matches!(
+            Target::of(Path::new("/")),
+            Err(Error::InvalidArgument(_))
+        ));
+    }
+}

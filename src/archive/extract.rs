@@ -341,6 +341,7 @@ impl<'a> Extraction<'a> {
             }
             f.write_all(&self.buf[..n]).map_err(Error::path(&full))?;
         }
+        crate::durable::start_writeback(&f);
         self.summary.bytes += size;
         self.summary.files += 1;
         f.set_permissions(self.permissions(entry.mode))

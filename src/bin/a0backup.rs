@@ -27,7 +27,8 @@ Examples:
   a0backup pack --password-file pw.txt dump -o backup.tar.gz.enc
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 probably wrong password, 4 md5 mismatch, 5 unsafe archive
-(an entry refused by the safety policy, or a --max-size/--max-entries/--max-path-len limit).";
+(an entry refused by the safety policy, or a --max-size/--max-entries/--max-path-len limit),
+130/143/129 stopped by SIGINT/SIGTERM/SIGHUP (cleaned up, nothing published).";
 
 /// Decrypt, verify, restore and create Auth0 Appliance backups.
 #[derive(Parser, Debug)]
@@ -130,6 +131,10 @@ struct RestoreArgs {
     /// Replace DEST if it exists and is not empty (only once the new tree is complete).
     #[arg(long, short)]
     force: bool,
+    /// Do not flush the output to stable storage before publishing it (faster; after a power
+    /// loss the output may hold empty or partial files).
+    #[arg(long)]
+    no_sync: bool,
     /// The encrypted backup, or - for standard input.
     input: PathBuf,
     /// The directory to restore into.
@@ -149,6 +154,10 @@ struct PackArgs {
     /// Replace OUTPUT if it exists.
     #[arg(long, short)]
     force: bool,
+    /// Do not flush the output to stable storage before publishing it (faster; after a power
+    /// loss the output may hold empty or partial files).
+    #[arg(long)]
+    no_sync: bool,
     /// The directory to pack; entries are stored under its name.
     dir: PathBuf,
     /// The file to write.
@@ -193,6 +202,10 @@ struct UnpackArgs {
     /// Replace DEST if it exists and is not empty.
     #[arg(long, short)]
     force: bool,
+    /// Do not flush the output to stable storage before publishing it (faster; after a power
+    /// loss the output may hold empty or partial files).
+    #[arg(long)]
+    no_sync: bool,
     /// The .tar.gz, or - for standard input.
     input: PathBuf,
     /// The directory to unpack into.
@@ -262,6 +275,10 @@ struct DecryptArgs {
     /// Replace OUTPUT if it exists.
     #[arg(long, short)]
     force: bool,
+    /// Do not flush the output to stable storage before publishing it (faster; after a power
+    /// loss the output may hold empty or partial files).
+    #[arg(long)]
+    no_sync: bool,
     /// Require the plaintext to be gzip (implied when INPUT ends in .gz.enc).
     #[arg(long)]
     expect_gzip: bool,
@@ -281,6 +298,10 @@ struct EncryptArgs {
     /// Replace OUTPUT if it exists.
     #[arg(long, short)]
     force: bool,
+    /// Do not flush the output to stable storage before publishing it (faster; after a power
+    /// loss the output may hold empty or partial files).
+    #[arg(long)]
+    no_sync: bool,
     /// The file to encrypt, or - for standard input.
     input: PathBuf,
     /// Where to write (- for standard output).
@@ -317,9 +338,79 @@ struct Failure {
 
 impl From<Error> for Failure {
     fn from(e: Error) -> Failure {
+        // Stopped by a signal: the exit status says which, as a shell reports it.
+        if let (Error::Cancelled, Some(sig)) = (e.primary(), signals::received()) {
+            return Failure {
+                code: 128 + sig as u8,
+                message: match e {
+                    Error::Cancelled => format!(
+                        "stopped by {}: nothing was published, nothing left behind",
+                        signals::name(sig)
+                    ),
+                    other => format!("stopped by {}: {other}", signals::name(sig)),
+                },
+            };
+        }
+        // A failed cleanup is reported with the error before it; the code is that error's.
         Failure {
             code: e.exit_code(),
             message: e.to_string(),
+        }
+    }
+}
+
+/// SIGINT, SIGTERM and SIGHUP, turned into the library's cancel: the operation stops at its
+/// next progress report and removes its staging directory or temporary file, and the command
+/// exits with 128 + the signal's number (130, 143, 129). A second signal ends the process at
+/// once (the next run on the same destination removes what it left). A signal that was
+/// ignored when the command started (`nohup`) stays ignored.
+mod signals {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+
+    static RECEIVED: AtomicUsize = AtomicUsize::new(0);
+    static ARMED: AtomicBool = AtomicBool::new(false);
+
+    /// Whether `sig` is ignored (SIG_IGN), as `nohup` leaves SIGHUP.
+    fn ignored(sig: libc::c_int) -> bool {
+        // SAFETY: with a null new action, sigaction only writes the current one into `old`,
+        // a zeroed plain C struct.
+        unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            libc::sigaction(sig, std::ptr::null(), &mut old) == 0
+                && old.sa_sigaction == libc::SIG_IGN
+        }
+    }
+
+    /// Installs the handlers. Call once the command has what it needs from the terminal (a
+    /// Ctrl-C at the password prompt still ends the process at once).
+    pub fn install() {
+        for sig in [SIGINT, SIGTERM, SIGHUP] {
+            if ignored(sig) {
+                continue;
+            }
+            // The order matters: the second signal finds ARMED set by the first.
+            let _ = signal_hook::flag::register_conditional_default(sig, &ARMED);
+            let _ = signal_hook::flag::register_usize(sig, &RECEIVED, sig as usize);
+            let _ = signal_hook::flag::register(sig, &ARMED);
+        }
+    }
+
+    /// The signal received, if any.
+    pub fn received() -> Option<i32> {
+        match RECEIVED.load(Ordering::SeqCst) {
+            0 => None,
+            n => Some(n as i32),
+        }
+    }
+
+    pub fn name(sig: i32) -> &'static str {
+        match sig {
+            SIGINT => "SIGINT",
+            SIGTERM => "SIGTERM",
+            SIGHUP => "SIGHUP",
+            _ => "a signal",
         }
     }
 }
@@ -469,14 +560,14 @@ impl Bar {
         Bar { bar: Some(bar) }
     }
 
+    /// The callback: moves the bar, and cancels once a signal came (see [`signals`]).
     fn progress(&self) -> Progress<'_> {
-        match &self.bar {
-            None => Progress::none(),
-            Some(b) => Progress::new(move |done, _| {
+        Progress::new(move |done, _| {
+            if let Some(b) = &self.bar {
                 b.set_position(done);
-                true
-            }),
-        }
+            }
+            signals::received().is_none()
+        })
     }
 }
 
@@ -524,7 +615,9 @@ fn decrypt(a: DecryptArgs, quiet: bool) -> Result<(), Failure> {
         .overwrite(a.force)
         .expected_md5(expected)
         .decrypt_options(decrypt_options)
+        .sync(!a.no_sync)
         .progress(bar.progress());
+    signals::install();
 
     match (is_dash(&a.input), is_dash(&output)) {
         (false, false) => {
@@ -567,7 +660,9 @@ fn encrypt(a: EncryptArgs, quiet: bool) -> Result<(), Failure> {
     let bar = Bar::new(quiet, total);
     let options = FileOptions::new()
         .overwrite(a.force)
+        .sync(!a.no_sync)
         .progress(bar.progress());
+    signals::install();
     match (is_dash(&a.input), is_dash(&a.output)) {
         (false, false) => {
             files::encrypt_file(&a.input, &a.output, &password, format, options)?;
@@ -694,7 +789,9 @@ fn restore(a: RestoreArgs, quiet: bool, json: bool) -> Result<(), Failure> {
         .replace(a.force)
         .decrypt_options(decrypt_options(format))
         .unpack(a.safety.options())
+        .sync(!a.no_sync)
         .progress(bar.progress());
+    signals::install();
     let s = restore_mod::restore_reader(input, total, &a.dest, Some(&password), options)?;
     drop(bar);
     report_unpacked(quiet, json, &a.dest, &s);
@@ -738,7 +835,9 @@ fn unpack(a: UnpackArgs, quiet: bool, json: bool) -> Result<(), Failure> {
     let options = RestoreOptions::new()
         .replace(a.force)
         .unpack(a.safety.options())
+        .sync(!a.no_sync)
         .progress(bar.progress());
+    signals::install();
     let s = restore_mod::restore_reader(input, total, &a.dest, None, options)?;
     drop(bar);
     report_unpacked(quiet, json, &a.dest, &s);
@@ -755,8 +854,15 @@ fn pack(a: PackArgs, json: bool) -> Result<(), Failure> {
     if !a.force && a.output.symlink_metadata().is_ok() {
         return Err(Error::AlreadyExists(a.output.clone()).into());
     }
-    let out = files::AtomicFile::create(&a.output, a.force)?;
-    let summary = archive::pack(&a.dir, out.as_file(), &options)?;
+    let out = files::AtomicFile::create(&a.output, a.force)?.sync(!a.no_sync);
+    signals::install();
+    let bar = Bar::new(true, None);
+    let packed = archive::pack_with_progress(&a.dir, out.as_file(), &options, &mut bar.progress());
+    drop(bar);
+    let summary = match packed {
+        Ok(s) => s,
+        Err(e) => return Err(out.discard_after(e).into()),
+    };
     out.commit()?;
     let status = BackupStatus {
         message: Some("Backup found".into()),

@@ -1,0 +1,776 @@
+//! Temporary siblings that leave nothing behind, and publishing that survives a power loss.
+//!
+//! Every output of a0backup is made under a temporary name beside its final name (a staging
+//! directory for a restore, a temporary file for a decrypt, encrypt or pack) and renamed into
+//! place when complete. This module gives those temporary siblings three properties:
+//!
+//! * **Owned while alive.** The run that creates one holds an advisory lock (`flock`, exclusive)
+//!   on it for its whole life, and the lock dies with the process, however it ends.
+//! * **Found after a crash.** A run looks, beside its own final name, for siblings whose names
+//!   follow the same pattern, and removes those whose lock it can take (their owner is gone: a
+//!   SIGKILL, a power loss). One whose lock it cannot take belongs to a live run and is left
+//!   alone. Nothing is ever guessed from a file's age.
+//! * **Removable.** Trees are removed iteratively (one open directory at a time, so a tree
+//!   deeper than the open-file limit goes too), making read-only directories writable on the
+//!   way, never crossing into another file system, and a failure is reported, never swallowed.
+//!
+//! And [`sync_tree`], [`fsync_dir`] and [`start_writeback`] make a tree or a file durable before
+//! it is published.
+
+#![allow(unsafe_code)] // one call: sync_file_range(2), which rustix does not wrap
+
+use std::cell::Cell;
+use std::ffi::{OsStr, OsString};
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+thread_local! {
+    /// Whether [`start_writeback`] does anything on this thread.
+    static WRITEBACK: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` with [`start_writeback`] switched on (or off) on this thread.
+pub(crate) fn with_writeback<T>(on: bool, f: impl FnOnce() -> T) -> T {
+    let before = WRITEBACK.with(|w| w.replace(on));
+    let out = f();
+    WRITEBACK.with(|w| w.set(before));
+    out
+}
+
+/// Starts writing back the dirty pages of a file just written, without waiting for them, so
+/// that the fsync before publishing has little left to do. Does nothing unless the calling
+/// thread is inside [`with_writeback`]`(true, ..)`, and nothing off Linux. Errors are ignored:
+/// this is only a head start, the fsync that follows reports what matters.
+pub(crate) fn start_writeback(f: &File) {
+    if !WRITEBACK.with(Cell::get) {
+        return;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: sync_file_range only reads its integer arguments; the descriptor is borrowed
+        // from a live File for the duration of the call.
+        unsafe {
+            libc::sync_file_range(f.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = f;
+}
+
+/// Starts writeback of `len` bytes at `offset` (see [`start_writeback`]), for a file written
+/// in one long stream. Not tied to [`with_writeback`]: callers decide.
+pub(crate) fn start_writeback_range(f: &File, offset: u64, len: u64) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let (Ok(off), Ok(n)) = (i64::try_from(offset), i64::try_from(len)) else {
+            return;
+        };
+        // SAFETY: as in start_writeback.
+        unsafe {
+            libc::sync_file_range(f.as_raw_fd(), off, n, libc::SYNC_FILE_RANGE_WRITE);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (f, offset, len);
+}
+
+/// How the temporary siblings of one final name are named: `.{name}{tag}{RANDOM}{suffix}`,
+/// RANDOM being ASCII letters and digits.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Pattern<'a> {
+    pub(crate) name: &'a OsStr,
+    pub(crate) tag: &'static str,
+    pub(crate) suffix: &'static str,
+}
+
+impl Pattern<'_> {
+    fn make(&self, random: &str) -> OsString {
+        let mut s = OsString::from(".");
+        s.push(self.name);
+        s.push(self.tag);
+        s.push(random);
+        s.push(self.suffix);
+        s
+    }
+
+    /// Whether `candidate` is a name this pattern makes.
+    pub(crate) fn matches(&self, candidate: &OsStr) -> bool {
+        let c = candidate.as_bytes();
+        let head_len = 1 + self.name.len() + self.tag.len();
+        if c.len() <= head_len + self.suffix.len()
+            || c[0] != b'.'
+            || &c[1..1 + self.name.len()] != self.name.as_bytes()
+            || &c[1 + self.name.len()..head_len] != self.tag.as_bytes()
+            || !c.ends_with(self.suffix.as_bytes())
+        {
+            return false;
+        }
+        c[head_len..c.len() - self.suffix.len()]
+            .iter()
+            .all(u8::is_ascii_alphanumeric)
+    }
+}
+
+fn random_part() -> String {
+    const ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut bytes = [0u8; 10];
+    if getrandom::fill(&mut bytes).is_err() {
+        // Uniqueness comes from O_EXCL creation, not from the randomness: any value will do.
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        for (i, b) in bytes.iter_mut().enumerate() {
+            *b = (t >> (i * 7)) as u8 ^ std::process::id() as u8;
+        }
+    }
+    bytes
+        .iter()
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect()
+}
+
+/// Takes the exclusive lock without waiting: `Ok(true)` when taken, `Ok(false)` when another
+/// open file holds it or the file system cannot lock at all.
+fn try_lock(f: &File) -> bool {
+    match f.try_lock() {
+        Ok(()) => true,
+        Err(TryLockError::WouldBlock) => false,
+        // ENOLCK, EOPNOTSUPP (some network and FUSE file systems): ownership cannot be told.
+        Err(TryLockError::Error(_)) => false,
+    }
+}
+
+/// Whether `path` (not followed) is the file `f` has open.
+fn same_file(f: &File, path: &Path) -> bool {
+    match (f.metadata(), fs::symlink_metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+/// Opens a directory for reading, refusing a symlink (ELOOP) or anything else (ENOTDIR).
+pub(crate) fn open_dir_nofollow(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
+        .open(path)
+}
+
+/// A directory or file this run created under a temporary name and holds locked.
+#[derive(Debug)]
+pub(crate) struct Owned {
+    path: PathBuf,
+    handle: File,
+}
+
+impl Owned {
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn file(&self) -> &File {
+        &self.handle
+    }
+
+    /// The path and the open (locked) handle, for a caller that takes over.
+    pub(crate) fn into_parts(self) -> (PathBuf, File) {
+        (self.path, self.handle)
+    }
+}
+
+const ATTEMPTS: usize = 64;
+
+fn exhausted(parent: &Path) -> Error {
+    Error::Path {
+        path: parent.to_path_buf(),
+        source: io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            "could not create a temporary name here",
+        ),
+    }
+}
+
+/// Creates a fresh directory named by `pattern` in `parent`, mode 0700 from the start, and
+/// locks it. A failure names `parent` (a missing parent says so, not the temporary name).
+pub(crate) fn create_dir(parent: &Path, pattern: Pattern<'_>) -> Result<Owned> {
+    for _ in 0..ATTEMPTS {
+        let path = parent.join(pattern.make(&random_part()));
+        match fs::DirBuilder::new().mode(0o700).create(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(Error::path(parent)(e)),
+        }
+        let handle = match open_dir_nofollow(&path) {
+            Ok(h) => h,
+            // A cleaner took it between mkdir and open: take another name.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                let _ = fs::remove_dir(&path);
+                return Err(Error::path(&path)(e));
+            }
+        };
+        if let Some(owned) = claim(path, handle, 0o700) {
+            return Ok(owned);
+        }
+    }
+    Err(exhausted(parent))
+}
+
+/// Creates a fresh file named by `pattern` in `parent`, mode 0600 from the start, open for
+/// reading and writing, and locks it.
+pub(crate) fn create_file(parent: &Path, pattern: Pattern<'_>) -> Result<Owned> {
+    for _ in 0..ATTEMPTS {
+        let path = parent.join(pattern.make(&random_part()));
+        let handle = match OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path)
+        {
+            Ok(h) => h,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(Error::path(parent)(e)),
+        };
+        if let Some(owned) = claim(path, handle, 0o600) {
+            return Ok(owned);
+        }
+    }
+    Err(exhausted(parent))
+}
+
+/// Locks what was just created. Between its creation and the lock, another run's cleanup may
+/// have locked and removed it (its name matches the pattern and it was not locked yet): then
+/// the lock fails or the name no longer leads to it, and the caller takes another name.
+fn claim(path: PathBuf, handle: File, mode: u32) -> Option<Owned> {
+    let locked = match handle.try_lock() {
+        Ok(()) => true,
+        Err(TryLockError::WouldBlock) => return None,
+        // No locking on this file system: go on unlocked. Cleanups skip what they cannot lock,
+        // so this entry is never removed by another run, only (if left) by hand.
+        Err(TryLockError::Error(_)) => false,
+    };
+    if locked && !same_file(&handle, &path) {
+        return None;
+    }
+    // The umask may have taken bits from the mode asked for at creation; never added any.
+    let exact = handle
+        .metadata()
+        .map(|m| m.permissions().mode() & 0o7777 == mode)
+        .unwrap_or(false);
+    if !exact
+        && handle
+            .set_permissions(fs::Permissions::from_mode(mode))
+            .is_err()
+    {
+        return None;
+    }
+    Some(Owned { path, handle })
+}
+
+/// What [`remove_leftovers`] looks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Dir,
+    File,
+}
+
+/// Removes, from `parent`, the siblings that one of `patterns` names and that no live run
+/// owns: entries of `kind`, owned by this user, whose lock can be taken now. Returns what was
+/// removed.
+///
+/// A `parent` that cannot be listed for lack of permission is not an error (nothing can be
+/// known there); a missing one is, naming `parent`.
+pub(crate) fn remove_leftovers(
+    parent: &Path,
+    patterns: &[Pattern<'_>],
+    kind: Kind,
+) -> Result<Vec<PathBuf>> {
+    let entries = match fs::read_dir(parent) {
+        Ok(it) => it,
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => return Ok(Vec::new()),
+        Err(e) => return Err(Error::path(parent)(e)),
+    };
+    let me = rustix::process::geteuid().as_raw();
+    let mut candidates = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(Error::path(parent))?;
+        let name = entry.file_name();
+        if patterns.iter().any(|p| p.matches(&name)) {
+            candidates.push(entry.path());
+        }
+    }
+    let mut removed = Vec::new();
+    for path in candidates {
+        let opened = match kind {
+            Kind::Dir => open_dir_nofollow(&path),
+            Kind::File => OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+                .open(&path),
+        };
+        let Ok(handle) = opened else { continue };
+        let Ok(meta) = handle.metadata() else {
+            continue;
+        };
+        let right_kind = match kind {
+            Kind::Dir => meta.is_dir(),
+            Kind::File => meta.is_file(),
+        };
+        if !right_kind || meta.uid() != me || !try_lock(&handle) || !same_file(&handle, &path) {
+            continue;
+        }
+        // Ours, and its owner is gone. The lock is held while removing, so a run that opened
+        // it meanwhile leaves it alone.
+        let done = match kind {
+            Kind::Dir => remove_tree(&path),
+            Kind::File => not_found_ok(fs::remove_file(&path)).map_err(Error::path(&path)),
+        };
+        if let Err(e) = done {
+            return Err(Error::leftover("a leftover of an earlier run", e, None));
+        }
+        drop(handle);
+        removed.push(path);
+    }
+    Ok(removed)
+}
+
+fn not_found_ok(r: io::Result<()>) -> io::Result<()> {
+    match r {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
+}
+
+/// A directory being walked: its path, and the subdirectories still to visit.
+struct Frame {
+    path: PathBuf,
+    subdirs: Vec<OsString>,
+    listed: bool,
+}
+
+impl Frame {
+    fn new(path: PathBuf) -> Frame {
+        Frame {
+            path,
+            subdirs: Vec::new(),
+            listed: false,
+        }
+    }
+}
+
+fn other_file_system(path: &Path) -> Error {
+    Error::Path {
+        path: path.to_path_buf(),
+        source: io::Error::new(
+            io::ErrorKind::ResourceBusy,
+            "a file system is mounted here: not removed",
+        ),
+    }
+}
+
+/// Removes the tree at `root` (a directory, or anything else), like `rm -rf` but:
+///
+/// * iteratively, with one directory open at a time, so depth is bounded by nothing but memory
+///   (`std::fs::remove_dir_all` keeps a descriptor open per level);
+/// * giving the owner write and search permission on each directory before emptying it, so a
+///   read-only directory from an archive does not stop it;
+/// * refusing to enter a directory on another file system (a mount point);
+/// * reporting the first failure, with the path it happened on. A missing `root` is not one.
+pub(crate) fn remove_tree(root: &Path) -> Result<()> {
+    let meta = match fs::symlink_metadata(root) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::path(root)(e)),
+    };
+    if !meta.is_dir() {
+        return not_found_ok(fs::remove_file(root)).map_err(Error::path(root));
+    }
+    let dev = meta.dev();
+    let mut stack = vec![Frame::new(root.to_path_buf())];
+    while let Some(top) = stack.last_mut() {
+        if !top.listed {
+            top.listed = true;
+            let m = fs::symlink_metadata(&top.path).map_err(Error::path(&top.path))?;
+            if m.dev() != dev {
+                return Err(other_file_system(&top.path));
+            }
+            let mode = m.permissions().mode();
+            if mode & 0o700 != 0o700 {
+                fs::set_permissions(&top.path, fs::Permissions::from_mode(mode | 0o700))
+                    .map_err(Error::path(&top.path))?;
+            }
+            let entries = fs::read_dir(&top.path).map_err(Error::path(&top.path))?;
+            for entry in entries {
+                let entry = entry.map_err(Error::path(&top.path))?;
+                let kind = entry.file_type().map_err(Error::path(entry.path()))?;
+                if kind.is_dir() {
+                    top.subdirs.push(entry.file_name());
+                } else {
+                    let p = entry.path();
+                    not_found_ok(fs::remove_file(&p)).map_err(Error::path(&p))?;
+                }
+            }
+        }
+        match top.subdirs.pop() {
+            Some(name) => {
+                let child = top.path.join(name);
+                stack.push(Frame::new(child));
+            }
+            None => {
+                not_found_ok(fs::remove_dir(&top.path)).map_err(Error::path(&top.path))?;
+                stack.pop();
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The first directory under `root` (root excluded) whose device differs from `root`'s: a
+/// mount point inside the tree. `device` gives a directory's device (a seam for tests).
+pub(crate) fn find_mount_inside(
+    root: &Path,
+    device: &dyn Fn(&Path, &fs::Metadata) -> u64,
+) -> Result<Option<PathBuf>> {
+    let meta = fs::symlink_metadata(root).map_err(Error::path(root))?;
+    let dev = device(root, &meta);
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let entries = match fs::read_dir(&dir) {
+            Ok(it) => it,
+            // As the owner, removal would make it readable; for this check, look at what can
+            // be seen. An unreadable directory cannot hide a mount from rename, only from us,
+            // and the removal refuses to cross devices anyway.
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => continue,
+            Err(e) => return Err(Error::path(&dir)(e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(Error::path(&dir))?;
+            if entry
+                .file_type()
+                .map_err(Error::path(entry.path()))?
+                .is_dir()
+            {
+                let p = entry.path();
+                let m = fs::symlink_metadata(&p).map_err(Error::path(&p))?;
+                if device(&p, &m) != dev {
+                    return Ok(Some(p));
+                }
+                pending.push(p);
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Flushes a directory's entries to stable storage.
+pub(crate) fn fsync_dir(dir: &Path) -> Result<()> {
+    let d = File::open(dir).map_err(Error::path(dir))?;
+    d.sync_all().map_err(Error::path(dir))
+}
+
+/// Opens `path` (not following a symlink) for an fsync, with owner read permission added for
+/// the moment if it lacks it (an archive may hold a mode 000 file).
+fn open_for_sync(path: &Path, dir: bool) -> Result<File> {
+    let flags = libc::O_NOFOLLOW
+        | libc::O_NONBLOCK
+        | libc::O_NOCTTY
+        | if dir { libc::O_DIRECTORY } else { 0 };
+    let open = || OpenOptions::new().read(true).custom_flags(flags).open(path);
+    match open() {
+        Ok(f) => Ok(f),
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            let mode = fs::symlink_metadata(path)
+                .map_err(Error::path(path))?
+                .permissions()
+                .mode();
+            fs::set_permissions(path, fs::Permissions::from_mode(mode | 0o400))
+                .map_err(Error::path(path))?;
+            let f = open();
+            // Put the mode back through the descriptor when there is one.
+            let back = fs::Permissions::from_mode(mode & 0o7777);
+            match &f {
+                Ok(f) => f.set_permissions(back).map_err(Error::path(path))?,
+                Err(_) => fs::set_permissions(path, back).map_err(Error::path(path))?,
+            }
+            f.map_err(Error::path(path))
+        }
+        Err(e) => Err(Error::path(path)(e)),
+    }
+}
+
+/// Makes every regular file and directory of the tree at `root` durable (fsync), files first,
+/// each directory after its contents, one directory open at a time. Symlinks have no
+/// descriptor of their own: their directory's fsync covers them. `check` is called before each
+/// file, to let a cancel in.
+pub(crate) fn sync_tree(root: &Path, check: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+    // Each frame also remembers a mode to put back once its directory is done.
+    let mut stack: Vec<(Frame, Option<u32>)> = vec![(Frame::new(root.to_path_buf()), None)];
+    while let Some((top, restore)) = stack.last_mut() {
+        if !top.listed {
+            top.listed = true;
+            let mode = fs::symlink_metadata(&top.path)
+                .map_err(Error::path(&top.path))?
+                .permissions()
+                .mode();
+            if mode & 0o500 != 0o500 {
+                fs::set_permissions(&top.path, fs::Permissions::from_mode(mode | 0o500))
+                    .map_err(Error::path(&top.path))?;
+                *restore = Some(mode & 0o7777);
+            }
+            let entries = fs::read_dir(&top.path).map_err(Error::path(&top.path))?;
+            let mut files = Vec::new();
+            for entry in entries {
+                let entry = entry.map_err(Error::path(&top.path))?;
+                let kind = entry.file_type().map_err(Error::path(entry.path()))?;
+                if kind.is_dir() {
+                    top.subdirs.push(entry.file_name());
+                } else if kind.is_file() {
+                    files.push(entry.path());
+                }
+            }
+            for p in files {
+                check()?;
+                open_for_sync(&p, false)?
+                    .sync_all()
+                    .map_err(Error::path(&p))?;
+            }
+        }
+        match top.subdirs.pop() {
+            Some(name) => {
+                let child = top.path.join(name);
+                stack.push((Frame::new(child), None));
+            }
+            None => {
+                let d = open_for_sync(&top.path, true)?;
+                if let Some(mode) = *restore {
+                    d.set_permissions(fs::Permissions::from_mode(mode))
+                        .map_err(Error::path(&top.path))?;
+                }
+                d.sync_all().map_err(Error::path(&top.path))?;
+                stack.pop();
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Atomically swaps two directory entries (`renameat2(RENAME_EXCHANGE)`). `Ok(false)` when the
+/// kernel or the file system cannot (EINVAL, ENOSYS, EOPNOTSUPP): the caller falls back.
+pub(crate) fn exchange(a: &Path, b: &Path) -> io::Result<bool> {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::fs::{renameat_with, RenameFlags, CWD};
+        match renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE) {
+            Ok(()) => Ok(true),
+            Err(e)
+                if e == rustix::io::Errno::INVAL
+                    || e == rustix::io::Errno::NOSYS
+                    || e == rustix::io::Errno::OPNOTSUPP =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (a, b);
+        Ok(false)
+    }
+}
+
+/// Renames `from` to `to` unless `to` exists (`renameat2(RENAME_NOREPLACE)`, or a hard link
+/// and an unlink where the kernel lacks it). An existing `to` is `ErrorKind::AlreadyExists`.
+pub(crate) fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::fs::{renameat_with, RenameFlags, CWD};
+        match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
+            Ok(()) => return Ok(()),
+            Err(e)
+                if e == rustix::io::Errno::INVAL
+                    || e == rustix::io::Errno::NOSYS
+                    || e == rustix::io::Errno::OPNOTSUPP => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    fs::hard_link(from, to)?;
+    fs::remove_file(from)
+}
+
+/// The process's umask, read without changing it where the system tells it (Linux 4.7+).
+pub(crate) fn umask() -> u32 {
+    if let Ok(status) = fs::read_to_string("/proc/self/status") {
+        for line in status.lines() {
+            if let Some(v) = line.strip_prefix("Umask:") {
+                if let Ok(m) = u32::from_str_radix(v.trim(), 8) {
+                    return m & 0o777;
+                }
+            }
+        }
+    }
+    // Elsewhere the only way is to set it and put it back; another thread creating a file in
+    // between would get 022 for a moment.
+    let old = rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o022));
+    rustix::process::umask(old);
+    old.as_raw_mode() as u32 & 0o777
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pattern(name: &str) -> Pattern<'_> {
+        Pattern {
+            name: OsStr::new(name),
+            tag: ".a0backup-staging-",
+            suffix: "",
+        }
+    }
+
+    #[test]
+    fn patterns_match_only_their_own_names() {
+        let p = pattern("dest");
+        let made = p.make(&random_part());
+        assert!(p.matches(&made), "{made:?}");
+        assert!(p.matches(OsStr::new(".dest.a0backup-staging-abc123")));
+        for other in [
+            ".dest.a0backup-staging-",
+            ".dest.a0backup-staging-a.b",
+            ".dest2.a0backup-staging-abc",
+            "dest.a0backup-staging-abc",
+            ".dest.a0backup-old-abc",
+            ".des.a0backup-staging-abc",
+        ] {
+            assert!(!p.matches(OsStr::new(other)), "{other}");
+        }
+        let f = Pattern {
+            name: OsStr::new("out"),
+            tag: ".",
+            suffix: ".a0backup-tmp",
+        };
+        assert!(f.matches(OsStr::new(".out.Ab12Cd.a0backup-tmp")));
+        assert!(!f.matches(OsStr::new(".out.x.Ab12Cd.a0backup-tmp")));
+        assert!(!f.matches(OsStr::new(".out..a0backup-tmp")));
+    }
+
+    #[test]
+    fn created_entries_have_exact_modes_and_are_locked() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = create_dir(dir.path(), pattern("x")).unwrap();
+        assert_eq!(
+            fs::metadata(d.path()).unwrap().permissions().mode() & 0o7777,
+            0o700
+        );
+        let other = File::open(d.path()).unwrap();
+        assert!(
+            !try_lock(&other),
+            "a second open file description must not get the lock"
+        );
+        let f = create_file(
+            dir.path(),
+            Pattern {
+                name: OsStr::new("x"),
+                tag: ".",
+                suffix: ".a0backup-tmp",
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            fs::metadata(f.path()).unwrap().permissions().mode() & 0o7777,
+            0o600
+        );
+        // Locked entries are not leftovers.
+        let removed = remove_leftovers(dir.path(), &[pattern("x")], Kind::Dir).unwrap();
+        assert!(removed.is_empty());
+        assert!(d.path().exists());
+        let (path, handle) = d.into_parts();
+        drop(handle);
+        let removed = remove_leftovers(dir.path(), &[pattern("x")], Kind::Dir).unwrap();
+        assert_eq!(removed, std::slice::from_ref(&path));
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn mount_seam_finds_a_directory_on_another_device() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("a/b/mnt")).unwrap();
+        fs::create_dir_all(dir.path().join("c")).unwrap();
+        let real = |_: &Path, m: &fs::Metadata| m.dev();
+        assert_eq!(find_mount_inside(dir.path(), &real).unwrap(), None);
+        let fake = |p: &Path, m: &fs::Metadata| {
+            if p.ends_with("b/mnt") {
+                m.dev() + 1
+            } else {
+                m.dev()
+            }
+        };
+        assert_eq!(
+            find_mount_inside(dir.path(), &fake).unwrap(),
+            Some(dir.path().join("a/b/mnt"))
+        );
+    }
+
+    #[test]
+    fn remove_tree_handles_read_only_directories_and_depth() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("t");
+        let mut deep = root.clone();
+        for _ in 0..300 {
+            deep.push("d");
+        }
+        fs::create_dir_all(&deep).unwrap();
+        fs::write(deep.join("f"), b"x").unwrap();
+        fs::set_permissions(&deep, fs::Permissions::from_mode(0o555)).unwrap();
+        fs::set_permissions(root.join("d"), fs::Permissions::from_mode(0o000)).unwrap();
+        remove_tree(&root).unwrap();
+        assert!(!root.exists());
+        remove_tree(&root).unwrap(); // already gone: fine
+    }
+
+    #[test]
+    fn sync_tree_puts_modes_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("t");
+        fs::create_dir_all(root.join("locked/inner")).unwrap();
+        fs::write(root.join("locked/inner/f"), b"x").unwrap();
+        fs::set_permissions(
+            root.join("locked/inner/f"),
+            fs::Permissions::from_mode(0o000),
+        )
+        .unwrap();
+        fs::set_permissions(root.join("locked"), fs::Permissions::from_mode(0o000)).unwrap();
+        let mut calls = 0;
+        sync_tree(&root, &mut || {
+            calls += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(calls, 1);
+        let mode = |p: &str| fs::symlink_metadata(root.join(p)).unwrap().mode() & 0o7777;
+        assert_eq!(mode("locked"), 0o000);
+        fs::set_permissions(root.join("locked"), fs::Permissions::from_mode(0o700)).unwrap();
+        assert_eq!(mode("locked/inner/f"), 0o000);
+        let mut cancelled = || Err(Error::Cancelled);
+        assert!(matches!(
+            sync_tree(&root, &mut cancelled),
+            Err(Error::Cancelled)
+        ));
+    }
+
+    #[test]
+    fn umask_is_read() {
+        let m = umask();
+        assert_eq!(m & !0o777, 0);
+    }
+}
