@@ -1,5 +1,5 @@
-//! MD5 as `md5sum` prints it, computed while bytes stream past, and the `a0cli backup-status`
-//! record that carries the appliance's MD5 of a backup.
+//! MD5 as `md5sum` prints it, computed while bytes stream past. The `a0cli backup-status`
+//! record that carries the appliance's MD5 of a backup is in [`status`](crate::status).
 //!
 //! MD5 here detects accidents (a truncated download, a flipped bit), not an attacker: anyone who
 //! can change the backup can change the status record too.
@@ -14,37 +14,12 @@ mod md5;
 
 use self::md5::Md5State;
 
+pub use crate::digest::Md5Digest;
 use crate::error::{Error, Result};
 
-/// A 16-byte MD5 digest. Displays as 32 lowercase hex digits, as `md5sum` prints it.
-///
-/// # Examples
-///
-/// ```
-/// use a0backup::Md5Digest;
-/// let d: Md5Digest = "D41D8CD98F00B204E9800998ECF8427E".parse()?;
-/// assert_eq!(d.to_string(), "d41d8cd98f00b204e9800998ecf8427e");
-/// assert_eq!(d, a0backup::checksum::md5_bytes(b""));
-/// # Ok::<(), a0backup::Error>(())
-/// ```
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Md5Digest(pub [u8; 16]);
-
+// `verify` and parsing live here, beside MD5, so that the digest type itself (in
+// `crate::digest`) depends on nothing and `error` can carry it without a cycle.
 impl Md5Digest {
-    /// The digest bytes.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use a0backup::checksum::md5_bytes;
-    /// let d = md5_bytes(b"abc");
-    /// assert_eq!(d.as_bytes()[..4], [0x90, 0x01, 0x50, 0x98]);
-    /// assert_eq!(d.as_bytes(), &d.0);
-    /// ```
-    pub fn as_bytes(&self) -> &[u8; 16] {
-        &self.0
-    }
-
     /// Checks `self` (what was computed) against `expected`.
     ///
     /// # Errors
@@ -75,21 +50,6 @@ impl Md5Digest {
                 actual: *self,
             })
         }
-    }
-}
-
-impl fmt::Display for Md5Digest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in self.0 {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
-    }
-}
-
-impl fmt::Debug for Md5Digest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Md5Digest({self})")
     }
 }
 
@@ -426,227 +386,5 @@ impl<W: Write> Write for HashingWriter<W> {
 
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
-    }
-}
-
-/// What `a0cli backup-status` reports for an existing backup.
-///
-/// # Examples
-///
-/// The appliance's documented sample omits a comma; it parses all the same:
-///
-/// ```
-/// use a0backup::BackupStatus;
-/// let text = r#"{
-///     "message": "Backup found",
-///     "arguments": {
-///         "name": "file-name.tar.gz"
-///         "md5": "eccdb928a3bab23f725f955b68ef66ff"
-///     }
-/// }"#;
-/// let s = BackupStatus::parse(text)?;
-/// assert_eq!(s.name.as_deref(), Some("file-name.tar.gz"));
-/// assert_eq!(s.md5.to_string(), "eccdb928a3bab23f725f955b68ef66ff");
-/// assert_eq!(BackupStatus::parse(&s.to_json())?, s);
-/// # Ok::<(), a0backup::Error>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BackupStatus {
-    /// The `message` field, such as `"Backup found"`.
-    pub message: Option<String>,
-    /// `arguments.name`: the backup's file name on the appliance.
-    pub name: Option<String>,
-    /// `arguments.md5`: the MD5 of the encrypted file.
-    pub md5: Md5Digest,
-}
-
-impl BackupStatus {
-    /// Parses the output of `a0cli backup-status`: strict JSON, or the appliance's own sample
-    /// layout, which leaves out the comma between members that stand on separate lines.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Malformed`] for anything that is not such a record with an `arguments.md5` of
-    /// 32 hex digits.
-    pub fn parse(text: &str) -> Result<BackupStatus> {
-        let value: serde_json::Value = match serde_json::from_str(text) {
-            Ok(v) => v,
-            Err(strict_err) => {
-                let repaired = insert_missing_commas(text);
-                serde_json::from_str(&repaired).map_err(|_| {
-                    Error::malformed(
-                        "backup status",
-                        None,
-                        format!(
-                            "not JSON (line {}, column {}: {})",
-                            strict_err.line(),
-                            strict_err.column(),
-                            strict_err
-                        ),
-                    )
-                })?
-            }
-        };
-        let bad = |detail: &str| Error::malformed("backup status", None, detail.to_string());
-        let obj = value.as_object().ok_or_else(|| bad("not a JSON object"))?;
-        let message = match obj.get("message") {
-            None => None,
-            Some(serde_json::Value::String(s)) => Some(s.clone()),
-            Some(_) => return Err(bad("\"message\" is not a string")),
-        };
-        let args = obj
-            .get("arguments")
-            .and_then(|a| a.as_object())
-            .ok_or_else(|| match &message {
-                Some(m) => bad(&format!("no \"arguments\" object (message: {m:?})")),
-                None => bad("no \"arguments\" object"),
-            })?;
-        let md5 = args
-            .get("md5")
-            .and_then(|m| m.as_str())
-            .ok_or_else(|| bad("no \"arguments.md5\" string"))?;
-        let md5: Md5Digest = md5
-            .parse()
-            .map_err(|_| bad(&format!("\"arguments.md5\" is not 32 hex digits: {md5:?}")))?;
-        let name = match args.get("name") {
-            None => None,
-            Some(serde_json::Value::String(s)) => Some(s.clone()),
-            Some(_) => return Err(bad("\"arguments.name\" is not a string")),
-        };
-        Ok(BackupStatus { message, name, md5 })
-    }
-
-    /// Reads and parses a status file.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Path`] if it cannot be read, [`Error::Malformed`] as [`parse`](Self::parse).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use a0backup::{BackupStatus, Error};
-    /// let dir = tempfile::tempdir()?;
-    /// let path = dir.path().join("backup-status.txt");
-    /// std::fs::write(&path, r#"{"arguments": {"md5": "900150983cd24fb0d6963f7d28e17f72"}}"#)?;
-    /// let status = BackupStatus::from_file(&path)?;
-    /// assert_eq!(status.md5, a0backup::checksum::md5_bytes(b"abc"));
-    /// let missing = BackupStatus::from_file(&dir.path().join("nope"));
-    /// assert!(matches!(missing, Err(Error::Path { .. })));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn from_file(path: &Path) -> Result<BackupStatus> {
-        let text = std::fs::read_to_string(path).map_err(Error::path(path))?;
-        Self::parse(&text)
-    }
-
-    /// The record as strict JSON, laid out as `a0cli backup-status` lays it out.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use a0backup::{checksum::md5_bytes, BackupStatus};
-    /// let s = BackupStatus { message: None, name: None, md5: md5_bytes(b"abc") };
-    /// assert_eq!(
-    ///     s.to_json(),
-    ///     "{\n    \"arguments\": {\n        \"md5\": \"900150983cd24fb0d6963f7d28e17f72\"\n    }\n}",
-    /// );
-    /// ```
-    pub fn to_json(&self) -> String {
-        let mut args = serde_json::Map::new();
-        if let Some(n) = &self.name {
-            args.insert("name".into(), n.clone().into());
-        }
-        args.insert("md5".into(), self.md5.to_string().into());
-        let mut obj = serde_json::Map::new();
-        if let Some(m) = &self.message {
-            obj.insert("message".into(), m.clone().into());
-        }
-        obj.insert("arguments".into(), args.into());
-        let value = serde_json::Value::Object(obj);
-        let mut out = Vec::new();
-        let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
-        let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
-        serde::Serialize::serialize(&value, &mut ser).expect("a JSON value always serializes");
-        String::from_utf8(out).expect("serde_json writes UTF-8")
-    }
-}
-
-/// Inserts the comma the appliance's sample leaves out: where a value (a string, number,
-/// literal, `}` or `]`) is followed, across a line break, by the `"` that opens the next key.
-/// Text inside strings is never touched, so valid JSON passes through unchanged.
-fn insert_missing_commas(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 8);
-    let mut in_string = false;
-    let mut escaped = false;
-    // Whether the last thing outside whitespace ended a value.
-    let mut after_value = false;
-    let mut newline_since_value = false;
-    for c in text.chars() {
-        if in_string {
-            out.push(c);
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                in_string = false;
-                after_value = true;
-                newline_since_value = false;
-            }
-            continue;
-        }
-        match c {
-            '"' => {
-                if after_value && newline_since_value {
-                    out.push(',');
-                }
-                in_string = true;
-                after_value = false;
-            }
-            '\n' | '\r' => newline_since_value = true,
-            ' ' | '\t' => {}
-            '}' | ']' => {
-                after_value = true;
-                newline_since_value = false;
-            }
-            c if c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '+' => {
-                after_value = true;
-                newline_since_value = false;
-            }
-            _ => {
-                after_value = false;
-                newline_since_value = false;
-            }
-        }
-        out.push(c);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn repair_leaves_strict_json_alone() {
-        let s = "{\"a\": \"x\",\n \"b\": [1, 2]}";
-        assert_eq!(insert_missing_commas(s), s);
-    }
-
-    #[test]
-    fn repair_adds_only_the_missing_comma() {
-        let s = "{\n\"a\": \"x\"\n\"b\": \"y\"\n}";
-        assert_eq!(
-            insert_missing_commas(s),
-            "{\n\"a\": \"x\"\n,\"b\": \"y\"\n}"
-        );
-    }
-
-    #[test]
-    fn key_then_value_on_next_line_is_not_a_missing_comma() {
-        // A colon separates them, so nothing is inserted.
-        let s = "{\"a\":\n\"x\"}";
-        assert_eq!(insert_missing_commas(s), s);
     }
 }

@@ -3,7 +3,7 @@
 use std::io;
 use std::path::PathBuf;
 
-use crate::checksum::Md5Digest;
+use crate::digest::Md5Digest;
 
 /// Everything that can go wrong in a0backup.
 ///

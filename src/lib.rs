@@ -128,22 +128,25 @@
 pub mod archive;
 pub mod checksum;
 pub mod cipher;
+mod digest;
 mod durable;
 pub mod error;
 pub mod ffi;
 pub mod files;
+mod gzip;
 pub mod kdf;
-mod parallel_gzip;
 mod pipeline;
 pub mod progress;
 pub mod restore;
+pub mod status;
 pub mod stream;
 
-pub use checksum::{BackupStatus, Md5Digest};
+pub use checksum::Md5Digest;
 pub use cipher::Cipher;
 pub use error::{Error, Result};
 pub use kdf::{Format, KeyIv, Password};
 pub use progress::Progress;
+pub use status::BackupStatus;
 pub use stream::{DecryptOptions, DecryptReader, EncryptWriter};
 
 /// The README's examples, compiled and run as doctests.

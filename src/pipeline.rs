@@ -16,6 +16,117 @@ pub(crate) const CHUNK: usize = 1024 * 1024;
 /// Chunks in flight per channel: enough to ride out a slow write, small enough for memory.
 const IN_FLIGHT: usize = 3;
 
+enum Msg {
+    Data(Vec<u8>),
+    /// The sender's announcement that the stream is complete; a sender that goes away without
+    /// it (an error on its side) leaves the receiver with an error, not a short stream.
+    End,
+}
+
+/// A bounded channel of chunks from one thread to another; the receiver hands emptied buffers
+/// back, so the two sides share a few buffers whatever the length of the stream.
+pub(crate) fn chunk_channel() -> (ChunkSender, ChunkReceiver) {
+    let (tx, rx) = sync_channel(IN_FLIGHT);
+    let (give_back, recycled) = sync_channel(IN_FLIGHT + 2);
+    (
+        ChunkSender { tx, recycled },
+        ChunkReceiver { rx, give_back },
+    )
+}
+
+/// The sending half of [`chunk_channel`].
+pub(crate) struct ChunkSender {
+    tx: SyncSender<Msg>,
+    recycled: Receiver<Vec<u8>>,
+}
+
+impl ChunkSender {
+    /// A buffer of [`CHUNK`] bytes to fill: one the receiver gave back, when there is one.
+    pub(crate) fn buffer(&self) -> Vec<u8> {
+        let mut buf = self.recycled.try_recv().unwrap_or_default();
+        buf.resize(CHUNK, 0);
+        buf
+    }
+
+    /// Sends a filled chunk. `false` when the receiver has gone (it failed; it reports why).
+    pub(crate) fn send(&self, chunk: Vec<u8>) -> bool {
+        self.tx.send(Msg::Data(chunk)).is_ok()
+    }
+
+    /// Announces that the stream is complete.
+    pub(crate) fn end(self) {
+        let _ = self.tx.send(Msg::End);
+    }
+}
+
+/// The receiving half of [`chunk_channel`].
+pub(crate) struct ChunkReceiver {
+    rx: Receiver<Msg>,
+    give_back: SyncSender<Vec<u8>>,
+}
+
+impl ChunkReceiver {
+    /// The next chunk; `None` after the sender announced the end.
+    ///
+    /// # Errors
+    ///
+    /// When the sender went away without announcing the end.
+    pub(crate) fn recv(&self) -> io::Result<Option<Vec<u8>>> {
+        match self.rx.recv() {
+            Ok(Msg::Data(chunk)) => Ok(Some(chunk)),
+            Ok(Msg::End) => Ok(None),
+            Err(_) => Err(io::Error::other("the sending side stopped early")),
+        }
+    }
+
+    /// Returns an emptied buffer to the sender.
+    pub(crate) fn recycle(&self, mut chunk: Vec<u8>) {
+        chunk.clear();
+        // The sender may be gone already; then the buffer is simply freed.
+        let _ = self.give_back.try_send(chunk);
+    }
+
+    /// The received stream as a reader.
+    pub(crate) fn into_reader(self) -> ChunkReader {
+        ChunkReader {
+            rx: self,
+            current: Vec::new(),
+            pos: 0,
+            ended: false,
+        }
+    }
+}
+
+/// [`ChunkReceiver`] as an `io::Read`: the bytes of every chunk in order, then the end.
+pub(crate) struct ChunkReader {
+    rx: ChunkReceiver,
+    current: Vec<u8>,
+    pos: usize,
+    ended: bool,
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.current.len() {
+            if self.ended {
+                return Ok(0);
+            }
+            match self.rx.recv()? {
+                Some(chunk) => {
+                    let old = std::mem::replace(&mut self.current, chunk);
+                    self.rx.recycle(old);
+                    self.pos = 0;
+                }
+                None => self.ended = true,
+            }
+        }
+        let n = buf.len().min(self.current.len() - self.pos);
+        buf[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
 /// A reader that hashes what passes through it on a second thread.
 ///
 /// Bytes are copied into a pooled buffer and sent to the hashing thread, so the caller can
@@ -23,25 +134,22 @@ const IN_FLIGHT: usize = 3;
 pub(crate) struct ThreadedHashReader<R> {
     inner: R,
     pending: Vec<u8>,
-    to_hasher: Option<SyncSender<Vec<u8>>>,
-    recycled: Receiver<Vec<u8>>,
+    to_hasher: Option<ChunkSender>,
     hasher: Option<JoinHandle<Md5Digest>>,
     bytes: u64,
 }
 
 impl<R: Read> ThreadedHashReader<R> {
     pub(crate) fn new(inner: R) -> ThreadedHashReader<R> {
-        let (to_hasher, work) = sync_channel::<Vec<u8>>(IN_FLIGHT);
-        let (give_back, recycled) = sync_channel::<Vec<u8>>(IN_FLIGHT + 2);
+        let (to_hasher, work) = chunk_channel();
         let hasher = std::thread::Builder::new()
             .name("a0backup-md5".into())
             .spawn(move || {
                 let mut md5 = Md5::new();
-                for mut chunk in work {
+                // Ends at the announced end, or when the reader is dropped unfinished.
+                while let Ok(Some(chunk)) = work.recv() {
                     md5.update(&chunk);
-                    chunk.clear();
-                    // The reader may be gone already; then the buffer is simply freed.
-                    let _ = give_back.try_send(chunk);
+                    work.recycle(chunk);
                 }
                 md5.finish()
             })
@@ -50,21 +158,18 @@ impl<R: Read> ThreadedHashReader<R> {
             inner,
             pending: Vec::with_capacity(CHUNK),
             to_hasher: Some(to_hasher),
-            recycled,
             hasher: Some(hasher),
             bytes: 0,
         }
     }
 
     fn send_pending(&mut self) {
-        let next = self
-            .recycled
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(CHUNK));
-        let full = std::mem::replace(&mut self.pending, next);
         if let Some(tx) = &self.to_hasher {
-            // The hashing thread only ends when the sender is dropped, so this cannot fail
-            // unless it panicked; `finish` reports that.
+            let mut next = tx.buffer();
+            next.clear();
+            let full = std::mem::replace(&mut self.pending, next);
+            // The hashing thread only ends at the end or when this reader goes, so this
+            // cannot fail unless it panicked; `finish` reports that.
             let _ = tx.send(full);
         }
     }
@@ -74,7 +179,9 @@ impl<R: Read> ThreadedHashReader<R> {
         if !self.pending.is_empty() {
             self.send_pending();
         }
-        drop(self.to_hasher.take());
+        if let Some(tx) = self.to_hasher.take() {
+            tx.end();
+        }
         let digest = self
             .hasher
             .take()
@@ -160,14 +267,13 @@ pub(crate) fn copy_with_writer_thread<R: Read, W: Write + Send>(
     mut on_chunk: impl FnMut(u64) -> io::Result<()>,
 ) -> io::Result<u64> {
     std::thread::scope(|scope| {
-        let (to_writer, work) = sync_channel::<Vec<u8>>(IN_FLIGHT);
-        let (give_back, recycled) = sync_channel::<Vec<u8>>(IN_FLIGHT + 2);
+        let (to_writer, work) = chunk_channel();
         let writer_thread = std::thread::Builder::new()
             .name("a0backup-write".into())
             .spawn_scoped(scope, move || -> io::Result<()> {
-                for chunk in work {
+                while let Some(chunk) = work.recv()? {
                     writer.write_all(&chunk)?;
-                    let _ = give_back.try_send(chunk);
+                    work.recycle(chunk);
                 }
                 writer.flush()
             })
@@ -176,15 +282,14 @@ pub(crate) fn copy_with_writer_thread<R: Read, W: Write + Send>(
         let mut total = 0u64;
         let read_result = (|| -> io::Result<()> {
             loop {
-                let mut buf = recycled.try_recv().unwrap_or_default();
-                buf.resize(CHUNK, 0);
+                let mut buf = to_writer.buffer();
                 let n = read_full(reader, &mut buf)?;
                 if n == 0 {
                     return Ok(());
                 }
                 buf.truncate(n);
                 total += n as u64;
-                if to_writer.send(buf).is_err() {
+                if !to_writer.send(buf) {
                     // The writer stopped on an error, which the join below reports.
                     return Ok(());
                 }
@@ -194,7 +299,11 @@ pub(crate) fn copy_with_writer_thread<R: Read, W: Write + Send>(
                 }
             }
         })();
-        drop(to_writer);
+        if read_result.is_ok() {
+            to_writer.end();
+        } else {
+            drop(to_writer);
+        }
         let write_result = writer_thread
             .join()
             .unwrap_or_else(|_| Err(io::Error::other("the writer thread panicked")));

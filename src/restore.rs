@@ -13,16 +13,14 @@ use std::io::{self, Read};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
-use crate::archive::{
-    note_trailing_zeros, unpack_tar, GzipChecked, NotGzip, UnpackOptions, UnpackSummary,
-};
+use crate::archive::{note_trailing_zeros, unpack_tar, UnpackOptions, UnpackSummary};
 use crate::checksum::Md5Digest;
 use crate::durable::{self, Kind, Owned, Pattern};
 use crate::error::{Error, Result};
+use crate::gzip::{GzipChecked, NotGzip};
 use crate::kdf::Password;
-use crate::pipeline::{read_full, MaybeHashed, CHUNK};
+use crate::pipeline::{chunk_channel, read_full, MaybeHashed, CHUNK};
 use crate::progress::Progress;
 use crate::stream::{DecryptOptions, DecryptReader};
 
@@ -684,43 +682,6 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
-enum Msg {
-    Data(Vec<u8>),
-    End,
-}
-
-/// The tar side's view of the inflated stream: chunks from the inflating thread.
-struct ChannelReader {
-    rx: Receiver<Msg>,
-    give_back: SyncSender<Vec<u8>>,
-    current: Vec<u8>,
-    pos: usize,
-    ended: bool,
-}
-
-impl Read for ChannelReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.pos == self.current.len() {
-            if self.ended {
-                return Ok(0);
-            }
-            match self.rx.recv() {
-                Ok(Msg::Data(chunk)) => {
-                    let old = std::mem::replace(&mut self.current, chunk);
-                    let _ = self.give_back.try_send(old);
-                    self.pos = 0;
-                }
-                Ok(Msg::End) => self.ended = true,
-                Err(_) => return Err(io::Error::other("the inflating side stopped early")),
-            }
-        }
-        let n = buf.len().min(self.current.len() - self.pos);
-        buf[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
-    }
-}
-
 /// Everything one extraction needs besides its input.
 struct Stage<'s, 'p> {
     target: &'s Target,
@@ -752,19 +713,12 @@ impl Stage<'_, '_> {
         let unpack = self.unpack;
         let sync = self.sync;
 
-        let (tx, rx) = sync_channel::<Msg>(IN_FLIGHT);
-        let (give_back, recycled) = sync_channel::<Vec<u8>>(IN_FLIGHT + 2);
+        let (tx, rx) = chunk_channel();
         let (inflate_result, unpack_result) = std::thread::scope(|scope| {
             let untar = std::thread::Builder::new()
                 .name("a0backup-untar".into())
                 .spawn_scoped(scope, move || {
-                    let reader = ChannelReader {
-                        rx,
-                        give_back,
-                        current: Vec::new(),
-                        pos: 0,
-                        ended: false,
-                    };
+                    let reader = rx.into_reader();
                     durable::with_writeback(sync, || {
                         unpack_tar(reader, &root, unpack).map(|(summary, _)| summary)
                     })
@@ -773,22 +727,26 @@ impl Stage<'_, '_> {
 
             let inflate_result = (|| -> Result<()> {
                 loop {
-                    let mut buf = recycled.try_recv().unwrap_or_default();
-                    buf.resize(CHUNK, 0);
+                    let mut buf = tx.buffer();
                     let n = read_full(&mut gz, &mut buf)?;
                     buf.truncate(n);
                     let last = n < CHUNK;
-                    if n > 0 && tx.send(Msg::Data(buf)).is_err() {
+                    if n > 0 && !tx.send(buf) {
                         return Ok(()); // the untar side failed; its error is reported
                     }
                     self.progress.report(self.count.get(), self.total)?;
                     if last {
-                        let _ = tx.send(Msg::End);
                         return Ok(());
                     }
                 }
             })();
-            drop(tx);
+            // Only a complete inflate announces the end; otherwise the untar side sees the
+            // stream stop early.
+            if inflate_result.is_ok() {
+                tx.end();
+            } else {
+                drop(tx);
+            }
             let unpack_result = untar
                 .join()
                 .unwrap_or_else(|_| Err(Error::Io(io::Error::other("the untar thread panicked"))));
@@ -802,8 +760,6 @@ impl Stage<'_, '_> {
         Ok((staging, unpacked))
     }
 }
-
-const IN_FLIGHT: usize = 3;
 
 #[cfg(test)]
 mod tests {

@@ -40,7 +40,6 @@ use crate::Error;
 
 mod escape;
 mod extract;
-mod gzip;
 mod header;
 mod pack;
 mod pax;
@@ -48,7 +47,6 @@ mod tar_reader;
 mod unpack;
 
 pub use escape::escape_name;
-pub(crate) use gzip::{GzipChecked, NotGzip};
 pub use pack::{pack, pack_with_progress, PackOptions, PackSummary};
 pub use unpack::{list, list_with, unpack, UnpackOptions, UnpackSummary};
 pub(crate) use unpack::{note_trailing_zeros, unpack_tar};

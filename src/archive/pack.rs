@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use crate::checksum::{HashingWriter, Md5Digest};
 use crate::error::{Error, Result};
+use crate::gzip::ParallelGzEncoder;
 use crate::kdf::{Format, Password};
-use crate::parallel_gzip::ParallelGzEncoder;
 use crate::progress::Progress;
 use crate::stream::EncryptWriter;
 

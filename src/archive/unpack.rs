@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 use super::extract::Extraction;
-use super::gzip::{GzipChecked, NotGzip};
 use super::tar_reader::TarReader;
 use super::EntryInfo;
+use crate::gzip::{GzipChecked, NotGzip};
 
 /// Lists the entries of a `.tar.gz` stream (decrypt first with
 /// [`DecryptReader`](crate::DecryptReader) for a `.tar.gz.enc`), calling `each` for every entry.

@@ -1,4 +1,4 @@
-//! The gzip layer under the tar reader: every member in turn, each one's CRC and length checked
+//! The reading side: every member in turn, each one's CRC and length checked
 //! by flate2, and zero bytes after the last member ignored (block-padded copies and tape tools
 //! add them; gzip(1) ignores them too, with a warning).
 
