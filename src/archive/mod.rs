@@ -43,6 +43,7 @@ mod extract;
 mod header;
 mod pack;
 mod pax;
+mod policy;
 mod tar_reader;
 mod unpack;
 

@@ -392,9 +392,8 @@ pub(crate) fn unpack_tar<R: Read>(
     while let Some(entry) = reader.next_entry()? {
         state.entry(&entry, &mut reader)?;
     }
-    state.finish_directories()?;
+    let mut summary = state.finish()?;
     let (mut rest, warnings) = reader.into_parts();
-    let mut summary = state.into_summary();
     summary.warnings.extend(warnings);
     summary.trailing_bytes = drain_counting(&mut rest, options.max_total_bytes)?;
     Ok((summary, rest))

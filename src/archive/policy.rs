@@ -1,0 +1,472 @@
+//! The safety policy as a pure model of the tree an archive builds.
+//!
+//! Entry by entry, [`PathPolicy::plan`] decides whether the entry may be created and which
+//! parent directories must be made first, and records the result as if it had been done. It
+//! never touches a file system, so the same rules serve extraction (`extract.rs` carries out
+//! the plan and adds the file system's own answers: `EEXIST`, and what a case-insensitive file
+//! system resolves a name to) and checking an archive without writing a byte.
+//!
+//! The model holds the directories created (with the modes and times to apply last), the
+//! symlinks, the paths symlink targets pass through and, for a dry run only, the regular files.
+//! Its memory is capped ([`MODEL_BYTES_LIMIT`]).
+
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+use super::tar_reader::TarEntry;
+use super::{escape_name, EntryKind, UnpackOptions};
+
+/// The most memory the path model may hold: about 80,000 directories with 200-byte paths.
+/// An archive that needs more is refused with [`Error::LimitExceeded`], so that a small
+/// archive of millions of directories cannot take the machine's memory.
+pub(crate) const MODEL_BYTES_LIMIT: usize = 24 << 20;
+
+/// Book-keeping bytes per remembered path, on top of the path itself (hash table slot, the
+/// `PathBuf`'s own header, allocator rounding).
+const PER_PATH_OVERHEAD: usize = 96;
+
+/// A directory the archive creates.
+struct Dir {
+    /// Whether the archive named it (rather than implying it as a parent).
+    explicit: bool,
+    /// Mode and mtime to apply once everything inside is written.
+    mode: u32,
+    mtime: Option<i64>,
+}
+
+/// What to do for one entry.
+#[derive(Debug)]
+pub(crate) enum Action {
+    /// Create the directory (`create: false`: it exists as an implied parent already, and only
+    /// its mode and time change).
+    Dir { create: bool },
+    /// Create the regular file and write the entry's data into it.
+    File,
+    /// Create a symlink with this target (checked to resolve inside).
+    Symlink { target: PathBuf },
+    /// Link to this regular file, which an earlier entry created.
+    Hardlink { target: PathBuf },
+}
+
+/// An entry the policy accepts: where it goes, the parents to create first (outermost first)
+/// and what to create.
+#[derive(Debug)]
+pub(crate) struct Planned {
+    pub(crate) rel: PathBuf,
+    pub(crate) new_parents: Vec<PathBuf>,
+    pub(crate) action: Action,
+}
+
+/// The model of one archive's tree under the policy of its [`UnpackOptions`].
+pub(crate) struct PathPolicy<'a> {
+    options: &'a UnpackOptions,
+    dirs: HashMap<PathBuf, Dir>,
+    symlinks: HashSet<PathBuf>,
+    /// Paths that a symlink target's resolution passed through; nothing may become a symlink
+    /// there later.
+    traversed_by_links: HashSet<PathBuf>,
+    /// Regular files, kept only when no file system answers for them (a dry run).
+    files: Option<HashSet<PathBuf>>,
+    model_bytes: usize,
+    bytes: u64,
+}
+
+/// Refuses an entry, naming it escaped for a terminal.
+pub(crate) fn refuse(path: &[u8], reason: impl Into<String>) -> Error {
+    Error::UnsafeEntry {
+        path: escape_name(path),
+        reason: reason.into(),
+    }
+}
+
+pub(crate) fn collision(raw: &[u8]) -> Error {
+    refuse(raw, "collides with an earlier entry")
+}
+
+pub(crate) fn parent_not_a_directory(raw: &[u8]) -> Error {
+    refuse(raw, "a parent of this entry is not a directory")
+}
+
+pub(crate) fn not_an_earlier_file(raw: &[u8]) -> Error {
+    refuse(
+        raw,
+        "hardlink target is not a regular file extracted earlier from this archive",
+    )
+}
+
+impl<'a> PathPolicy<'a> {
+    /// A model for an empty destination. `track_files` keeps the regular files too, for a dry
+    /// run where no file system reports collisions.
+    pub(crate) fn new(options: &'a UnpackOptions, track_files: bool) -> Self {
+        PathPolicy {
+            options,
+            dirs: HashMap::new(),
+            symlinks: HashSet::new(),
+            traversed_by_links: HashSet::new(),
+            files: track_files.then(HashSet::new),
+            model_bytes: 0,
+            bytes: 0,
+        }
+    }
+
+    /// Whether the archive has made a symlink (from then on, paths are also checked against
+    /// the file system, which may resolve names differently from the model).
+    pub(crate) fn has_symlinks(&self) -> bool {
+        !self.symlinks.is_empty()
+    }
+
+    /// The directories with their modes and times, deepest first (so that setting a parent's
+    /// time is not undone by touching a child).
+    pub(crate) fn into_directories(self) -> Vec<(PathBuf, u32, Option<i64>)> {
+        let mut dirs: Vec<_> = self
+            .dirs
+            .into_iter()
+            .map(|(p, d)| (p, d.mode, d.mtime))
+            .collect();
+        dirs.sort_by_key(|(p, _, _)| std::cmp::Reverse(p.components().count()));
+        dirs
+    }
+
+    fn remember(&mut self, path: &Path) -> Result<()> {
+        self.model_bytes += path.as_os_str().len() + PER_PATH_OVERHEAD;
+        if self.model_bytes > MODEL_BYTES_LIMIT {
+            return Err(Error::LimitExceeded {
+                what: "memory for the archive's directory and link paths",
+                limit: MODEL_BYTES_LIMIT as u64,
+            });
+        }
+        Ok(())
+    }
+
+    fn is_file(&self, rel: &Path) -> bool {
+        self.files.as_ref().is_some_and(|f| f.contains(rel))
+    }
+
+    /// Decides one entry. `Ok(None)`: nothing to create (the archive's root `./`, a volume
+    /// label). The model is updated as if the plan were carried out.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnsafeEntry`] for what the policy refuses, [`Error::LimitExceeded`] for path
+    /// length, total bytes and the model's memory.
+    pub(crate) fn plan(&mut self, entry: &TarEntry) -> Result<Option<Planned>> {
+        let raw = &entry.path[..];
+        if entry.kind == EntryKind::VolumeLabel {
+            return Ok(None);
+        }
+        let Some(rel) = self.safe_relative(raw)? else {
+            // The archive's root (`tar -C dir -cf x .` writes `./` first): the destination's
+            // own mode is kept, as for any existing directory.
+            return match entry.kind {
+                EntryKind::Directory => Ok(None),
+                _ => Err(refuse(raw, "empty path")),
+            };
+        };
+        let planned = match entry.kind {
+            EntryKind::Directory => self.directory(rel, raw, entry.mode, entry.mtime)?,
+            EntryKind::File => self.file(rel, raw, entry.size)?,
+            EntryKind::Symlink => self.symlink(rel, raw, entry.link.as_deref())?,
+            EntryKind::Hardlink => self.hardlink(rel, raw, entry.link.as_deref())?,
+            EntryKind::Device | EntryKind::BlockDevice => {
+                return Err(refuse(raw, "device entries are never extracted"))
+            }
+            EntryKind::Fifo => return Err(refuse(raw, "FIFO entries are never extracted")),
+            EntryKind::VolumeLabel => return Ok(None),
+            EntryKind::Other => return Err(refuse(raw, "unsupported entry type")),
+        };
+        Ok(Some(planned))
+    }
+
+    /// The entry's path as normal components only; `None` for the archive's root (`.`, `./`).
+    /// Refuses `..`, absolute paths, and paths under a symlink of the model.
+    pub(crate) fn safe_relative(&self, raw: &[u8]) -> Result<Option<PathBuf>> {
+        if raw.len() > self.options.max_path_len {
+            return Err(Error::LimitExceeded {
+                what: "entry path length",
+                limit: self.options.max_path_len as u64,
+            });
+        }
+        let mut out = PathBuf::new();
+        for c in Path::new(OsStr::from_bytes(raw)).components() {
+            match c {
+                Component::Normal(n) => out.push(n),
+                Component::CurDir => {}
+                Component::ParentDir => return Err(refuse(raw, "path contains '..'")),
+                Component::RootDir | Component::Prefix(_) => {
+                    return Err(refuse(raw, "absolute path"))
+                }
+            }
+        }
+        if out.as_os_str().is_empty() {
+            return Ok(None);
+        }
+        let through_symlink = out
+            .ancestors()
+            .skip(1)
+            .take_while(|a| !a.as_os_str().is_empty())
+            .any(|a| self.symlinks.contains(a));
+        if through_symlink {
+            return Err(refuse(raw, "path passes through a symlink"));
+        }
+        Ok(Some(out))
+    }
+
+    /// Records the parents of `rel` that do not exist yet, outermost first.
+    fn new_parents(&mut self, rel: &Path, raw: &[u8]) -> Result<Vec<PathBuf>> {
+        let mut missing: Vec<PathBuf> = Vec::new();
+        for a in rel.ancestors().skip(1) {
+            if a.as_os_str().is_empty() || self.dirs.contains_key(a) {
+                break;
+            }
+            if self.is_file(a) || self.symlinks.contains(a) {
+                return Err(parent_not_a_directory(raw));
+            }
+            missing.push(a.to_path_buf());
+        }
+        missing.reverse();
+        for a in &missing {
+            self.remember(a)?;
+            self.dirs.insert(
+                a.clone(),
+                Dir {
+                    explicit: false,
+                    mode: 0o777,
+                    mtime: None,
+                },
+            );
+        }
+        Ok(missing)
+    }
+
+    fn taken(&self, rel: &Path) -> bool {
+        self.dirs.contains_key(rel) || self.symlinks.contains(rel) || self.is_file(rel)
+    }
+
+    fn directory(&mut self, rel: PathBuf, raw: &[u8], mode: u32, mtime: i64) -> Result<Planned> {
+        if let Some(d) = self.dirs.get_mut(&rel) {
+            if d.explicit {
+                return Err(collision(raw));
+            }
+            d.explicit = true;
+            d.mode = mode;
+            d.mtime = Some(mtime);
+            return Ok(Planned {
+                rel,
+                new_parents: Vec::new(),
+                action: Action::Dir { create: false },
+            });
+        }
+        if self.taken(&rel) {
+            return Err(collision(raw));
+        }
+        let new_parents = self.new_parents(&rel, raw)?;
+        self.remember(&rel)?;
+        self.dirs.insert(
+            rel.clone(),
+            Dir {
+                explicit: true,
+                mode,
+                mtime: Some(mtime),
+            },
+        );
+        Ok(Planned {
+            rel,
+            new_parents,
+            action: Action::Dir { create: true },
+        })
+    }
+
+    fn file(&mut self, rel: PathBuf, raw: &[u8], size: u64) -> Result<Planned> {
+        if self.bytes.saturating_add(size) > self.options.max_total_bytes {
+            return Err(Error::LimitExceeded {
+                what: "total bytes extracted",
+                limit: self.options.max_total_bytes,
+            });
+        }
+        if self.taken(&rel) {
+            return Err(collision(raw));
+        }
+        let new_parents = self.new_parents(&rel, raw)?;
+        self.bytes += size;
+        self.add_file(&rel)?;
+        Ok(Planned {
+            rel,
+            new_parents,
+            action: Action::File,
+        })
+    }
+
+    fn add_file(&mut self, rel: &Path) -> Result<()> {
+        if self.files.is_some() {
+            self.remember(rel)?;
+            if let Some(files) = &mut self.files {
+                files.insert(rel.to_path_buf());
+            }
+        }
+        Ok(())
+    }
+
+    fn symlink(&mut self, rel: PathBuf, raw: &[u8], target: Option<&[u8]>) -> Result<Planned> {
+        if !self.options.allow_symlinks {
+            return Err(refuse(
+                raw,
+                "symlinks are not allowed (opt in to extract them)",
+            ));
+        }
+        let target = target.ok_or_else(|| refuse(raw, "symlink without a target"))?;
+        if self.traversed_by_links.contains(&rel) {
+            return Err(refuse(raw, "an earlier symlink resolves through this path"));
+        }
+        if self.taken(&rel) {
+            return Err(collision(raw));
+        }
+        // The link's own directory must exist before `..` in its target can be checked.
+        let new_parents = self.new_parents(&rel, raw)?;
+        let target_path = PathBuf::from(OsStr::from_bytes(target));
+        let traversed = self.resolve_target(&rel, &target_path, raw)?;
+        self.remember(&rel)?;
+        self.symlinks.insert(rel.clone());
+        for t in traversed {
+            self.remember(&t)?;
+            self.traversed_by_links.insert(t);
+        }
+        Ok(Planned {
+            rel,
+            new_parents,
+            action: Action::Symlink {
+                target: target_path,
+            },
+        })
+    }
+
+    /// Resolves a symlink target from the link's directory, lexically, refusing to leave the
+    /// destination or to pass through another symlink. `..` may only undo a component that is
+    /// a directory of the model (exact spelling): undoing a symlink, or a name a
+    /// case-insensitive file system would take for a symlink, could climb out. Returns the
+    /// paths the resolution passes through.
+    fn resolve_target(&self, rel: &Path, target: &Path, raw: &[u8]) -> Result<Vec<PathBuf>> {
+        let mut at: PathBuf = rel.parent().map(Path::to_path_buf).unwrap_or_default();
+        let mut traversed = Vec::new();
+        let components: Vec<_> = target.components().collect();
+        for (i, c) in components.iter().enumerate() {
+            match c {
+                Component::Normal(n) => {
+                    at.push(n);
+                    let last = i + 1 == components.len();
+                    if !last {
+                        if self.symlinks.contains(&at) {
+                            return Err(refuse(raw, "symlink target passes through a symlink"));
+                        }
+                        traversed.push(at.clone());
+                    }
+                }
+                Component::CurDir => {}
+                Component::ParentDir => {
+                    if at.as_os_str().is_empty() {
+                        return Err(refuse(raw, "symlink target leaves the destination"));
+                    }
+                    if !self.dirs.contains_key(&at) {
+                        return Err(refuse(
+                            raw,
+                            "symlink target climbs out of a path that is not a directory extracted earlier",
+                        ));
+                    }
+                    at.pop();
+                }
+                Component::RootDir | Component::Prefix(_) => {
+                    return Err(refuse(raw, "symlink target is absolute"))
+                }
+            }
+        }
+        Ok(traversed)
+    }
+
+    fn hardlink(&mut self, rel: PathBuf, raw: &[u8], target: Option<&[u8]>) -> Result<Planned> {
+        if !self.options.allow_hardlinks {
+            return Err(refuse(
+                raw,
+                "hardlinks are not allowed (opt in to extract them)",
+            ));
+        }
+        let target = target.ok_or_else(|| refuse(raw, "hardlink without a target"))?;
+        let target_rel = match self.safe_relative(target) {
+            Ok(Some(t)) => t,
+            Ok(None) => return Err(not_an_earlier_file(raw)),
+            Err(_) => return Err(refuse(raw, "hardlink target is outside the destination")),
+        };
+        // Without a file system to ask, the model must know the target as a file.
+        if self.files.is_some() && !self.is_file(&target_rel) {
+            return Err(not_an_earlier_file(raw));
+        }
+        if self.taken(&rel) {
+            return Err(collision(raw));
+        }
+        let new_parents = self.new_parents(&rel, raw)?;
+        self.add_file(&rel)?;
+        Ok(Planned {
+            rel,
+            new_parents,
+            action: Action::Hardlink { target: target_rel },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(path: &str, kind: EntryKind, link: Option<&str>) -> TarEntry {
+        TarEntry {
+            path: path.as_bytes().to_vec(),
+            link: link.map(|l| l.as_bytes().to_vec()),
+            kind,
+            size: 1,
+            mode: 0o644,
+            mtime: 0,
+        }
+    }
+
+    fn reason(r: Result<Option<Planned>>) -> String {
+        match r {
+            Err(Error::UnsafeEntry { reason, .. }) => reason,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_dry_run_finds_what_only_the_file_system_would_otherwise_report() {
+        let options = UnpackOptions::new().allow_hardlinks(true);
+        let mut p = PathPolicy::new(&options, true);
+        let planned = p
+            .plan(&entry("a/b/f", EntryKind::File, None))
+            .unwrap()
+            .unwrap();
+        assert_eq!(planned.new_parents, [Path::new("a"), Path::new("a/b")]);
+        assert!(reason(p.plan(&entry("a/b/f", EntryKind::File, None))).contains("collides"));
+        assert!(reason(p.plan(&entry("a/b/f", EntryKind::Directory, None))).contains("collides"));
+        let under_file = p.plan(&entry("a/b/f/g", EntryKind::File, None));
+        assert!(reason(under_file).contains("parent of this entry is not a directory"));
+        assert!(p
+            .plan(&entry("h", EntryKind::Hardlink, Some("a/b/f")))
+            .is_ok());
+        let to_nothing = p.plan(&entry("h2", EntryKind::Hardlink, Some("a/missing")));
+        assert!(reason(to_nothing).contains("not a regular file extracted earlier"));
+    }
+
+    #[test]
+    fn without_tracking_files_the_model_stays_small() {
+        let options = UnpackOptions::new();
+        let mut p = PathPolicy::new(&options, false);
+        for i in 0..1000 {
+            p.plan(&entry(&format!("d/f{i}"), EntryKind::File, None))
+                .unwrap();
+        }
+        // One directory remembered, no files.
+        assert_eq!(p.model_bytes, "d".len() + PER_PATH_OVERHEAD);
+        assert_eq!(p.into_directories().len(), 1);
+    }
+}
