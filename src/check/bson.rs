@@ -453,9 +453,9 @@ mod tests {
         body.extend_from_slice(&inner);
         body.extend_from_slice(b"\x05b\0\x02\0\0\0\x80xy");
         body.extend_from_slice(b"\x05o\0\x06\0\0\0\x02\x02\0\0\0xy");
-        body.extend_from_slice(b"\x06u\0\x07i\0012345678901\x08t\0\x01");
+        body.extend_from_slice(b"\x06u\0\x07i\x00012345678901\x08t\0\x01");
         body.extend_from_slice(b"\x09t\0\0\0\0\0\0\0\0\0\x0an\0\x0br\0a.*\0i\0");
-        body.extend_from_slice(b"\x0cp\0\x02\0\0\0c\0012345678901");
+        body.extend_from_slice(b"\x0cp\0\x02\0\0\0c\x00012345678901");
         body.extend_from_slice(b"\x0dj\0\x02\0\0\0f\0\x0ey\0\x02\0\0\0s\0");
         let scope = doc(b"");
         let mut cws = ((4 + 4 + 2 + scope.len()) as i32).to_le_bytes().to_vec();
