@@ -718,7 +718,8 @@ fn deep_nesting_is_refused_past_the_limit_without_a_stack() {
     }
 }
 
-/// The validator's speed on ~512 MiB of typical documents, in memory:
+/// The validator's speed on ~512 MiB of random documents, in memory, and on the file named by
+/// `A0B_CHECK_BENCH_FILE` if set (read through `File`, page cache warmed first):
 /// `cargo test --release --test check -- --ignored --nocapture throughput`.
 #[test]
 #[ignore]
@@ -741,4 +742,16 @@ fn throughput() {
         data.len() as u64 / docs,
         data.len() as f64 / secs / 1e6
     );
+    if let Some(path) = std::env::var_os("A0B_CHECK_BENCH_FILE") {
+        let size = std::fs::read(&path).unwrap().len();
+        let start = std::time::Instant::now();
+        let s = validate_bson(&mut std::fs::File::open(&path).unwrap()).unwrap();
+        let secs = start.elapsed().as_secs_f64();
+        assert!(s.error.is_none() && s.file_bytes == size as u64);
+        eprintln!(
+            "{path:?}: {} documents, {size} bytes in {secs:.3} s: {:.0} MB/s",
+            s.documents,
+            size as f64 / secs / 1e6
+        );
+    }
 }
