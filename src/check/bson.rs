@@ -24,13 +24,51 @@
 use std::io::{self, Read};
 
 /// The smallest document: a length prefix and the terminating NUL.
+///
+/// # Examples
+///
+/// ```
+/// use a0backup::check::bson::{check_document, MIN_DOCUMENT_SIZE};
+/// assert_eq!(MIN_DOCUMENT_SIZE, b"\x05\0\0\0\0".len());
+/// assert!(check_document(b"\x05\0\0\0\0").is_ok());
+/// ```
 pub const MIN_DOCUMENT_SIZE: usize = 5;
 
 /// The largest document that bsondump and mongorestore read: 16 MiB + 16 KiB.
+///
+/// # Examples
+///
+/// ```
+/// use a0backup::check::bson::{validate_bson, MAX_DOCUMENT_SIZE};
+/// let too_big = (MAX_DOCUMENT_SIZE as i32 + 1).to_le_bytes();
+/// let error = validate_bson(&mut &too_big[..])?.error.unwrap();
+/// assert!(error.reason.contains("outside"));
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub const MAX_DOCUMENT_SIZE: usize = 16 * 1024 * 1024 + 16 * 1024;
 
 /// The deepest nesting accepted (a top-level document is depth 0, a document or array inside it
 /// depth 1): mongod refuses to store documents nested deeper than 180 levels.
+///
+/// # Examples
+///
+/// ```
+/// use a0backup::check::bson::{check_document, MAX_DEPTH};
+/// // {o: {o: ... {}}} with `levels` embedded documents.
+/// let nested = |levels: usize| {
+///     let mut d = b"\x05\0\0\0\0".to_vec();
+///     for _ in 0..levels {
+///         let mut outer = ((d.len() + 8) as i32).to_le_bytes().to_vec();
+///         outer.extend_from_slice(b"\x03o\0");
+///         outer.extend_from_slice(&d);
+///         outer.push(0);
+///         d = outer;
+///     }
+///     d
+/// };
+/// assert!(check_document(&nested(MAX_DEPTH)).is_ok());
+/// assert!(check_document(&nested(MAX_DEPTH + 1)).is_err());
+/// ```
 pub const MAX_DEPTH: usize = 180;
 
 /// How much is read from the stream at a time.

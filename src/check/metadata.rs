@@ -7,13 +7,24 @@
 //! build them), that `options` is an object, and that `collectionName`, `type` and `uuid` are
 //! strings (`uuid` 32 hex digits). Extended JSON wrappers inside `options` and the index specs
 //! (`{"$numberInt": "1"}`) are JSON objects like any other and are not interpreted.
+//!
+//! The file is parsed as a stream by serde visitors that keep only the counts and names, so the
+//! memory is serde_json's buffer for the longest single string, at most [`MAX_METADATA_SIZE`],
+//! however the JSON is shaped.
 
-use std::io::{self, Read};
+use std::fmt;
+use std::io::{self, BufReader, Read};
 
-use serde_json::Value;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 /// The largest metadata file read; larger ones are reported, not parsed (mongodump's are a few
 /// KiB; a collection's options and indexes are bounded by a 16 MiB document).
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(a0backup::check::metadata::MAX_METADATA_SIZE, 16 << 20);
+/// ```
 pub const MAX_METADATA_SIZE: u64 = 16 * 1024 * 1024;
 
 /// What [`validate_metadata`] found in one `.metadata.json` file.
@@ -44,7 +55,7 @@ pub struct MetadataSummary {
     pub error: Option<MetadataError>,
 }
 
-/// Why a metadata file is bad, and where, when the JSON parser can tell.
+/// Why a metadata file is bad, and where.
 ///
 /// # Examples
 ///
@@ -57,26 +68,16 @@ pub struct MetadataSummary {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct MetadataError {
-    /// Line (from 1) of a JSON syntax error.
+    /// Line (from 1) where the parser saw the problem (none for a file too large to read).
     pub line: Option<u64>,
-    /// Column (from 1) of a JSON syntax error.
+    /// Column (from 1) where the parser saw the problem.
     pub column: Option<u64>,
     /// What is wrong, in a sentence.
     pub reason: String,
 }
 
-impl MetadataError {
-    fn shape(reason: impl Into<String>) -> Self {
-        MetadataError {
-            line: None,
-            column: None,
-            reason: reason.into(),
-        }
-    }
-}
-
 /// Reads a `.metadata.json` stream to its end and checks it (see the [module docs](self)).
-/// Memory: the file, at most [`MAX_METADATA_SIZE`], and its parsed JSON.
+/// Memory: a 64 KiB buffer and the longest string of the file (at most [`MAX_METADATA_SIZE`]).
 ///
 /// # Errors
 ///
@@ -93,101 +94,234 @@ impl MetadataError {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn validate_metadata<R: Read + ?Sized>(r: &mut R) -> io::Result<MetadataSummary> {
-    let mut text = Vec::new();
-    let mut limited = r.take(MAX_METADATA_SIZE + 1);
-    limited.read_to_end(&mut text)?;
+    let mut counted = Counted {
+        inner: r,
+        bytes: 0,
+        error: None,
+    };
+    let mut buffered =
+        BufReader::with_capacity(64 * 1024, (&mut counted).take(MAX_METADATA_SIZE + 1));
+    let mut de = serde_json::Deserializer::from_reader(&mut buffered);
+    let parsed = Top::deserialize(&mut de).and_then(|top| de.end().map(|()| top));
+    io::copy(&mut buffered, &mut io::sink())?;
+    drop(buffered);
+    io::copy(&mut counted, &mut io::sink())?;
+    if let Some(e) = counted.error.take() {
+        return Err(e);
+    }
     let mut summary = MetadataSummary {
-        file_bytes: text.len() as u64,
+        file_bytes: counted.bytes,
         ..Default::default()
     };
-    if summary.file_bytes > MAX_METADATA_SIZE {
-        summary.file_bytes += io::copy(r, &mut io::sink())?;
-        summary.error = Some(MetadataError::shape(format!(
-            "{} bytes, larger than the {MAX_METADATA_SIZE} bytes a metadata file may have",
-            summary.file_bytes
-        )));
+    if counted.bytes > MAX_METADATA_SIZE {
+        summary.error = Some(MetadataError {
+            line: None,
+            column: None,
+            reason: format!(
+                "{} bytes, larger than the {MAX_METADATA_SIZE} bytes a metadata file may have",
+                counted.bytes
+            ),
+        });
         return Ok(summary);
     }
-    let value: Value = match serde_json::from_slice(&text) {
-        Ok(v) => v,
+    match parsed {
+        Ok(top) => {
+            summary.indexes = top.indexes;
+            summary.collection_name = top.collection_name;
+            summary.kind = top.kind;
+        }
         Err(e) => {
+            let what = if e.is_syntax() || e.is_eof() {
+                "not JSON"
+            } else {
+                "not mongodump metadata"
+            };
             summary.error = Some(MetadataError {
                 line: Some(e.line() as u64),
                 column: Some(e.column() as u64),
-                reason: format!("not JSON: {e}"),
+                reason: format!("{what}: {e}"),
             });
-            return Ok(summary);
         }
-    };
-    if let Err(reason) = check_shape(&value, &mut summary) {
-        summary.error = Some(MetadataError::shape(reason));
     }
     Ok(summary)
 }
 
-fn check_shape(value: &Value, summary: &mut MetadataSummary) -> Result<(), String> {
-    let object = value
-        .as_object()
-        .ok_or_else(|| format!("a JSON {} where an object should be", type_name(value)))?;
-    let string = |key: &str| -> Result<Option<String>, String> {
-        match object.get(key) {
-            None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(format!(
-                "\"{key}\" is a JSON {}, not a string",
-                type_name(other)
-            )),
-        }
-    };
-    summary.collection_name = string("collectionName")?;
-    summary.kind = string("type")?;
-    if let Some(uuid) = string("uuid")? {
-        if uuid.len() != 32 || !uuid.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(format!("\"uuid\" is {uuid:?}, not 32 hex digits"));
-        }
-    }
-    match object.get("options") {
-        None | Some(Value::Object(_)) => {}
-        Some(other) => {
-            return Err(format!(
-                "\"options\" is a JSON {}, not an object",
-                type_name(other)
-            ))
-        }
-    }
-    let indexes = match object.get("indexes") {
-        None => return Ok(()),
-        Some(Value::Array(a)) => a,
-        Some(other) => {
-            return Err(format!(
-                "\"indexes\" is a JSON {}, not an array",
-                type_name(other)
-            ))
-        }
-    };
-    for (i, index) in indexes.iter().enumerate() {
-        let spec = index
-            .as_object()
-            .ok_or_else(|| format!("index {i} is a JSON {}, not an object", type_name(index)))?;
-        if !matches!(spec.get("key"), Some(Value::Object(_))) {
-            return Err(format!("index {i} has no \"key\" object"));
-        }
-        if !matches!(spec.get("name"), Some(Value::String(_))) {
-            return Err(format!("index {i} has no \"name\" string"));
-        }
-    }
-    summary.indexes = indexes.len() as u64;
-    Ok(())
+/// Counts what is read, and keeps the I/O error that serde_json would turn into its own.
+struct Counted<'r, R: ?Sized> {
+    inner: &'r mut R,
+    bytes: u64,
+    error: Option<io::Error>,
 }
 
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
+impl<R: Read + ?Sized> Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.inner.read(buf) {
+            Ok(n) => {
+                self.bytes += n as u64;
+                Ok(n)
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Err(e),
+            Err(e) => {
+                let copy = io::Error::new(e.kind(), e.to_string());
+                self.error.get_or_insert(e);
+                Err(copy)
+            }
+        }
+    }
+}
+
+/// The top-level object: what is kept of it.
+#[derive(Default)]
+struct Top {
+    indexes: u64,
+    collection_name: Option<String>,
+    kind: Option<String>,
+}
+
+impl Top {
+    fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Top, D::Error> {
+        d.deserialize_any(TopVisitor)
+    }
+}
+
+struct TopVisitor;
+
+impl<'de> Visitor<'de> for TopVisitor {
+    type Value = Top;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object (mongodump metadata)")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Top, A::Error> {
+        let mut top = Top::default();
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "indexes" => top.indexes = map.next_value_seed(Indexes)?,
+                "collectionName" => {
+                    top.collection_name = Some(map.next_value_seed(Text("collectionName"))?)
+                }
+                "type" => top.kind = Some(map.next_value_seed(Text("type"))?),
+                "uuid" => {
+                    let uuid = map.next_value_seed(Text("uuid"))?;
+                    if uuid.len() != 32 || !uuid.bytes().all(|b| b.is_ascii_hexdigit()) {
+                        return Err(de::Error::custom(format!(
+                            "\"uuid\" is {uuid:?}, not 32 hex digits"
+                        )));
+                    }
+                }
+                "options" => map.next_value_seed(Object("options"))?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(top)
+    }
+}
+
+/// A string value, named in the error when it is something else.
+struct Text(&'static str);
+
+impl<'de> DeserializeSeed<'de> for Text {
+    type Value = String;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Text {
+    type Value = String;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a string for \"{}\"", self.0)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+}
+
+/// An object whose content is not kept.
+struct Object(&'static str);
+
+impl<'de> DeserializeSeed<'de> for Object {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Object {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "an object for \"{}\"", self.0)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(())
+    }
+}
+
+/// The `indexes` array: counted, each spec checked.
+struct Indexes;
+
+impl<'de> DeserializeSeed<'de> for Indexes {
+    type Value = u64;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<u64, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Indexes {
+    type Value = u64;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array for \"indexes\"")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<u64, A::Error> {
+        let mut n = 0;
+        while seq.next_element_seed(IndexSpec(n))?.is_some() {
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+/// One index spec: an object with a `key` object and a `name` string.
+struct IndexSpec(u64);
+
+impl<'de> DeserializeSeed<'de> for IndexSpec {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for IndexSpec {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "an object for index {}", self.0)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let (mut key, mut name) = (false, false);
+        while let Some(field) = map.next_key::<String>()? {
+            match field.as_str() {
+                "key" => key = map.next_value_seed(Object("key")).map(|()| true)?,
+                "name" => name = map.next_value_seed(Text("name")).map(|_| true)?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        match (key, name) {
+            (false, _) => Err(de::Error::custom(format!(
+                "index {} has no \"key\" object",
+                self.0
+            ))),
+            (_, false) => Err(de::Error::custom(format!(
+                "index {} has no \"name\" string",
+                self.0
+            ))),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -219,19 +353,41 @@ mod tests {
     #[test]
     fn bad_shapes_say_what() {
         for (text, reason) in [
-            ("[]", "array where an object"),
-            (r#"{"indexes":[1]}"#, "index 0 is a JSON number"),
+            ("[]", "expected a JSON object"),
+            (r#"{"indexes":[1]}"#, "expected an object for index 0"),
+            (
+                r#"{"indexes":[{"key":{"a":1},"name":"a_1"}, {"key":{}}]}"#,
+                "index 1 has no \"name\"",
+            ),
+            (r#"{"indexes":{}}"#, "expected an array for \"indexes\""),
             (r#"{"indexes":[{"name":"x"}]}"#, "no \"key\""),
             (r#"{"indexes":[{"key":{}}]}"#, "no \"name\""),
             (r#"{"uuid":"xyz"}"#, "32 hex"),
-            (r#"{"collectionName":7}"#, "not a string"),
-            (r#"{"options":[]}"#, "\"options\" is a JSON array"),
+            (
+                r#"{"collectionName":7}"#,
+                "expected a string for \"collectionName\"",
+            ),
+            (r#"{"options":[]}"#, "expected an object for \"options\""),
             ("{\"a\":1}\n{", "not JSON"),
             ("", "not JSON"),
         ] {
             let e = check(text).error.unwrap();
             assert!(e.reason.contains(reason), "{text}: {}", e.reason);
         }
+    }
+
+    #[test]
+    fn a_large_file_is_streamed_not_stored() {
+        // 7 million array elements: a serde_json::Value tree of them would take 224 MiB.
+        let mut text = br#"{"options":{"validator":["#.to_vec();
+        text.extend(std::iter::repeat_n(&b"1,"[..], 7 << 20).flatten());
+        text.extend_from_slice(br#"1]},"indexes":[]}"#);
+        assert!(text.len() as u64 <= MAX_METADATA_SIZE);
+        let m = validate_metadata(&mut &text[..]).unwrap();
+        assert_eq!(
+            (m.error, m.indexes, m.file_bytes),
+            (None, 0, text.len() as u64)
+        );
     }
 
     #[test]
