@@ -145,6 +145,7 @@
 #![warn(rust_2018_idioms, missing_debug_implementations)]
 
 pub mod archive;
+pub mod check;
 pub mod checksum;
 pub mod cipher;
 mod digest;

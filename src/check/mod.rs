@@ -1,0 +1,253 @@
+//! Check a mongodump tree inside a backup without writing it: every `.bson` document's framing,
+//! every `.metadata.json`, and a table by database and collection.
+//!
+//! [`Checker`] is fed one archive entry at a time (the path, kind and size from the tar header,
+//! and a reader of its data) by whoever reads the archive, and [`Checker::finish`] returns a
+//! [`CheckReport`]. Nothing is written anywhere; memory is one BSON document (16 MiB + 16 KiB at
+//! most) plus one metadata file (16 MiB at most) plus the table.
+//!
+//! * `DB/COLL.bson`: [`bson::validate_bson`] (document count, bytes, the first bad document's
+//!   index and offset).
+//! * `DB/COLL.metadata.json`: [`metadata::validate_metadata`] (JSON, index count, the real
+//!   collection name).
+//! * `COLL.bson.gz` and `COLL.metadata.json.gz` (`mongodump --gzip`): the same, through a gzip
+//!   decoder; a damaged gzip member is that collection's error, and counts and offsets are of
+//!   the decompressed data.
+//! * `oplog.bson` beside the database directories (`mongodump --oplog`): the oplog, with no
+//!   metadata expected.
+//! * A view has only its metadata (`"type":"view"`); a timeseries collection's data is
+//!   `system.buckets.NAME.bson` beside `NAME.metadata.json`: neither is an orphan.
+//! * Anything else is read through and counted in [`CheckReport::other_files`].
+//!
+//! Directories above the database directory (`dump/`) are whatever the archive has; collection
+//! names escaped by mongodump (`%2F`, `%24`) are shown unescaped, or as the metadata's
+//! `collectionName` when there is one.
+//!
+//! # Examples
+//!
+//! ```
+//! use a0backup::archive::EntryKind;
+//! use a0backup::check::Checker;
+//! let mut checker = Checker::new();
+//! let metadata = br#"{"options":{},"indexes":[{"v":2,"key":{"_id":1},"name":"_id_"}],"collectionName":"users","type":"collection"}"#;
+//! checker.entry(b"dump/auth0", EntryKind::Directory, 0, &mut &b""[..])?;
+//! checker.entry(b"dump/auth0/users.bson", EntryKind::File, 10, &mut &b"\x05\0\0\0\0\x05\0\0\0\0"[..])?;
+//! checker.entry(b"dump/auth0/users.metadata.json", EntryKind::File, metadata.len() as u64, &mut &metadata[..])?;
+//! let report = checker.finish();
+//! assert!(report.collections_ok);
+//! let users = &report.collections[0];
+//! assert_eq!((users.database.as_str(), users.collection.as_str()), ("auth0", "users"));
+//! assert_eq!((users.documents, users.bytes, users.indexes), (2, 10, 1));
+//! # Ok::<(), a0backup::Error>(())
+//! ```
+
+pub mod bson;
+pub mod metadata;
+mod names;
+mod report;
+
+use std::collections::BTreeMap;
+use std::io::{self, Read};
+
+use crate::archive::{escape_name, EntryKind};
+use crate::error::Result;
+
+pub use report::{CheckReport, CollectionError, CollectionReport, Totals};
+
+use names::Role;
+use report::{Group, Key};
+
+/// Checks archive entries one by one, then reports (see the [module docs](self)).
+///
+/// # Examples
+///
+/// A cut document is reported at its collection, index and offset:
+///
+/// ```
+/// use a0backup::archive::EntryKind;
+/// use a0backup::check::Checker;
+/// let mut checker = Checker::new();
+/// let data = b"\x05\0\0\0\0\x0c\0\0\0\x10a\0";
+/// checker.entry(b"dump/auth0/logs.bson", EntryKind::File, data.len() as u64, &mut &data[..])?;
+/// let report = checker.finish();
+/// let error = report.collections[0].error.as_ref().unwrap();
+/// assert_eq!((error.document, error.offset), (Some(1), Some(5)));
+/// assert!(!report.collections_ok);
+/// # Ok::<(), a0backup::Error>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct Checker {
+    groups: BTreeMap<Key, Group>,
+    entries: u64,
+    other_files: u64,
+}
+
+impl Checker {
+    /// An empty checker.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let report = a0backup::check::Checker::new().finish();
+    /// assert!(report.collections.is_empty() && report.collections_ok);
+    /// ```
+    pub fn new() -> Checker {
+        Checker::default()
+    }
+
+    /// Checks one archive entry: validates a mongodump file's data, and reads any other entry's
+    /// data through. `data` is read to its end either way, so the caller's archive reader stays
+    /// in step; `size` is the entry's size from its header.
+    ///
+    /// # Errors
+    ///
+    /// Only the errors of `data` itself (a truncated or damaged archive under it), as the
+    /// crate's [`Error`](crate::Error) they carry. Damaged collection files are not errors:
+    /// they are reported by [`finish`](Self::finish).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::archive::EntryKind;
+    /// use a0backup::check::Checker;
+    /// let mut checker = Checker::new();
+    /// checker.entry(b"dump/README", EntryKind::File, 2, &mut &b"hi"[..])?;
+    /// assert_eq!(checker.finish().other_files, 1);
+    /// # Ok::<(), a0backup::Error>(())
+    /// ```
+    pub fn entry(
+        &mut self,
+        path: &[u8],
+        kind: EntryKind,
+        size: u64,
+        data: &mut dyn Read,
+    ) -> Result<()> {
+        self.entries += 1;
+        let file = match (kind, names::classify(path)) {
+            (EntryKind::File, Some(file)) => file,
+            (kind, _) => {
+                self.other_files += u64::from(kind == EntryKind::File);
+                io::copy(data, &mut io::sink())?;
+                return Ok(());
+            }
+        };
+        let shown = escape_name(path);
+        let group = self
+            .groups
+            .entry((file.dir.clone(), file.stem.clone()))
+            .or_default();
+        group.gzip |= file.gzip;
+        let slot = match file.role {
+            Role::Bson => &mut group.bson_path,
+            Role::Metadata => &mut group.metadata_path,
+        };
+        if slot.replace(shown.clone()).is_some() {
+            group.set_error(CollectionError {
+                path: shown.clone(),
+                reason: "the file appears twice in the archive".into(),
+                ..Default::default()
+            });
+        }
+        let mut tracked = Tracked {
+            inner: data,
+            failed: false,
+        };
+        let outcome = if file.gzip {
+            let mut gz = flate2::read::MultiGzDecoder::new(&mut tracked);
+            let r = validate(file.role, &mut gz, &shown, group);
+            drop(gz);
+            r
+        } else {
+            validate(file.role, &mut tracked, &shown, group)
+        };
+        match outcome {
+            Err(e) if tracked.failed => return Err(e.into()),
+            Err(e) => group.set_error(CollectionError {
+                path: shown,
+                reason: format!("not a valid gzip stream: {e}"),
+                ..Default::default()
+            }),
+            Ok(()) => {}
+        }
+        io::copy(&mut tracked, &mut io::sink())?;
+        if file.role == Role::Bson {
+            group.bson_file_bytes = size;
+        }
+        Ok(())
+    }
+
+    /// The report: one row per collection, totals, and `collections_ok`. `restorable` is
+    /// `false` until the caller sets it (see [`CheckReport::restorable`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::archive::EntryKind;
+    /// use a0backup::check::Checker;
+    /// let mut checker = Checker::new();
+    /// checker.entry(b"dump/oplog.bson", EntryKind::File, 0, &mut &b""[..])?;
+    /// checker.entry(b"dump/admin/system.version.bson", EntryKind::File, 0, &mut &b""[..])?;
+    /// checker.entry(b"dump/admin/system.version.metadata.json", EntryKind::File, 2, &mut &b"{}"[..])?;
+    /// let report = checker.finish();
+    /// assert_eq!(report.collections[0].kind, "oplog");
+    /// assert!(report.collections_ok);
+    /// # Ok::<(), a0backup::Error>(())
+    /// ```
+    pub fn finish(self) -> CheckReport {
+        report::assemble(self.groups, self.entries, self.other_files)
+    }
+}
+
+/// Runs the validator for a file's role and records what it found in its group.
+fn validate(role: Role, r: &mut dyn Read, path: &str, group: &mut Group) -> io::Result<()> {
+    match role {
+        Role::Bson => {
+            let s = bson::validate_bson(r)?;
+            group.documents += s.documents;
+            group.bytes += s.bytes;
+            if let Some(e) = s.error {
+                group.set_error(CollectionError {
+                    path: path.to_string(),
+                    document: Some(e.document),
+                    offset: Some(e.offset),
+                    at: Some(e.at),
+                    reason: e.reason,
+                    ..Default::default()
+                });
+            }
+        }
+        Role::Metadata => {
+            let m = metadata::validate_metadata(r)?;
+            group.indexes = m.indexes;
+            group.collection_name = m.collection_name;
+            group.kind = m.kind;
+            if let Some(e) = m.error {
+                group.set_error(CollectionError {
+                    path: path.to_string(),
+                    line: e.line,
+                    column: e.column,
+                    reason: e.reason,
+                    ..Default::default()
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Remembers whether the entry's own reader failed, to tell a damaged archive (the caller's
+/// error) from a damaged gzip member inside a good one (the collection's).
+struct Tracked<'a> {
+    inner: &'a mut dyn Read,
+    failed: bool,
+}
+
+impl Read for Tracked<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let r = self.inner.read(buf);
+        self.failed |= r
+            .as_ref()
+            .is_err_and(|e| e.kind() != io::ErrorKind::Interrupted);
+        r
+    }
+}
