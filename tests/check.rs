@@ -755,3 +755,82 @@ fn throughput() {
         );
     }
 }
+
+/// The whole pipeline: md5, decryption, gzip, the tar walk under restore's policy, the
+/// collections; the same sample as above, now through `check_file`.
+#[test]
+fn check_file_reads_the_sample_backup_end_to_end() {
+    use a0backup::check::{check_file, CheckOptions};
+    let path = common::data("sample-backup/backup-retrieve.tar.gz.enc");
+    let status =
+        a0backup::BackupStatus::from_file(&common::data("sample-backup/backup-status.txt"))
+            .unwrap();
+    let password = Password::from("Passw0rd");
+    let options = CheckOptions::new().expected_md5(Some(status.md5));
+    let report = check_file(&path, Some(&password), &options).unwrap();
+    assert!(report.restorable, "{report:#?}");
+    assert!(report.collections_ok, "{report:#?}");
+    assert_eq!(report.md5, Some(status.md5));
+    // The same table as the entry-by-entry checker fed by the tar crate gives.
+    let file = std::fs::File::open(&path).unwrap();
+    let r = DecryptReader::new(file, &password, &DecryptOptions::new().expect_gzip(true)).unwrap();
+    let by_tar_crate = check_tar_gz(r);
+    assert_eq!(report.collections, by_tar_crate.collections);
+    if pymongo() {
+        let dest = tempfile::tempdir().unwrap();
+        let r = DecryptReader::new(
+            std::fs::File::open(&path).unwrap(),
+            &password,
+            &DecryptOptions::new().expect_gzip(true),
+        )
+        .unwrap();
+        archive::unpack(r, &dest.path().join("t"), &UnpackOptions::new()).unwrap();
+        agree_with_pymongo(&report, &dest.path().join("t"));
+    }
+
+    // A wrong md5 is the error, as for a restore; a wrong password too.
+    let wrong =
+        CheckOptions::new().expected_md5(Some("00000000000000000000000000000000".parse().unwrap()));
+    let e = check_file(&path, Some(&password), &wrong).unwrap_err();
+    assert!(
+        matches!(e, a0backup::Error::ChecksumMismatch { .. }),
+        "{e:?}"
+    );
+    let e = check_file(&path, Some(&Password::from("nope")), &CheckOptions::new()).unwrap_err();
+    assert!(matches!(e, a0backup::Error::WrongPassword { .. }), "{e:?}");
+}
+
+/// Whatever restore refuses, check reports as not restorable, with the same reason, and still
+/// reads the collections before it.
+#[test]
+fn check_says_what_restore_would_refuse() {
+    use a0backup::check::{check_reader, CheckOptions};
+    use a0backup::restore::{restore_reader, RestoreOptions};
+    use common::tar_build::{file, gzip, symlink, tar};
+    let cases = [
+        tar(&[file("../escape.bson", b"\x05\0\0\0\0")]),
+        tar(&[
+            file("dump/a/x.bson", b"\x05\0\0\0\0"),
+            symlink("dump/l", "a"),
+        ]),
+        tar(&[
+            file("dump/a/x.bson", b"\x05\0\0\0\0"),
+            file("dump/a/x.bson", b"\x05\0\0\0\0"),
+        ]),
+    ];
+    for t in cases {
+        let gz = gzip(&t);
+        let work = tempfile::tempdir().unwrap();
+        let restored = restore_reader(
+            &gz[..],
+            None,
+            &work.path().join("d"),
+            None,
+            RestoreOptions::new(),
+        );
+        let refusal = restored.expect_err("restore refuses").to_string();
+        let report = check_reader(&gz[..], None, &CheckOptions::new()).unwrap();
+        assert!(!report.restorable);
+        assert_eq!(report.refusal.as_deref(), Some(refusal.as_str()));
+    }
+}

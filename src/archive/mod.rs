@@ -38,6 +38,7 @@ use std::path::PathBuf;
 #[cfg(doc)]
 use crate::Error;
 
+mod dry_run;
 mod escape;
 mod extract;
 mod header;
@@ -47,6 +48,7 @@ mod policy;
 mod tar_reader;
 mod unpack;
 
+pub(crate) use dry_run::dry_run;
 pub use escape::escape_name;
 pub use pack::{pack, pack_with_progress, PackOptions, PackSummary};
 pub use unpack::{list, list_with, unpack, UnpackOptions, UnpackSummary};

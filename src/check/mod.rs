@@ -45,6 +45,7 @@ pub mod bson;
 pub mod metadata;
 mod names;
 mod report;
+mod run;
 
 use std::collections::BTreeMap;
 use std::io::{self, Read};
@@ -53,6 +54,7 @@ use crate::archive::{escape_name, EntryKind};
 use crate::error::Result;
 
 pub use report::{CheckReport, CollectionError, CollectionReport, Totals};
+pub use run::{check_file, check_reader, CheckOptions};
 
 use names::Role;
 use report::{Group, Key};

@@ -43,6 +43,11 @@ pub struct CheckReport {
     pub entries: u64,
     /// Regular files that are not mongodump files (not checked).
     pub other_files: u64,
+    /// The MD5 of the input as read, when one was asked for (see
+    /// [`CheckOptions::expected_md5`](super::CheckOptions::expected_md5)); set by the caller.
+    pub md5: Option<crate::Md5Digest>,
+    /// What the archive reading accepted with a warning; set by the caller.
+    pub warnings: Vec<String>,
 }
 
 /// Sums over the collections of a [`CheckReport`].
@@ -302,6 +307,8 @@ impl CheckReport {
             },
             "entries": self.entries,
             "other_files": self.other_files,
+            "md5": self.md5.map(|d| d.to_string()),
+            "warnings": self.warnings,
         })
     }
 }

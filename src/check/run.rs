@@ -1,0 +1,187 @@
+//! Checking a whole backup in one streaming pass, writing nothing: the md5 of the file,
+//! decryption, every gzip member's CRC and length, the tar stream under restore's own parser
+//! and safety policy (as a dry run), and the mongodump inside through [`Checker`].
+//!
+//! The work is spread as a restore's is: the md5 on a thread of its own, decrypt and inflate on
+//! the calling thread, and the tar walk with the BSON validation on a third.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+
+use crate::archive::{dry_run, UnpackOptions};
+use crate::checksum::Md5Digest;
+use crate::error::{Error, Result};
+use crate::gzip::{GzipChecked, NotGzip};
+use crate::kdf::Password;
+use crate::pipeline::{chunk_channel, read_full, MaybeHashed, CHUNK};
+use crate::stream::{DecryptOptions, DecryptReader};
+
+use super::{CheckReport, Checker};
+
+/// What [`check_file`] and [`check_reader`] compare against and read with.
+///
+/// # Examples
+///
+/// ```
+/// use a0backup::check::CheckOptions;
+/// let o = CheckOptions::new().expected_md5(Some("d41d8cd98f00b204e9800998ecf8427e".parse()?));
+/// assert!(o.expected_md5.is_some());
+/// # Ok::<(), a0backup::Error>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct CheckOptions {
+    /// The MD5 the file must have (`a0cli backup-status`'s); a mismatch is
+    /// [`Error::ChecksumMismatch`], as for a restore.
+    pub expected_md5: Option<Md5Digest>,
+    /// How to decrypt (the format, when it cannot be detected).
+    pub decrypt: DecryptOptions,
+    /// The restore's limits and policy, judged as restore would judge them.
+    pub unpack: UnpackOptions,
+}
+
+impl CheckOptions {
+    /// No md5 to compare; default decryption and policy.
+    pub fn new() -> CheckOptions {
+        CheckOptions::default()
+    }
+
+    /// Compare the file's MD5 with this one.
+    pub fn expected_md5(mut self, md5: Option<Md5Digest>) -> Self {
+        self.expected_md5 = md5;
+        self
+    }
+
+    /// Decrypt with these options.
+    pub fn decrypt_options(mut self, options: DecryptOptions) -> Self {
+        self.decrypt = options;
+        self
+    }
+
+    /// Judge the archive under this policy.
+    pub fn unpack(mut self, options: UnpackOptions) -> Self {
+        self.unpack = options;
+        self
+    }
+}
+
+/// Checks a backup file; see [`check_reader`].
+///
+/// # Errors
+///
+/// As [`check_reader`], and [`Error::Path`] when the file cannot be opened.
+///
+/// # Examples
+///
+/// ```
+/// use a0backup::archive::{pack, PackOptions};
+/// use a0backup::check::{check_file, CheckOptions};
+/// let tree = tempfile::tempdir()?;
+/// std::fs::create_dir(tree.path().join("auth0"))?;
+/// std::fs::write(tree.path().join("auth0/users.bson"), b"\x05\0\0\0\0")?;
+/// std::fs::write(tree.path().join("auth0/users.metadata.json"), br#"{"indexes":[]}"#)?;
+/// let out = tempfile::tempdir()?;
+/// let backup = out.path().join("b.tar.gz");
+/// let summary = pack(tree.path(), std::fs::File::create(&backup)?, &PackOptions::new().prefix("dump"))?;
+/// let report = check_file(&backup, None, &CheckOptions::new().expected_md5(Some(summary.md5)))?;
+/// assert!(report.restorable && report.collections_ok);
+/// assert_eq!(report.totals.documents, 1);
+/// # Ok::<(), a0backup::Error>(())
+/// ```
+pub fn check_file(
+    path: &Path,
+    password: Option<&Password>,
+    options: &CheckOptions,
+) -> Result<CheckReport> {
+    let file = File::open(path).map_err(Error::path(path))?;
+    check_reader(file, password, options)
+}
+
+/// Checks a backup (`.tar.gz.enc` with a password, `.tar.gz` without) as restore would read
+/// it, without writing anything. The report says whether restore would accept the archive
+/// ([`CheckReport::restorable`], and why not in [`CheckReport::refusal`]) and what the
+/// mongodump inside holds, collection by collection.
+///
+/// # Errors
+///
+/// [`Error::ChecksumMismatch`] when the file's MD5 is not the expected one (checked over the
+/// whole input, whatever else went wrong: a damaged download explains the rest);
+/// [`Error::WrongPassword`]; [`Error::Malformed`] for a damaged or non-gzip stream; I/O errors.
+/// An archive that restore would refuse is a report with `restorable == false`, not an error.
+pub fn check_reader<R: Read>(
+    input: R,
+    password: Option<&Password>,
+    options: &CheckOptions,
+) -> Result<CheckReport> {
+    let mut source = MaybeHashed::new(input, options.expected_md5.is_some());
+    let inspected = match password {
+        Some(pw) => {
+            let decrypt = options.decrypt.expect_gzip(true);
+            DecryptReader::new(&mut source, pw, &decrypt)
+                .and_then(|r| inspect(r, NotGzip::WrongPassword, &options.unpack))
+        }
+        None => inspect(&mut source, NotGzip::Malformed, &options.unpack),
+    };
+    // The md5 covers every byte, also when the archive stopped making sense half-way.
+    io::copy(&mut source, &mut io::sink())?;
+    let (md5, _) = source.finish()?;
+    if let (Some(expected), Some(actual)) = (options.expected_md5, md5) {
+        actual.verify(&expected)?;
+    }
+    let mut report = inspected?;
+    report.md5 = md5;
+    Ok(report)
+}
+
+/// Inflates `source` on this thread and walks the tar on another.
+fn inspect<S: Read>(source: S, not_gzip: NotGzip, unpack: &UnpackOptions) -> Result<CheckReport> {
+    let mut gz = GzipChecked::new(source, not_gzip)?;
+    let (tx, rx) = chunk_channel();
+    let (inflated, walked) = std::thread::scope(|scope| {
+        let walker = std::thread::Builder::new()
+            .name("a0backup-check".into())
+            .spawn_scoped(scope, move || {
+                let mut checker = Checker::new();
+                let (run, _) = dry_run(rx.into_reader(), unpack, |e| {
+                    checker.entry(e.path, e.kind, e.size, e.data)
+                })?;
+                Ok::<_, Error>((run, checker.finish()))
+            })
+            .expect("spawning the check thread");
+        let inflated = (|| -> Result<()> {
+            loop {
+                let mut buf = tx.buffer();
+                let n = read_full(&mut gz, &mut buf)?;
+                buf.truncate(n);
+                if n > 0 && !tx.send(buf) {
+                    return Ok(()); // the walker failed; its error is reported
+                }
+                if n < CHUNK {
+                    return Ok(());
+                }
+            }
+        })();
+        if inflated.is_ok() {
+            tx.end();
+        } else {
+            drop(tx);
+        }
+        let walked = walker
+            .join()
+            .unwrap_or_else(|_| Err(Error::Io(io::Error::other("the check thread panicked"))));
+        (inflated, walked)
+    });
+    inflated?;
+    let (run, mut report) = walked?;
+    report.restorable = run.refusal.is_none();
+    report.refusal = run.refusal.map(|e| e.to_string());
+    report.warnings = run.summary.warnings;
+    if gz.trailing_zeros() > 0 {
+        report.warnings.push(format!(
+            "{} zero bytes after the end of the gzip stream were ignored",
+            gz.trailing_zeros()
+        ));
+    }
+    Ok(report)
+}
