@@ -52,7 +52,7 @@ pub fn md5(a: Md5Args, json: bool) -> Result<(), Failure> {
                 .map_err(|e| io_failure(Path::new("-"), e))?;
             }
             Err(e) => {
-                eprintln!("a0backup: {e}");
+                eprintln!("a0backup: {}", crate::failure::message(&e));
                 failed = Some(Failure::from(e));
             }
         }
