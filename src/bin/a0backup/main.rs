@@ -74,7 +74,9 @@ enum Command {
     Pack(pack::PackArgs),
     /// Unpack a plain .tar.gz into a directory, with the same safety policy as restore.
     Unpack(restore::UnpackArgs),
-    /// List the entries of a .tar.gz, or of a .tar.gz.enc when a password option is given.
+    /// List the entries of a .tar.gz (or of a .tar.gz.enc, with its password) as `tar tvf`
+    /// does, owners aside: mode, size, date and time (UTC), name; --json for one object per
+    /// entry.
     List(list::ListArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
