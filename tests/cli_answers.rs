@@ -13,6 +13,12 @@ use common::data;
 
 const PW: &str = "Passw0rd";
 
+fn status() -> String {
+    data("sample-backup/backup-status.txt")
+        .display()
+        .to_string()
+}
+
 fn sample() -> String {
     data("sample-backup/backup-retrieve.tar.gz.enc")
         .display()
@@ -144,4 +150,276 @@ fn hints_name_the_commands_own_options() {
         "{}",
         stderr(&o)
     );
+}
+
+#[test]
+fn status_and_password_from_standard_input_but_not_both() {
+    let work = tempfile::tempdir().unwrap();
+    let d = work.path();
+    let status_text = std::fs::read(status()).unwrap();
+
+    // `a0cli -t NODE backup-status | a0backup restore --status - ...`
+    let o = run(
+        &[
+            "restore",
+            "--password",
+            PW,
+            "--status",
+            "-",
+            &sample(),
+            "-C",
+            "r",
+        ],
+        d,
+        Some(&status_text),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(d.join("r/dump/auth0/users.bson").is_file());
+    let wrong =
+        br#"{"message": "Backup found", "arguments": {"md5": "0123456789abcdef0123456789abcdef"}}"#;
+    let o = run(
+        &[
+            "restore",
+            "--password",
+            PW,
+            "--status",
+            "-",
+            &sample(),
+            "-C",
+            "r2",
+        ],
+        d,
+        Some(wrong),
+    );
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(!d.join("r2").exists());
+    let o = run(
+        &["verify", "--status", "-", &sample()],
+        d,
+        Some(&status_text),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    // A malformed status on stdin says where it came from.
+    let o = run(
+        &["verify", "--status", "-", &sample()],
+        d,
+        Some(b"Backup found, md5 is abc"),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--status standard input: malformed backup status"),
+        "{}",
+        stderr(&o)
+    );
+
+    // The password's first line from stdin.
+    let o = run(
+        &[
+            "decrypt",
+            "--password-file",
+            "-",
+            &sample(),
+            "-o",
+            "out.tar.gz",
+        ],
+        d,
+        Some(b"Passw0rd\nnot this line\n"),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read(d.join("out.tar.gz")).unwrap()[..2],
+        [0x1f, 0x8b]
+    );
+
+    // Standard input feeds one of them only; nothing is read or written.
+    let sample_bytes = std::fs::read(sample()).unwrap();
+    for (args, input) in [
+        (
+            vec![
+                "restore",
+                "--password-file",
+                "-",
+                "--status",
+                "-",
+                &sample(),
+                "-C",
+                "r3",
+            ],
+            &status_text[..],
+        ),
+        (
+            vec![
+                "restore",
+                "--password",
+                PW,
+                "--status",
+                "-",
+                "-",
+                "-C",
+                "r3",
+            ],
+            &sample_bytes[..],
+        ),
+        (
+            vec!["decrypt", "--password-file", "-", "-", "-o", "x.tar.gz"],
+            &sample_bytes[..],
+        ),
+        (vec!["list", "--password-file", "-", "-"], &sample_bytes[..]),
+        (vec!["verify", "--status", "-", "-"], &sample_bytes[..]),
+    ] {
+        let o = run(&args, d, Some(input));
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("standard input can feed only one of"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+        assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    }
+    assert!(!d.join("r3").exists() && !d.join("x.tar.gz").exists());
+}
+
+#[test]
+fn encrypted_inputs_without_a_password_are_named_and_unpack_points_to_restore() {
+    use common::tar_build::{file, gzip, tar};
+    let work = tempfile::tempdir().unwrap();
+    let d = work.path();
+    std::fs::write(d.join("plain.tar.gz"), gzip(&tar(&[file("a", b"a")]))).unwrap();
+    // The same bytes three ways: the appliance's name, an openssl Salted__ file under a
+    // neutral name, and the appliance's (headerless) format under a neutral name.
+    std::fs::copy(sample(), d.join("backup.tar.gz.enc")).unwrap();
+    for (format, name) in [("openssl-pbkdf2", "salted.bin"), ("node", "node.bin")] {
+        let o = a0backup(
+            &[
+                "encrypt",
+                "--password",
+                PW,
+                "--format",
+                format,
+                "plain.tar.gz",
+                "-o",
+                name,
+            ],
+            d,
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+
+    // list, without a terminal: a usage error naming the options (no "wrong password").
+    for input in ["backup.tar.gz.enc", "salted.bin"] {
+        let o = a0backup(&["list", input], d);
+        assert_eq!(o.status.code(), Some(2), "{input}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!(
+                "{input} looks encrypted: give --password-file, --password-env or --password"
+            )),
+            "{}",
+            stderr(&o)
+        );
+        assert!(!stderr(&o).contains("wrong password"), "{}", stderr(&o));
+    }
+    // From stdin, a Salted__ header is enough to tell.
+    let salted = std::fs::read(d.join("salted.bin")).unwrap();
+    let o = run(&["list", "-"], d, Some(&salted));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("standard input looks encrypted"),
+        "{}",
+        stderr(&o)
+    );
+    // A headerless file under a neutral name cannot be told from damage: both ways are named.
+    let o = a0backup(&["list", "node.bin"], d);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("node.bin is not a .tar.gz"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("give --password-file"),
+        "{}",
+        stderr(&o)
+    );
+    // With the password it lists, whatever the name.
+    let o = a0backup(&["list", "--password", PW, "node.bin"], d);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).ends_with(" a\n"));
+
+    // unpack points to restore.
+    for input in ["backup.tar.gz.enc", "salted.bin", "node.bin"] {
+        let o = a0backup(&["unpack", input, "-C", "u"], d);
+        assert!(
+            stderr(&o).contains("a0backup restore"),
+            "{input}: {}",
+            stderr(&o)
+        );
+        assert_ne!(o.status.code(), Some(0));
+        assert!(!d.join("u").exists());
+    }
+    let o = a0backup(&["unpack", "backup.tar.gz.enc", "-C", "u"], d);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+
+    // restore of a plain .tar.gz, without a password: unpack is the command for it.
+    let o = a0backup(&["restore", "plain.tar.gz", "-C", "u"], d);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("a0backup unpack"), "{}", stderr(&o));
+    // decrypt and restore without a password or a terminal: the same usage error as list.
+    let o = a0backup(&["restore", "backup.tar.gz.enc", "-C", "u"], d);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("backup.tar.gz.enc looks encrypted: give --password-file"));
+    let o = a0backup(&["decrypt", "backup.tar.gz.enc"], d);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("backup.tar.gz.enc looks encrypted: give --password-file"));
+    assert!(!d.join("u").exists() && !d.join("backup.tar.gz").exists());
+}
+
+#[test]
+fn a_missing_parent_is_reported_by_the_outputs_own_path() {
+    let work = tempfile::tempdir().unwrap();
+    let d = work.path();
+    for (args, output) in [
+        (
+            vec!["restore", "--password", PW, &sample(), "-C", "gone/dest"],
+            "gone/dest",
+        ),
+        (
+            vec![
+                "decrypt",
+                "--password",
+                PW,
+                &sample(),
+                "-o",
+                "gone/out.tar.gz",
+            ],
+            "gone/out.tar.gz",
+        ),
+        (
+            vec!["pack", "--password", PW, ".", "-o", "gone/p.tar.gz.enc"],
+            "gone/p.tar.gz.enc",
+        ),
+    ] {
+        let o = a0backup(&args, d);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(
+            err.starts_with(&format!(
+                "a0backup: {output}: its parent gone: No such file"
+            )),
+            "{err}"
+        );
+        assert!(!err.contains("a0backup-"), "{err}");
+    }
+}
+
+#[test]
+fn help_texts_say_what_each_password_option_does() {
+    let d = tempfile::tempdir().unwrap();
+    let list = String::from_utf8(a0backup(&["list", "--help"], d.path()).stdout).unwrap();
+    assert!(!list.contains("Encrypt"), "{list}");
+    assert!(list.contains("Decrypt INPUT with the password from the first line of FILE"));
+    let pack = String::from_utf8(a0backup(&["pack", "--help"], d.path()).stdout).unwrap();
+    assert!(pack.contains("Encrypt, with the password from the first line of FILE"));
+    let restore = String::from_utf8(a0backup(&["restore", "--help"], d.path()).stdout).unwrap();
+    assert!(restore.contains("Read the password from the first line of FILE"));
+    assert!(restore.contains("- for standard input"));
 }

@@ -1,36 +1,85 @@
 //! Option groups shared by several commands: the expected md5 and the file format.
 
-use std::path::PathBuf;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
 
 use a0backup::{BackupStatus, DecryptOptions, Format, Md5Digest};
 use clap::Args;
 
-use crate::failure::{usage, Failure};
+use crate::failure::{io_failure, usage, Failure};
+use crate::io::{display_input, is_dash};
 
 #[derive(Args, Debug)]
 #[group(multiple = false)]
 pub struct ExpectedMd5Args {
-    /// The expected md5 of the encrypted file (32 hex digits).
+    /// The expected md5 of INPUT as a whole (32 hex digits), as `a0cli backup-status`
+    /// reports it.
     #[arg(long, value_name = "HEX")]
     pub md5: Option<String>,
-    /// Read the expected md5 from the output of `a0cli backup-status`.
+    /// Read the expected md5 from the output of `a0cli backup-status` saved in FILE (- for
+    /// standard input: `a0cli -t NODE backup-status | a0backup ... --status - ...`).
     #[arg(long, value_name = "FILE")]
     pub status: Option<PathBuf>,
 }
 
+/// An expected md5 and where it came from, for the success line.
+pub struct Expected {
+    pub md5: Md5Digest,
+    /// `--md5`, the status file's path, or "the status on standard input".
+    #[allow(dead_code)]
+    pub source: String,
+}
+
 impl ExpectedMd5Args {
-    pub fn read(&self) -> Result<Option<Md5Digest>, Failure> {
+    pub fn read(&self) -> Result<Option<Expected>, Failure> {
         if let Some(hex) = &self.md5 {
-            return hex
+            let md5 = hex
                 .trim()
                 .parse()
-                .map(Some)
-                .map_err(|_| usage(format!("--md5: not an md5 (32 hex digits): {hex:?}")));
+                .map_err(|_| usage(format!("--md5: not an md5 (32 hex digits): {hex:?}")))?;
+            return Ok(Some(Expected {
+                md5,
+                source: "--md5".to_string(),
+            }));
         }
-        if let Some(path) = &self.status {
-            return Ok(Some(BackupStatus::from_file(path)?.md5));
-        }
-        Ok(None)
+        let Some(path) = &self.status else {
+            return Ok(None);
+        };
+        let (text, source) = if is_dash(path) {
+            let mut text = String::new();
+            io::stdin()
+                .lock()
+                .read_to_string(&mut text)
+                .map_err(|e| io_failure(Path::new("standard input"), e))?;
+            (text, "the status on standard input".to_string())
+        } else {
+            let text = std::fs::read_to_string(path).map_err(|e| io_failure(path, e))?;
+            (text, path.display().to_string())
+        };
+        let status = BackupStatus::parse(&text).map_err(|e| {
+            let mut f = Failure::from(e);
+            f.message = format!("--status {}: {}", display_input(path), f.message);
+            f
+        })?;
+        Ok(Some(Expected {
+            md5: status.md5,
+            source,
+        }))
+    }
+
+    /// Whether the status is to be read from standard input (`--status -`).
+    pub fn reads_stdin(&self) -> bool {
+        self.status.as_deref().is_some_and(is_dash)
+    }
+}
+
+/// What the success line says about the md5: `md5 HEX matches SOURCE`, or that it was not
+/// checked and how to check it.
+#[allow(dead_code)]
+pub fn md5_said(expected: Option<&Expected>) -> String {
+    match expected {
+        Some(e) => format!("md5 {} matches {}", e.md5, e.source),
+        None => "md5 not checked (give --md5 or --status)".to_string(),
     }
 }
 

@@ -9,9 +9,9 @@ use a0backup::DecryptOptions;
 use clap::Args;
 
 use crate::args::{ExpectedMd5Args, FormatArgs};
-use crate::failure::{io_failure, usage, Failure};
-use crate::io::{file_size, is_dash};
-use crate::password::PasswordArgs;
+use crate::failure::{io_failure, usage, writing, Failure};
+use crate::io::{file_size, is_dash, one_stdin};
+use crate::password::{PasswordArgs, Purpose};
 use crate::progress::Bar;
 use crate::signals;
 
@@ -41,8 +41,13 @@ pub struct DecryptArgs {
 }
 
 pub fn decrypt(a: DecryptArgs, quiet: bool) -> Result<(), Failure> {
+    one_stdin(&[
+        ("INPUT -", is_dash(&a.input)),
+        ("--password-file -", a.password.reads_stdin()),
+        ("--status -", a.expected.reads_stdin()),
+    ])?;
     let format = a.format.read()?;
-    let expected = a.expected.read()?;
+    let expected = a.expected.read()?.map(|e| e.md5);
     let output = match &a.output {
         Some(o) => o.clone(),
         None if is_dash(&a.input) => PathBuf::from("-"),
@@ -57,7 +62,9 @@ pub fn decrypt(a: DecryptArgs, quiet: bool) -> Result<(), Failure> {
     };
     let name = a.input.to_string_lossy();
     let expect_gzip = a.expect_gzip || name.ends_with(".gz.enc") || name.ends_with(".tgz.enc");
-    let password = a.password.read(a.format.latin1_password)?;
+    let password = a
+        .password
+        .read(a.format.latin1_password, Purpose::Decrypt(&a.input))?;
     let mut decrypt_options = DecryptOptions::new().expect_gzip(expect_gzip);
     if let Some(f) = format {
         decrypt_options = decrypt_options.format(f);
@@ -78,10 +85,12 @@ pub fn decrypt(a: DecryptArgs, quiet: bool) -> Result<(), Failure> {
 
     match (is_dash(&a.input), is_dash(&output)) {
         (false, false) => {
-            files::decrypt_file(&a.input, &output, &password, options)?;
+            files::decrypt_file(&a.input, &output, &password, options)
+                .map_err(|e| writing(&output, e))?;
         }
         (true, false) => {
-            files::decrypt_to_file(io::stdin().lock(), None, &output, &password, options)?;
+            files::decrypt_to_file(io::stdin().lock(), None, &output, &password, options)
+                .map_err(|e| writing(&output, e))?;
         }
         (from_stdin, true) => {
             // Standard output cannot be taken back, so a file's md5 is checked before any

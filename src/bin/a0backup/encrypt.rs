@@ -8,9 +8,9 @@ use a0backup::files::{self, FileOptions};
 use clap::Args;
 
 use crate::args::FormatArgs;
-use crate::failure::{io_failure, Failure};
-use crate::io::{file_size, is_dash};
-use crate::password::PasswordArgs;
+use crate::failure::{io_failure, writing, Failure};
+use crate::io::{file_size, is_dash, one_stdin};
+use crate::password::{PasswordArgs, Purpose};
 use crate::progress::Bar;
 use crate::signals;
 
@@ -35,8 +35,14 @@ pub struct EncryptArgs {
 }
 
 pub fn encrypt(a: EncryptArgs, quiet: bool) -> Result<(), Failure> {
+    one_stdin(&[
+        ("INPUT -", is_dash(&a.input)),
+        ("--password-file -", a.password.reads_stdin()),
+    ])?;
     let format = a.format.read()?.unwrap_or_default();
-    let password = a.password.read(a.format.latin1_password)?;
+    let password = a
+        .password
+        .read(a.format.latin1_password, Purpose::Encrypt(&a.input))?;
     let total = if is_dash(&a.input) {
         None
     } else {
@@ -50,7 +56,8 @@ pub fn encrypt(a: EncryptArgs, quiet: bool) -> Result<(), Failure> {
     signals::install();
     match (is_dash(&a.input), is_dash(&a.output)) {
         (false, false) => {
-            files::encrypt_file(&a.input, &a.output, &password, format, options)?;
+            files::encrypt_file(&a.input, &a.output, &password, format, options)
+                .map_err(|e| writing(&a.output, e))?;
         }
         (true, false) => {
             files::encrypt_to_file(
@@ -60,7 +67,8 @@ pub fn encrypt(a: EncryptArgs, quiet: bool) -> Result<(), Failure> {
                 &password,
                 format,
                 options,
-            )?;
+            )
+            .map_err(|e| writing(&a.output, e))?;
         }
         (from_stdin, true) => {
             let input: Box<dyn Read> = if from_stdin {

@@ -94,6 +94,25 @@ pub fn message(e: &Error) -> String {
     }
 }
 
+/// `e`, from writing `output` (a file or DEST): a missing parent directory is reported by
+/// `output`'s own path first, then the parent the system could not find.
+pub fn writing(output: &Path, e: Error) -> Failure {
+    let missing_parent = match e.primary() {
+        Error::Path { path, source } => {
+            source.kind() == io::ErrorKind::NotFound
+                && path != output
+                && !path.as_os_str().is_empty()
+                && output.starts_with(path)
+        }
+        _ => false,
+    };
+    let mut f = Failure::from(e);
+    if missing_parent {
+        f.message = format!("{}: its parent {}", output.display(), f.message);
+    }
+    f
+}
+
 pub fn usage(message: impl Into<String>) -> Failure {
     Failure {
         code: exit::USAGE,

@@ -9,13 +9,13 @@ use serde_json::json;
 
 use crate::args::{decrypt_options, FormatArgs};
 use crate::failure::{io_failure, Failure};
-use crate::io::input_reader;
-use crate::password::OptionalPasswordArgs;
+use crate::io::{is_dash, looks_encrypted, looks_gzip, not_gzip, one_stdin, open_input};
+use crate::password::{prompt, ListPasswordArgs, Purpose};
 
 #[derive(Args, Debug)]
 pub struct ListArgs {
     #[command(flatten)]
-    password: OptionalPasswordArgs,
+    password: ListPasswordArgs,
     #[command(flatten)]
     format: FormatArgs,
     /// The archive, or - for standard input.
@@ -90,9 +90,29 @@ fn utc_minute(secs: i64) -> String {
 }
 
 pub fn list(a: ListArgs, json: bool) -> Result<(), Failure> {
+    one_stdin(&[
+        ("INPUT -", is_dash(&a.input)),
+        ("--password-file -", a.password.reads_stdin()),
+    ])?;
     let format = a.format.read()?;
-    let password = a.password.read(a.format.latin1_password)?;
-    let (input, _) = input_reader(&a.input)?;
+    let latin1 = a.format.latin1_password;
+    let input = open_input(&a.input)?;
+    // Without a password option, an input that looks encrypted gets the prompt (or, without
+    // a terminal, a usage error naming the options); see `looks_encrypted` for the rule.
+    let password = match a.password.given(latin1)? {
+        Some(p) => Some(p),
+        None if looks_encrypted(&a.input, &input.head) => {
+            Some(prompt(latin1, Purpose::Decrypt(&a.input))?)
+        }
+        None if !looks_gzip(&input.head) => {
+            return Err(not_gzip(
+                &a.input,
+                "give --password-file, --password-env or --password",
+            ))
+        }
+        None => None,
+    };
+    let input = input.reader;
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let mut write_err = None;

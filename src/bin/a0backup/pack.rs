@@ -9,15 +9,15 @@ use a0backup::{BackupStatus, Error};
 use clap::Args;
 
 use crate::args::FormatArgs;
-use crate::failure::Failure;
-use crate::password::OptionalPasswordArgs;
+use crate::failure::{writing, Failure};
+use crate::password::PackPasswordArgs;
 use crate::progress::Bar;
 use crate::signals;
 
 #[derive(Args, Debug)]
 pub struct PackArgs {
     #[command(flatten)]
-    password: OptionalPasswordArgs,
+    password: PackPasswordArgs,
     #[command(flatten)]
     format: FormatArgs,
     /// gzip level, 0-9.
@@ -39,7 +39,7 @@ pub struct PackArgs {
 
 pub fn pack(a: PackArgs, json: bool) -> Result<(), Failure> {
     let format = a.format.read()?.unwrap_or_default();
-    let password = a.password.read(a.format.latin1_password)?;
+    let password = a.password.given(a.format.latin1_password)?;
     let mut options = PackOptions::new().level(a.level);
     if let Some(pw) = password {
         options = options.encrypt(pw, format);
@@ -47,7 +47,9 @@ pub fn pack(a: PackArgs, json: bool) -> Result<(), Failure> {
     if !a.force && a.output.symlink_metadata().is_ok() {
         return Err(Error::AlreadyExists(a.output.clone()).into());
     }
-    let out = files::AtomicFile::create(&a.output, a.force)?.sync(!a.no_sync);
+    let out = files::AtomicFile::create(&a.output, a.force)
+        .map_err(|e| writing(&a.output, e))?
+        .sync(!a.no_sync);
     signals::install();
     let bar = Bar::new(true, None);
     let packed = archive::pack_with_progress(&a.dir, out.as_file(), &options, &mut bar.progress());

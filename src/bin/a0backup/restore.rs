@@ -5,13 +5,16 @@ use std::path::{Path, PathBuf};
 
 use a0backup::archive::UnpackOptions;
 use a0backup::restore::{self as restore_mod, RestoreOptions};
+use a0backup::Error;
 use clap::Args;
 use serde_json::json;
 
 use crate::args::{decrypt_options, ExpectedMd5Args, FormatArgs};
-use crate::failure::Failure;
-use crate::io::input_reader;
-use crate::password::PasswordArgs;
+use crate::failure::{usage, writing, Failure};
+use crate::io::{
+    display_input, is_dash, looks_encrypted, looks_gzip, not_gzip, one_stdin, open_input, Input,
+};
+use crate::password::{prompt, PasswordArgs, Purpose};
 use crate::progress::Bar;
 use crate::signals;
 
@@ -100,10 +103,30 @@ pub struct UnpackArgs {
 }
 
 pub fn restore(a: RestoreArgs, quiet: bool, json: bool) -> Result<(), Failure> {
+    one_stdin(&[
+        ("INPUT -", is_dash(&a.input)),
+        ("--password-file -", a.password.reads_stdin()),
+        ("--status -", a.expected.reads_stdin()),
+    ])?;
     let format = a.format.read()?;
-    let expected = a.expected.read()?;
-    let password = a.password.read(a.format.latin1_password)?;
-    let (input, total) = input_reader(&a.input)?;
+    let expected = a.expected.read()?.map(|e| e.md5);
+    let latin1 = a.format.latin1_password;
+    let Input {
+        reader: input,
+        size: total,
+        head,
+    } = open_input(&a.input)?;
+    let password = match a.password.given(latin1)? {
+        Some(p) => p,
+        // A plain .tar.gz needs no password: say which command reads it, not "Password:".
+        None if looks_gzip(&head) => {
+            return Err(usage(format!(
+                "{} is a plain .tar.gz, not encrypted: unpack it with `a0backup unpack`",
+                display_input(&a.input)
+            )))
+        }
+        None => prompt(latin1, Purpose::Decrypt(&a.input))?,
+    };
     let bar = Bar::new(quiet, total);
     let options = RestoreOptions::new()
         .expected_md5(expected)
@@ -113,7 +136,19 @@ pub fn restore(a: RestoreArgs, quiet: bool, json: bool) -> Result<(), Failure> {
         .sync(!a.no_sync)
         .progress(bar.progress());
     signals::install();
-    let s = restore_mod::restore_reader(input, total, &a.dest, Some(&password), options)?;
+    let s = restore_mod::restore_reader(input, total, &a.dest, Some(&password), options).map_err(
+        |e| {
+            let wrong = matches!(e.primary(), Error::WrongPassword { .. });
+            let mut f = writing(&a.dest, e);
+            if wrong && looks_gzip(&head) {
+                f.message.push_str(&format!(
+                    " ({} begins like a plain .tar.gz: if it is one, use `a0backup unpack`)",
+                    display_input(&a.input)
+                ));
+            }
+            f
+        },
+    )?;
     drop(bar);
     report_unpacked(quiet, json, &a.dest, &s);
     Ok(())
@@ -151,7 +186,22 @@ fn report_unpacked(quiet: bool, json: bool, dest: &Path, summary: &restore_mod::
 }
 
 pub fn unpack(a: UnpackArgs, quiet: bool, json: bool) -> Result<(), Failure> {
-    let (input, total) = input_reader(&a.input)?;
+    let Input {
+        reader: input,
+        size: total,
+        head,
+    } = open_input(&a.input)?;
+    if looks_encrypted(&a.input, &head) {
+        return Err(usage(format!(
+            "{} looks encrypted: unpack reads plain .tar.gz files; restore it with \
+             `a0backup restore` (it asks for the password, or give --password-file, \
+             --password-env or --password)",
+            display_input(&a.input)
+        )));
+    }
+    if !looks_gzip(&head) {
+        return Err(not_gzip(&a.input, "restore it with `a0backup restore`"));
+    }
     let bar = Bar::new(quiet, total);
     let options = RestoreOptions::new()
         .replace(a.force)
@@ -159,7 +209,8 @@ pub fn unpack(a: UnpackArgs, quiet: bool, json: bool) -> Result<(), Failure> {
         .sync(!a.no_sync)
         .progress(bar.progress());
     signals::install();
-    let s = restore_mod::restore_reader(input, total, &a.dest, None, options)?;
+    let s = restore_mod::restore_reader(input, total, &a.dest, None, options)
+        .map_err(|e| writing(&a.dest, e))?;
     drop(bar);
     report_unpacked(quiet, json, &a.dest, &s);
     Ok(())

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::args::ExpectedMd5Args;
 use crate::failure::{io_failure, usage, Failure};
-use crate::io::is_dash;
+use crate::io::{is_dash, one_stdin};
 
 #[derive(Args, Debug)]
 pub struct Md5Args {
@@ -22,7 +22,7 @@ pub struct Md5Args {
 pub struct VerifyArgs {
     #[command(flatten)]
     expected: ExpectedMd5Args,
-    /// The file to check.
+    /// The file to check (- for standard input).
     file: PathBuf,
 }
 
@@ -71,11 +71,22 @@ pub fn md5(a: Md5Args, json: bool) -> Result<(), Failure> {
 }
 
 pub fn verify(a: VerifyArgs, json: bool, quiet: bool) -> Result<(), Failure> {
+    one_stdin(&[
+        ("FILE -", is_dash(&a.file)),
+        ("--status -", a.expected.reads_stdin()),
+    ])?;
     let expected = a
         .expected
         .read()?
-        .ok_or_else(|| usage("verify needs --md5 HEX or --status FILE"))?;
-    let actual = checksum::md5_file(&a.file)?;
+        .ok_or_else(|| usage("verify needs --md5 HEX or --status FILE"))?
+        .md5;
+    let actual = if is_dash(&a.file) {
+        checksum::md5_reader(io::stdin().lock())
+            .map_err(|e| io_failure(Path::new("standard input"), e))?
+            .0
+    } else {
+        checksum::md5_file(&a.file)?
+    };
     let ok = actual == expected;
     if json {
         println!(
