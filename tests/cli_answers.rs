@@ -12,6 +12,7 @@ use std::process::{Command, Output, Stdio};
 use common::data;
 
 const PW: &str = "Passw0rd";
+const SAMPLE_MD5: &str = "eccdb928a3bab23f725f955b68ef66ff";
 
 fn status() -> String {
     data("sample-backup/backup-status.txt")
@@ -422,4 +423,255 @@ fn help_texts_say_what_each_password_option_does() {
     let restore = String::from_utf8(a0backup(&["restore", "--help"], d.path()).stdout).unwrap();
     assert!(restore.contains("Read the password from the first line of FILE"));
     assert!(restore.contains("- for standard input"));
+}
+
+/// The one line a success prints on stderr.
+fn said(o: &Output) -> String {
+    assert!(o.status.success(), "{}", stderr(o));
+    let err = stderr(o);
+    assert_eq!(err.lines().count(), 1, "one line on stderr: {err:?}");
+    err.trim_end().to_string()
+}
+
+#[test]
+fn every_success_says_what_it_wrote_and_what_it_checked() {
+    let work = tempfile::tempdir().unwrap();
+    let d = work.path();
+    let status_text = std::fs::read(status()).unwrap();
+    let not_checked = "md5 not checked (give --md5 or --status)";
+
+    let line = said(&a0backup(
+        &[
+            "decrypt",
+            "--password",
+            PW,
+            "--status",
+            &status(),
+            &sample(),
+            "-o",
+            "a.tar.gz",
+        ],
+        d,
+    ));
+    assert!(
+        line.starts_with(&format!("decrypted {} into a.tar.gz (", sample())),
+        "{line}"
+    );
+    assert!(
+        line.ends_with(&format!("; md5 {SAMPLE_MD5} matches {}", status())),
+        "{line}"
+    );
+    let line = said(&a0backup(
+        &["decrypt", "--password", PW, &sample(), "-o", "b.tar.gz"],
+        d,
+    ));
+    assert!(line.ends_with(not_checked), "{line}");
+    // To standard output: the data on stdout, the line on stderr.
+    let o = a0backup(
+        &[
+            "decrypt",
+            "--password",
+            PW,
+            "--md5",
+            SAMPLE_MD5,
+            &sample(),
+            "-o",
+            "-",
+        ],
+        d,
+    );
+    assert_eq!(o.stdout, std::fs::read(d.join("a.tar.gz")).unwrap());
+    let line = said(&o);
+    assert!(line.contains("into standard output"), "{line}");
+    assert!(
+        line.ends_with(&format!("md5 {SAMPLE_MD5} matches --md5")),
+        "{line}"
+    );
+
+    let line = said(&run(
+        &[
+            "restore",
+            "--password",
+            PW,
+            "--status",
+            "-",
+            &sample(),
+            "-C",
+            "r1",
+        ],
+        d,
+        Some(&status_text),
+    ));
+    assert!(
+        line.starts_with("restored 9 files, 3 directories, "),
+        "{line}"
+    );
+    assert!(line.contains(" into r1; "), "{line}");
+    assert!(
+        line.ends_with(&format!(
+            "md5 {SAMPLE_MD5} matches the status on standard input"
+        )),
+        "{line}"
+    );
+    let line = said(&a0backup(
+        &["restore", "--password", PW, &sample(), "-C", "r2"],
+        d,
+    ));
+    assert!(line.ends_with(not_checked), "{line}");
+
+    // unpack checks the md5 of the .tar.gz when given one.
+    let gz_md5 = a0backup::checksum::md5_file(&d.join("a.tar.gz"))
+        .unwrap()
+        .to_string();
+    let line = said(&a0backup(
+        &["unpack", "--md5", &gz_md5, "a.tar.gz", "-C", "u1"],
+        d,
+    ));
+    assert!(line.starts_with("unpacked 9 files"), "{line}");
+    assert!(
+        line.ends_with(&format!("md5 {gz_md5} matches --md5")),
+        "{line}"
+    );
+    let o = a0backup(&["unpack", "--md5", SAMPLE_MD5, "a.tar.gz", "-C", "u2"], d);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(!d.join("u2").exists());
+    let line = said(&a0backup(&["unpack", "a.tar.gz", "-C", "u3"], d));
+    assert!(line.ends_with(not_checked), "{line}");
+
+    // The writers say the md5 of what they wrote.
+    let line = said(&a0backup(
+        &[
+            "encrypt",
+            "--password",
+            PW,
+            "a.tar.gz",
+            "-o",
+            "again.tar.gz.enc",
+        ],
+        d,
+    ));
+    let md5 = a0backup::checksum::md5_file(&d.join("again.tar.gz.enc")).unwrap();
+    assert!(
+        line.starts_with("encrypted a.tar.gz into again.tar.gz.enc ("),
+        "{line}"
+    );
+    assert!(line.ends_with(&format!("its md5 is {md5}")), "{line}");
+    let o = a0backup(
+        &["pack", "--password", PW, "r1/dump", "-o", "p.tar.gz.enc"],
+        d,
+    );
+    let line = said(&o);
+    let md5 = a0backup::checksum::md5_file(&d.join("p.tar.gz.enc")).unwrap();
+    assert!(
+        line.starts_with("packed r1/dump into p.tar.gz.enc ("),
+        "{line}"
+    );
+    assert!(line.contains("encrypted, node format"), "{line}");
+    assert!(line.ends_with(&format!("its md5 is {md5}")), "{line}");
+    // pack without a password does not write an unencrypted file named .enc.
+    let o = a0backup(&["pack", "r1/dump", "-o", "plain.tar.gz.enc"], d);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(!d.join("plain.tar.gz.enc").exists());
+
+    // -q: nothing on stderr.
+    for args in [
+        vec![
+            "-q",
+            "decrypt",
+            "--password",
+            PW,
+            &sample(),
+            "-o",
+            "q.tar.gz",
+        ],
+        vec!["restore", "-q", "--password", PW, &sample(), "-C", "q"],
+        vec!["-q", "pack", "q/dump", "-o", "q2.tar.gz"],
+    ] {
+        let o = a0backup(&args, d);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        assert_eq!(stderr(&o), "", "{args:?}");
+    }
+}
+
+#[test]
+fn a_wrong_password_never_passes_silently() {
+    let work = tempfile::tempdir().unwrap();
+    let d = work.path();
+    let backup = std::fs::read(sample()).unwrap();
+    std::fs::write(d.join("backup.bin"), &backup).unwrap();
+    std::fs::write(d.join("backup.tgz.enc"), &backup).unwrap();
+
+    // The gzip check is on for a .gz/.tgz output (from a file or stdin) and a .tgz.enc input:
+    // exit 3, nothing written.
+    for (args, input) in [
+        (
+            vec!["decrypt", "--password", "nope", "-", "-o", "out.tar.gz"],
+            true,
+        ),
+        (
+            vec!["decrypt", "--password", "nope", "-", "-o", "out.tgz"],
+            true,
+        ),
+        (
+            vec![
+                "decrypt",
+                "--password",
+                "nope",
+                "backup.bin",
+                "-o",
+                "out.gz",
+            ],
+            false,
+        ),
+        (
+            vec!["decrypt", "--password", "nope", "backup.tgz.enc"],
+            false,
+        ),
+    ] {
+        let o = run(&args, d, input.then_some(&backup[..]));
+        assert_eq!(o.status.code(), Some(3), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("probably wrong password"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    assert!(!d.join("out.tar.gz").exists() && !d.join("out.tgz").exists());
+    assert!(!d.join("out.gz").exists() && !d.join("backup.tgz").exists());
+
+    // Otherwise the result is written, with a warning when it does not begin like gzip.
+    let warning = "warning: the decrypted data does not begin like gzip";
+    for (args, input) in [
+        (vec!["decrypt", "--password", "nope", "-", "-o", "-"], true),
+        (
+            vec![
+                "decrypt",
+                "--password",
+                "nope",
+                "backup.bin",
+                "-o",
+                "out.bin",
+            ],
+            false,
+        ),
+    ] {
+        let o = run(&args, d, input.then_some(&backup[..]));
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(warning), "{args:?}: {}", stderr(&o));
+    }
+    // The right password: no warning.
+    let o = a0backup(
+        &[
+            "decrypt",
+            "--force",
+            "--password",
+            PW,
+            "backup.bin",
+            "-o",
+            "out.bin",
+        ],
+        d,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
 }

@@ -26,7 +26,6 @@ pub struct ExpectedMd5Args {
 pub struct Expected {
     pub md5: Md5Digest,
     /// `--md5`, the status file's path, or "the status on standard input".
-    #[allow(dead_code)]
     pub source: String,
 }
 
@@ -75,7 +74,6 @@ impl ExpectedMd5Args {
 
 /// What the success line says about the md5: `md5 HEX matches SOURCE`, or that it was not
 /// checked and how to check it.
-#[allow(dead_code)]
 pub fn md5_said(expected: Option<&Expected>) -> String {
     match expected {
         Some(e) => format!("md5 {} matches {}", e.md5, e.source),

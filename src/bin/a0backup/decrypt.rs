@@ -1,16 +1,16 @@
 //! `a0backup decrypt`: the appliance's `node decrypt` step, with the md5 checked.
 
 use std::fs::File;
-use std::io;
-use std::path::PathBuf;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
 
 use a0backup::files::{self, FileOptions};
 use a0backup::DecryptOptions;
 use clap::Args;
 
-use crate::args::{ExpectedMd5Args, FormatArgs};
+use crate::args::{md5_said, ExpectedMd5Args, FormatArgs};
 use crate::failure::{io_failure, usage, writing, Failure};
-use crate::io::{file_size, is_dash, one_stdin};
+use crate::io::{display_input, file_size, is_dash, looks_gzip, one_stdin};
 use crate::password::{PasswordArgs, Purpose};
 use crate::progress::Bar;
 use crate::signals;
@@ -30,7 +30,9 @@ pub struct DecryptArgs {
     /// loss the output may hold empty or partial files).
     #[arg(long)]
     no_sync: bool,
-    /// Require the plaintext to be gzip (implied when INPUT ends in .gz.enc).
+    /// Require the plaintext to be gzip, so a wrong password is refused before anything is
+    /// written (implied when INPUT ends in .gz.enc or .tgz.enc, or OUTPUT in .gz or .tgz;
+    /// otherwise a result that does not begin like gzip is only warned about).
     #[arg(long)]
     expect_gzip: bool,
     /// The encrypted file, or - for standard input.
@@ -47,7 +49,8 @@ pub fn decrypt(a: DecryptArgs, quiet: bool) -> Result<(), Failure> {
         ("--status -", a.expected.reads_stdin()),
     ])?;
     let format = a.format.read()?;
-    let expected = a.expected.read()?.map(|e| e.md5);
+    let checked = a.expected.read()?;
+    let expected = checked.as_ref().map(|e| e.md5);
     let output = match &a.output {
         Some(o) => o.clone(),
         None if is_dash(&a.input) => PathBuf::from("-"),
@@ -60,8 +63,7 @@ pub fn decrypt(a: DecryptArgs, quiet: bool) -> Result<(), Failure> {
             }
         },
     };
-    let name = a.input.to_string_lossy();
-    let expect_gzip = a.expect_gzip || name.ends_with(".gz.enc") || name.ends_with(".tgz.enc");
+    let expect_gzip = a.expect_gzip || names_gzip(&a.input, &output);
     let password = a
         .password
         .read(a.format.latin1_password, Purpose::Decrypt(&a.input))?;
@@ -83,14 +85,16 @@ pub fn decrypt(a: DecryptArgs, quiet: bool) -> Result<(), Failure> {
         .progress(bar.progress());
     signals::install();
 
-    match (is_dash(&a.input), is_dash(&output)) {
+    let (summary, head) = match (is_dash(&a.input), is_dash(&output)) {
         (false, false) => {
-            files::decrypt_file(&a.input, &output, &password, options)
+            let s = files::decrypt_file(&a.input, &output, &password, options)
                 .map_err(|e| writing(&output, e))?;
+            (s, file_head(&output))
         }
         (true, false) => {
-            files::decrypt_to_file(io::stdin().lock(), None, &output, &password, options)
+            let s = files::decrypt_to_file(io::stdin().lock(), None, &output, &password, options)
                 .map_err(|e| writing(&output, e))?;
+            (s, file_head(&output))
         }
         (from_stdin, true) => {
             // Standard output cannot be taken back, so a file's md5 is checked before any
@@ -103,14 +107,86 @@ pub fn decrypt(a: DecryptArgs, quiet: bool) -> Result<(), Failure> {
             } else {
                 options.expected_md5(None)
             };
-            let stdout = io::stdout();
-            if from_stdin {
-                files::decrypt_stream(io::stdin().lock(), stdout, None, &password, options)?;
+            let mut stdout = HeadWriter::new(io::stdout());
+            let s = if from_stdin {
+                files::decrypt_stream(io::stdin().lock(), &mut stdout, None, &password, options)?
             } else {
                 let f = File::open(&a.input).map_err(|e| io_failure(&a.input, e))?;
-                files::decrypt_stream(f, stdout, total, &password, options)?;
-            }
+                files::decrypt_stream(f, &mut stdout, total, &password, options)?
+            };
+            (s, stdout.head)
         }
+    };
+    drop(bar);
+    if !expect_gzip && !looks_gzip(&head) {
+        eprintln!(
+            "a0backup: warning: the decrypted data does not begin like gzip (1f 8b 08): if {} \
+             is a backup (.tar.gz.enc), the password is probably wrong (an OUTPUT named .tar.gz, \
+             or --expect-gzip, refuses such a result)",
+            display_input(&a.input)
+        );
+    }
+    if !quiet {
+        let into = if is_dash(&output) {
+            "standard output".to_string()
+        } else {
+            output.display().to_string()
+        };
+        eprintln!(
+            "decrypted {} into {into} ({} bytes, {} format); {}",
+            display_input(&a.input),
+            summary.plaintext_bytes,
+            summary.format,
+            md5_said(checked.as_ref())
+        );
     }
     Ok(())
+}
+
+/// Whether the names say the plaintext is gzip: INPUT ends in `.gz.enc` or `.tgz.enc`, or
+/// OUTPUT (a file) in `.gz` or `.tgz`.
+fn names_gzip(input: &Path, output: &Path) -> bool {
+    let ends = |p: &Path, suffixes: &[&str]| {
+        let name = p.as_os_str().as_encoded_bytes();
+        suffixes.iter().any(|s| name.ends_with(s.as_bytes()))
+    };
+    ends(input, &[".gz.enc", ".tgz.enc"]) || (!is_dash(output) && ends(output, &[".gz", ".tgz"]))
+}
+
+/// The first bytes of a file just written (empty if it cannot be read: only a warning hangs
+/// on them).
+fn file_head(path: &Path) -> Vec<u8> {
+    let mut head = Vec::with_capacity(3);
+    if let Ok(f) = File::open(path) {
+        let _ = f.take(3).read_to_end(&mut head);
+    }
+    head
+}
+
+/// A writer that keeps the first bytes written through it.
+struct HeadWriter<W> {
+    inner: W,
+    head: Vec<u8>,
+}
+
+impl<W> HeadWriter<W> {
+    fn new(inner: W) -> Self {
+        HeadWriter {
+            inner,
+            head: Vec::with_capacity(3),
+        }
+    }
+}
+
+impl<W: Write> Write for HeadWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        let want = 3usize.saturating_sub(self.head.len()).min(n);
+        self.head.extend_from_slice(&buf[..want]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }

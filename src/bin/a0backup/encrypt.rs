@@ -9,7 +9,7 @@ use clap::Args;
 
 use crate::args::FormatArgs;
 use crate::failure::{io_failure, writing, Failure};
-use crate::io::{file_size, is_dash, one_stdin};
+use crate::io::{display_input, file_size, is_dash, one_stdin};
 use crate::password::{PasswordArgs, Purpose};
 use crate::progress::Bar;
 use crate::signals;
@@ -54,22 +54,18 @@ pub fn encrypt(a: EncryptArgs, quiet: bool) -> Result<(), Failure> {
         .sync(!a.no_sync)
         .progress(bar.progress());
     signals::install();
-    match (is_dash(&a.input), is_dash(&a.output)) {
-        (false, false) => {
-            files::encrypt_file(&a.input, &a.output, &password, format, options)
-                .map_err(|e| writing(&a.output, e))?;
-        }
-        (true, false) => {
-            files::encrypt_to_file(
-                io::stdin().lock(),
-                None,
-                &a.output,
-                &password,
-                format,
-                options,
-            )
-            .map_err(|e| writing(&a.output, e))?;
-        }
+    let summary = match (is_dash(&a.input), is_dash(&a.output)) {
+        (false, false) => files::encrypt_file(&a.input, &a.output, &password, format, options)
+            .map_err(|e| writing(&a.output, e))?,
+        (true, false) => files::encrypt_to_file(
+            io::stdin().lock(),
+            None,
+            &a.output,
+            &password,
+            format,
+            options,
+        )
+        .map_err(|e| writing(&a.output, e))?,
         (from_stdin, true) => {
             let input: Box<dyn Read> = if from_stdin {
                 Box::new(io::stdin().lock())
@@ -83,8 +79,22 @@ pub fn encrypt(a: EncryptArgs, quiet: bool) -> Result<(), Failure> {
                 &password,
                 format,
                 options,
-            )?;
+            )?
         }
+    };
+    drop(bar);
+    if !quiet {
+        let into = if is_dash(&a.output) {
+            "standard output".to_string()
+        } else {
+            a.output.display().to_string()
+        };
+        eprintln!(
+            "encrypted {} into {into} ({} bytes, {format} format); its md5 is {}",
+            display_input(&a.input),
+            summary.ciphertext_bytes,
+            summary.ciphertext_md5
+        );
     }
     Ok(())
 }

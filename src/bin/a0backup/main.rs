@@ -97,7 +97,7 @@ fn main() -> ExitCode {
         Command::Md5(a) => verify::md5(a, json),
         Command::Verify(a) => verify::verify(a, json, quiet),
         Command::Restore(a) => restore::restore(a, quiet, json),
-        Command::Pack(a) => pack::pack(a, json),
+        Command::Pack(a) => pack::pack(a, quiet, json),
         Command::Unpack(a) => restore::unpack(a, quiet, json),
         Command::List(a) => list::list(a, json),
         Command::Completions { shell } => {

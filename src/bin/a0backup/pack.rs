@@ -9,7 +9,7 @@ use a0backup::{BackupStatus, Error};
 use clap::Args;
 
 use crate::args::FormatArgs;
-use crate::failure::{writing, Failure};
+use crate::failure::{usage, writing, Failure};
 use crate::password::PackPasswordArgs;
 use crate::progress::Bar;
 use crate::signals;
@@ -37,9 +37,17 @@ pub struct PackArgs {
     output: PathBuf,
 }
 
-pub fn pack(a: PackArgs, json: bool) -> Result<(), Failure> {
+pub fn pack(a: PackArgs, quiet: bool, json: bool) -> Result<(), Failure> {
     let format = a.format.read()?.unwrap_or_default();
     let password = a.password.given(a.format.latin1_password)?;
+    let encrypted = password.is_some();
+    if !encrypted && a.output.as_os_str().as_encoded_bytes().ends_with(b".enc") {
+        return Err(usage(format!(
+            "{} is named .enc but no password option was given: pack encrypts only with \
+             --password-file, --password-env or --password",
+            a.output.display()
+        )));
+    }
     let mut options = PackOptions::new().level(a.level);
     if let Some(pw) = password {
         options = options.encrypt(pw, format);
@@ -74,6 +82,21 @@ pub fn pack(a: PackArgs, json: bool) -> Result<(), Failure> {
         println!("{v}");
     } else {
         println!("{}", status.to_json());
+    }
+    if !quiet {
+        let how = if encrypted {
+            format!("encrypted, {format} format")
+        } else {
+            "not encrypted".to_string()
+        };
+        eprintln!(
+            "packed {} into {} ({} entries, {} bytes of files, {how}); its md5 is {}",
+            a.dir.display(),
+            a.output.display(),
+            summary.entries,
+            summary.file_bytes,
+            summary.md5
+        );
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use a0backup::Error;
 use clap::Args;
 use serde_json::json;
 
-use crate::args::{decrypt_options, ExpectedMd5Args, FormatArgs};
+use crate::args::{decrypt_options, md5_said, Expected, ExpectedMd5Args, FormatArgs};
 use crate::failure::{usage, writing, Failure};
 use crate::io::{
     display_input, is_dash, looks_encrypted, looks_gzip, not_gzip, one_stdin, open_input, Input,
@@ -87,6 +87,8 @@ pub struct RestoreArgs {
 #[derive(Args, Debug)]
 pub struct UnpackArgs {
     #[command(flatten)]
+    expected: ExpectedMd5Args,
+    #[command(flatten)]
     safety: SafetyArgs,
     /// Replace DEST if it exists and is not empty.
     #[arg(long, short)]
@@ -109,7 +111,8 @@ pub fn restore(a: RestoreArgs, quiet: bool, json: bool) -> Result<(), Failure> {
         ("--status -", a.expected.reads_stdin()),
     ])?;
     let format = a.format.read()?;
-    let expected = a.expected.read()?.map(|e| e.md5);
+    let checked = a.expected.read()?;
+    let expected = checked.as_ref().map(|e| e.md5);
     let latin1 = a.format.latin1_password;
     let Input {
         reader: input,
@@ -150,11 +153,19 @@ pub fn restore(a: RestoreArgs, quiet: bool, json: bool) -> Result<(), Failure> {
         },
     )?;
     drop(bar);
-    report_unpacked(quiet, json, &a.dest, &s);
+    report_unpacked(quiet, json, "restored", &a.dest, &s, checked.as_ref());
     Ok(())
 }
 
-fn report_unpacked(quiet: bool, json: bool, dest: &Path, summary: &restore_mod::RestoreSummary) {
+/// The JSON record (with --json), the warnings, and the success line on stderr.
+fn report_unpacked(
+    quiet: bool,
+    json: bool,
+    verb: &str,
+    dest: &Path,
+    summary: &restore_mod::RestoreSummary,
+    checked: Option<&Expected>,
+) {
     let s = &summary.unpacked;
     if json {
         println!(
@@ -174,18 +185,25 @@ fn report_unpacked(quiet: bool, json: bool, dest: &Path, summary: &restore_mod::
             s.trailing_bytes
         );
     }
-    if !quiet && !json {
+    if !quiet {
         eprintln!(
-            "restored {} files, {} directories, {} bytes into {}",
+            "{verb} {} files, {} directories, {} links, {} bytes into {}; {}",
             s.files,
             s.directories,
+            s.links,
             s.bytes,
-            dest.display()
+            dest.display(),
+            md5_said(checked)
         );
     }
 }
 
 pub fn unpack(a: UnpackArgs, quiet: bool, json: bool) -> Result<(), Failure> {
+    one_stdin(&[
+        ("INPUT -", is_dash(&a.input)),
+        ("--status -", a.expected.reads_stdin()),
+    ])?;
+    let checked = a.expected.read()?;
     let Input {
         reader: input,
         size: total,
@@ -204,6 +222,7 @@ pub fn unpack(a: UnpackArgs, quiet: bool, json: bool) -> Result<(), Failure> {
     }
     let bar = Bar::new(quiet, total);
     let options = RestoreOptions::new()
+        .expected_md5(checked.as_ref().map(|e| e.md5))
         .replace(a.force)
         .unpack(a.safety.options())
         .sync(!a.no_sync)
@@ -212,6 +231,6 @@ pub fn unpack(a: UnpackArgs, quiet: bool, json: bool) -> Result<(), Failure> {
     let s = restore_mod::restore_reader(input, total, &a.dest, None, options)
         .map_err(|e| writing(&a.dest, e))?;
     drop(bar);
-    report_unpacked(quiet, json, &a.dest, &s);
+    report_unpacked(quiet, json, "unpacked", &a.dest, &s, checked.as_ref());
     Ok(())
 }
