@@ -10,6 +10,7 @@ mod encrypt;
 mod failure;
 mod io;
 mod list;
+mod man;
 mod pack;
 mod password;
 mod progress;
@@ -17,12 +18,11 @@ mod restore;
 mod signals;
 mod verify;
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
-use crate::failure::{io_failure, Failure};
+use crate::failure::Failure;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -83,8 +83,9 @@ enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff) on standard output.
-    Man,
+    /// Print the man page (roff) of a0backup or of one subcommand, or write them all into a
+    /// directory.
+    Man(man::ManArgs),
 }
 
 fn main() -> ExitCode {
@@ -101,22 +102,20 @@ fn main() -> ExitCode {
         Command::Unpack(a) => restore::unpack(a, quiet, json),
         Command::List(a) => list::list(a, json),
         Command::Completions { shell } => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "a0backup",
-                &mut std::io::stdout(),
-            );
+            clap_complete::generate(shell, &mut command(), "a0backup", &mut std::io::stdout());
             Ok(())
         }
-        Command::Man => clap_mangen::Man::new(Cli::command())
-            .render(&mut std::io::stdout())
-            .map_err(|e| io_failure(Path::new("-"), e)),
+        Command::Man(a) => man::man(a, quiet),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => report(f),
     }
+}
+
+/// The command line, as `--help`, completions and the man pages describe it.
+fn command() -> clap::Command {
+    Cli::command()
 }
 
 fn report(f: Failure) -> ExitCode {
