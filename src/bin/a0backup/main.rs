@@ -43,11 +43,11 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 probably wrong password, 4 md5 mismatch, 5
 #[derive(Parser, Debug)]
 #[command(name = "a0backup", version, about, long_about = None, after_help = EXAMPLES)]
 struct Cli {
-    /// Print nothing but errors (no progress bar, no summary).
+    /// Print nothing but errors and warnings (no progress bar, no summary line).
     #[arg(long, short, global = true)]
     quiet: bool,
 
-    /// Print results as JSON (md5, verify, list, pack, restore).
+    /// Print results as JSON on stdout (md5, verify, list, pack, restore, unpack).
     #[arg(long, global = true)]
     json: bool,
 
