@@ -13,7 +13,7 @@ use crate::io::{display_input, is_dash};
 #[group(multiple = false)]
 pub struct ExpectedMd5Args {
     /// The expected md5 of the whole input file (32 hex digits), as `a0cli backup-status`
-    /// reports it for the encrypted backup.
+    /// reports it.
     #[arg(long, value_name = "HEX")]
     pub md5: Option<String>,
     /// Read the expected md5 from the output of `a0cli backup-status` saved in FILE (- for
