@@ -26,6 +26,12 @@ struct Session {
 
 impl Session {
     fn start(args: &[&str], cwd: &Path) -> Session {
+        Session::start_with(args, cwd, None)
+    }
+
+    /// With `stdin` given, standard input is a pipe carrying it, and the terminal is only the
+    /// controlling terminal and standard error (as in `a0cli ... | a0backup ...`).
+    fn start_with(args: &[&str], cwd: &Path, stdin: Option<Vec<u8>>) -> Session {
         // Opened by std, so close-on-exec: no other test's command inherits this terminal.
         let master = std::fs::OpenOptions::new()
             .read(true)
@@ -55,21 +61,30 @@ impl Session {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_a0backup"));
         cmd.args(args)
             .current_dir(cwd)
-            .stdin(Stdio::from(slave.try_clone().unwrap()))
+            .stdin(match stdin {
+                Some(_) => Stdio::piped(),
+                None => Stdio::from(slave.try_clone().unwrap()),
+            })
             .stderr(Stdio::from(slave.try_clone().unwrap()))
             .stdout(Stdio::piped());
         // SAFETY: between fork and exec only async-signal-safe calls: a new session, and
-        // the terminal on standard input made its controlling terminal (for /dev/tty).
+        // the terminal on standard error made its controlling terminal (for /dev/tty).
         unsafe {
             cmd.pre_exec(|| {
-                if libc::setsid() == -1 || libc::ioctl(0, libc::TIOCSCTTY, 0) == -1 {
+                if libc::setsid() == -1 || libc::ioctl(2, libc::TIOCSCTTY, 0) == -1 {
                     return Err(std::io::Error::last_os_error());
                 }
                 Ok(())
             });
         }
-        let child = cmd.spawn().expect("the binary runs");
+        let mut child = cmd.spawn().expect("the binary runs");
         drop(slave);
+        if let Some(data) = stdin {
+            let mut pipe = child.stdin.take().unwrap();
+            std::thread::spawn(move || {
+                let _ = pipe.write_all(&data);
+            });
+        }
         let screen: Screen = Arc::new((Mutex::new((Vec::new(), false)), Condvar::new()));
         let mut reader = master.try_clone().unwrap();
         let shared = screen.clone();
@@ -216,4 +231,27 @@ fn a_password_to_encrypt_with_is_typed_twice() {
         .output()
         .unwrap();
     assert_eq!(back.stdout, b"bson");
+}
+
+#[test]
+fn the_status_piped_in_and_the_password_typed_at_the_terminal() {
+    // `a0cli -t NODE backup-status | a0backup restore --status - backup -C dest`, at a terminal.
+    let work = tempfile::tempdir().unwrap();
+    let d = work.path();
+    let status = std::fs::read(common::data("sample-backup/backup-status.txt")).unwrap();
+    let mut s = Session::start_with(
+        &["restore", "--status", "-", &sample(), "-C", "r"],
+        d,
+        Some(status),
+    );
+    s.wait_for("Password for ", 1);
+    s.type_line("Passw0rd");
+    let (code, _, screen) = s.finish();
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(
+        screen
+            .contains("md5 eccdb928a3bab23f725f955b68ef66ff matches the status on standard input"),
+        "{screen}"
+    );
+    assert!(d.join("r/dump/auth0/users.bson").is_file());
 }

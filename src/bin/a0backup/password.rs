@@ -160,20 +160,34 @@ fn password(bytes: Vec<u8>, latin1: bool) -> Result<Password, Failure> {
     }
 }
 
+/// Whether there is a person at a terminal to ask: standard input is a terminal, or (as in
+/// `a0cli ... backup-status | a0backup restore --status - ...`) standard input is a pipe but
+/// standard error is a terminal and the process has one to read from (`/dev/tty`, where the
+/// prompt reads). A script with neither gets the usage error instead of a prompt that waits.
+fn can_ask() -> bool {
+    io::stdin().is_terminal()
+        || (io::stderr().is_terminal()
+            && std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/tty")
+                .is_ok())
+}
+
 /// The password, asked for on the terminal; without a terminal, a usage error naming the
 /// options. An empty answer is asked again, a few times, then refused: a backup has no empty
 /// password, and taking one would only end in "probably wrong password". A password to
 /// encrypt with is typed twice.
 pub fn prompt(latin1: bool, purpose: Purpose<'_>) -> Result<Password, Failure> {
-    if !io::stdin().is_terminal() {
+    if !can_ask() {
         return Err(usage(match purpose {
             Purpose::Decrypt(input) => format!(
                 "{} looks encrypted: give --password-file, --password-env or --password \
-                 (standard input is not a terminal to ask at)",
+                 (no terminal to ask at)",
                 display_input(input)
             ),
             Purpose::Encrypt(_) => "no password to encrypt with: give --password-file, \
-                 --password-env or --password (standard input is not a terminal to ask at)"
+                 --password-env or --password (no terminal to ask at)"
                 .to_string(),
         }));
     }
