@@ -1,0 +1,123 @@
+//! Option groups shared by several commands: the expected md5 and the file format.
+
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use a0backup::{BackupStatus, DecryptOptions, Format, Md5Digest};
+use clap::Args;
+
+use crate::failure::{io_failure, usage, Failure};
+use crate::io::{display_input, is_dash};
+
+#[derive(Args, Debug)]
+#[group(multiple = false)]
+pub struct ExpectedMd5Args {
+    /// The expected md5 of the whole input file (32 hex digits), as `a0cli backup-status`
+    /// reports it.
+    #[arg(long, value_name = "HEX")]
+    pub md5: Option<String>,
+    /// Read the expected md5 from the output of `a0cli backup-status` saved in FILE (- for
+    /// standard input: `a0cli -t NODE backup-status | a0backup ... --status - ...`).
+    #[arg(long, value_name = "FILE")]
+    pub status: Option<PathBuf>,
+}
+
+/// An expected md5 and where it came from, for the success line.
+pub struct Expected {
+    pub md5: Md5Digest,
+    /// `--md5`, the status file's path, or "the status on standard input".
+    pub source: String,
+}
+
+impl ExpectedMd5Args {
+    pub fn read(&self) -> Result<Option<Expected>, Failure> {
+        if let Some(hex) = &self.md5 {
+            let md5 = hex
+                .trim()
+                .parse()
+                .map_err(|_| usage(format!("--md5: not an md5 (32 hex digits): {hex:?}")))?;
+            return Ok(Some(Expected {
+                md5,
+                source: "--md5".to_string(),
+            }));
+        }
+        let Some(path) = &self.status else {
+            return Ok(None);
+        };
+        let (text, source) = if is_dash(path) {
+            let mut text = String::new();
+            io::stdin()
+                .lock()
+                .read_to_string(&mut text)
+                .map_err(|e| io_failure(Path::new("standard input"), e))?;
+            (text, "the status on standard input".to_string())
+        } else {
+            let text = std::fs::read_to_string(path).map_err(|e| io_failure(path, e))?;
+            (text, path.display().to_string())
+        };
+        let status = BackupStatus::parse(&text).map_err(|e| {
+            let mut f = Failure::from(e);
+            f.message = format!("--status {}: {}", display_input(path), f.message);
+            f
+        })?;
+        Ok(Some(Expected {
+            md5: status.md5,
+            source,
+        }))
+    }
+
+    /// Whether the status is to be read from standard input (`--status -`).
+    pub fn reads_stdin(&self) -> bool {
+        self.status.as_deref().is_some_and(is_dash)
+    }
+}
+
+/// What the success line says about the md5: `md5 HEX matches SOURCE`, or that it was not
+/// checked and how to check it.
+pub fn md5_said(expected: Option<&Expected>) -> String {
+    match expected {
+        Some(e) => format!("md5 {} matches {}", e.md5, e.source),
+        None => "md5 not checked (give --md5 or --status)".to_string(),
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct FormatArgs {
+    /// The file format: node (the appliance's), openssl-md5 or openssl-pbkdf2.
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// PBKDF2 iterations for openssl-pbkdf2 (openssl's default is 10000).
+    #[arg(long, value_name = "N")]
+    pub iter: Option<u32>,
+    /// Encode the password as Latin-1, as very old Node versions did (only for non-ASCII
+    /// passwords of files made by them).
+    #[arg(long)]
+    pub latin1_password: bool,
+}
+
+impl FormatArgs {
+    pub fn read(&self) -> Result<Option<Format>, Failure> {
+        let format = match &self.format {
+            None => None,
+            Some(name) => Some(name.parse::<Format>().map_err(|e| usage(e.to_string()))?),
+        };
+        match (format, self.iter) {
+            (_, Some(0)) => Err(usage("--iter must be at least 1")),
+            (Some(Format::OpenSslPbkdf2 { .. }), Some(n)) => {
+                Ok(Some(Format::OpenSslPbkdf2 { iterations: n }))
+            }
+            (None, Some(n)) => Ok(Some(Format::OpenSslPbkdf2 { iterations: n })),
+            (Some(_), Some(_)) => Err(usage("--iter goes only with --format openssl-pbkdf2")),
+            (f, None) => Ok(f),
+        }
+    }
+}
+
+/// Decrypt options for an input that must be a `.tar.gz` (restore, list).
+pub fn decrypt_options(format: Option<Format>) -> DecryptOptions {
+    let o = DecryptOptions::new().expect_gzip(true);
+    match format {
+        Some(f) => o.format(f),
+        None => o,
+    }
+}

@@ -1,0 +1,192 @@
+//! `a0backup decrypt`: the appliance's `node decrypt` step, with the md5 checked.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use a0backup::files::{self, FileOptions};
+use a0backup::DecryptOptions;
+use clap::Args;
+
+use crate::args::{md5_said, ExpectedMd5Args, FormatArgs};
+use crate::failure::{io_failure, usage, writing, Failure};
+use crate::io::{display_input, file_size, is_dash, looks_gzip, one_stdin};
+use crate::password::{PasswordArgs, Purpose};
+use crate::progress::Bar;
+use crate::signals;
+
+#[derive(Args, Debug)]
+pub struct DecryptArgs {
+    #[command(flatten)]
+    password: PasswordArgs,
+    #[command(flatten)]
+    expected: ExpectedMd5Args,
+    #[command(flatten)]
+    format: FormatArgs,
+    /// Replace OUTPUT if it exists.
+    #[arg(long, short)]
+    force: bool,
+    /// Do not flush the output to stable storage before publishing it (faster; after a power
+    /// loss the output may hold empty or partial files).
+    #[arg(long)]
+    no_sync: bool,
+    /// Require the plaintext to be gzip, so a wrong password is refused before anything is
+    /// written (implied when INPUT ends in .gz.enc or .tgz.enc, or OUTPUT in .gz or .tgz;
+    /// otherwise a result that does not begin like gzip is only warned about).
+    #[arg(long)]
+    expect_gzip: bool,
+    /// The encrypted file, or - for standard input.
+    input: PathBuf,
+    /// Where to write (default: INPUT without .enc; - for standard output).
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+}
+
+pub fn decrypt(a: DecryptArgs, quiet: bool) -> Result<(), Failure> {
+    one_stdin(&[
+        ("INPUT -", is_dash(&a.input)),
+        ("--password-file -", a.password.reads_stdin()),
+        ("--status -", a.expected.reads_stdin()),
+    ])?;
+    let format = a.format.read()?;
+    let checked = a.expected.read()?;
+    let expected = checked.as_ref().map(|e| e.md5);
+    let output = match &a.output {
+        Some(o) => o.clone(),
+        None if is_dash(&a.input) => PathBuf::from("-"),
+        None => match a.input.to_str().and_then(|s| s.strip_suffix(".enc")) {
+            Some(stem) if !stem.is_empty() => PathBuf::from(stem),
+            _ => {
+                return Err(usage(
+                    "INPUT does not end in .enc, so give the output name with -o",
+                ))
+            }
+        },
+    };
+    let expect_gzip = a.expect_gzip || names_gzip(&a.input, &output);
+    let password = a
+        .password
+        .read(a.format.latin1_password, Purpose::Decrypt(&a.input))?;
+    let mut decrypt_options = DecryptOptions::new().expect_gzip(expect_gzip);
+    if let Some(f) = format {
+        decrypt_options = decrypt_options.format(f);
+    }
+    let total = if is_dash(&a.input) {
+        None
+    } else {
+        file_size(&a.input)
+    };
+    let bar = Bar::new(quiet, total);
+    let options = FileOptions::new()
+        .overwrite(a.force)
+        .expected_md5(expected)
+        .decrypt_options(decrypt_options)
+        .sync(!a.no_sync)
+        .progress(bar.progress());
+    signals::install();
+
+    let (summary, head) = match (is_dash(&a.input), is_dash(&output)) {
+        (false, false) => {
+            let s = files::decrypt_file(&a.input, &output, &password, options)
+                .map_err(|e| writing(&output, e))?;
+            (s, file_head(&output))
+        }
+        (true, false) => {
+            let s = files::decrypt_to_file(io::stdin().lock(), None, &output, &password, options)
+                .map_err(|e| writing(&output, e))?;
+            (s, file_head(&output))
+        }
+        (from_stdin, true) => {
+            // Standard output cannot be taken back, so a file's md5 is checked before any
+            // byte is written; from stdin it can only be checked at the end (exit code 4).
+            if let (false, Some(e)) = (from_stdin, &expected) {
+                files::verify_file(&a.input, e)?;
+            }
+            let options = if from_stdin {
+                options
+            } else {
+                options.expected_md5(None)
+            };
+            let mut stdout = HeadWriter::new(io::stdout());
+            let s = if from_stdin {
+                files::decrypt_stream(io::stdin().lock(), &mut stdout, None, &password, options)?
+            } else {
+                let f = File::open(&a.input).map_err(|e| io_failure(&a.input, e))?;
+                files::decrypt_stream(f, &mut stdout, total, &password, options)?
+            };
+            (s, stdout.head)
+        }
+    };
+    drop(bar);
+    if !expect_gzip && !looks_gzip(&head) {
+        eprintln!(
+            "a0backup: warning: the decrypted data does not begin like gzip (1f 8b 08): if {} \
+             is a backup (.tar.gz.enc), the password is probably wrong (an OUTPUT named .tar.gz, \
+             or --expect-gzip, refuses such a result)",
+            display_input(&a.input)
+        );
+    }
+    if !quiet {
+        let into = if is_dash(&output) {
+            "standard output".to_string()
+        } else {
+            output.display().to_string()
+        };
+        eprintln!(
+            "decrypted {} into {into} ({} bytes, {} format); {}",
+            display_input(&a.input),
+            summary.plaintext_bytes,
+            summary.format,
+            md5_said(checked.as_ref())
+        );
+    }
+    Ok(())
+}
+
+/// Whether the names say the plaintext is gzip: INPUT ends in `.gz.enc` or `.tgz.enc`, or
+/// OUTPUT (a file) in `.gz` or `.tgz`.
+fn names_gzip(input: &Path, output: &Path) -> bool {
+    let ends = |p: &Path, suffixes: &[&str]| {
+        let name = p.as_os_str().as_encoded_bytes();
+        suffixes.iter().any(|s| name.ends_with(s.as_bytes()))
+    };
+    ends(input, &[".gz.enc", ".tgz.enc"]) || (!is_dash(output) && ends(output, &[".gz", ".tgz"]))
+}
+
+/// The first bytes of a file just written (empty if it cannot be read: only a warning hangs
+/// on them).
+fn file_head(path: &Path) -> Vec<u8> {
+    let mut head = Vec::with_capacity(3);
+    if let Ok(f) = File::open(path) {
+        let _ = f.take(3).read_to_end(&mut head);
+    }
+    head
+}
+
+/// A writer that keeps the first bytes written through it.
+struct HeadWriter<W> {
+    inner: W,
+    head: Vec<u8>,
+}
+
+impl<W> HeadWriter<W> {
+    fn new(inner: W) -> Self {
+        HeadWriter {
+            inner,
+            head: Vec::with_capacity(3),
+        }
+    }
+}
+
+impl<W: Write> Write for HeadWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        let want = 3usize.saturating_sub(self.head.len()).min(n);
+        self.head.extend_from_slice(&buf[..want]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}

@@ -1,0 +1,128 @@
+//! How a command fails: the message for stderr and the exit code.
+
+use std::io;
+use std::path::Path;
+
+use a0backup::Error;
+
+use crate::signals;
+
+/// The process exit codes scripts can rely on. A library error's code is its
+/// [`Error::exit_code`], the same mapping that gives the C ABI its result codes.
+pub mod exit {
+    pub const USAGE: u8 = 2;
+}
+
+/// A failure of the command: the message for stderr and the exit code.
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Failure {
+        // Stopped by a signal: the exit status says which, as a shell reports it.
+        if let (Error::Cancelled, Some(sig)) = (e.primary(), signals::received()) {
+            return Failure {
+                code: 128 + sig as u8,
+                message: match e {
+                    Error::Cancelled => format!(
+                        "stopped by {}: nothing was published, nothing left behind",
+                        signals::name(sig)
+                    ),
+                    other => format!("stopped by {}: {}", signals::name(sig), message(&other)),
+                },
+            };
+        }
+        // A failed cleanup is reported with the error before it; the code is that error's.
+        Failure {
+            code: e.exit_code(),
+            message: message(&e),
+        }
+    }
+}
+
+/// The library's message for `e`, with its hints in the command's words: the library names
+/// what to change in neutral words ("use force/overwrite", "opt in"), the command names its
+/// own options (`--force`, `--allow-symlinks`). Matched on the error's variant and fields, so
+/// a rewording in the library does not bring its words back here (`tests/cli.rs` checks each).
+pub fn message(e: &Error) -> String {
+    match e {
+        Error::AlreadyExists(path) => {
+            format!(
+                "{} already exists (give --force to replace it)",
+                path.display()
+            )
+        }
+        Error::UnsafeEntry { path, reason } => {
+            let reason = if reason.starts_with("symlinks are not allowed") {
+                "symlinks are not allowed (give --allow-symlinks to extract those that stay \
+                 inside DEST)"
+            } else if reason.starts_with("hardlinks are not allowed") {
+                "hardlinks are not allowed (give --allow-hardlinks to extract those to files \
+                 extracted earlier)"
+            } else {
+                reason
+            };
+            format!("unsafe archive entry \"{path}\": {reason}")
+        }
+        Error::LimitExceeded { what, .. } => {
+            let option = match *what {
+                "total bytes extracted" => Some("--max-size"),
+                "entry count" => Some("--max-entries"),
+                "entry path length" => Some("--max-path-len"),
+                _ => None,
+            };
+            match option {
+                Some(o) => format!("{e} (raise it with {o} if the archive is trusted)"),
+                None => e.to_string(),
+            }
+        }
+        Error::UnsupportedFormat(detail) if detail.contains("Salted__") => {
+            "unsupported format: the file has an openssl Salted__ header, which does not say \
+             whether MD5 or PBKDF2 \
+             made its key: give --format openssl-md5 or --format openssl-pbkdf2"
+                .to_string()
+        }
+        // A failed cleanup after another error: that error in the command's words.
+        Error::Leftover {
+            after: Some(cause), ..
+        } => e
+            .to_string()
+            .replacen(&cause.to_string(), &message(cause), 1),
+        other => other.to_string(),
+    }
+}
+
+/// `e`, from writing `output` (a file or DEST): a missing parent directory is reported by
+/// `output`'s own path first, then the parent the system could not find.
+pub fn writing(output: &Path, e: Error) -> Failure {
+    let missing_parent = match e.primary() {
+        Error::Path { path, source } => {
+            source.kind() == io::ErrorKind::NotFound
+                && path != output
+                && !path.as_os_str().is_empty()
+                && output.starts_with(path)
+        }
+        _ => false,
+    };
+    let mut f = Failure::from(e);
+    if missing_parent {
+        f.message = format!("{}: its parent {}", output.display(), f.message);
+    }
+    f
+}
+
+pub fn usage(message: impl Into<String>) -> Failure {
+    Failure {
+        code: exit::USAGE,
+        message: message.into(),
+    }
+}
+
+pub fn io_failure(what: &Path, e: io::Error) -> Failure {
+    Failure::from(Error::Path {
+        path: what.to_path_buf(),
+        source: e,
+    })
+}

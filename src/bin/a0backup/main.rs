@@ -1,0 +1,143 @@
+//! `a0backup`: decrypt, verify, restore and create Auth0 Appliance backups from a terminal.
+//!
+//! This file holds the command line (clap) and the dispatch; each command lives in its own
+//! module, and the shared parts (password input, the progress bar, signals, failures and
+//! inputs/outputs) in theirs.
+
+mod args;
+mod decrypt;
+mod encrypt;
+mod failure;
+mod io;
+mod list;
+mod man;
+mod pack;
+mod password;
+mod progress;
+mod restore;
+mod signals;
+mod verify;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser, Subcommand};
+
+use crate::failure::Failure;
+
+const EXAMPLES: &str = "\
+Examples:
+  # Restore a retrieved backup, checking the md5 from `a0cli backup-status`:
+  a0backup restore --password-file pw.txt --status status.txt backup-retrieve.tar.gz.enc -C restored
+
+  # The appliance's `node decrypt` step, with the md5 checked first:
+  a0backup decrypt --password-env A0_PW --md5 eccdb928a3bab23f725f955b68ef66ff backup.tar.gz.enc
+
+  # Pack and encrypt a mongodump tree as the appliance does, printing its status record:
+  a0backup pack --password-file pw.txt dump -o backup.tar.gz.enc
+
+Exit codes: 0 ok, 1 error, 2 usage, 3 probably wrong password, 4 md5 mismatch, 5 unsafe archive
+(an entry refused by the safety policy, or a --max-size/--max-entries/--max-path-len limit),
+130/143/129 stopped by SIGINT/SIGTERM/SIGHUP (cleaned up, nothing published).";
+
+/// Decrypt, verify, restore and create Auth0 Appliance backups.
+#[derive(Parser, Debug)]
+#[command(name = "a0backup", version, about, long_about = None, after_help = EXAMPLES)]
+struct Cli {
+    /// Print nothing but errors and warnings (no progress bar, no summary line).
+    #[arg(long, short, global = true)]
+    quiet: bool,
+
+    /// Print results as JSON on stdout (md5, verify, list, pack, restore, unpack).
+    #[arg(long, global = true)]
+    json: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Decrypt an encrypted backup (the appliance's `node decrypt` step), optionally checking
+    /// its md5 first.
+    Decrypt(decrypt::DecryptArgs),
+    /// Encrypt a file as the appliance does (or in an openssl enc format).
+    Encrypt(encrypt::EncryptArgs),
+    /// Print the md5 of files, as md5sum does.
+    Md5(verify::Md5Args),
+    /// Check a file's md5 against a value or an `a0cli backup-status` record.
+    Verify(verify::VerifyArgs),
+    /// Restore an encrypted backup (.tar.gz.enc) straight into a directory, md5 checked, in
+    /// one pass. Nothing appears in DEST unless everything checked out.
+    Restore(restore::RestoreArgs),
+    /// Pack a directory into a .tar.gz, encrypted when a password option is given, and print
+    /// its backup-status record.
+    Pack(pack::PackArgs),
+    /// Unpack a plain .tar.gz into a directory, with the same safety policy as restore.
+    Unpack(restore::UnpackArgs),
+    /// List the entries of a .tar.gz (or of a .tar.gz.enc, with its password) as `tar tvf`
+    /// does, owners aside: mode, size, date and time (UTC), name; --json for one object per
+    /// entry.
+    List(list::ListArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) of a0backup or of one subcommand, or write them all into a
+    /// directory.
+    Man(man::ManArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let quiet = cli.quiet;
+    let json = cli.json;
+    let result = match cli.command {
+        Command::Decrypt(a) => decrypt::decrypt(a, quiet),
+        Command::Encrypt(a) => encrypt::encrypt(a, quiet),
+        Command::Md5(a) => verify::md5(a, json),
+        Command::Verify(a) => verify::verify(a, json, quiet),
+        Command::Restore(a) => restore::restore(a, quiet, json),
+        Command::Pack(a) => pack::pack(a, quiet, json),
+        Command::Unpack(a) => restore::unpack(a, quiet, json),
+        Command::List(a) => list::list(a, json),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut command(), "a0backup", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man(a) => man::man(a, quiet),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => report(f),
+    }
+}
+
+/// The command line, as `--help`, completions and the man pages describe it.
+fn command() -> clap::Command {
+    Cli::command()
+}
+
+fn report(f: Failure) -> ExitCode {
+    eprintln!("a0backup: {}", f.message);
+    ExitCode::from(f.code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use a0backup::Error;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn usage_is_the_exit_code_of_an_invalid_argument() {
+        assert_eq!(
+            failure::exit::USAGE,
+            Error::InvalidArgument(String::new()).exit_code()
+        );
+    }
+}

@@ -1,0 +1,294 @@
+//! `a0backup man`: the man pages, a0backup(1) and one per subcommand (a0backup-restore(1)...),
+//! on standard output or all into a directory.
+//!
+//! clap_mangen renders the title, synopsis, description, options and the list of
+//! subcommands; the examples and exit codes are written here, in no-fill mode with
+//! hyphenation off, so a command (an md5 in it) is never broken across lines and copies as
+//! printed.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+use crate::failure::{io_failure, usage, Failure};
+
+#[derive(Args, Debug)]
+pub struct ManArgs {
+    /// The subcommand whose page to print (a0backup-SUBCOMMAND(1)); without it, a0backup(1).
+    #[arg(value_name = "SUBCOMMAND")]
+    subcommand: Option<String>,
+    /// Write every page (a0backup.1 and a0backup-SUBCOMMAND.1) into DIR, created if missing,
+    /// instead of printing one.
+    #[arg(long, value_name = "DIR", conflicts_with = "subcommand")]
+    dir: Option<PathBuf>,
+}
+
+/// Each page's examples: what it does, then the command as typed.
+fn examples(page: &str) -> &'static [(&'static str, &'static str)] {
+    match page {
+        "a0backup" => &[
+            (
+                "Restore a retrieved backup in one pass, checking its md5 against what \
+                 a0cli backup-status reports (nothing appears in DEST unless everything \
+                 checks out):",
+                "a0cli -t 192.168.1.186 backup-status | a0backup restore --password-file pw.txt --status - backup-retrieve.tar.gz.enc -C restored",
+            ),
+            (
+                "The appliance's node decrypt step, with the md5 checked first:",
+                "a0backup decrypt --password-env A0_PW --md5 eccdb928a3bab23f725f955b68ef66ff backup.tar.gz.enc",
+            ),
+            (
+                "Pack and encrypt a mongodump tree as the appliance does, printing its \
+                 status record:",
+                "a0backup pack --password-file pw.txt dump -o backup.tar.gz.enc",
+            ),
+        ],
+        "decrypt" => &[
+            (
+                "Decrypt into backup-retrieve.tar.gz, checking the md5 from a saved \
+                 backup-status record first:",
+                "a0backup decrypt --password-file pw.txt --status status.txt backup-retrieve.tar.gz.enc",
+            ),
+            (
+                "Decrypt to standard output (the md5 is checked before the first byte is \
+                 written):",
+                "a0backup decrypt --password-env A0_PW --md5 eccdb928a3bab23f725f955b68ef66ff backup.tar.gz.enc -o - | tar tzf -",
+            ),
+        ],
+        "encrypt" => &[
+            (
+                "Encrypt as the appliance does:",
+                "a0backup encrypt --password-file pw.txt backup.tar.gz -o backup.tar.gz.enc",
+            ),
+            (
+                "Encrypt in the salted PBKDF2 format, which openssl enc -d -aes-256-ctr \
+                 -pbkdf2 -md sha256 also reads:",
+                "a0backup encrypt --password-file pw.txt --format openssl-pbkdf2 backup.tar.gz -o backup.tar.gz.enc",
+            ),
+        ],
+        "md5" => &[(
+            "Print the md5 as md5sum does:",
+            "a0backup md5 backup-retrieve.tar.gz.enc",
+        )],
+        "verify" => &[
+            (
+                "Check a retrieved backup against a saved backup-status record:",
+                "a0backup verify --status status.txt backup-retrieve.tar.gz.enc",
+            ),
+            (
+                "Or against the record as a0cli prints it:",
+                "a0cli -t 192.168.1.186 backup-status | a0backup verify --status - backup-retrieve.tar.gz.enc",
+            ),
+        ],
+        "restore" => &[
+            (
+                "Restore, checking the md5 from a saved backup-status record:",
+                "a0backup restore --password-file pw.txt --status status.txt backup-retrieve.tar.gz.enc -C restored",
+            ),
+            (
+                "Replace an earlier restore (only once the new tree is complete):",
+                "a0backup restore --password-file pw.txt --md5 eccdb928a3bab23f725f955b68ef66ff --force backup-retrieve.tar.gz.enc -C restored",
+            ),
+        ],
+        "pack" => &[
+            (
+                "Pack and encrypt, saving the status record that verify and restore take:",
+                "a0backup pack --password-file pw.txt dump -o backup.tar.gz.enc > status.json",
+            ),
+            (
+                "Pack without encrypting:",
+                "a0backup pack dump -o backup.tar.gz",
+            ),
+        ],
+        "unpack" => &[(
+            "Unpack a plain .tar.gz under the safety policy of restore:",
+            "a0backup unpack backup.tar.gz -C restored",
+        )],
+        "list" => &[
+            (
+                "List an encrypted backup as tar tvf does (asked for the password at a \
+                 terminal):",
+                "a0backup list backup-retrieve.tar.gz.enc",
+            ),
+            (
+                "One JSON object per entry:",
+                "a0backup --json list --password-file pw.txt backup-retrieve.tar.gz.enc",
+            ),
+        ],
+        "completions" => &[(
+            "Install the bash completions for the current user:",
+            "a0backup completions bash > ~/.local/share/bash-completion/completions/a0backup",
+        )],
+        "man" => &[
+            (
+                "Read the page of one subcommand:",
+                "a0backup man restore | man -l -",
+            ),
+            (
+                "Install every page for the current user:",
+                "a0backup man --dir ~/.local/share/man/man1",
+            ),
+        ],
+        _ => &[],
+    }
+}
+
+const EXIT_STATUS: &[(&str, &str)] = &[
+    ("0", "success"),
+    (
+        "1",
+        "an error (I/O, damaged input, output exists without --force, ...)",
+    ),
+    (
+        "2",
+        "usage: a bad option or argument, or a missing password without a terminal",
+    ),
+    (
+        "3",
+        "probably wrong password (the decrypted data does not begin like gzip)",
+    ),
+    ("4", "md5 mismatch"),
+    (
+        "5",
+        "unsafe archive: an entry refused by the safety policy, or a --max-size, \
+         --max-entries or --max-path-len limit",
+    ),
+    (
+        "130, 143, 129",
+        "stopped by SIGINT, SIGTERM or SIGHUP (cleaned up, nothing published)",
+    ),
+];
+
+/// `text` for roff: backslashes and hyphens escaped (so `-` stays an ASCII hyphen-minus that
+/// copies), and a leading `.` or `'` kept from being read as a request.
+fn roff_text(text: &str) -> String {
+    let escaped = text.replace('\\', "\\e").replace('-', "\\-");
+    if escaped.starts_with('.') || escaped.starts_with('\'') {
+        format!("\\&{escaped}")
+    } else {
+        escaped
+    }
+}
+
+/// The EXAMPLES, EXIT STATUS and SEE ALSO sections of `page`.
+fn own_sections(page: &str) -> String {
+    let mut r = String::new();
+    let examples = examples(page);
+    if !examples.is_empty() {
+        r.push_str(".SH EXAMPLES\n.nh\n");
+        for (what, command) in examples {
+            r.push_str(&format!(
+                ".PP\n{}\n.PP\n.RS 4\n.nf\n{}\n.fi\n.RE\n",
+                roff_text(what),
+                roff_text(command)
+            ));
+        }
+        r.push_str(".hy\n");
+    }
+    r.push_str(".SH \"EXIT STATUS\"\n");
+    for (code, meaning) in EXIT_STATUS {
+        r.push_str(&format!(
+            ".TP\n{}\n{}\n",
+            roff_text(code),
+            roff_text(meaning)
+        ));
+    }
+    if page != "a0backup" {
+        r.push_str(".SH \"SEE ALSO\"\na0backup(1)\n");
+    }
+    r
+}
+
+/// The command as the pages describe it: built (so subcommands carry their full names, as
+/// `a0backup-restore`) and without clap's `help` subcommand, which has no page.
+fn command() -> clap::Command {
+    let mut cmd = crate::command().disable_help_subcommand(true);
+    cmd.build();
+    cmd
+}
+
+/// One page in roff: `cmd` is the built top command or one of its subcommands.
+fn render(cmd: &clap::Command, page: &str, w: &mut dyn Write) -> io::Result<()> {
+    let man = clap_mangen::Man::new(cmd.clone())
+        .source(format!("a0backup {}", env!("CARGO_PKG_VERSION")))
+        .manual("a0backup manual");
+    man.render_title(w)?;
+    man.render_name_section(w)?;
+    man.render_synopsis_section(w)?;
+    // clap_mangen prints an empty long about (as derive leaves it) instead of the about.
+    let about = [cmd.get_long_about(), cmd.get_about()]
+        .into_iter()
+        .flatten()
+        .map(|t| t.to_string())
+        .find(|t| !t.trim().is_empty())
+        .unwrap_or_default();
+    let paragraphs: Vec<String> = about.split("\n\n").map(|p| roff_text(p.trim())).collect();
+    write!(w, ".SH DESCRIPTION\n{}\n", paragraphs.join("\n.PP\n"))?;
+    if cmd.get_arguments().any(|a| !a.is_hide_set()) {
+        man.render_options_section(w)?;
+    }
+    if cmd.get_subcommands().any(|s| !s.is_hide_set()) {
+        man.render_subcommands_section(w)?;
+    }
+    w.write_all(own_sections(page).as_bytes())?;
+    if cmd.get_version().is_some() {
+        man.render_version_section(w)?;
+    }
+    Ok(())
+}
+
+/// The subcommands that have a page, by name.
+fn pages(top: &clap::Command) -> Vec<&clap::Command> {
+    top.get_subcommands().filter(|s| !s.is_hide_set()).collect()
+}
+
+pub fn man(a: ManArgs, quiet: bool) -> Result<(), Failure> {
+    let top = command();
+    if let Some(dir) = &a.dir {
+        fs::create_dir_all(dir).map_err(|e| io_failure(dir, e))?;
+        let mut written = 0;
+        let mut write_page = |cmd: &clap::Command, page: &str, file: String| {
+            let path = dir.join(file);
+            let mut out = Vec::new();
+            render(cmd, page, &mut out).map_err(|e| io_failure(Path::new("-"), e))?;
+            fs::write(&path, out).map_err(|e| io_failure(&path, e))?;
+            written += 1;
+            Ok::<(), Failure>(())
+        };
+        write_page(&top, "a0backup", "a0backup.1".to_string())?;
+        for sub in pages(&top) {
+            write_page(
+                sub,
+                sub.get_name(),
+                format!("a0backup-{}.1", sub.get_name()),
+            )?;
+        }
+        if !quiet {
+            eprintln!("wrote {written} man pages into {}", dir.display());
+        }
+        return Ok(());
+    }
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let result = match &a.subcommand {
+        None => render(&top, "a0backup", &mut out),
+        Some(name) => {
+            let sub = pages(&top)
+                .into_iter()
+                .find(|s| s.get_name() == name)
+                .ok_or_else(|| {
+                    let names: Vec<&str> = pages(&top).iter().map(|s| s.get_name()).collect();
+                    usage(format!(
+                        "no man page for {name:?}: the subcommands are {}",
+                        names.join(", ")
+                    ))
+                })?;
+            render(sub, name, &mut out)
+        }
+    };
+    result
+        .and_then(|()| out.flush())
+        .map_err(|e| io_failure(Path::new("-"), e))
+}

@@ -1,0 +1,102 @@
+//! `a0backup pack`: a directory into a `.tar.gz`, encrypted when a password is given, and its
+//! backup-status record.
+
+use std::path::PathBuf;
+
+use a0backup::archive::{self, PackOptions};
+use a0backup::files;
+use a0backup::{BackupStatus, Error};
+use clap::Args;
+
+use crate::args::FormatArgs;
+use crate::failure::{usage, writing, Failure};
+use crate::password::PackPasswordArgs;
+use crate::progress::Bar;
+use crate::signals;
+
+#[derive(Args, Debug)]
+pub struct PackArgs {
+    #[command(flatten)]
+    password: PackPasswordArgs,
+    #[command(flatten)]
+    format: FormatArgs,
+    /// gzip level, 0-9.
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(0..=9))]
+    level: u32,
+    /// Replace OUTPUT if it exists.
+    #[arg(long, short)]
+    force: bool,
+    /// Do not flush the output to stable storage before publishing it (faster; after a power
+    /// loss the output may hold empty or partial files).
+    #[arg(long)]
+    no_sync: bool,
+    /// The directory to pack; entries are stored under its name.
+    dir: PathBuf,
+    /// The file to write.
+    #[arg(long, short)]
+    output: PathBuf,
+}
+
+pub fn pack(a: PackArgs, quiet: bool, json: bool) -> Result<(), Failure> {
+    let format = a.format.read()?.unwrap_or_default();
+    let password = a.password.given(a.format.latin1_password)?;
+    let encrypted = password.is_some();
+    if !encrypted && a.output.as_os_str().as_encoded_bytes().ends_with(b".enc") {
+        return Err(usage(format!(
+            "{} is named .enc but no password option was given: pack encrypts only with \
+             --password-file, --password-env or --password",
+            a.output.display()
+        )));
+    }
+    let mut options = PackOptions::new().level(a.level);
+    if let Some(pw) = password {
+        options = options.encrypt(pw, format);
+    }
+    if !a.force && a.output.symlink_metadata().is_ok() {
+        return Err(Error::AlreadyExists(a.output.clone()).into());
+    }
+    let out = files::AtomicFile::create(&a.output, a.force)
+        .map_err(|e| writing(&a.output, e))?
+        .sync(!a.no_sync);
+    signals::install();
+    let bar = Bar::new(true, None);
+    let packed = archive::pack_with_progress(&a.dir, out.as_file(), &options, &mut bar.progress());
+    drop(bar);
+    let summary = match packed {
+        Ok(s) => s,
+        Err(e) => return Err(out.discard_after(e).into()),
+    };
+    out.commit()?;
+    let status = BackupStatus {
+        message: Some("Backup found".into()),
+        name: a
+            .output
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned()),
+        md5: summary.md5,
+    };
+    if json {
+        // One line, for scripts; the default output is laid out as `a0cli backup-status`.
+        let v: serde_json::Value =
+            serde_json::from_str(&status.to_json()).expect("our own JSON parses");
+        println!("{v}");
+    } else {
+        println!("{}", status.to_json());
+    }
+    if !quiet {
+        let how = if encrypted {
+            format!("encrypted, {format} format")
+        } else {
+            "not encrypted".to_string()
+        };
+        eprintln!(
+            "packed {} into {} ({} entries, {} bytes of files, {how}); its md5 is {}",
+            a.dir.display(),
+            a.output.display(),
+            summary.entries,
+            summary.file_bytes,
+            summary.md5
+        );
+    }
+    Ok(())
+}

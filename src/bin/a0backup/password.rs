@@ -1,0 +1,221 @@
+//! Where the password comes from: a file (or `-`, standard input), the environment, the
+//! command line, or a prompt on the terminal.
+//!
+//! Three option groups with the same flags and different help texts: [`PasswordArgs`] for the
+//! commands that always need one (decrypt, encrypt, restore), [`PackPasswordArgs`] (a
+//! password makes pack encrypt) and [`ListPasswordArgs`] (list asks for one only when INPUT
+//! looks encrypted).
+
+use std::ffi::OsString;
+use std::io::{self, IsTerminal, Read};
+use std::path::{Path, PathBuf};
+
+use a0backup::Password;
+use clap::Args;
+
+use crate::failure::{io_failure, usage, Failure};
+use crate::io::{display_input, is_dash};
+
+/// How many times an empty password at the prompt is asked again before giving up.
+const PROMPTS: usize = 3;
+
+macro_rules! password_args {
+    ($(#[$meta:meta])* $name:ident, file = $file:literal, env = $env:literal, pw = $pw:literal) => {
+        $(#[$meta])*
+        #[derive(Args, Debug, Default)]
+        #[group(multiple = false)]
+        pub struct $name {
+            #[doc = $file]
+            #[arg(long, value_name = "FILE")]
+            pub password_file: Option<PathBuf>,
+            #[doc = $env]
+            #[arg(long, value_name = "VAR")]
+            pub password_env: Option<OsString>,
+            #[doc = $pw]
+            #[arg(long, value_name = "P")]
+            pub password: Option<OsString>,
+        }
+
+        impl $name {
+            fn source(&self) -> Source<'_> {
+                Source {
+                    file: self.password_file.as_deref(),
+                    env: self.password_env.as_deref(),
+                    literal: self.password.as_deref(),
+                }
+            }
+
+            /// Whether the password is to be read from standard input (`--password-file -`).
+            #[allow(dead_code)] // pack reads nothing else from standard input
+            pub fn reads_stdin(&self) -> bool {
+                self.password_file.as_deref().is_some_and(is_dash)
+            }
+
+            /// The password given by these options, if any (never a prompt).
+            pub fn given(&self, latin1: bool) -> Result<Option<Password>, Failure> {
+                self.source().read(latin1)
+            }
+        }
+    };
+}
+
+password_args!(
+    /// Where the password comes from. Without any of these, it is asked for on the terminal.
+    PasswordArgs,
+    file = "Read the password from the first line of FILE (its newline stripped; - for \
+            standard input).",
+    env = "Read the password from the environment variable VAR.",
+    pw = "The password itself. Visible to other users of this machine (ps, /proc): prefer \
+          --password-file or --password-env."
+);
+
+password_args!(
+    /// For pack: with a password the archive is encrypted; without one it is not (no prompt).
+    PackPasswordArgs,
+    file = "Encrypt, with the password from the first line of FILE (- for standard input).",
+    env = "Encrypt, with the password from the environment variable VAR.",
+    pw = "Encrypt, with this password (visible to other users: prefer the two above)."
+);
+
+password_args!(
+    /// For list: the password of an encrypted INPUT, asked for on the terminal when INPUT
+    /// looks encrypted and none of these is given.
+    ListPasswordArgs,
+    file = "Decrypt INPUT with the password from the first line of FILE (- for standard \
+            input).",
+    env = "Decrypt INPUT with the password from the environment variable VAR.",
+    pw = "Decrypt INPUT with this password (visible to other users: prefer the two above)."
+);
+
+/// What a password is for: what the prompt and the refusal say.
+#[derive(Clone, Copy)]
+pub enum Purpose<'a> {
+    /// Decrypting this input (decrypt, restore, list).
+    Decrypt(&'a Path),
+    /// Encrypting this input (encrypt): the prompt asks twice.
+    Encrypt(&'a Path),
+}
+
+impl PasswordArgs {
+    /// The password: from the options, else from the terminal.
+    pub fn read(&self, latin1: bool, purpose: Purpose<'_>) -> Result<Password, Failure> {
+        match self.given(latin1)? {
+            Some(p) => Ok(p),
+            None => prompt(latin1, purpose),
+        }
+    }
+}
+
+/// The password options of one command.
+struct Source<'a> {
+    file: Option<&'a Path>,
+    env: Option<&'a std::ffi::OsStr>,
+    literal: Option<&'a std::ffi::OsStr>,
+}
+
+impl Source<'_> {
+    fn read(&self, latin1: bool) -> Result<Option<Password>, Failure> {
+        let bytes: Vec<u8> = if let Some(path) = self.file {
+            let mut all = if is_dash(path) {
+                let mut v = Vec::new();
+                io::stdin()
+                    .lock()
+                    .read_to_end(&mut v)
+                    .map_err(|e| io_failure(Path::new("standard input"), e))?;
+                v
+            } else {
+                std::fs::read(path).map_err(|e| io_failure(path, e))?
+            };
+            let end = all.iter().position(|&b| b == b'\n').unwrap_or(all.len());
+            all.truncate(end);
+            if all.last() == Some(&b'\r') {
+                all.pop();
+            }
+            all
+        } else if let Some(var) = self.env {
+            std::env::var_os(var)
+                .ok_or_else(|| {
+                    usage(format!(
+                        "environment variable {} is not set",
+                        var.to_string_lossy()
+                    ))
+                })?
+                .into_encoded_bytes()
+        } else if let Some(p) = self.literal {
+            p.to_os_string().into_encoded_bytes()
+        } else {
+            return Ok(None);
+        };
+        password(bytes, latin1).map(Some)
+    }
+}
+
+fn password(bytes: Vec<u8>, latin1: bool) -> Result<Password, Failure> {
+    if latin1 {
+        let s = String::from_utf8(bytes)
+            .map_err(|_| usage("--latin1-password needs a UTF-8 password to re-encode"))?;
+        Ok(Password::from_latin1(&s))
+    } else {
+        Ok(Password::new(bytes))
+    }
+}
+
+/// Whether there is a person at a terminal to ask: standard input is a terminal, or (as in
+/// `a0cli ... backup-status | a0backup restore --status - ...`) standard input is a pipe but
+/// standard error is a terminal and the process has one to read from (`/dev/tty`, where the
+/// prompt reads). A script with neither gets the usage error instead of a prompt that waits.
+fn can_ask() -> bool {
+    io::stdin().is_terminal()
+        || (io::stderr().is_terminal()
+            && std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/tty")
+                .is_ok())
+}
+
+/// The password, asked for on the terminal; without a terminal, a usage error naming the
+/// options. An empty answer is asked again, a few times, then refused: a backup has no empty
+/// password, and taking one would only end in "probably wrong password". A password to
+/// encrypt with is typed twice.
+pub fn prompt(latin1: bool, purpose: Purpose<'_>) -> Result<Password, Failure> {
+    if !can_ask() {
+        return Err(usage(match purpose {
+            Purpose::Decrypt(input) => format!(
+                "{} looks encrypted: give --password-file, --password-env or --password \
+                 (no terminal to ask at)",
+                display_input(input)
+            ),
+            Purpose::Encrypt(_) => "no password to encrypt with: give --password-file, \
+                 --password-env or --password (no terminal to ask at)"
+                .to_string(),
+        }));
+    }
+    let ask = |text: String| {
+        rpassword::prompt_password(text)
+            .map_err(|e| usage(format!("cannot read the password: {e}")))
+    };
+    for _ in 0..PROMPTS {
+        let typed = match purpose {
+            Purpose::Decrypt(input) => ask(format!("Password for {}: ", display_input(input)))?,
+            Purpose::Encrypt(input) => ask(format!(
+                "Password to encrypt {} with: ",
+                display_input(input)
+            ))?,
+        };
+        if typed.is_empty() {
+            eprintln!("a0backup: the password is empty; type it again (Ctrl-C to stop)");
+            continue;
+        }
+        if let Purpose::Encrypt(_) = purpose {
+            if ask("The same password again: ".to_string())? != typed {
+                return Err(usage("the two passwords differ: nothing was encrypted"));
+            }
+        }
+        return password(typed.into_bytes(), latin1);
+    }
+    Err(usage(format!(
+        "no password: {PROMPTS} empty answers at the prompt (give --password-file, \
+         --password-env or --password)"
+    )))
+}

@@ -1,0 +1,236 @@
+//! `a0backup restore` (a `.tar.gz.enc` into a directory) and `a0backup unpack` (a plain
+//! `.tar.gz`), under one safety policy.
+
+use std::path::{Path, PathBuf};
+
+use a0backup::archive::UnpackOptions;
+use a0backup::restore::{self as restore_mod, RestoreOptions};
+use a0backup::Error;
+use clap::Args;
+use serde_json::json;
+
+use crate::args::{decrypt_options, md5_said, Expected, ExpectedMd5Args, FormatArgs};
+use crate::failure::{usage, writing, Failure};
+use crate::io::{
+    display_input, is_dash, looks_encrypted, looks_gzip, not_gzip, one_stdin, open_input, Input,
+};
+use crate::password::{prompt, PasswordArgs, Purpose};
+use crate::progress::Bar;
+use crate::signals;
+
+#[derive(Args, Debug)]
+pub struct SafetyArgs {
+    /// Extract symlinks that resolve inside DEST (refused by default).
+    #[arg(long)]
+    allow_symlinks: bool,
+    /// Extract hardlinks to files extracted earlier from the same archive (refused by default).
+    #[arg(long)]
+    allow_hardlinks: bool,
+    /// Most bytes of file data to extract (default 1 TiB).
+    #[arg(long, value_name = "BYTES")]
+    max_size: Option<u64>,
+    /// Most entries to accept (default 10 million).
+    #[arg(long, value_name = "N")]
+    max_entries: Option<u64>,
+    /// Longest entry path in bytes (default 4096).
+    #[arg(long, value_name = "BYTES")]
+    max_path_len: Option<usize>,
+    /// Keep the archive's permission bits (never setuid, setgid or sticky). By default they
+    /// are masked by the umask, as GNU tar does for ordinary users.
+    #[arg(long, short = 'p')]
+    preserve_permissions: bool,
+}
+
+impl SafetyArgs {
+    fn options(&self) -> UnpackOptions {
+        let mut o = UnpackOptions::new()
+            .allow_symlinks(self.allow_symlinks)
+            .allow_hardlinks(self.allow_hardlinks)
+            .preserve_permissions(self.preserve_permissions);
+        if let Some(n) = self.max_size {
+            o = o.max_total_bytes(n);
+        }
+        if let Some(n) = self.max_entries {
+            o = o.max_entries(n);
+        }
+        if let Some(n) = self.max_path_len {
+            o = o.max_path_len(n);
+        }
+        o
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    password: PasswordArgs,
+    #[command(flatten)]
+    expected: ExpectedMd5Args,
+    #[command(flatten)]
+    format: FormatArgs,
+    #[command(flatten)]
+    safety: SafetyArgs,
+    /// Replace DEST if it exists and is not empty (only once the new tree is complete).
+    #[arg(long, short)]
+    force: bool,
+    /// Do not flush the output to stable storage before publishing it (faster; after a power
+    /// loss the output may hold empty or partial files).
+    #[arg(long)]
+    no_sync: bool,
+    /// The encrypted backup, or - for standard input.
+    input: PathBuf,
+    /// The directory to restore into.
+    #[arg(short = 'C', long = "directory", value_name = "DEST")]
+    dest: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct UnpackArgs {
+    #[command(flatten)]
+    expected: ExpectedMd5Args,
+    #[command(flatten)]
+    safety: SafetyArgs,
+    /// Replace DEST if it exists and is not empty.
+    #[arg(long, short)]
+    force: bool,
+    /// Do not flush the output to stable storage before publishing it (faster; after a power
+    /// loss the output may hold empty or partial files).
+    #[arg(long)]
+    no_sync: bool,
+    /// The .tar.gz, or - for standard input.
+    input: PathBuf,
+    /// The directory to unpack into.
+    #[arg(short = 'C', long = "directory", value_name = "DEST")]
+    dest: PathBuf,
+}
+
+pub fn restore(a: RestoreArgs, quiet: bool, json: bool) -> Result<(), Failure> {
+    one_stdin(&[
+        ("INPUT -", is_dash(&a.input)),
+        ("--password-file -", a.password.reads_stdin()),
+        ("--status -", a.expected.reads_stdin()),
+    ])?;
+    let format = a.format.read()?;
+    let checked = a.expected.read()?;
+    let expected = checked.as_ref().map(|e| e.md5);
+    let latin1 = a.format.latin1_password;
+    let Input {
+        reader: input,
+        size: total,
+        head,
+    } = open_input(&a.input)?;
+    let password = match a.password.given(latin1)? {
+        Some(p) => p,
+        // A plain .tar.gz needs no password: say which command reads it, not "Password:".
+        None if looks_gzip(&head) => {
+            return Err(usage(format!(
+                "{} is a plain .tar.gz, not encrypted: unpack it with `a0backup unpack`",
+                display_input(&a.input)
+            )))
+        }
+        None => prompt(latin1, Purpose::Decrypt(&a.input))?,
+    };
+    let bar = Bar::new(quiet, total);
+    let options = RestoreOptions::new()
+        .expected_md5(expected)
+        .replace(a.force)
+        .decrypt_options(decrypt_options(format))
+        .unpack(a.safety.options())
+        .sync(!a.no_sync)
+        .progress(bar.progress());
+    signals::install();
+    let s = restore_mod::restore_reader(input, total, &a.dest, Some(&password), options).map_err(
+        |e| {
+            let wrong = matches!(e.primary(), Error::WrongPassword { .. });
+            let mut f = writing(&a.dest, e);
+            if wrong && looks_gzip(&head) {
+                f.message.push_str(&format!(
+                    " ({} begins like a plain .tar.gz: if it is one, use `a0backup unpack`)",
+                    display_input(&a.input)
+                ));
+            }
+            f
+        },
+    )?;
+    drop(bar);
+    report_unpacked(quiet, json, "restored", &a.dest, &s, checked.as_ref());
+    Ok(())
+}
+
+/// The JSON record (with --json), the warnings, and the success line on stderr.
+fn report_unpacked(
+    quiet: bool,
+    json: bool,
+    verb: &str,
+    dest: &Path,
+    summary: &restore_mod::RestoreSummary,
+    checked: Option<&Expected>,
+) {
+    let s = &summary.unpacked;
+    if json {
+        println!(
+            "{}",
+            json!({"destination": dest.to_string_lossy(), "files": s.files,
+                   "directories": s.directories, "links": s.links, "bytes": s.bytes,
+                   "trailing_bytes": s.trailing_bytes, "warnings": s.warnings,
+                   "md5": summary.md5.map(|d| d.to_string())})
+        );
+    }
+    for w in &s.warnings {
+        eprintln!("a0backup: warning: {w}");
+    }
+    if s.trailing_bytes > 0 {
+        eprintln!(
+            "a0backup: warning: {} non-zero bytes after the end of the archive were ignored",
+            s.trailing_bytes
+        );
+    }
+    if !quiet {
+        eprintln!(
+            "{verb} {} files, {} directories, {} links, {} bytes into {}; {}",
+            s.files,
+            s.directories,
+            s.links,
+            s.bytes,
+            dest.display(),
+            md5_said(checked)
+        );
+    }
+}
+
+pub fn unpack(a: UnpackArgs, quiet: bool, json: bool) -> Result<(), Failure> {
+    one_stdin(&[
+        ("INPUT -", is_dash(&a.input)),
+        ("--status -", a.expected.reads_stdin()),
+    ])?;
+    let checked = a.expected.read()?;
+    let Input {
+        reader: input,
+        size: total,
+        head,
+    } = open_input(&a.input)?;
+    if looks_encrypted(&a.input, &head) {
+        return Err(usage(format!(
+            "{} looks encrypted: unpack reads plain .tar.gz files; restore it with \
+             `a0backup restore` (it asks for the password, or give --password-file, \
+             --password-env or --password)",
+            display_input(&a.input)
+        )));
+    }
+    if !looks_gzip(&head) {
+        return Err(not_gzip(&a.input, "restore it with `a0backup restore`"));
+    }
+    let bar = Bar::new(quiet, total);
+    let options = RestoreOptions::new()
+        .expected_md5(checked.as_ref().map(|e| e.md5))
+        .replace(a.force)
+        .unpack(a.safety.options())
+        .sync(!a.no_sync)
+        .progress(bar.progress());
+    signals::install();
+    let s = restore_mod::restore_reader(input, total, &a.dest, None, options)
+        .map_err(|e| writing(&a.dest, e))?;
+    drop(bar);
+    report_unpacked(quiet, json, "unpacked", &a.dest, &s, checked.as_ref());
+    Ok(())
+}

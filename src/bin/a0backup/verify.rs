@@ -1,0 +1,102 @@
+//! `a0backup md5` and `a0backup verify`: md5s as md5sum prints them, and checked.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use a0backup::{checksum, Error};
+use clap::Args;
+use serde_json::json;
+
+use crate::args::ExpectedMd5Args;
+use crate::failure::{io_failure, usage, Failure};
+use crate::io::{is_dash, one_stdin};
+
+#[derive(Args, Debug)]
+pub struct Md5Args {
+    /// Files to hash (- for standard input).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    expected: ExpectedMd5Args,
+    /// The file to check (- for standard input).
+    file: PathBuf,
+}
+
+pub fn md5(a: Md5Args, json: bool) -> Result<(), Failure> {
+    let mut failed = None;
+    let mut records = Vec::new();
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    for path in &a.files {
+        let result = if is_dash(path) {
+            checksum::md5_reader(io::stdin().lock())
+                .map(|(d, _)| d)
+                .map_err(Error::from)
+        } else {
+            checksum::md5_file(path)
+        };
+        match result {
+            Ok(d) if json => {
+                records.push(json!({"file": path.to_string_lossy(), "md5": d.to_string()}))
+            }
+            Ok(d) => {
+                writeln!(
+                    out,
+                    "{}",
+                    checksum::md5sum_line(&d, &path.to_string_lossy())
+                )
+                .map_err(|e| io_failure(Path::new("-"), e))?;
+            }
+            Err(e) => {
+                eprintln!("a0backup: {}", crate::failure::message(&e));
+                failed = Some(Failure::from(e));
+            }
+        }
+    }
+    if json {
+        writeln!(out, "{}", serde_json::Value::Array(records))
+            .map_err(|e| io_failure(Path::new("-"), e))?;
+    }
+    match failed {
+        None => Ok(()),
+        Some(mut f) => {
+            f.message = "some files could not be read".into();
+            Err(f)
+        }
+    }
+}
+
+pub fn verify(a: VerifyArgs, json: bool, quiet: bool) -> Result<(), Failure> {
+    one_stdin(&[
+        ("FILE -", is_dash(&a.file)),
+        ("--status -", a.expected.reads_stdin()),
+    ])?;
+    let expected = a
+        .expected
+        .read()?
+        .ok_or_else(|| usage("verify needs --md5 HEX or --status FILE"))?
+        .md5;
+    let actual = if is_dash(&a.file) {
+        checksum::md5_reader(io::stdin().lock())
+            .map_err(|e| io_failure(Path::new("standard input"), e))?
+            .0
+    } else {
+        checksum::md5_file(&a.file)?
+    };
+    let ok = actual == expected;
+    if json {
+        println!(
+            "{}",
+            json!({"file": a.file.to_string_lossy(), "expected": expected.to_string(),
+                   "actual": actual.to_string(), "ok": ok})
+        );
+    } else if ok && !quiet {
+        println!("{}: OK", a.file.display());
+    }
+    actual.verify(&expected)?;
+    Ok(())
+}

@@ -1,0 +1,156 @@
+//! The man pages (issue 13): every page a0backup(1) names can be produced, one by one or all
+//! into a directory, and the examples copy as printed (no command, and no md5, broken across
+//! lines or hyphenated).
+#![cfg(feature = "cli")]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn a0backup(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_a0backup"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("the binary runs")
+}
+
+/// The subcommand pages a roff page names, as `a0backup\-NAME(1)`.
+fn named_pages(roff: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for (i, _) in roff.match_indices("a0backup\\-") {
+        let rest = &roff[i + "a0backup\\-".len()..];
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
+        if rest[name.len()..].starts_with("(1)") {
+            names.insert(name);
+        }
+    }
+    names
+}
+
+/// Undoes the roff escapes the pages use in example lines.
+fn unroff(line: &str) -> String {
+    line.replace("\\-", "-")
+        .replace("\\e", "\\")
+        .replace("\\&", "")
+}
+
+/// The example commands of a roff page: the lines of its no-fill blocks under EXAMPLES.
+fn example_lines(roff: &str) -> Vec<String> {
+    let Some(start) = roff.find(".SH EXAMPLES") else {
+        return Vec::new();
+    };
+    let section = &roff[start..];
+    let section = &section[..section[4..].find(".SH ").map_or(section.len(), |e| e + 4)];
+    assert!(
+        section.starts_with(".SH EXAMPLES\n.nh\n"),
+        "hyphenation is off in EXAMPLES"
+    );
+    let mut out = Vec::new();
+    let mut in_block = false;
+    for line in section.lines() {
+        match line {
+            ".nf" => in_block = true,
+            ".fi" => in_block = false,
+            l if in_block => out.push(unroff(l)),
+            _ => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn every_page_the_man_page_names_can_be_produced() {
+    let work = tempfile::tempdir().unwrap();
+    let d = work.path();
+    let top = a0backup(&["man"], d);
+    assert!(top.status.success());
+    let top = String::from_utf8(top.stdout).unwrap();
+    assert!(top.contains(".TH a0backup 1"), "{top}");
+    let named = named_pages(&top);
+    for expected in [
+        "decrypt", "encrypt", "md5", "verify", "restore", "pack", "unpack", "list",
+    ] {
+        assert!(named.contains(expected), "{expected} in {named:?}");
+    }
+    assert!(
+        !named.contains("help"),
+        "clap's help has no page: {named:?}"
+    );
+
+    for name in &named {
+        let page = a0backup(&["man", name], d);
+        assert!(page.status.success(), "{name}: {page:?}");
+        let page = String::from_utf8(page.stdout).unwrap();
+        assert!(page.contains(&format!(".TH a0backup-{name} 1")), "{page}");
+        assert!(page.contains(".SH \"SEE ALSO\"\na0backup(1)"), "{page}");
+        assert!(page.contains(".SH \"EXIT STATUS\""), "{page}");
+    }
+
+    let o = a0backup(&["man", "--dir", "pages"], d);
+    assert!(o.status.success(), "{o:?}");
+    let files: BTreeSet<String> = std::fs::read_dir(d.join("pages"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let mut expected: BTreeSet<String> = named.iter().map(|n| format!("a0backup-{n}.1")).collect();
+    expected.insert("a0backup.1".into());
+    assert_eq!(files, expected);
+    assert_eq!(
+        std::fs::read_to_string(d.join("pages/a0backup-restore.1")).unwrap(),
+        String::from_utf8(a0backup(&["man", "restore"], d).stdout).unwrap()
+    );
+
+    let o = a0backup(&["man", "nosuch"], d);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("the subcommands are decrypt"));
+}
+
+#[test]
+fn examples_copy_as_printed() {
+    let work = tempfile::tempdir().unwrap();
+    let d = work.path();
+    assert!(a0backup(&["man", "--dir", "pages"], d).status.success());
+    let md5 = "eccdb928a3bab23f725f955b68ef66ff";
+    let mut seen_md5 = false;
+    let render = common::have("groff");
+    for entry in std::fs::read_dir(d.join("pages")).unwrap() {
+        let path = entry.unwrap().path();
+        let roff = std::fs::read_to_string(&path).unwrap();
+        let examples = example_lines(&roff);
+        assert!(!examples.is_empty(), "{} has examples", path.display());
+        for e in &examples {
+            assert!(
+                e.starts_with("a0backup ") || e.starts_with("a0cli "),
+                "an example is one whole command line: {e:?}"
+            );
+            seen_md5 |= e.contains(md5);
+        }
+        if !render {
+            continue;
+        }
+        // Rendered narrow, as a terminal shows it: each example is still one line of plain
+        // ASCII, exactly as written.
+        let out = Command::new("groff")
+            .args(["-man", "-Tutf8", "-P-cbou", "-rLL=50n"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let shown = String::from_utf8(out.stdout).unwrap();
+        let lines: Vec<&str> = shown.lines().map(str::trim).collect();
+        for e in &examples {
+            assert!(
+                lines.contains(&e.as_str()),
+                "{}: {e:?} is not one line of\n{shown}",
+                path.display()
+            );
+        }
+    }
+    assert!(seen_md5, "an example carries an md5");
+}
