@@ -131,6 +131,20 @@ impl Session {
     }
 
     fn type_line(&mut self, line: &str) {
+        // The prompt is printed before echo is turned off: a line typed in between would be
+        // echoed (a person never types that fast). Wait, boundedly, until the terminal stops
+        // echoing; the master shares the terminal's settings.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            let mut t = std::mem::MaybeUninit::<libc::termios>::zeroed();
+            // SAFETY: tcgetattr fills the termios it is given, on an open pty master.
+            let rc = unsafe { libc::tcgetattr(self.master.as_raw_fd(), t.as_mut_ptr()) };
+            // SAFETY: initialised by the successful call.
+            if rc == 0 && unsafe { t.assume_init() }.c_lflag & libc::ECHO == 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
         self.master.write_all(line.as_bytes()).unwrap();
         self.master.write_all(b"\n").unwrap();
     }
