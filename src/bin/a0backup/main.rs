@@ -5,6 +5,7 @@
 //! inputs/outputs) in theirs.
 
 mod args;
+mod check;
 mod decrypt;
 mod encrypt;
 mod failure;
@@ -37,7 +38,8 @@ Examples:
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 probably wrong password, 4 md5 mismatch, 5 unsafe archive
 (an entry refused by the safety policy, or a --max-size/--max-entries/--max-path-len limit),
-130/143/129 stopped by SIGINT/SIGTERM/SIGHUP (cleaned up, nothing published).";
+6 (check) restorable but collection data damaged, 130/143/129 stopped by SIGINT/SIGTERM/SIGHUP
+(cleaned up, nothing published).";
 
 /// Decrypt, verify, restore and create Auth0 Appliance backups.
 #[derive(Parser, Debug)]
@@ -78,6 +80,11 @@ enum Command {
     /// does, owners aside: mode, size, date and time (UTC), name; --json for one object per
     /// entry.
     List(list::ListArgs),
+    /// Check that a backup would restore, without restoring it: its md5, decryption, gzip, the
+    /// archive under restore's safety policy, and every collection's BSON and metadata. Exit 0
+    /// only when it would restore and every collection reads cleanly; 5 when restore would
+    /// refuse it; 6 when it would restore but collection data is damaged or incomplete.
+    Check(check::CheckArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell.
@@ -101,6 +108,7 @@ fn main() -> ExitCode {
         Command::Pack(a) => pack::pack(a, quiet, json),
         Command::Unpack(a) => restore::unpack(a, quiet, json),
         Command::List(a) => list::list(a, json),
+        Command::Check(a) => check::check(a, quiet, json),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut command(), "a0backup", &mut std::io::stdout());
             Ok(())

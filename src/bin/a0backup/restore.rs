@@ -42,7 +42,7 @@ pub struct SafetyArgs {
 }
 
 impl SafetyArgs {
-    fn options(&self) -> UnpackOptions {
+    pub fn options(&self) -> UnpackOptions {
         let mut o = UnpackOptions::new()
             .allow_symlinks(self.allow_symlinks)
             .allow_hardlinks(self.allow_hardlinks)

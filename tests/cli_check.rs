@@ -1,0 +1,115 @@
+//! `a0backup check`: exit 0 only for a backup that would restore with every collection clean,
+//! 5 when restore would refuse it, 6 when collection data is damaged, 4 for a wrong md5; and
+//! never a byte written.
+#![cfg(feature = "cli")]
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::tar_build::{file, gzip, tar};
+
+fn a0backup(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_a0backup"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap()
+}
+
+fn listing(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn check_exit_codes_say_what_a_restore_would_meet() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let sample = common::data("sample-backup/backup-retrieve.tar.gz.enc");
+    let status = common::data("sample-backup/backup-status.txt");
+    std::fs::copy(&sample, w.join("backup.tar.gz.enc")).unwrap();
+    std::fs::copy(&status, w.join("status.txt")).unwrap();
+    let before = listing(w);
+
+    let ok = a0backup(
+        &[
+            "check",
+            "--password",
+            "Passw0rd",
+            "--status",
+            "status.txt",
+            "backup.tar.gz.enc",
+        ],
+        w,
+    );
+    assert_eq!(ok.status.code(), Some(0), "{ok:?}");
+    let table = String::from_utf8(ok.stdout).unwrap();
+    assert!(table.contains("auth0.users"), "{table}");
+    let said = String::from_utf8(ok.stderr).unwrap();
+    assert!(
+        said.contains("md5 eccdb928a3bab23f725f955b68ef66ff matches"),
+        "{said}"
+    );
+
+    let json = a0backup(
+        &[
+            "check",
+            "--json",
+            "--password",
+            "Passw0rd",
+            "backup.tar.gz.enc",
+        ],
+        w,
+    );
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["restorable"], true);
+    assert_eq!(v["collections_ok"], true);
+
+    let wrong_md5 = a0backup(
+        &[
+            "check",
+            "--password",
+            "Passw0rd",
+            "--md5",
+            "00000000000000000000000000000000",
+            "backup.tar.gz.enc",
+        ],
+        w,
+    );
+    assert_eq!(wrong_md5.status.code(), Some(4), "{wrong_md5:?}");
+
+    // Restore would refuse it: 5, with restore's own reason.
+    std::fs::write(
+        w.join("hostile.tar.gz"),
+        gzip(&tar(&[file("../escape.bson", b"\x05\0\0\0\0")])),
+    )
+    .unwrap();
+    let hostile = a0backup(&["check", "hostile.tar.gz"], w);
+    assert_eq!(hostile.status.code(), Some(5), "{hostile:?}");
+    assert!(String::from_utf8_lossy(&hostile.stderr).contains("path contains '..'"));
+
+    // It would restore, but a document is cut: 6, naming the collection.
+    let metadata = br#"{"options":{},"indexes":[],"collectionName":"users","type":"collection"}"#;
+    std::fs::write(
+        w.join("damaged.tar.gz"),
+        gzip(&tar(&[
+            file("dump/auth0/users.bson", b"\x05\0\0\0\0\x06\0\0\0\0"),
+            file("dump/auth0/users.metadata.json", metadata),
+        ])),
+    )
+    .unwrap();
+    let damaged = a0backup(&["check", "damaged.tar.gz"], w);
+    assert_eq!(damaged.status.code(), Some(6), "{damaged:?}");
+    assert!(String::from_utf8_lossy(&damaged.stdout).contains("auth0.users"));
+
+    let mut expected = before;
+    expected.extend(["damaged.tar.gz".to_string(), "hostile.tar.gz".to_string()]);
+    expected.sort();
+    assert_eq!(listing(w), expected, "check wrote something");
+}
