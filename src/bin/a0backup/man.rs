@@ -117,6 +117,17 @@ fn examples(page: &str) -> &'static [(&'static str, &'static str)] {
                 "a0backup --json list --password-file pw.txt backup-retrieve.tar.gz.enc",
             ),
         ],
+        "check" => &[
+            (
+                "Will last night's backup restore? Nothing is written; exit 0 means yes, with \
+                 every collection clean:",
+                "a0backup check --password-file pw.txt --status status.txt backup-retrieve.tar.gz.enc",
+            ),
+            (
+                "The collection table as JSON, for a monitoring script:",
+                "a0backup --json check --password-env A0_PW backup-retrieve.tar.gz.enc",
+            ),
+        ],
         "completions" => &[(
             "Install the bash completions for the current user:",
             "a0backup completions bash > ~/.local/share/bash-completion/completions/a0backup",
