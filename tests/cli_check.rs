@@ -113,3 +113,88 @@ fn check_exit_codes_say_what_a_restore_would_meet() {
     expected.sort();
     assert_eq!(listing(w), expected, "check wrote something");
 }
+
+/// Selective restore: one collection of the sample, exactly its two files, judged and published
+/// as a full restore is; what was left out is counted.
+#[test]
+fn restore_of_one_collection_writes_exactly_its_files() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let sample = common::data("sample-backup/backup-retrieve.tar.gz.enc");
+    let manifest = common::sample_manifest();
+    let out = a0backup(
+        &[
+            "restore",
+            "--password",
+            "Passw0rd",
+            "--collection",
+            "auth0.users",
+            sample.to_str().unwrap(),
+            "-C",
+            "one",
+        ],
+        w,
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let said = String::from_utf8(out.stderr).unwrap();
+    assert!(said.contains("entries not selected"), "{said}");
+    let mut files = Vec::new();
+    let mut stack = vec![w.join("one")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p
+                    .strip_prefix(w.join("one"))
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                assert_eq!(
+                    common::sha256_hex(&std::fs::read(&p).unwrap()),
+                    manifest[&rel],
+                    "{rel}"
+                );
+                files.push(rel);
+            }
+        }
+    }
+    files.sort();
+    let expected: Vec<&String> = manifest
+        .keys()
+        .filter(|k| k.ends_with("auth0/users.bson") || k.ends_with("auth0/users.metadata.json"))
+        .collect();
+    assert_eq!(files.iter().collect::<Vec<_>>(), expected);
+
+    // Excluding by pattern, and a bad collection name.
+    let out = a0backup(
+        &[
+            "restore",
+            "--password",
+            "Passw0rd",
+            "--exclude",
+            "*.metadata.json",
+            sample.to_str().unwrap(),
+            "-C",
+            "no-metadata",
+        ],
+        w,
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let bad = a0backup(
+        &[
+            "restore",
+            "--password",
+            "Passw0rd",
+            "--collection",
+            "users",
+            sample.to_str().unwrap(),
+            "-C",
+            "x",
+        ],
+        w,
+    );
+    assert_eq!(bad.status.code(), Some(2), "{bad:?}");
+    assert!(!w.join("x").exists());
+}

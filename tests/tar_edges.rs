@@ -586,3 +586,28 @@ fn volume_labels_are_listed_and_not_extracted() {
     list(&gzip(&t)[..], |e| kinds.push(e.kind)).unwrap();
     assert_eq!(kinds, [EntryKind::VolumeLabel, EntryKind::File]);
 }
+
+#[test]
+fn entries_left_out_by_a_filter_are_still_judged() {
+    use a0backup::archive::EntryFilter;
+    let only_a = || UnpackOptions::new().filter(EntryFilter::new().include("a").unwrap());
+    for t in [
+        tar(&[file("a", b"1"), file("../escape", b"2")]),
+        tar(&[file("a", b"1"), entry(b"pipe", b'6', b"", 0o644, b"")]),
+        tar(&[file("a", b"1"), entry(b"l", b'2', b"", 0o777, b"/etc")]),
+    ] {
+        let work = tempfile::tempdir().unwrap();
+        let r = unpack(&gzip(&t)[..], &work.path().join("d"), &only_a());
+        assert!(matches!(r, Err(Error::UnsafeEntry { .. })), "{r:?}");
+    }
+    let work = tempfile::tempdir().unwrap();
+    let t = tar(&[dir("d"), file("d/a", b"1"), file("d/b", b"2")]);
+    let s = unpack(
+        &gzip(&t)[..],
+        &work.path().join("x"),
+        &UnpackOptions::new().filter(EntryFilter::new().exclude("*/b").unwrap()),
+    )
+    .unwrap();
+    assert_eq!((s.files, s.skipped), (1, 1));
+    assert!(!work.path().join("x/d/b").exists());
+}

@@ -103,6 +103,7 @@ pub(crate) fn dry_run<R: Read>(
             Err(e) => return Err(e),
         }
     };
+    summary.skipped = policy.skipped();
     let (mut rest, warnings) = reader.into_parts();
     summary.warnings.extend(warnings);
     if refusal.is_none() {

@@ -206,6 +206,8 @@ impl<'a> Extraction<'a> {
     /// returns what was written.
     pub(super) fn finish(self) -> Result<UnpackSummary> {
         let mask = self.mask;
+        let mut summary = self.summary;
+        summary.skipped = self.policy.skipped();
         for (rel, mode, mtime) in self.policy.into_directories() {
             let full = self.dest.join(&rel);
             if let Some(t) = mtime {
@@ -215,6 +217,6 @@ impl<'a> Extraction<'a> {
             fs::set_permissions(&full, fs::Permissions::from_mode(mode & 0o777 & !mask))
                 .map_err(Error::path(&full))?;
         }
-        Ok(self.summary)
+        Ok(summary)
     }
 }

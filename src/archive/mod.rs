@@ -41,6 +41,7 @@ use crate::Error;
 mod dry_run;
 mod escape;
 mod extract;
+mod filter;
 mod header;
 mod pack;
 mod pax;
@@ -50,6 +51,7 @@ mod unpack;
 
 pub(crate) use dry_run::dry_run;
 pub use escape::escape_name;
+pub use filter::EntryFilter;
 pub use pack::{pack, pack_with_progress, PackOptions, PackSummary};
 pub use unpack::{list, list_with, unpack, UnpackOptions, UnpackSummary};
 pub(crate) use unpack::{note_trailing_zeros, unpack_tar};

@@ -73,6 +73,8 @@ pub(crate) struct PathPolicy<'a> {
     files: Option<HashSet<PathBuf>>,
     model_bytes: usize,
     bytes: u64,
+    /// Entries judged but left out by the filter.
+    skipped: u64,
 }
 
 /// Refuses an entry, naming it escaped for a terminal.
@@ -110,6 +112,7 @@ impl<'a> PathPolicy<'a> {
             files: track_files.then(HashSet::new),
             model_bytes: 0,
             bytes: 0,
+            skipped: 0,
         }
     }
 
@@ -142,6 +145,32 @@ impl<'a> PathPolicy<'a> {
         Ok(())
     }
 
+    /// Entries the filter left out so far.
+    pub(crate) fn skipped(&self) -> u64 {
+        self.skipped
+    }
+
+    /// The checks that need no model of what is written: what kind of entry may be restored at
+    /// all. A left-out entry creates nothing, so it cannot collide or be passed through.
+    fn judge_unselected(&self, raw: &[u8], entry: &TarEntry) -> Result<()> {
+        match entry.kind {
+            EntryKind::Device | EntryKind::BlockDevice => {
+                Err(refuse(raw, "device entries are never extracted"))
+            }
+            EntryKind::Fifo => Err(refuse(raw, "FIFO entries are never extracted")),
+            EntryKind::Other => Err(refuse(raw, "unsupported entry type")),
+            EntryKind::Symlink if !self.options.allow_symlinks => Err(refuse(
+                raw,
+                "symlinks are not allowed (opt in to extract them)",
+            )),
+            EntryKind::Hardlink if !self.options.allow_hardlinks => Err(refuse(
+                raw,
+                "hardlinks are not allowed (opt in to extract them)",
+            )),
+            _ => Ok(()),
+        }
+    }
+
     fn is_file(&self, rel: &Path) -> bool {
         self.files.as_ref().is_some_and(|f| f.contains(rel))
     }
@@ -166,6 +195,18 @@ impl<'a> PathPolicy<'a> {
                 _ => Err(refuse(raw, "empty path")),
             };
         };
+        if !self.options.filter.is_all() {
+            let selected = self
+                .options
+                .filter
+                .selects(raw, entry.kind == EntryKind::Directory);
+            if !selected {
+                // Judged as restore judges every entry, then left out of the tree.
+                self.judge_unselected(raw, entry)?;
+                self.skipped += 1;
+                return Ok(None);
+            }
+        }
         let planned = match entry.kind {
             EntryKind::Directory => self.directory(rel, raw, entry.mode, entry.mtime)?,
             EntryKind::File => self.file(rel, raw, entry.size)?,

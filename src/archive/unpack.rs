@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 
 use super::extract::Extraction;
 use super::tar_reader::TarReader;
-use super::EntryInfo;
+use super::{EntryFilter, EntryInfo};
 use crate::gzip::{GzipChecked, NotGzip};
 
 /// Lists the entries of a `.tar.gz` stream (decrypt first with
@@ -122,6 +122,7 @@ pub struct UnpackOptions {
     pub(super) max_entries: u64,
     pub(super) max_path_len: usize,
     pub(super) preserve_permissions: bool,
+    pub(super) filter: EntryFilter,
 }
 
 impl Default for UnpackOptions {
@@ -133,6 +134,7 @@ impl Default for UnpackOptions {
             max_entries: 10_000_000,
             max_path_len: 4096,
             preserve_permissions: false,
+            filter: EntryFilter::new(),
         }
     }
 }
@@ -274,6 +276,34 @@ impl UnpackOptions {
         self
     }
 
+    /// Write only the entries `filter` selects (selective restore). Every entry is still read
+    /// and judged by the safety policy; what is not written is counted in
+    /// [`UnpackSummary::skipped`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::archive::{pack, unpack, EntryFilter, PackOptions, UnpackOptions};
+    /// let src = tempfile::tempdir()?;
+    /// std::fs::create_dir(src.path().join("auth0"))?;
+    /// for f in ["users.bson", "users.metadata.json", "logs.bson", "logs.metadata.json"] {
+    ///     std::fs::write(src.path().join("auth0").join(f), b"x")?;
+    /// }
+    /// let mut gz = Vec::new();
+    /// pack(src.path(), &mut gz, &PackOptions::new().prefix("dump"))?;
+    /// let dest = tempfile::tempdir()?;
+    /// let only_users = EntryFilter::new().collection("auth0.users")?;
+    /// let s = unpack(&gz[..], &dest.path().join("d"), &UnpackOptions::new().filter(only_users))?;
+    /// assert_eq!((s.files, s.skipped), (2, 4)); // 2 files and 2 directory entries skipped
+    /// assert!(dest.path().join("d/dump/auth0/users.bson").exists());
+    /// assert!(!dest.path().join("d/dump/auth0/logs.bson").exists());
+    /// # Ok::<(), a0backup::Error>(())
+    /// ```
+    pub fn filter(mut self, filter: EntryFilter) -> Self {
+        self.filter = filter;
+        self
+    }
+
     /// The total-bytes limit.
     pub fn total_bytes_limit(&self) -> u64 {
         self.max_total_bytes
@@ -311,6 +341,9 @@ pub struct UnpackSummary {
     pub bytes: u64,
     /// Bytes after the end-of-archive marker that are not zero padding.
     pub trailing_bytes: u64,
+    /// Entries read and judged but not written, because the [`EntryFilter`] did not select
+    /// them.
+    pub skipped: u64,
     /// Things accepted that a careful reader should know of (a missing end-of-archive marker,
     /// zero padding after the gzip stream), one sentence each.
     pub warnings: Vec<String>,

@@ -55,7 +55,7 @@ pub fn check(a: CheckArgs, quiet: bool, json: bool) -> Result<(), Failure> {
     let options = CheckOptions::new()
         .expected_md5(checked.as_ref().map(|e| e.md5))
         .decrypt_options(decrypt_options(format))
-        .unpack(a.safety.options());
+        .unpack(a.safety.options()?);
     let report = check_reader(input.reader, password.as_ref(), &options)?;
     if json {
         println!("{}", report.to_json());

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use a0backup::archive::UnpackOptions;
+use a0backup::archive::{EntryFilter, UnpackOptions};
 use a0backup::restore::{self as restore_mod, RestoreOptions};
 use a0backup::Error;
 use clap::Args;
@@ -39,11 +39,33 @@ pub struct SafetyArgs {
     /// are masked by the umask, as GNU tar does for ordinary users.
     #[arg(long, short = 'p')]
     preserve_permissions: bool,
+    /// Write only the entries whose archive path matches GLOB (repeatable; `*` and `?` match
+    /// `/` too, as in GNU tar). Every entry is still read and judged.
+    #[arg(long, value_name = "GLOB")]
+    include: Vec<String>,
+    /// Leave out the entries whose archive path matches GLOB (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
+    /// Write only this collection's .bson and .metadata.json (repeatable; with --include, both
+    /// select).
+    #[arg(long, value_name = "DB.COLL")]
+    collection: Vec<String>,
 }
 
 impl SafetyArgs {
-    pub fn options(&self) -> UnpackOptions {
+    pub fn options(&self) -> Result<UnpackOptions, Failure> {
+        let mut filter = EntryFilter::new();
+        for p in &self.include {
+            filter = filter.include(p)?;
+        }
+        for p in &self.exclude {
+            filter = filter.exclude(p)?;
+        }
+        for c in &self.collection {
+            filter = filter.collection(c)?;
+        }
         let mut o = UnpackOptions::new()
+            .filter(filter)
             .allow_symlinks(self.allow_symlinks)
             .allow_hardlinks(self.allow_hardlinks)
             .preserve_permissions(self.preserve_permissions);
@@ -56,7 +78,7 @@ impl SafetyArgs {
         if let Some(n) = self.max_path_len {
             o = o.max_path_len(n);
         }
-        o
+        Ok(o)
     }
 }
 
@@ -135,7 +157,7 @@ pub fn restore(a: RestoreArgs, quiet: bool, json: bool) -> Result<(), Failure> {
         .expected_md5(expected)
         .replace(a.force)
         .decrypt_options(decrypt_options(format))
-        .unpack(a.safety.options())
+        .unpack(a.safety.options()?)
         .sync(!a.no_sync)
         .progress(bar.progress());
     signals::install();
@@ -173,6 +195,7 @@ fn report_unpacked(
             json!({"destination": dest.to_string_lossy(), "files": s.files,
                    "directories": s.directories, "links": s.links, "bytes": s.bytes,
                    "trailing_bytes": s.trailing_bytes, "warnings": s.warnings,
+                   "skipped": s.skipped,
                    "md5": summary.md5.map(|d| d.to_string())})
         );
     }
@@ -186,8 +209,13 @@ fn report_unpacked(
         );
     }
     if !quiet {
+        let skipped = if s.skipped > 0 {
+            format!(" ({} entries not selected)", s.skipped)
+        } else {
+            String::new()
+        };
         eprintln!(
-            "{verb} {} files, {} directories, {} links, {} bytes into {}; {}",
+            "{verb} {} files, {} directories, {} links, {} bytes into {}{skipped}; {}",
             s.files,
             s.directories,
             s.links,
@@ -224,7 +252,7 @@ pub fn unpack(a: UnpackArgs, quiet: bool, json: bool) -> Result<(), Failure> {
     let options = RestoreOptions::new()
         .expected_md5(checked.as_ref().map(|e| e.md5))
         .replace(a.force)
-        .unpack(a.safety.options())
+        .unpack(a.safety.options()?)
         .sync(!a.no_sync)
         .progress(bar.progress());
     signals::install();
