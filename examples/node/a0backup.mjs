@@ -4,8 +4,8 @@
 //   await a0b.restore('backup-retrieve.tar.gz.enc', '/tmp/restore', 'Passw0rd',
 //                     { expectedMd5: 'eccdb928a3bab23f725f955b68ef66ff' });
 //
-// The library is found at $A0BACKUP_LIB, else ../../target/release/liba0backup.so, else
-// ../../target/debug/liba0backup.so (relative to this file). Every failure throws an
+// The library is found at $A0BACKUP_LIB, else at ../../target/capi/liba0backup.so (relative to
+// this file), where `make capi` puts it. Every failure throws an
 // A0BackupError whose `.code` is the a0b_result (A0B_ERR_*) and whose message is
 // a0b_last_error_message(). Passwords are Buffers (their bytes as they are) or strings (their
 // UTF-8 bytes, as Node's crypto.createCipher uses them). The calls are synchronous: they block
@@ -23,13 +23,11 @@ const libName = process.platform === 'darwin' ? 'liba0backup.dylib'
 /** The path of the shared library this module loads. */
 export function libraryPath() {
   if (process.env.A0BACKUP_LIB) return path.resolve(process.env.A0BACKUP_LIB);
-  const candidates = ['release', 'debug'].map((p) => path.resolve(here, '..', '..', 'target', p, libName));
-  const found = candidates.find((c) => fs.existsSync(c));
-  if (!found) {
-    throw new Error(`a0backup: no library at ${candidates.join(' or ')}: run \`cargo build --release\` `
-      + 'or set A0BACKUP_LIB');
+  const built = path.resolve(here, '..', '..', 'target', 'capi', libName);
+  if (!fs.existsSync(built)) {
+    throw new Error(`a0backup: no library at ${built}: run \`make capi\` or set A0BACKUP_LIB`);
   }
-  return found;
+  return built;
 }
 
 const lib = koffi.load(libraryPath());

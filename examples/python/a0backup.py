@@ -4,8 +4,8 @@
     a0backup.restore("backup-retrieve.tar.gz.enc", "/tmp/restore", "Passw0rd",
                      expected_md5="eccdb928a3bab23f725f955b68ef66ff")
 
-The library is found at $A0BACKUP_LIB, else ../../target/release/liba0backup.so, else
-../../target/debug/liba0backup.so (relative to this file). Every failure raises A0BackupError,
+The library is found at $A0BACKUP_LIB, else at ../../target/capi/liba0backup.so (relative to
+this file), where `make capi` puts it. Every failure raises A0BackupError,
 whose ``code`` is the a0b_result (A0B_ERR_*) and whose ``message`` is a0b_last_error_message().
 
 Passwords are bytes (as they are) or str (their UTF-8 bytes, as Node's crypto.createCipher uses
@@ -78,14 +78,10 @@ def library_path():
     env = os.environ.get("A0BACKUP_LIB")
     if env:
         return os.path.abspath(env)
-    candidates = [os.path.join(_HERE, "..", "..", "target", p, _LIB_NAME) for p in ("release", "debug")]
-    for c in candidates:
-        if os.path.exists(c):
-            return os.path.normpath(c)
-    raise OSError(
-        "a0backup: no library at %s: run `cargo build --release` or set A0BACKUP_LIB"
-        % " or ".join(os.path.normpath(c) for c in candidates)
-    )
+    built = os.path.normpath(os.path.join(_HERE, "..", "..", "target", "capi", _LIB_NAME))
+    if os.path.exists(built):
+        return built
+    raise OSError("a0backup: no library at %s: run `make capi` or set A0BACKUP_LIB" % built)
 
 
 _lib = ctypes.CDLL(library_path())
