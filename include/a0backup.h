@@ -22,7 +22,8 @@
  * - Pointers: a NULL where a pointer is required is A0B_ERR_INVALID_ARGUMENT, never a
  *   crash; a buffer may be NULL when its length is 0. Passwords are
  *   (const uint8_t *, size_t) and required (an empty password is a non-NULL pointer with
- *   length 0), except in a0b_pack, where NULL means "do not encrypt". Paths and MD5 hex strings are NUL-terminated UTF-8.
+ *   length 0), except in a0b_pack and a0b_pack_stream, where NULL means "do not
+ *   encrypt". Paths and MD5 hex strings are NUL-terminated UTF-8.
  * - Handles (a0b_cipher, a0b_md5) come in _new / _free pairs; _free(NULL) does
  *   nothing. A handle must not be used from two threads at once, but may move between
  *   threads. Functions without a handle may run on any number of threads at once.
@@ -30,12 +31,21 @@
  *   struct's size) before fields are changed; its struct_size lets later versions add
  *   fields without breaking callers built against an earlier header. A NULL
  *   const a0b_options * means all defaults. Flags are uint8_t: 0 is off, anything else on.
- * - Callbacks run on the thread that made the call, during the call, never after it returns.
- *   They must not unwind into the library (no C++ exception, no longjmp out of them). A
- *   non-zero return from the progress callback cancels the call (A0B_ERR_CANCELLED).
+ * - Callbacks (progress, read, write) run on the thread that made the call, during the call,
+ *   never after it returns. They must not unwind into the library (no C++ exception, no
+ *   longjmp out of them). A non-zero return from the progress callback cancels the call
+ *   (A0B_ERR_CANCELLED).
+ * - Streams: an a0b_read_cb stores up to len bytes in buf, sets *out_n to how many it
+ *   stored (0 at the end of the input, and again if called after that) and returns 0. An
+ *   a0b_write_cb takes 1 to len bytes of buf, sets *out_n to how many it took and
+ *   returns 0; it is called again for the rest. Any other return value fails the call with
+ *   A0B_ERR_IO, whose message names the callback and the value, and that callback is not
+ *   called again during the call. buf and out_n are valid only until the callback
+ *   returns; userdata is passed through unchanged.
  * - Outputs: the file functions publish a file or directory only when it is complete and
  *   checked; on any failure (a cancel included) nothing partial is left and an existing
- *   output is untouched.
+ *   output is untouched. A stream function writes its output as it goes, so on failure the
+ *   writer may have received part of it, and an MD5 mismatch is found only at the end.
  */
 
 #ifndef A0BACKUP_H
@@ -112,6 +122,24 @@ typedef struct a0b_options {
   // caller built without it gets the default.
   uint8_t no_sync;
 } a0b_options;
+
+// Read callback: store up to `len` bytes in `buf`, set `*out_n` to how many were stored (0 at
+// the end of the input) and return 0; any other return value fails the call with
+// `A0B_ERR_IO` (the value is in the message). `userdata` is the pointer given with the
+// callback.
+typedef int32_t (*a0b_read_cb)(void *userdata,
+                               uint8_t *buf,
+                               size_t len,
+                               size_t *out_n);
+
+// Write callback: take 1 to `len` bytes of `buf`, set `*out_n` to how many were taken and
+// return 0 (it is called again for the rest); any other return value fails the call with
+// `A0B_ERR_IO` (the value is in the message). `userdata` is the pointer given with the
+// callback.
+typedef int32_t (*a0b_write_cb)(void *userdata,
+                                const uint8_t *buf,
+                                size_t len,
+                                size_t *out_n);
 
 // Success.
 #define A0B_OK 0
@@ -322,6 +350,83 @@ a0b_result a0b_options_init(struct a0b_options *options);
 // `options` is NULL or points to `size` writable bytes.
 a0b_result a0b_options_init_size(struct a0b_options *options,
                                  size_t size);
+
+// Decrypts what `read_cb` gives into `write_cb`, as it comes. The format is detected from the
+// header unless `options->format` names one; with `options->expect_gzip` a wrong password is
+// reported (`A0B_ERR_WRONG_PASSWORD`) before anything is written. With `expected_md5` (32 hex
+// digits, or NULL for no check) the MD5 of all the input is compared at the end, after the
+// plaintext was written: `A0B_ERR_CHECKSUM_MISMATCH` then says to discard it. Progress
+// reports count input bytes, with a total of 0 (unknown).
+//
+// # Safety
+// `read_cb` and `write_cb` are NULL or callbacks as the contract says, given their `userdata`;
+// `password` points to `password_len` bytes; `expected_md5` is NULL or NUL-terminated;
+// `options` is NULL or initialised with `a0b_options_init`.
+a0b_result a0b_decrypt_stream(a0b_read_cb read_cb,
+                              void *read_userdata,
+                              a0b_write_cb write_cb,
+                              void *write_userdata,
+                              const uint8_t *password,
+                              size_t password_len,
+                              const char *expected_md5,
+                              const struct a0b_options *options);
+
+// Encrypts what `read_cb` gives into `write_cb` in `options->format` (default: the appliance's Node
+// format), and writes the MD5 of the encrypted output to `md5_hex_out` (33 bytes; may be NULL
+// if not wanted). Progress reports count input bytes, with a total of 0 (unknown).
+//
+// # Safety
+// As `a0b_decrypt_stream`; `md5_hex_out` is NULL or points to 33 writable bytes.
+a0b_result a0b_encrypt_stream(a0b_read_cb read_cb,
+                              void *read_userdata,
+                              a0b_write_cb write_cb,
+                              void *write_userdata,
+                              const uint8_t *password,
+                              size_t password_len,
+                              char *md5_hex_out,
+                              const struct a0b_options *options);
+
+// Restores an encrypted backup (`.tar.gz.enc`) that `read_cb` gives into the directory
+// `dest_dir`, in one pass, with the unpack safety policy and the guarantees of `a0b_restore`:
+// `dest_dir` appears (or is replaced, with `overwrite`) only when everything checked out,
+// `expected_md5` included; on any failure, a failed read callback included, it is as it was.
+// Progress reports count input bytes, with a total of 0 (unknown).
+//
+// # Safety
+// As `a0b_decrypt_stream`; `dest_dir` is NUL-terminated.
+a0b_result a0b_restore_stream(a0b_read_cb read_cb,
+                              void *read_userdata,
+                              const char *dest_dir,
+                              const uint8_t *password,
+                              size_t password_len,
+                              const char *expected_md5,
+                              const struct a0b_options *options);
+
+// Packs the directory `src_dir` as `a0b_pack` does (a `.tar.gz` with the directory's name as
+// its top entry, encrypted when `password` is not NULL) into `write_cb`, as it is produced, and
+// writes the MD5 of what was written to `md5_hex_out` (33 bytes; may be NULL if not wanted).
+// A failure (`A0B_ERR_CHANGED_WHILE_READING` among them) may come after part of the output
+// was written.
+//
+// # Safety
+// As `a0b_encrypt_stream`; `src_dir` is NUL-terminated; `password` is NULL or points to
+// `password_len` bytes.
+a0b_result a0b_pack_stream(const char *src_dir,
+                           a0b_write_cb write_cb,
+                           void *write_userdata,
+                           const uint8_t *password,
+                           size_t password_len,
+                           char *md5_hex_out,
+                           const struct a0b_options *options);
+
+// The MD5 of everything `read_cb` gives, as 32 lowercase hex digits and a NUL.
+//
+// # Safety
+// `read_cb` is NULL or a callback as the contract says, given its `userdata`; `hex_out` points
+// to 33 writable bytes.
+a0b_result a0b_md5_stream(a0b_read_cb read_cb,
+                          void *read_userdata,
+                          char *hex_out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -65,7 +65,10 @@ fn the_header_carries_the_contract_and_every_part_of_the_api() {
         "typedef int32_t a0b_result;",
         "typedef struct a0b_options {",
         "uint8_t overwrite;",
-        "a0b_result a0b_restore(",
+        "typedef int32_t (*a0b_read_cb)(",
+        "typedef int32_t (*a0b_write_cb)(",
+        "a0b_result a0b_decrypt_stream(",
+        "a0b_result a0b_restore_stream(",
         "void a0b_md5_free(",
         "#define a0b_options_init(options)",
     ] {

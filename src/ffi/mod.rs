@@ -21,7 +21,8 @@
 //! - Pointers: a NULL where a pointer is required is `A0B_ERR_INVALID_ARGUMENT`, never a
 //!   crash; a buffer may be NULL when its length is 0. Passwords are
 //!   `(const uint8_t *, size_t)` and required (an empty password is a non-NULL pointer with
-//!   length 0), except in `a0b_pack`, where NULL means "do not encrypt". Paths and MD5 hex strings are NUL-terminated UTF-8.
+//!   length 0), except in `a0b_pack` and `a0b_pack_stream`, where NULL means "do not
+//!   encrypt". Paths and MD5 hex strings are NUL-terminated UTF-8.
 //! - Handles (`a0b_cipher`, `a0b_md5`) come in `_new` / `_free` pairs; `_free(NULL)` does
 //!   nothing. A handle must not be used from two threads at once, but may move between
 //!   threads. Functions without a handle may run on any number of threads at once.
@@ -29,12 +30,21 @@
 //!   struct's size) before fields are changed; its `struct_size` lets later versions add
 //!   fields without breaking callers built against an earlier header. A NULL
 //!   `const a0b_options *` means all defaults. Flags are `uint8_t`: 0 is off, anything else on.
-//! - Callbacks run on the thread that made the call, during the call, never after it returns.
-//!   They must not unwind into the library (no C++ exception, no longjmp out of them). A
-//!   non-zero return from the progress callback cancels the call (`A0B_ERR_CANCELLED`).
+//! - Callbacks (progress, read, write) run on the thread that made the call, during the call,
+//!   never after it returns. They must not unwind into the library (no C++ exception, no
+//!   longjmp out of them). A non-zero return from the progress callback cancels the call
+//!   (`A0B_ERR_CANCELLED`).
+//! - Streams: an `a0b_read_cb` stores up to `len` bytes in `buf`, sets `*out_n` to how many it
+//!   stored (0 at the end of the input, and again if called after that) and returns 0. An
+//!   `a0b_write_cb` takes 1 to `len` bytes of `buf`, sets `*out_n` to how many it took and
+//!   returns 0; it is called again for the rest. Any other return value fails the call with
+//!   `A0B_ERR_IO`, whose message names the callback and the value, and that callback is not
+//!   called again during the call. `buf` and `out_n` are valid only until the callback
+//!   returns; `userdata` is passed through unchanged.
 //! - Outputs: the file functions publish a file or directory only when it is complete and
 //!   checked; on any failure (a cancel included) nothing partial is left and an existing
-//!   output is untouched.
+//!   output is untouched. A stream function writes its output as it goes, so on failure the
+//!   writer may have received part of it, and an MD5 mismatch is found only at the end.
 
 #![allow(non_camel_case_types)]
 #![allow(unsafe_code)]
@@ -45,7 +55,9 @@
 mod boundary;
 mod files;
 mod handles;
+mod io;
 mod options;
+mod streams;
 
 pub use boundary::a0b_last_error_message;
 pub use files::{a0b_decrypt_file, a0b_encrypt_file, a0b_md5_file, a0b_pack, a0b_restore};
@@ -54,9 +66,13 @@ pub use handles::{
     a0b_cipher_seek, a0b_derive_key_iv, a0b_md5, a0b_md5_finish, a0b_md5_free, a0b_md5_new,
     a0b_md5_update, a0b_version,
 };
+pub use io::{a0b_read_cb, a0b_write_cb};
 pub use options::{
     a0b_options, a0b_options_init, a0b_options_init_size, a0b_progress_fn, A0B_FORMAT_AUTO,
     A0B_FORMAT_NODE, A0B_FORMAT_OPENSSL_MD5, A0B_FORMAT_OPENSSL_PBKDF2,
+};
+pub use streams::{
+    a0b_decrypt_stream, a0b_encrypt_stream, a0b_md5_stream, a0b_pack_stream, a0b_restore_stream,
 };
 
 /// The result of every function that can fail: `A0B_OK` or one of the `A0B_ERR_*` codes.
