@@ -487,6 +487,33 @@ mod tests {
     }
 
     #[test]
+    fn every_export_runs_inside_the_boundary() {
+        let files = [
+            include_str!("boundary.rs"),
+            include_str!("handles.rs"),
+            include_str!("options.rs"),
+            include_str!("files.rs"),
+            include_str!("streams.rs"),
+        ];
+        let mut exports = 0;
+        for file in files {
+            let lines: Vec<&str> = file.lines().collect();
+            for (i, line) in lines.iter().enumerate() {
+                if !line.starts_with("pub") || !line.contains(concat!("extern \"C\" fn ", "a0b_")) {
+                    continue;
+                }
+                exports += 1;
+                let body = lines[i..].iter().position(|l| l.ends_with('{')).unwrap() + i + 1;
+                assert!(
+                    lines[body].trim_start().starts_with("ffi_boundary! {"),
+                    "{line}: its body does not start with ffi_boundary!"
+                );
+            }
+        }
+        assert_eq!(exports, 24, "a new export? add it here and to the C tests");
+    }
+
+    #[test]
     fn out_parameters_are_written_only_by_set() {
         let mut slot = 7u32;
         let r: a0b_result = run(|| {

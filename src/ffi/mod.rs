@@ -1,9 +1,10 @@
 //! a0backup's C API. include/a0backup.h is generated from src/ffi/ by cbindgen, with this
 //! text at its top: it is the one statement of the C contract.
 //!
-//! Built only with the Cargo feature `capi`. The C libraries (liba0backup.so with the soname
-//! liba0backup.so.0.1, liba0backup.a, a0backup.pc) come from `make capi` / `make install`, or
-//! from cargo-c's `cargo cbuild` / `cargo cinstall`.
+//! Built only with the Cargo feature `capi`. The C libraries (liba0backup.so with a versioned
+//! soname, liba0backup.so.0.Y for the 0.Y releases, which may each break the ABI;
+//! liba0backup.a; a0backup.pc) come from `make capi` / `make install`, or from cargo-c's
+//! `cargo cbuild` / `cargo cinstall`.
 //!
 //! # Contract
 //!

@@ -219,8 +219,10 @@ pub(crate) unsafe fn options_arg(ptr: *const a0b_options) -> Result<Options, Err
 /// `options` is NULL or points to a writable `a0b_options` of at least the first layout.
 #[no_mangle]
 pub unsafe extern "C" fn a0b_options_init(options: *mut a0b_options) -> a0b_result {
-    // SAFETY: the caller's promise, passed on.
-    unsafe { a0b_options_init_size(options, FIRST_LAYOUT_SIZE) }
+    ffi_boundary! {
+        // SAFETY: the caller's promise, passed on.
+        unsafe { init_size(options, FIRST_LAYOUT_SIZE) }
+    }
 }
 
 /// Fills the first `size` bytes of `options` (its `sizeof`, as the caller was compiled) with
@@ -235,27 +237,36 @@ pub unsafe extern "C" fn a0b_options_init_size(
     size: usize,
 ) -> a0b_result {
     ffi_boundary! {
-        if options.is_null() {
-            return Err(invalid("options is NULL"));
-        }
-        if size < FIRST_LAYOUT_SIZE {
-            return Err(invalid("size is smaller than any a0b_options"));
-        }
-        let n = size.min(std::mem::size_of::<a0b_options>());
-        let defaults = a0b_options {
-            struct_size: n,
-            ..a0b_options::default()
-        };
-        // SAFETY: the caller gives `size` >= n writable bytes; `defaults` has n readable ones.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                &defaults as *const a0b_options as *const u8,
-                options as *mut u8,
-                n,
-            )
-        };
-        Ok(())
+        // SAFETY: the caller's promise, passed on.
+        unsafe { init_size(options, size) }
     }
+}
+
+/// Both init functions: the defaults over the first `size` bytes.
+///
+/// # Safety
+/// `options` is NULL or points to `size` writable bytes.
+unsafe fn init_size(options: *mut a0b_options, size: usize) -> Result<(), Error> {
+    if options.is_null() {
+        return Err(invalid("options is NULL"));
+    }
+    if size < FIRST_LAYOUT_SIZE {
+        return Err(invalid("size is smaller than any a0b_options"));
+    }
+    let n = size.min(std::mem::size_of::<a0b_options>());
+    let defaults = a0b_options {
+        struct_size: n,
+        ..a0b_options::default()
+    };
+    // SAFETY: the caller gives `size` >= n writable bytes; `defaults` has n readable ones.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            &defaults as *const a0b_options as *const u8,
+            options as *mut u8,
+            n,
+        )
+    };
+    Ok(())
 }
 
 #[cfg(test)]
