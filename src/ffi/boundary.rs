@@ -1,5 +1,5 @@
 //! The one boundary every export goes through, after rustls-ffi's `ffi_panic_boundary!` and
-//! `try_ref_from_ptr!`: [`ffi_boundary!`] runs an export's body, catches a panic, turns an
+//! `try_ref_from_ptr!`: `ffi_boundary!` runs an export's body, catches a panic, turns an
 //! [`Error`] into its `A0B_ERR_*` code and sets the per-thread last error; the argument
 //! helpers below check every pointer before it is used, and [`Out`] / [`HexOut`] write
 //! out-parameters only as the last step of a body that succeeded.
@@ -90,7 +90,7 @@ impl Returned for *const c_char {
 }
 
 /// Runs an export's body: a panic is caught and becomes `A0B_ERR_PANIC`, an [`Error`] its
-/// code; either sets the last error of this thread. Use it through [`ffi_boundary!`].
+/// code; either sets the last error of this thread. Use it through `ffi_boundary!`.
 pub(crate) fn run<R: Returned>(body: impl FnOnce() -> Result<R::Value, Error>) -> R {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(value)) => R::ok(value),
