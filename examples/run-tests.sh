@@ -3,10 +3,11 @@
 #
 #   examples/run-tests.sh
 #
-# Builds the library with `cargo build --release` when target/release/liba0backup.so is missing
-# or older than the sources (or uses $A0BACKUP_LIB as it is), installs the Node example's locked
-# dependencies, then runs `node --test` on examples/node and the Python unittest suite. Exits
-# non-zero if anything fails. Needs cargo, node with npm, and python3.
+# Builds the C library with `make capi` (into target/capi/, or $CARGO_TARGET_DIR/capi/) when
+# liba0backup.so is missing there or older than the sources (or uses $A0BACKUP_LIB as it is),
+# installs the Node example's locked dependencies, then runs `node --test` on examples/node and
+# the Python unittest suite. Exits non-zero if anything fails. Needs cargo, make, node with npm,
+# and python3.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -29,20 +30,20 @@ if [ -n "${A0BACKUP_LIB:-}" ]; then
 else
   target_dir=${CARGO_TARGET_DIR:-target}
   case "$target_dir" in /*) ;; *) target_dir="$ROOT/$target_dir" ;; esac
-  lib="$target_dir/release/$LIB_NAME"
+  lib="$target_dir/capi/$LIB_NAME"
   stale=
   if [ ! -f "$lib" ]; then
     stale="it is missing"
-  elif [ -n "$(find src Cargo.toml Cargo.lock build.rs -newer "$lib" -print -quit 2>/dev/null)" ]; then
+  elif [ -n "$(find src include Cargo.toml Cargo.lock Makefile -newer "$lib" -print -quit 2>/dev/null)" ]; then
     stale="the sources are newer"
   fi
   if [ -n "$stale" ]; then
     echo "run-tests: building $lib ($stale)"
-    cargo build --release --lib
+    make capi TARGET_DIR="$target_dir"
   else
     echo "run-tests: reusing $lib"
   fi
-  [ -f "$lib" ] || { echo "run-tests: cargo did not make $lib" >&2; exit 1; }
+  [ -f "$lib" ] || { echo "run-tests: make capi did not make $lib" >&2; exit 1; }
   A0BACKUP_LIB=$lib
 fi
 export A0BACKUP_LIB

@@ -1,33 +1,58 @@
 /*
- * a0backup: decrypt, verify, restore and create Auth0 Appliance backups.
+ * a0backup's C API. include/a0backup.h is generated from src/ffi/ by cbindgen, with this
+ * text at its top: it is the one statement of the C contract.
  *
- * C API contract
- *  - Every function is a0b_-prefixed. Opaque handles come in a0b_<type>_new / a0b_<type>_free
- *    pairs; a0b_<type>_free(NULL) does nothing.
- *  - Functions return an a0b_result: A0B_OK (0) on success, an A0B_ERR_* code otherwise.
- *    Out-parameters are written only on success.
- *  - Passwords are (const uint8_t *, size_t) and required (an empty password is a non-NULL
- *    pointer with length 0), except in a0b_pack, where NULL means "do not encrypt". Paths are
- *    NUL-terminated UTF-8. NULL where a pointer is required returns A0B_ERR_INVALID_ARGUMENT.
- *  - No panic crosses the boundary: it is caught and returned as A0B_ERR_PANIC.
- *  - a0b_last_error_message() gives the message of the last failure on the calling thread.
- *  - Each error has one A0B_ERR_* code and one exit code of the a0backup command: A0B_ERR_IO,
- *    _MALFORMED, _CANCELLED, _ALREADY_EXISTS, _CHANGED_WHILE_READING exit 1; _INVALID_ARGUMENT, _UNSUPPORTED exit 2;
- *    _WRONG_PASSWORD exit 3; _CHECKSUM_MISMATCH exit 4; _UNSAFE_ARCHIVE (a refused entry or
- *    an exceeded limit) exit 5.
- *  - Thread safety: functions without a handle may be called from any thread at once. An
- *    a0b_cipher or a0b_md5 must not be used from two threads at once, but may move between
- *    threads. The progress callback runs on the calling thread.
- *  - File functions publish their output only when it is complete and checked; on failure
- *    (cancellation included) nothing partial is left and existing outputs are untouched.
- *  - a0b_options: call a0b_options_init() first (a macro: it fills the struct this header
- *    declares); struct_size lets later versions add fields.
+ * Built only with the Cargo feature capi. The C libraries (liba0backup.so with a versioned
+ * soname, liba0backup.so.0.Y for the 0.Y releases, which may each break the ABI;
+ * liba0backup.a; a0backup.pc) come from make capi / make install, or from cargo-c's
+ * cargo cbuild / cargo cinstall.
+ *
+ * Contract
+ *
+ * - Names: functions and types are a0b_-prefixed, constants A0B_-prefixed.
+ * - Results: every function that can fail returns an a0b_result, A0B_OK (0) or an
+ *   A0B_ERR_* code. Each error has one code and one exit code of the a0backup command:
+ *   A0B_ERR_IO, _MALFORMED, _CANCELLED, _ALREADY_EXISTS, _CHANGED_WHILE_READING
+ *   exit 1; _INVALID_ARGUMENT, _UNSUPPORTED exit 2; _WRONG_PASSWORD exit 3;
+ *   _CHECKSUM_MISMATCH exit 4; _UNSAFE_ARCHIVE (a refused entry or an exceeded limit)
+ *   exit 5. A0B_ERR_PANIC is a bug in the library, caught before it reaches the caller: no
+ *   panic crosses the boundary.
+ * - Messages: a0b_last_error_message copies the message of the last failure on the calling
+ *   thread. A later success does not clear it.
+ * - Out-parameters are written only on success; after a failure they hold what they held.
+ * - Pointers: a NULL where a pointer is required is A0B_ERR_INVALID_ARGUMENT, never a
+ *   crash; a buffer may be NULL when its length is 0. Passwords are
+ *   (const uint8_t *, size_t) and required (an empty password is a non-NULL pointer with
+ *   length 0), except in a0b_pack and a0b_pack_stream, where NULL means "do not
+ *   encrypt". Paths and MD5 hex strings are NUL-terminated UTF-8.
+ * - Handles (a0b_cipher, a0b_md5) come in _new / _free pairs; _free(NULL) does
+ *   nothing. A handle must not be used from two threads at once, but may move between
+ *   threads. Functions without a handle may run on any number of threads at once.
+ * - Options: a struct a0b_options is filled by a0b_options_init (a macro that passes the
+ *   struct's size) before fields are changed; its struct_size lets later versions add
+ *   fields without breaking callers built against an earlier header. A NULL
+ *   const a0b_options * means all defaults. Flags are uint8_t: 0 is off, anything else on.
+ * - Callbacks (progress, read, write) run on the thread that made the call, during the call,
+ *   never after it returns. They must not unwind into the library (no C++ exception, no
+ *   longjmp out of them). A non-zero return from the progress callback cancels the call
+ *   (A0B_ERR_CANCELLED).
+ * - Streams: an a0b_read_cb stores up to len bytes in buf, sets *out_n to how many it
+ *   stored (0 at the end of the input, and again if called after that) and returns 0. An
+ *   a0b_write_cb takes 1 to len bytes of buf, sets *out_n to how many it took and
+ *   returns 0; it is called again for the rest. Any other return value fails the call with
+ *   A0B_ERR_IO, whose message names the callback and the value, and that callback is not
+ *   called again during the call. buf and out_n are valid only until the callback
+ *   returns; userdata is passed through unchanged.
+ * - Outputs: the file functions publish a file or directory only when it is complete and
+ *   checked; on any failure (a cancel included) nothing partial is left and an existing
+ *   output is untouched. A stream function writes its output as it goes, so on failure the
+ *   writer may have received part of it, and an MD5 mismatch is found only at the end.
  */
 
 #ifndef A0BACKUP_H
 #define A0BACKUP_H
 
-/* Generated by cbindgen from src/ffi.rs: do not edit. */
+/* Generated by cbindgen from src/ffi/: do not edit. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -53,7 +78,7 @@ typedef struct a0b_cipher a0b_cipher;
 // threads.
 typedef struct a0b_md5 a0b_md5;
 
-// The result of every fallible function: `A0B_OK` or one of the `A0B_ERR_*` codes.
+// The result of every function that can fail: `A0B_OK` or one of the `A0B_ERR_*` codes.
 typedef int32_t a0b_result;
 
 // Progress callback: bytes done, bytes in all (0 when unknown), the caller's `user_data`.
@@ -63,45 +88,65 @@ typedef int32_t (*a0b_progress_fn)(uint64_t done,
                                    uint64_t total,
                                    void *user_data);
 
-// Options of the file functions. Initialise with `a0b_options_init`, then change fields;
-// `struct_size` lets later versions add fields without breaking callers built against this
-// one. A NULL `a0b_options *` means all defaults.
+// Options of the file and stream functions. Initialise with `a0b_options_init`, then change
+// fields; `struct_size` lets later versions add fields without breaking callers built against
+// this one. A NULL `a0b_options *` means all defaults. Flags are `uint8_t`: 0 is off, any
+// other value on (a C `bool` stored in them keeps working).
 typedef struct a0b_options {
   // `sizeof(a0b_options)` as the caller was compiled with; set by `a0b_options_init`.
   size_t struct_size;
-  // Replace an existing output file or non-empty destination directory.
-  bool overwrite;
+  // Flag: replace an existing output file or non-empty destination directory.
+  uint8_t overwrite;
   // One of the `A0B_FORMAT_*` values.
   uint32_t format;
   // PBKDF2 iterations for `A0B_FORMAT_OPENSSL_PBKDF2` (0: openssl's default, 10000).
   uint32_t pbkdf2_iterations;
-  // `a0b_decrypt_file`: require the plaintext to start with a gzip header, so a wrong
-  // password is reported before any output is written. `a0b_restore` always requires it.
-  bool expect_gzip;
-  // gzip level for `a0b_pack`, 0-9 (default 6).
+  // Flag, for decrypting: require the plaintext to start with a gzip header, so a wrong
+  // password is reported before any output is written. A restore always requires it.
+  uint8_t expect_gzip;
+  // gzip level for packing, 0-9 (default 6).
   uint32_t gzip_level;
-  // `a0b_restore`: extract symlinks that stay inside the destination.
-  bool allow_symlinks;
-  // `a0b_restore`: extract hardlinks to files extracted earlier.
-  bool allow_hardlinks;
-  // `a0b_restore`: most bytes of file data to extract (0: the default, 1 TiB).
+  // Flag, for restoring: extract symlinks that stay inside the destination.
+  uint8_t allow_symlinks;
+  // Flag, for restoring: extract hardlinks to files extracted earlier.
+  uint8_t allow_hardlinks;
+  // For restoring: most bytes of file data to extract (0: the default, 1 TiB).
   uint64_t max_total_bytes;
   // Progress callback, or NULL.
   a0b_progress_fn progress;
   // Passed to `progress` unchanged.
   void *user_data;
-  // Do not flush outputs to stable storage before publishing them (default false: the
+  // Flag: do not flush outputs to stable storage before publishing them (default 0: the
   // output file, or every file and directory of a restored tree, is fsynced before it
   // appears under its name, and its directory after). Faster; after a power loss a
   // published output may hold empty or partial files. Added after the first layout: a
   // caller built without it gets the default.
-  bool no_sync;
+  uint8_t no_sync;
 } a0b_options;
+
+// Read callback: store up to `len` bytes in `buf`, set `*out_n` to how many were stored (0 at
+// the end of the input) and return 0; any other return value fails the call with
+// `A0B_ERR_IO` (the value is in the message). `userdata` is the pointer given with the
+// callback.
+typedef int32_t (*a0b_read_cb)(void *userdata,
+                               uint8_t *buf,
+                               size_t len,
+                               size_t *out_n);
+
+// Write callback: take 1 to `len` bytes of `buf`, set `*out_n` to how many were taken and
+// return 0 (it is called again for the rest); any other return value fails the call with
+// `A0B_ERR_IO` (the value is in the message). `userdata` is the pointer given with the
+// callback.
+typedef int32_t (*a0b_write_cb)(void *userdata,
+                                const uint8_t *buf,
+                                size_t len,
+                                size_t *out_n);
 
 // Success.
 #define A0B_OK 0
 
-// An I/O error (a file that cannot be read or written, a full disk). The command: exit 1.
+// An I/O error (a file that cannot be read or written, a full disk, a read or write callback
+// that failed). The command: exit 1.
 #define A0B_ERR_IO 1
 
 // A NULL where a pointer is required, a path that is not UTF-8, a bad hex string, bad options.
@@ -112,7 +157,7 @@ typedef struct a0b_options {
 // command: exit 3.
 #define A0B_ERR_WRONG_PASSWORD 3
 
-// The MD5 of the encrypted file is not the expected one. The command: exit 4.
+// The MD5 of the encrypted input is not the expected one. The command: exit 4.
 #define A0B_ERR_CHECKSUM_MISMATCH 4
 
 // The archive holds an entry the unpack policy refuses, or exceeds a limit (size, entries,
@@ -144,9 +189,6 @@ typedef struct a0b_options {
 extern "C" {
 #endif // __cplusplus
 
-// The library version, as a static NUL-terminated string.
-const char *a0b_version(void);
-
 // Copies the message of the last failure on this thread into `buf` (NUL-terminated, cut to
 // fit `len`), and returns the length needed including the NUL. With no failure yet the
 // message is empty. `buf` may be NULL (with any `len`) to ask for the length only.
@@ -156,24 +198,65 @@ const char *a0b_version(void);
 size_t a0b_last_error_message(char *buf,
                               size_t len);
 
-// Fills `options` with the defaults and sets its `struct_size`. In C, through the header,
-// this is a macro for `a0b_options_init_size(options, sizeof(struct a0b_options))`, so the
-// whole struct the caller was compiled with is filled. The function itself (called by name, as the Node and
-// Python bindings do, or by a program built against the first header) fills only the fields
-// of the first layout, up to `user_data`, which every caller's struct has.
+// The MD5 of a file, as 32 lowercase hex digits and a NUL.
 //
 // # Safety
-// `options` is NULL or points to a writable `a0b_options` of at least the first layout.
-a0b_result a0b_options_init(struct a0b_options *options);
+// `path` is a NUL-terminated string; `hex_out` points to 33 writable bytes.
+a0b_result a0b_md5_file(const char *path,
+                        char *hex_out);
 
-// Fills the first `size` bytes of `options` (its `sizeof`, as the caller was compiled) with
-// the defaults, and sets `struct_size` to what was filled. Fields past what this library
-// knows are left alone.
+// Decrypts `input` into `output`, which appears only when complete and, with
+// `expected_md5` (32 hex digits, or NULL for no check), only when the input's MD5 matches.
 //
 // # Safety
-// `options` is NULL or points to `size` writable bytes.
-a0b_result a0b_options_init_size(struct a0b_options *options,
-                                 size_t size);
+// Strings are NUL-terminated; `password` points to `password_len` bytes; `options` is NULL
+// or initialised with `a0b_options_init`.
+a0b_result a0b_decrypt_file(const char *input,
+                            const char *output,
+                            const uint8_t *password,
+                            size_t password_len,
+                            const char *expected_md5,
+                            const struct a0b_options *options);
+
+// Encrypts `input` into `output` in `options->format` (default: the appliance's Node format).
+//
+// # Safety
+// As `a0b_decrypt_file`.
+a0b_result a0b_encrypt_file(const char *input,
+                            const char *output,
+                            const uint8_t *password,
+                            size_t password_len,
+                            const struct a0b_options *options);
+
+// Restores an encrypted backup (`.tar.gz.enc`) into the directory `dest_dir` in one pass,
+// with the unpack safety policy. `dest_dir` appears (or is replaced, with `overwrite`) only
+// when everything checked out.
+//
+// # Safety
+// As `a0b_decrypt_file`.
+a0b_result a0b_restore(const char *input,
+                       const char *dest_dir,
+                       const uint8_t *password,
+                       size_t password_len,
+                       const char *expected_md5,
+                       const struct a0b_options *options);
+
+// Packs the directory `src_dir` into `output` as a `.tar.gz` (entries under the directory's
+// own name, as `tar czf output.tar.gz dump` stores `dump/...`), encrypted when `password` is
+// not NULL, and writes the MD5 of the output (what `a0cli backup-status` would report) to
+// `md5_hex_out` (33 bytes; may be NULL if not wanted).
+//
+// # Safety
+// As `a0b_decrypt_file`; `md5_hex_out` is NULL or points to 33 writable bytes.
+a0b_result a0b_pack(const char *src_dir,
+                    const char *output,
+                    const uint8_t *password,
+                    size_t password_len,
+                    char *md5_hex_out,
+                    const struct a0b_options *options);
+
+// The library version, as a static NUL-terminated string.
+const char *a0b_version(void);
 
 // Derives the key and IV of Node's `createCipher` (EVP_BytesToKey, MD5, one round, no salt).
 //
@@ -250,62 +333,101 @@ a0b_result a0b_md5_finish(struct a0b_md5 *md5,
 // `md5` is NULL or a handle from `a0b_md5_new` not freed before.
 void a0b_md5_free(struct a0b_md5 *md5);
 
-// The MD5 of a file, as 32 lowercase hex digits and a NUL.
+// Fills `options` with the defaults and sets its `struct_size`. In C, through the header,
+// this is a macro for `a0b_options_init_size(options, sizeof(struct a0b_options))`, so the
+// whole struct the caller was compiled with is filled. The function itself (called by name,
+// as the Node and Python bindings do, or by a program built against the first header) fills
+// only the fields of the first layout, up to `user_data`, which every caller's struct has.
 //
 // # Safety
-// `path` is a NUL-terminated string; `hex_out` points to 33 writable bytes.
-a0b_result a0b_md5_file(const char *path,
-                        char *hex_out);
+// `options` is NULL or points to a writable `a0b_options` of at least the first layout.
+a0b_result a0b_options_init(struct a0b_options *options);
 
-// Decrypts `input` into `output`, which appears only when complete and, with
-// `expected_md5` (32 hex digits, or NULL for no check), only when the input's MD5 matches.
+// Fills the first `size` bytes of `options` (its `sizeof`, as the caller was compiled) with
+// the defaults, and sets `struct_size` to what was filled. Fields past what this library
+// knows are left alone.
 //
 // # Safety
-// Strings are NUL-terminated; `password` points to `password_len` bytes; `options` is NULL
-// or initialised with `a0b_options_init`.
-a0b_result a0b_decrypt_file(const char *input,
-                            const char *output,
-                            const uint8_t *password,
-                            size_t password_len,
-                            const char *expected_md5,
-                            const struct a0b_options *options);
+// `options` is NULL or points to `size` writable bytes.
+a0b_result a0b_options_init_size(struct a0b_options *options,
+                                 size_t size);
 
-// Encrypts `input` into `output` in `options->format` (default: the appliance's Node format).
+// Decrypts what `read_cb` gives into `write_cb`, as it comes. The format is detected from the
+// header unless `options->format` names one; with `options->expect_gzip` a wrong password is
+// reported (`A0B_ERR_WRONG_PASSWORD`) before anything is written. With `expected_md5` (32 hex
+// digits, or NULL for no check) the MD5 of all the input is compared at the end, after the
+// plaintext was written: `A0B_ERR_CHECKSUM_MISMATCH` then says to discard it. Progress
+// reports count input bytes, with a total of 0 (unknown).
 //
 // # Safety
-// As `a0b_decrypt_file`.
-a0b_result a0b_encrypt_file(const char *input,
-                            const char *output,
-                            const uint8_t *password,
-                            size_t password_len,
-                            const struct a0b_options *options);
+// `read_cb` and `write_cb` are NULL or callbacks as the contract says, given their `userdata`;
+// `password` points to `password_len` bytes; `expected_md5` is NULL or NUL-terminated;
+// `options` is NULL or initialised with `a0b_options_init`.
+a0b_result a0b_decrypt_stream(a0b_read_cb read_cb,
+                              void *read_userdata,
+                              a0b_write_cb write_cb,
+                              void *write_userdata,
+                              const uint8_t *password,
+                              size_t password_len,
+                              const char *expected_md5,
+                              const struct a0b_options *options);
 
-// Restores an encrypted backup (`.tar.gz.enc`) into the directory `dest_dir` in one pass,
-// with the unpack safety policy. `dest_dir` appears (or is replaced, with `overwrite`) only
-// when everything checked out.
+// Encrypts what `read_cb` gives into `write_cb` in `options->format` (default: the appliance's Node
+// format), and writes the MD5 of the encrypted output to `md5_hex_out` (33 bytes; may be NULL
+// if not wanted). Progress reports count input bytes, with a total of 0 (unknown).
 //
 // # Safety
-// As `a0b_decrypt_file`.
-a0b_result a0b_restore(const char *input,
-                       const char *dest_dir,
-                       const uint8_t *password,
-                       size_t password_len,
-                       const char *expected_md5,
-                       const struct a0b_options *options);
+// As `a0b_decrypt_stream`; `md5_hex_out` is NULL or points to 33 writable bytes.
+a0b_result a0b_encrypt_stream(a0b_read_cb read_cb,
+                              void *read_userdata,
+                              a0b_write_cb write_cb,
+                              void *write_userdata,
+                              const uint8_t *password,
+                              size_t password_len,
+                              char *md5_hex_out,
+                              const struct a0b_options *options);
 
-// Packs the directory `src_dir` into `output` as a `.tar.gz` (entries under the directory's
-// own name, as `tar czf output.tar.gz dump` stores `dump/...`), encrypted when `password` is
-// not NULL, and writes the MD5 of the output (what `a0cli backup-status` would report) to
-// `md5_hex_out` (33 bytes; may be NULL if not wanted).
+// Restores an encrypted backup (`.tar.gz.enc`) that `read_cb` gives into the directory
+// `dest_dir`, in one pass, with the unpack safety policy and the guarantees of `a0b_restore`:
+// `dest_dir` appears (or is replaced, with `overwrite`) only when everything checked out,
+// `expected_md5` included; on any failure, a failed read callback included, it is as it was.
+// Progress reports count input bytes, with a total of 0 (unknown).
 //
 // # Safety
-// As `a0b_decrypt_file`; `md5_hex_out` is NULL or points to 33 writable bytes.
-a0b_result a0b_pack(const char *src_dir,
-                    const char *output,
-                    const uint8_t *password,
-                    size_t password_len,
-                    char *md5_hex_out,
-                    const struct a0b_options *options);
+// As `a0b_decrypt_stream`; `dest_dir` is NUL-terminated.
+a0b_result a0b_restore_stream(a0b_read_cb read_cb,
+                              void *read_userdata,
+                              const char *dest_dir,
+                              const uint8_t *password,
+                              size_t password_len,
+                              const char *expected_md5,
+                              const struct a0b_options *options);
+
+// Packs the directory `src_dir` as `a0b_pack` does (a `.tar.gz` with the directory's name as
+// its top entry, encrypted when `password` is not NULL) into `write_cb`, as it is produced, and
+// writes the MD5 of what was written to `md5_hex_out` (33 bytes; may be NULL if not wanted).
+// A failure (`A0B_ERR_CHANGED_WHILE_READING` among them) may come after part of the output
+// was written.
+//
+// # Safety
+// As `a0b_encrypt_stream`; `src_dir` is NUL-terminated; `password` is NULL or points to
+// `password_len` bytes.
+a0b_result a0b_pack_stream(const char *src_dir,
+                           a0b_write_cb write_cb,
+                           void *write_userdata,
+                           const uint8_t *password,
+                           size_t password_len,
+                           char *md5_hex_out,
+                           const struct a0b_options *options);
+
+// The MD5 of everything `read_cb` gives, as 32 lowercase hex digits and a NUL.
+//
+// # Safety
+// `read_cb` is NULL or a callback as the contract says, given its `userdata`; `hex_out` points
+// to 33 writable bytes.
+a0b_result a0b_md5_stream(a0b_read_cb read_cb,
+                          void *read_userdata,
+                          char *hex_out);
 
 #ifdef __cplusplus
 }  // extern "C"

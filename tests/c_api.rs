@@ -1,30 +1,54 @@
-//! Builds tests/c/test_a0backup.c with the system C compiler against include/a0backup.h and
-//! both the shared and the static library, runs it, and runs it again under valgrind when that
-//! is installed. Also compiles the header as C99 and as C++ with every warning an error.
+//! Builds the C libraries (the `capi` feature) as the Makefile does, then builds
+//! tests/c/test_a0backup.c with the system C compiler against include/a0backup.h and both the
+//! shared and the static library, runs it, and runs it again under valgrind when that is
+//! installed. Also compiles the header as C99 and as C++ with every warning an error, and
+//! checks that the header declares exactly what the shared library exports.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The directory holding the freshly built `liba0backup.so` and `liba0backup.a`.
+/// The soname of this version: 0.y for 0.y.z versions, as the Makefile and cargo-c make it.
+fn soname() -> String {
+    match env!("CARGO_PKG_VERSION_MAJOR") {
+        "0" => format!("liba0backup.so.0.{}", env!("CARGO_PKG_VERSION_MINOR")),
+        major => format!("liba0backup.so.{major}"),
+    }
+}
+
+/// A directory laid out as `make capi` lays out target/capi: liba0backup.so.X.Y.Z with its
+/// soname and development links, and liba0backup.a.
 ///
-/// `cargo test` builds the library only as an rlib for the tests, so the C libraries are built
-/// here, once, into a target directory of their own (no lock shared with the running cargo).
-fn target_dir() -> PathBuf {
+/// The crate is an rlib only, so the C libraries are built here, once, with `cargo rustc`
+/// (the Makefile's command, in debug) into a target directory of their own (no lock shared
+/// with the running cargo).
+fn lib_dir() -> PathBuf {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BUILT
         .get_or_init(|| {
             let target = root().join("target/c-api");
             let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
             let status = Command::new(cargo)
-                .args(["build", "--lib", "--quiet", "--target-dir"])
+                .args(["rustc", "--lib", "--quiet", "--features", "capi"])
+                .args(["--crate-type", "cdylib,staticlib", "--target-dir"])
                 .arg(&target)
+                .args(["--", "-C"])
+                .arg(format!("link-arg=-Wl,-soname,{}", soname()))
                 .current_dir(root())
                 .status()
                 .expect("cargo runs");
             assert!(status.success(), "building the C libraries failed");
-            target.join("debug")
+            let built = target.join("debug");
+            let lib = target.join("lib");
+            let _ = std::fs::remove_dir_all(&lib);
+            std::fs::create_dir_all(&lib).unwrap();
+            let real = format!("liba0backup.so.{}", env!("CARGO_PKG_VERSION"));
+            std::fs::copy(built.join("liba0backup.so"), lib.join(&real)).unwrap();
+            std::os::unix::fs::symlink(&real, lib.join(soname())).unwrap();
+            std::os::unix::fs::symlink(soname(), lib.join("liba0backup.so")).unwrap();
+            std::fs::copy(built.join("liba0backup.a"), lib.join("liba0backup.a")).unwrap();
+            lib
         })
         .clone()
 }
@@ -71,27 +95,15 @@ fn run(cmd: &mut Command) -> String {
 fn c_tests_against_the_shared_library() {
     let dir = tempfile::tempdir().unwrap();
     let exe = dir.path().join("test_shared");
-    // The library carries a versioned soname (build.rs), which is what the loader looks for:
-    // give it that name beside the plain one, as `make install` does.
-    let lib = dir.path().join("lib");
-    std::fs::create_dir(&lib).unwrap();
-    let built = target_dir().join("liba0backup.so");
-    let soname = format!("liba0backup.so.0.{}", env!("CARGO_PKG_VERSION_MINOR"));
-    for name in ["liba0backup.so", soname.as_str()] {
-        std::os::unix::fs::symlink(&built, lib.join(name)).unwrap();
-    }
-    compile(
-        &exe,
-        &[
-            &format!("-L{}", lib.display()),
-            &format!("-Wl,-rpath,{}", lib.display()),
-            "-la0backup",
-        ],
-    );
-    run(&mut Command::new(&exe));
+    let lib = lib_dir();
+    compile(&exe, &[&format!("-L{}", lib.display()), "-la0backup"]);
+    // No rpath: the loader finds the soname's link through LD_LIBRARY_PATH, as the README's
+    // steps without installing run a program.
+    run(Command::new(&exe).env("LD_LIBRARY_PATH", &lib));
 
     if common::have("valgrind") {
         let stderr = run(Command::new("valgrind")
+            .env("LD_LIBRARY_PATH", &lib)
             .args([
                 "--error-exitcode=99",
                 "--leak-check=full",
@@ -107,9 +119,64 @@ fn c_tests_against_the_shared_library() {
 fn c_tests_against_the_static_library() {
     let dir = tempfile::tempdir().unwrap();
     let exe = dir.path().join("test_static");
-    let lib = target_dir().join("liba0backup.a");
+    let lib = lib_dir().join("liba0backup.a");
     compile(&exe, &[lib.to_str().unwrap(), "-lpthread", "-ldl", "-lm"]);
     run(&mut Command::new(&exe));
+}
+
+#[test]
+fn the_shared_library_has_its_soname() {
+    if !common::have("readelf") {
+        return;
+    }
+    let o = Command::new("readelf")
+        .arg("-d")
+        .arg(lib_dir().join("liba0backup.so"))
+        .output()
+        .unwrap();
+    let dynamic = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        dynamic.contains(&format!("Library soname: [{}]", soname())),
+        "{dynamic}"
+    );
+}
+
+/// The `a0b_` functions the header declares.
+fn declared_functions() -> Vec<String> {
+    let header = std::fs::read_to_string(root().join("include/a0backup.h")).unwrap();
+    let mut names: Vec<String> = header
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with("//") && !l.starts_with(' '))
+        .filter_map(|l| {
+            let open = l.find('(')?;
+            let name = l[..open].rsplit([' ', '*']).next()?;
+            name.starts_with("a0b_").then(|| name.to_string())
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn the_header_declares_exactly_what_the_library_exports() {
+    if !common::have("nm") {
+        return;
+    }
+    let o = Command::new("nm")
+        .args(["-D", "--defined-only"])
+        .arg(lib_dir().join("liba0backup.so"))
+        .output()
+        .unwrap();
+    let mut exported: Vec<String> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(2))
+        .filter(|s| s.starts_with("a0b_"))
+        .map(String::from)
+        .collect();
+    exported.sort();
+    let declared = declared_functions();
+    assert!(declared.len() > 15, "{declared:?}");
+    assert_eq!(declared, exported);
 }
 
 #[test]
@@ -132,6 +199,7 @@ fn header_compiles_as_c99_and_cpp_without_warnings() {
             "-Wextra",
             "-Werror",
             "-pedantic",
+            "-Wshadow",
             "-fsyntax-only",
         ]);
         if compiler == "c++" {

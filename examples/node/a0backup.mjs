@@ -4,12 +4,19 @@
 //   await a0b.restore('backup-retrieve.tar.gz.enc', '/tmp/restore', 'Passw0rd',
 //                     { expectedMd5: 'eccdb928a3bab23f725f955b68ef66ff' });
 //
-// The library is found at $A0BACKUP_LIB, else ../../target/release/liba0backup.so, else
-// ../../target/debug/liba0backup.so (relative to this file). Every failure throws an
+// The library is found at $A0BACKUP_LIB, else at ../../target/capi/liba0backup.so (relative to
+// this file), where `make capi` puts it. Every failure throws an
 // A0BackupError whose `.code` is the a0b_result (A0B_ERR_*) and whose message is
 // a0b_last_error_message(). Passwords are Buffers (their bytes as they are) or strings (their
 // UTF-8 bytes, as Node's crypto.createCipher uses them). The calls are synchronous: they block
-// the event loop while they run (use a worker thread to keep a server responsive).
+// the event loop while they run (use a worker thread to keep a server responsive), except
+// restoreStream, which runs the library in a worker thread of its own.
+//
+// Besides the file functions, the library's streams are here without temporary files:
+// decryptBuffer / encryptBuffer (Buffer to Buffer), restoreBuffer (a Buffer into a directory),
+// restoreStream (a Readable, e.g. an HTTP response, into a directory), and the synchronous
+// decryptStreamSync / encryptStreamSync / restoreStreamSync / md5StreamSync over plain JS read
+// and write functions.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -23,13 +30,11 @@ const libName = process.platform === 'darwin' ? 'liba0backup.dylib'
 /** The path of the shared library this module loads. */
 export function libraryPath() {
   if (process.env.A0BACKUP_LIB) return path.resolve(process.env.A0BACKUP_LIB);
-  const candidates = ['release', 'debug'].map((p) => path.resolve(here, '..', '..', 'target', p, libName));
-  const found = candidates.find((c) => fs.existsSync(c));
-  if (!found) {
-    throw new Error(`a0backup: no library at ${candidates.join(' or ')}: run \`cargo build --release\` `
-      + 'or set A0BACKUP_LIB');
+  const built = path.resolve(here, '..', '..', 'target', 'capi', libName);
+  if (!fs.existsSync(built)) {
+    throw new Error(`a0backup: no library at ${built}: run \`make capi\` or set A0BACKUP_LIB`);
   }
-  return found;
+  return built;
 }
 
 const lib = koffi.load(libraryPath());
@@ -71,15 +76,17 @@ const FORMATS = {
 koffi.opaque('a0b_cipher');
 koffi.opaque('a0b_md5');
 const ProgressFn = koffi.proto('int32_t a0b_progress_fn(uint64_t done, uint64_t total, void *user_data)');
+const ReadFn = koffi.proto('int32_t a0b_read_cb(void *userdata, uint8_t *buf, size_t len, size_t *out_n)');
+const WriteFn = koffi.proto('int32_t a0b_write_cb(void *userdata, const uint8_t *buf, size_t len, size_t *out_n)');
 const Options = koffi.struct('a0b_options', {
   struct_size: 'size_t',
-  overwrite: 'bool',
+  overwrite: 'uint8_t',
   format: 'uint32_t',
   pbkdf2_iterations: 'uint32_t',
-  expect_gzip: 'bool',
+  expect_gzip: 'uint8_t',
   gzip_level: 'uint32_t',
-  allow_symlinks: 'bool',
-  allow_hardlinks: 'bool',
+  allow_symlinks: 'uint8_t',
+  allow_hardlinks: 'uint8_t',
   max_total_bytes: 'uint64_t',
   progress: koffi.pointer(ProgressFn),
   user_data: 'void *',
@@ -104,6 +111,10 @@ const c = {
   encryptFile: lib.func('int32_t a0b_encrypt_file(const char *input, const char *output, const uint8_t *password, size_t password_len, const a0b_options *options)'),
   restore: lib.func('int32_t a0b_restore(const char *input, const char *dest_dir, const uint8_t *password, size_t password_len, const char *expected_md5, const a0b_options *options)'),
   pack: lib.func('int32_t a0b_pack(const char *src_dir, const char *output, const uint8_t *password, size_t password_len, _Out_ uint8_t *md5_hex_out, const a0b_options *options)'),
+  decryptStream: lib.func('int32_t a0b_decrypt_stream(a0b_read_cb *read_cb, void *read_userdata, a0b_write_cb *write_cb, void *write_userdata, const uint8_t *password, size_t password_len, const char *expected_md5, const a0b_options *options)'),
+  encryptStream: lib.func('int32_t a0b_encrypt_stream(a0b_read_cb *read_cb, void *read_userdata, a0b_write_cb *write_cb, void *write_userdata, const uint8_t *password, size_t password_len, _Out_ uint8_t *md5_hex_out, const a0b_options *options)'),
+  restoreStream: lib.func('int32_t a0b_restore_stream(a0b_read_cb *read_cb, void *read_userdata, const char *dest_dir, const uint8_t *password, size_t password_len, const char *expected_md5, const a0b_options *options)'),
+  md5Stream: lib.func('int32_t a0b_md5_stream(a0b_read_cb *read_cb, void *read_userdata, _Out_ uint8_t *hex_out)'),
 };
 
 // --- Errors ------------------------------------------------------------------------------------
@@ -171,43 +182,116 @@ function bytes32(buf) {
 }
 
 /**
- * Runs `call(options)` with an a0b_options built from `opts`. A progress callback is registered
- * with koffi for the call and unregistered after it. `onProgress(done, total)` gets numbers
- * (total 0 when unknown); returning `false` cancels (A0B_ERR_CANCELLED), and so does throwing,
- * in which case the thrown error is rethrown once the library has cleaned up.
+ * JS functions registered as C callbacks for one call, and unregistered after it. A callback
+ * that throws makes the library fail the call (it returns non-zero to it), and the exception
+ * is rethrown once the library has cleaned up (koffi itself would hand the library a 0, which
+ * for a read callback means "the end").
+ */
+class CallbackScope {
+  #registered = [];
+  #thrown = null;
+
+  #register(proto, body) {
+    const ptr = koffi.register((...args) => {
+      if (this.#thrown !== null) return 1;
+      try {
+        return body(...args);
+      } catch (e) {
+        this.#thrown = e;
+        return 1;
+      }
+    }, koffi.pointer(proto));
+    this.#registered.push(ptr);
+    return ptr;
+  }
+
+  /** `onProgress(done, total)`: returning false cancels (A0B_ERR_CANCELLED). */
+  progress(onProgress) {
+    return this.#register(ProgressFn, (done, total) => (onProgress(Number(done), Number(total)) === false ? 1 : 0));
+  }
+
+  /** `read(view)` stores up to view.length bytes in the Uint8Array and returns how many (0: the end). */
+  reader(read) {
+    return this.#register(ReadFn, (_userdata, buf, len, outN) => {
+      const n = read(new Uint8Array(koffi.view(buf, Number(len))));
+      if (!Number.isInteger(n) || n < 0 || n > Number(len)) {
+        throw new RangeError(`a0backup: a read function returned ${n} for a buffer of ${len}`);
+      }
+      koffi.encode(outN, 'size_t', n);
+      return 0;
+    });
+  }
+
+  /** `write(chunk)` gets a Uint8Array valid during the call only (copy it to keep it). */
+  writer(write) {
+    return this.#register(WriteFn, (_userdata, buf, len, outN) => {
+      write(new Uint8Array(koffi.view(buf, Number(len))));
+      koffi.encode(outN, 'size_t', len);
+      return 0;
+    });
+  }
+
+  /** Unregisters everything; rethrows what a callback threw, else checks `rc`. */
+  finish(rc) {
+    this.close();
+    if (this.#thrown !== null) throw this.#thrown;
+    check(rc);
+  }
+
+  close() {
+    for (const ptr of this.#registered.splice(0)) koffi.unregister(ptr);
+  }
+}
+
+/**
+ * Runs `call(options, scope)` with an a0b_options built from `opts` and a CallbackScope for
+ * the call. `opts.onProgress(done, total)` gets numbers (total 0 when unknown); returning
+ * `false` cancels (A0B_ERR_CANCELLED), and so does throwing, in which case the thrown error is
+ * rethrown once the library has cleaned up.
  */
 function withOptions(opts, call) {
   const o = {};
   check(c.optionsInit(o));
-  if (opts.overwrite !== undefined) o.overwrite = !!opts.overwrite;
+  if (opts.overwrite !== undefined) o.overwrite = opts.overwrite ? 1 : 0;
   if (opts.format !== undefined) o.format = formatArg(opts.format);
   if (opts.pbkdf2Iterations !== undefined) o.pbkdf2_iterations = opts.pbkdf2Iterations;
-  if (opts.expectGzip !== undefined) o.expect_gzip = !!opts.expectGzip;
+  if (opts.expectGzip !== undefined) o.expect_gzip = opts.expectGzip ? 1 : 0;
   if (opts.level !== undefined) o.gzip_level = opts.level;
-  if (opts.allowSymlinks !== undefined) o.allow_symlinks = !!opts.allowSymlinks;
-  if (opts.allowHardlinks !== undefined) o.allow_hardlinks = !!opts.allowHardlinks;
+  if (opts.allowSymlinks !== undefined) o.allow_symlinks = opts.allowSymlinks ? 1 : 0;
+  if (opts.allowHardlinks !== undefined) o.allow_hardlinks = opts.allowHardlinks ? 1 : 0;
   if (opts.maxTotalBytes !== undefined) o.max_total_bytes = opts.maxTotalBytes;
-  let registered = null;
-  let thrown = null;
-  if (opts.onProgress) {
-    const onProgress = opts.onProgress;
-    registered = koffi.register((done, total) => {
-      try {
-        return onProgress(Number(done), Number(total)) === false ? 1 : 0;
-      } catch (e) {
-        thrown = e;
-        return 1;
-      }
-    }, koffi.pointer(ProgressFn));
-    o.progress = registered;
-  }
+  const scope = new CallbackScope();
   try {
-    const rc = call(o);
-    if (thrown !== null) throw thrown;
-    check(rc);
+    if (opts.onProgress) o.progress = scope.progress(opts.onProgress);
+    scope.finish(call(o, scope));
   } finally {
-    if (registered !== null) koffi.unregister(registered);
+    scope.close();
   }
+}
+
+function bytesArg(data) {
+  if (Buffer.isBuffer(data)) return data;
+  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (data instanceof ArrayBuffer) return Buffer.from(data);
+  throw new TypeError('a0backup: expected a Buffer, a TypedArray or an ArrayBuffer');
+}
+
+/** A read function over the bytes of `data`. */
+function bufferReader(data) {
+  const bytes = bytesArg(data);
+  let pos = 0;
+  return (view) => {
+    const n = Math.min(view.length, bytes.length - pos);
+    view.set(bytes.subarray(pos, pos + n));
+    pos += n;
+    return n;
+  };
+}
+
+/** A write function that keeps copies of what it gets, and the Buffer of all of it. */
+function collector() {
+  const chunks = [];
+  return { write: (chunk) => { chunks.push(Buffer.from(chunk)); }, result: () => Buffer.concat(chunks) };
 }
 
 // --- The friendly API ----------------------------------------------------------------------------
@@ -271,6 +355,102 @@ export function md5File(file) {
   const hex = Buffer.alloc(33);
   check(c.md5File(pathArg(file), hex));
   return cString(hex);
+}
+
+// --- Streams ----------------------------------------------------------------------------------
+//
+// A read function `read(view)` stores up to view.length bytes in the Uint8Array `view` and
+// returns how many it stored (0 at the end of the input). A write function `write(chunk)` gets
+// each piece of output as a Uint8Array that is valid during the call only. Both run on this
+// thread, during the call; an exception from either fails the call and is rethrown.
+
+/**
+ * Decrypts what `read` gives into `write`, as it comes. Options: expectedMd5 (checked at the
+ * end, after the plaintext was written: A0B_ERR_CHECKSUM_MISMATCH then says to discard it),
+ * expectGzip (a wrong password is caught before anything is written), format,
+ * pbkdf2Iterations, onProgress (input bytes, total 0).
+ */
+export function decryptStreamSync(read, write, password, opts = {}) {
+  const pw = passwordArg(password);
+  withOptions(opts, (o, scope) => c.decryptStream(scope.reader(read), null, scope.writer(write), null,
+    pw.ptr, pw.len, opts.expectedMd5 ?? null, o));
+}
+
+/** Encrypts what `read` gives into `write` (format: default 'node'); returns the output's md5. */
+export function encryptStreamSync(read, write, password, opts = {}) {
+  const pw = passwordArg(password);
+  const hex = Buffer.alloc(33);
+  withOptions(opts, (o, scope) => c.encryptStream(scope.reader(read), null, scope.writer(write), null,
+    pw.ptr, pw.len, hex, o));
+  return cString(hex);
+}
+
+/**
+ * Restores the .tar.gz.enc that `read` gives into `destDir`, with restore()'s guarantees:
+ * `destDir` appears only when everything checked out (a failed read included). Options as for
+ * restore().
+ */
+export function restoreStreamSync(read, destDir, password, opts = {}) {
+  const pw = passwordArg(password);
+  withOptions(opts, (o, scope) => c.restoreStream(scope.reader(read), null, pathArg(destDir), pw.ptr,
+    pw.len, opts.expectedMd5 ?? null, o));
+}
+
+/** The md5 (hex) of everything `read` gives. */
+export function md5StreamSync(read) {
+  const hex = Buffer.alloc(33);
+  const scope = new CallbackScope();
+  try {
+    scope.finish(c.md5Stream(scope.reader(read), null, hex));
+  } finally {
+    scope.close();
+  }
+  return cString(hex);
+}
+
+/** The plaintext of an encrypted Buffer (options as for decryptStreamSync). */
+export function decryptBuffer(data, password, opts = {}) {
+  const out = collector();
+  decryptStreamSync(bufferReader(data), out.write, password, opts);
+  return out.result();
+}
+
+/** A Buffer encrypted (format: default 'node', the appliance's; options as for encryptFile). */
+export function encryptBuffer(data, password, opts = {}) {
+  const out = collector();
+  encryptStreamSync(bufferReader(data), out.write, password, opts);
+  return out.result();
+}
+
+/** Restores an encrypted backup held in a Buffer into `destDir` (options as for restore()). */
+export function restoreBuffer(data, destDir, password, opts = {}) {
+  restoreStreamSync(bufferReader(data), destDir, password, opts);
+}
+
+/**
+ * Restores the encrypted backup that a Readable (or any async iterable of Buffers: an HTTP
+ * response, a socket, fs.createReadStream) gives into `destDir`, with restore()'s guarantees,
+ * without a temporary file. Returns a Promise; the event loop keeps running, since the library
+ * runs in a worker thread and reads the stream as this thread receives it.
+ *
+ * Options as for restore(). `onProgress(done, total)` runs on this thread, a little behind the
+ * library; returning false (or throwing) cancels at its next report. If the stream fails, the
+ * restore fails (nothing is left in `destDir`) and the promise rejects with the stream's
+ * error; if the restore ends first (a wrong password), the stream is destroyed.
+ */
+export async function restoreStream(readable, destDir, password, opts = {}) {
+  const { restoreFromAsyncIterable } = await import('./stream-worker.mjs');
+  const pw = passwordArg(password);
+  const { onProgress, ...plain } = opts;
+  return restoreFromAsyncIterable({
+    source: readable,
+    lib: libraryPath(),
+    destDir: pathArg(destDir),
+    password: pw.ptr === null ? null : Buffer.from(pw.ptr.subarray(0, pw.len)),
+    opts: plain,
+    onProgress,
+    fail: (code, message) => new A0BackupError(code, message),
+  });
 }
 
 /** An incremental MD5: update(buffer), digest() -> hex (and starts over), free(). */

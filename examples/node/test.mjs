@@ -1,5 +1,5 @@
 // Tests of the Node wrapper and of decrypt.mjs: `node --test examples/node/`.
-// The library comes from $A0BACKUP_LIB or ../../target/{release,debug} (see a0backup.mjs).
+// The library comes from $A0BACKUP_LIB or ../../target/capi (see a0backup.mjs).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,6 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import koffi from 'koffi';
 import * as a0b from './a0backup.mjs';
@@ -476,4 +477,144 @@ test('decrypt.mjs is a drop-in for the seed script', async (t) => {
     assert.equal(missing.status, 1);
     assert.match(missing.stderr, /missing\.enc/);
   });
+});
+
+test('buffers: decrypt, encrypt and restore without a file', (t) => {
+  const enc = fs.readFileSync(sample);
+  const expectedMd5 = sampleMd5();
+  const plain = a0b.decryptBuffer(enc, SAMPLE_PASSWORD, { expectedMd5, expectGzip: true });
+  assert.deepEqual(plain.subarray(0, 2), Buffer.from([0x1f, 0x8b]));
+  assert.deepEqual(plain, decryptWithCreateDecipheriv(SAMPLE_PASSWORD, enc));
+  // Back in the Node format: the appliance's bytes.
+  assert.deepEqual(a0b.encryptBuffer(plain, SAMPLE_PASSWORD), enc);
+  expectCode(() => a0b.decryptBuffer(enc, 'wrong', { expectGzip: true }), a0b.ERR_WRONG_PASSWORD);
+  expectCode(() => a0b.decryptBuffer(enc, SAMPLE_PASSWORD, { expectedMd5: 'f'.repeat(32) }), a0b.ERR_CHECKSUM_MISMATCH);
+  // The openssl formats, from a Uint8Array, and an empty input.
+  const data = crypto.randomBytes(70_001);
+  for (const format of ['openssl-md5', 'openssl-pbkdf2']) {
+    const e = a0b.encryptBuffer(new Uint8Array(data), 'pw', { format, pbkdf2Iterations: 1000 });
+    assert.equal(e.subarray(0, 8).toString('latin1'), 'Salted__');
+    assert.deepEqual(a0b.decryptBuffer(e, 'pw', { format, pbkdf2Iterations: 1000 }), data, format);
+  }
+  assert.deepEqual(a0b.encryptBuffer(Buffer.alloc(0), 'pw'), Buffer.alloc(0));
+  assert.equal(a0b.md5StreamSync((view) => 0), 'd41d8cd98f00b204e9800998ecf8427e');
+
+  const dir = tempDir(t);
+  const dest = path.join(dir, 'restored');
+  a0b.restoreBuffer(enc, dest, SAMPLE_PASSWORD, { expectedMd5 });
+  checkAgainstManifest(dest);
+  expectCode(() => a0b.restoreBuffer(enc, path.join(dir, 'r2'), 'wrong'), a0b.ERR_WRONG_PASSWORD);
+  assert.deepEqual(fs.readdirSync(dir), ['restored']);
+  assertNoCallbacksLeft();
+});
+
+test('stream functions: a read or write function that throws fails the call and its error comes out', (t) => {
+  const enc = fs.readFileSync(sample);
+  const boom = new Error('source broke');
+  let calls = 0;
+  let pos = 0;
+  const failingRead = (view) => {
+    calls++;
+    if (calls === 3) throw boom;
+    const n = Math.min(view.length, 1000);
+    view.set(enc.subarray(pos, pos + n));
+    pos += n;
+    return n;
+  };
+  const dir = tempDir(t);
+  assert.throws(() => a0b.restoreStreamSync(failingRead, path.join(dir, 'd'), SAMPLE_PASSWORD), (e) => e === boom);
+  assert.equal(calls, 3, 'not called again after it threw');
+  assert.deepEqual(fs.readdirSync(dir), [], 'nothing left behind');
+  const full = new Error('disk full');
+  let at = 0;
+  const readAll = (view) => {
+    const n = Math.min(view.length, enc.length - at);
+    view.set(enc.subarray(at, at + n));
+    at += n;
+    return n;
+  };
+  assert.throws(() => a0b.decryptStreamSync(readAll, () => { throw full; }, SAMPLE_PASSWORD), (e) => e === full);
+  // A read function that claims more than it was given is an error too.
+  assert.throws(() => a0b.md5StreamSync((view) => view.length + 1), RangeError);
+  assertNoCallbacksLeft();
+});
+
+test('restoreStream: a Readable into a directory, in a worker, the event loop free', async (t) => {
+  const dir = tempDir(t);
+  const expectedMd5 = sampleMd5();
+  // Small chunks, as a socket gives them.
+  const dest = path.join(dir, 'from-file-stream');
+  const seen = [];
+  await a0b.restoreStream(fs.createReadStream(sample, { highWaterMark: 1000 }), dest, SAMPLE_PASSWORD, {
+    expectedMd5,
+    onProgress: (done, total) => { seen.push([done, total]); },
+  });
+  checkAgainstManifest(dest);
+  await new Promise((r) => setImmediate(r)); // the last progress messages
+  assert.ok(seen.length > 0, 'progress was reported');
+  assert.ok(seen.every(([, total]) => total === 0));
+
+  // A bigger backup made by pack, given as slices of varied sizes by a generator, while the
+  // event loop keeps ticking.
+  const src = path.join(dir, 'src', 'dump');
+  fs.mkdirSync(path.join(src, 'auth0'), { recursive: true });
+  const bson = crypto.randomBytes(3 << 20);
+  fs.writeFileSync(path.join(src, 'auth0', 'users.bson'), bson);
+  const packed = path.join(dir, 'packed.tar.gz.enc');
+  const md5 = a0b.pack(src, packed, 'pä55', { level: 1 });
+  const bytes = fs.readFileSync(packed);
+  async function* slices() {
+    for (let off = 0; off < bytes.length;) {
+      const n = 1 + crypto.randomInt(0, 200_000);
+      yield bytes.subarray(off, off + n);
+      off += n;
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+  let ticks = 0;
+  const timer = setInterval(() => { ticks++; }, 1);
+  try {
+    await a0b.restoreStream(Readable.from(slices()), path.join(dir, 'from-generator'), 'pä55', { expectedMd5: md5 });
+  } finally {
+    clearInterval(timer);
+  }
+  assert.deepEqual(fs.readFileSync(path.join(dir, 'from-generator', 'dump', 'auth0', 'users.bson')), bson);
+  assert.ok(ticks > 0, 'the event loop ran during the restore');
+  assertNoCallbacksLeft();
+});
+
+test('restoreStream: failures leave nothing and say why', async (t) => {
+  const dir = tempDir(t);
+  const enc = fs.readFileSync(sample);
+  // The stream fails halfway: its error comes out, and no destination.
+  const broken = new Error('connection reset');
+  const failing = new Readable({
+    read() {
+      this.push(enc.subarray(0, 10_000));
+      this.destroy(broken);
+    },
+  });
+  await assert.rejects(a0b.restoreStream(failing, path.join(dir, 'a'), SAMPLE_PASSWORD), (e) => e === broken);
+  // A wrong password: the library's error, and the source is destroyed.
+  const source = fs.createReadStream(sample, { highWaterMark: 4096 });
+  await assert.rejects(a0b.restoreStream(source, path.join(dir, 'b'), 'wrong'),
+    (e) => e instanceof a0b.A0BackupError && e.code === a0b.ERR_WRONG_PASSWORD);
+  assert.ok(source.destroyed);
+  // A wrong md5, and a cancel from onProgress.
+  await assert.rejects(a0b.restoreStream(Readable.from([enc]), path.join(dir, 'c'), SAMPLE_PASSWORD,
+    { expectedMd5: 'f'.repeat(32) }), (e) => e.code === a0b.ERR_CHECKSUM_MISMATCH);
+  const chunks = [];
+  for (let off = 0; off < enc.length; off += 500) chunks.push(enc.subarray(off, off + 500));
+  async function* slowly() {
+    for (const c of chunks) {
+      yield c;
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  }
+  await assert.rejects(a0b.restoreStream(Readable.from(slowly()), path.join(dir, 'd'), SAMPLE_PASSWORD,
+    { onProgress: () => false }), (e) => e.code === a0b.ERR_CANCELLED);
+  const stop = new Error('stop');
+  await assert.rejects(a0b.restoreStream(Readable.from(slowly()), path.join(dir, 'e'), SAMPLE_PASSWORD,
+    { onProgress: () => { throw stop; } }), (e) => e === stop);
+  assert.deepEqual(fs.readdirSync(dir), [], 'nothing left behind');
 });

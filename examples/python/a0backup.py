@@ -4,24 +4,34 @@
     a0backup.restore("backup-retrieve.tar.gz.enc", "/tmp/restore", "Passw0rd",
                      expected_md5="eccdb928a3bab23f725f955b68ef66ff")
 
-The library is found at $A0BACKUP_LIB, else ../../target/release/liba0backup.so, else
-../../target/debug/liba0backup.so (relative to this file). Every failure raises A0BackupError,
+The library is found at $A0BACKUP_LIB, else at ../../target/capi/liba0backup.so (relative to
+this file), where `make capi` puts it. Every failure raises A0BackupError,
 whose ``code`` is the a0b_result (A0B_ERR_*) and whose ``message`` is a0b_last_error_message().
 
 Passwords are bytes (as they are) or str (their UTF-8 bytes, as Node's crypto.createCipher uses
 them). Paths are str, bytes or os.PathLike; the library takes UTF-8 paths, so a path whose bytes
 are not UTF-8 is refused with A0B_ERR_INVALID_ARGUMENT. The calls release the GIL while they run;
-a progress callback takes it back for its own run.
+a callback (progress, read, write) takes it back for its own run, on the calling thread.
+
+Besides the file functions, the library's streams are here without temporary files:
+decrypt_stream / encrypt_stream (a binary file object, or bytes, to a file object),
+decrypt_bytes / encrypt_bytes, restore_stream (a file object or bytes into a directory: an HTTP
+response, a socket's makefile('rb'), sys.stdin.buffer), pack_stream (a directory to a file
+object) and md5_stream. Sources are read with readinto() when they have it, else read(); outputs
+get write(). An exception raised by any of them fails the call, and is re-raised once the
+library has cleaned up.
 """
 
 import ctypes
+import io
 import os
 import sys
 from collections import namedtuple
 
 __all__ = [
-    "A0BackupError", "Cipher", "KeyIv", "Md5", "decrypt_file", "derive_key_iv", "encrypt_file",
-    "library_path", "md5_file", "pack", "restore", "version",
+    "A0BackupError", "Cipher", "KeyIv", "Md5", "decrypt_bytes", "decrypt_file", "decrypt_stream",
+    "derive_key_iv", "encrypt_bytes", "encrypt_file", "encrypt_stream", "library_path", "md5_file",
+    "md5_stream", "pack", "pack_stream", "restore", "restore_stream", "version",
 ]
 
 # Result codes and formats, as in the header.
@@ -78,14 +88,10 @@ def library_path():
     env = os.environ.get("A0BACKUP_LIB")
     if env:
         return os.path.abspath(env)
-    candidates = [os.path.join(_HERE, "..", "..", "target", p, _LIB_NAME) for p in ("release", "debug")]
-    for c in candidates:
-        if os.path.exists(c):
-            return os.path.normpath(c)
-    raise OSError(
-        "a0backup: no library at %s: run `cargo build --release` or set A0BACKUP_LIB"
-        % " or ".join(os.path.normpath(c) for c in candidates)
-    )
+    built = os.path.normpath(os.path.join(_HERE, "..", "..", "target", "capi", _LIB_NAME))
+    if os.path.exists(built):
+        return built
+    raise OSError("a0backup: no library at %s: run `make capi` or set A0BACKUP_LIB" % built)
 
 
 _lib = ctypes.CDLL(library_path())
@@ -93,6 +99,12 @@ _lib = ctypes.CDLL(library_path())
 # --- Declarations --------------------------------------------------------------------------------
 
 PROGRESS_FN = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_void_p)
+READ_FN = ctypes.CFUNCTYPE(
+    ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)
+)
+WRITE_FN = ctypes.CFUNCTYPE(
+    ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)
+)
 
 
 class Options(ctypes.Structure):
@@ -100,13 +112,13 @@ class Options(ctypes.Structure):
 
     _fields_ = [
         ("struct_size", ctypes.c_size_t),
-        ("overwrite", ctypes.c_bool),
+        ("overwrite", ctypes.c_uint8),
         ("format", ctypes.c_uint32),
         ("pbkdf2_iterations", ctypes.c_uint32),
-        ("expect_gzip", ctypes.c_bool),
+        ("expect_gzip", ctypes.c_uint8),
         ("gzip_level", ctypes.c_uint32),
-        ("allow_symlinks", ctypes.c_bool),
-        ("allow_hardlinks", ctypes.c_bool),
+        ("allow_symlinks", ctypes.c_uint8),
+        ("allow_hardlinks", ctypes.c_uint8),
         ("max_total_bytes", ctypes.c_uint64),
         ("progress", PROGRESS_FN),
         ("user_data", ctypes.c_void_p),
@@ -147,6 +159,23 @@ _decrypt_file = _declare(
 _encrypt_file = _declare("a0b_encrypt_file", _c_result, [_c_str, _c_str, _c_str, ctypes.c_size_t, _c_options])
 _restore = _declare("a0b_restore", _c_result, [_c_str, _c_str, _c_str, ctypes.c_size_t, _c_str, _c_options])
 _pack = _declare("a0b_pack", _c_result, [_c_str, _c_str, _c_str, ctypes.c_size_t, ctypes.c_char_p, _c_options])
+_decrypt_stream = _declare(
+    "a0b_decrypt_stream", _c_result,
+    [READ_FN, ctypes.c_void_p, WRITE_FN, ctypes.c_void_p, _c_str, ctypes.c_size_t, _c_str, _c_options],
+)
+_encrypt_stream = _declare(
+    "a0b_encrypt_stream", _c_result,
+    [READ_FN, ctypes.c_void_p, WRITE_FN, ctypes.c_void_p, _c_str, ctypes.c_size_t, ctypes.c_char_p, _c_options],
+)
+_restore_stream = _declare(
+    "a0b_restore_stream", _c_result,
+    [READ_FN, ctypes.c_void_p, _c_str, _c_str, ctypes.c_size_t, _c_str, _c_options],
+)
+_pack_stream = _declare(
+    "a0b_pack_stream", _c_result,
+    [_c_str, WRITE_FN, ctypes.c_void_p, _c_str, ctypes.c_size_t, ctypes.c_char_p, _c_options],
+)
+_md5_stream = _declare("a0b_md5_stream", _c_result, [READ_FN, ctypes.c_void_p, ctypes.c_char_p])
 
 
 # --- Errors ----------------------------------------------------------------------------------------
@@ -222,8 +251,81 @@ def _format(format):
         raise ValueError("a0backup: unknown format %r (%s)" % (format, ", ".join(_FORMATS))) from None
 
 
+class _Callbacks:
+    """Python functions as C callbacks for one call. An exception raised by one fails the call
+    (the callback returns non-zero to the library) and is re-raised by ``check`` once the
+    library has cleaned up; after it, no callback runs Python code again."""
+
+    def __init__(self):
+        self.raised = []
+        self.keep = []  # the ctypes thunks, alive until the call returns
+
+    def _guard(self, proto, body):
+        def thunk(*args):
+            if self.raised:
+                return 1
+            try:
+                return body(*args)
+            except BaseException as e:  # noqa: B036 - re-raised after the call
+                self.raised.append(e)
+                return 1
+
+        f = proto(thunk)
+        self.keep.append(f)
+        return f
+
+    def progress(self, on_progress):
+        return self._guard(PROGRESS_FN, lambda done, total, _ud: 1 if on_progress(done, total) is False else 0)
+
+    def reader(self, source):
+        """A read callback over a binary file object (readinto, else read) or bytes-like data."""
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            source = io.BytesIO(source)
+        readinto = getattr(source, "readinto", None)
+        if readinto is None and not callable(getattr(source, "read", None)):
+            raise TypeError("a0backup: the source must be bytes or a binary file object")
+
+        def read(_ud, buf, length, out_n):
+            if readinto is not None:
+                view = memoryview((ctypes.c_ubyte * length).from_address(buf)).cast("B")
+                try:
+                    n = readinto(view)
+                finally:
+                    view.release()
+            else:
+                data = source.read(length)
+                n = len(data)
+                if n > length:
+                    raise ValueError("a0backup: read(%d) returned %d bytes" % (length, n))
+                ctypes.memmove(buf, data, n)
+            if n is None:
+                raise BlockingIOError("a0backup: the source has no data now (non-blocking)")
+            out_n[0] = n
+            return 0
+
+        return self._guard(READ_FN, read)
+
+    def writer(self, sink):
+        """A write callback to a binary file object's write()."""
+        if not callable(getattr(sink, "write", None)):
+            raise TypeError("a0backup: the output must be a binary file object")
+
+        def write(_ud, buf, length, out_n):
+            n = sink.write(ctypes.string_at(buf, length))
+            out_n[0] = length if n is None else n
+            return 0
+
+        return self._guard(WRITE_FN, write)
+
+    def check(self, rc):
+        if self.raised:
+            raise self.raised[0]
+        _check(rc)
+
+
 def _call_with_options(call, on_progress=None, **fields):
-    """Runs call(options) with an a0b_options built from ``fields`` (None: the default).
+    """Runs call(options, callbacks) with an a0b_options built from ``fields`` (None: the
+    default) and a _Callbacks for the call.
 
     ``on_progress(done, total)`` gets ints (total 0 when unknown); returning False cancels
     (A0B_ERR_CANCELLED), and so does raising, in which case the exception is re-raised once
@@ -234,22 +336,12 @@ def _call_with_options(call, on_progress=None, **fields):
     for name, value in fields.items():
         if value is not None:
             setattr(o, name, value)
-    raised = []
+    callbacks = _Callbacks()
     if on_progress is not None:
-
-        def trampoline(done, total, _user_data):
-            try:
-                return 1 if on_progress(done, total) is False else 0
-            except BaseException as e:  # noqa: B036 - re-raised after the call
-                raised.append(e)
-                return 1
-
-        # Kept alive (referenced by `o` and this frame) until the call returns.
-        o.progress = PROGRESS_FN(trampoline)
-    rc = call(ctypes.byref(o))
-    if raised:
-        raise raised[0]
-    _check(rc)
+        # Kept alive (referenced by `o` and `callbacks`) until the call returns.
+        o.progress = callbacks.progress(on_progress)
+    rc = call(ctypes.byref(o), callbacks)
+    callbacks.check(rc)
 
 
 # --- The friendly API ------------------------------------------------------------------------------
@@ -278,7 +370,7 @@ def decrypt_file(input, output, password, *, expected_md5=None, overwrite=False,
     'node', 'openssl-md5' or 'openssl-pbkdf2'."""
     pw, n = _password(password)
     _call_with_options(
-        lambda o: _decrypt_file(_path(input), _path(output), pw, n, _md5_arg(expected_md5), o),
+        lambda o, _: _decrypt_file(_path(input), _path(output), pw, n, _md5_arg(expected_md5), o),
         on_progress,
         overwrite=overwrite, expect_gzip=expect_gzip, format=_format(format),
         pbkdf2_iterations=pbkdf2_iterations,
@@ -290,7 +382,7 @@ def encrypt_file(input, output, password, *, format=None, overwrite=False, pbkdf
     """Encrypts ``input`` into ``output`` (default format: 'node', the appliance's)."""
     pw, n = _password(password)
     _call_with_options(
-        lambda o: _encrypt_file(_path(input), _path(output), pw, n, o),
+        lambda o, _: _encrypt_file(_path(input), _path(output), pw, n, o),
         on_progress,
         overwrite=overwrite, format=_format(format), pbkdf2_iterations=pbkdf2_iterations,
     )
@@ -302,7 +394,7 @@ def restore(input, dest_dir, password, *, expected_md5=None, overwrite=False, on
     replaced, with ``overwrite``) only when everything checked out."""
     pw, n = _password(password)
     _call_with_options(
-        lambda o: _restore(_path(input), _path(dest_dir), pw, n, _md5_arg(expected_md5), o),
+        lambda o, _: _restore(_path(input), _path(dest_dir), pw, n, _md5_arg(expected_md5), o),
         on_progress,
         overwrite=overwrite, format=_format(format), allow_symlinks=allow_symlinks,
         allow_hardlinks=allow_hardlinks, max_total_bytes=max_total_bytes,
@@ -317,7 +409,7 @@ def pack(src_dir, output, password, *, overwrite=False, level=None, format=None,
     pw, n = _password(password)
     hex_out = ctypes.create_string_buffer(33)
     _call_with_options(
-        lambda o: _pack(_path(src_dir), _path(output), pw, n, hex_out, o),
+        lambda o, _: _pack(_path(src_dir), _path(output), pw, n, hex_out, o),
         on_progress,
         overwrite=overwrite, gzip_level=level, format=_format(format), pbkdf2_iterations=pbkdf2_iterations,
     )
@@ -328,6 +420,86 @@ def md5_file(path):
     """The md5 of a file, as 32 lowercase hex digits."""
     hex_out = ctypes.create_string_buffer(33)
     _check(_md5_file(_path(path), hex_out))
+    return hex_out.value.decode("ascii")
+
+
+# --- Streams -------------------------------------------------------------------------------------
+
+
+def decrypt_stream(source, output, password, *, expected_md5=None, expect_gzip=False, format=None,
+                   pbkdf2_iterations=None, on_progress=None):
+    """Decrypts ``source`` (a binary file object, or bytes) into the file object ``output``, as
+    it comes. With ``expected_md5`` the md5 of all the input is checked at the end, after the
+    plaintext was written (A0B_ERR_CHECKSUM_MISMATCH then says to discard it); with
+    ``expect_gzip`` a wrong password is caught before anything is written."""
+    pw, n = _password(password)
+    _call_with_options(
+        lambda o, cb: _decrypt_stream(cb.reader(source), None, cb.writer(output), None, pw, n,
+                                      _md5_arg(expected_md5), o),
+        on_progress,
+        expect_gzip=expect_gzip, format=_format(format), pbkdf2_iterations=pbkdf2_iterations,
+    )
+
+
+def encrypt_stream(source, output, password, *, format=None, pbkdf2_iterations=None, on_progress=None):
+    """Encrypts ``source`` (a binary file object, or bytes) into the file object ``output``
+    (default format: 'node', the appliance's); returns the md5 (hex) of what it wrote."""
+    pw, n = _password(password)
+    hex_out = ctypes.create_string_buffer(33)
+    _call_with_options(
+        lambda o, cb: _encrypt_stream(cb.reader(source), None, cb.writer(output), None, pw, n, hex_out, o),
+        on_progress,
+        format=_format(format), pbkdf2_iterations=pbkdf2_iterations,
+    )
+    return hex_out.value.decode("ascii")
+
+
+def decrypt_bytes(data, password, **options):
+    """The plaintext of encrypted bytes (options as for decrypt_stream)."""
+    out = io.BytesIO()
+    decrypt_stream(data, out, password, **options)
+    return out.getvalue()
+
+
+def encrypt_bytes(data, password, **options):
+    """Bytes encrypted (options as for encrypt_stream)."""
+    out = io.BytesIO()
+    encrypt_stream(data, out, password, **options)
+    return out.getvalue()
+
+
+def restore_stream(source, dest_dir, password, *, expected_md5=None, overwrite=False, on_progress=None,
+                   format=None, allow_symlinks=False, allow_hardlinks=False, max_total_bytes=None):
+    """Restores the encrypted backup that ``source`` gives (a binary file object, or bytes)
+    into ``dest_dir``, with restore()'s guarantees: ``dest_dir`` appears only when everything
+    checked out, and a source that fails leaves nothing behind."""
+    pw, n = _password(password)
+    _call_with_options(
+        lambda o, cb: _restore_stream(cb.reader(source), None, _path(dest_dir), pw, n, _md5_arg(expected_md5), o),
+        on_progress,
+        overwrite=overwrite, format=_format(format), allow_symlinks=allow_symlinks,
+        allow_hardlinks=allow_hardlinks, max_total_bytes=max_total_bytes,
+    )
+
+
+def pack_stream(src_dir, output, password, *, level=None, format=None, pbkdf2_iterations=None, on_progress=None):
+    """Packs ``src_dir`` as pack() does into the file object ``output``, as it is produced
+    (encrypted unless ``password`` is None); returns the md5 (hex) of what it wrote."""
+    pw, n = _password(password)
+    hex_out = ctypes.create_string_buffer(33)
+    _call_with_options(
+        lambda o, cb: _pack_stream(_path(src_dir), cb.writer(output), None, pw, n, hex_out, o),
+        on_progress,
+        gzip_level=level, format=_format(format), pbkdf2_iterations=pbkdf2_iterations,
+    )
+    return hex_out.value.decode("ascii")
+
+
+def md5_stream(source):
+    """The md5 (hex) of everything ``source`` (a binary file object, or bytes) gives."""
+    hex_out = ctypes.create_string_buffer(33)
+    callbacks = _Callbacks()
+    callbacks.check(_md5_stream(callbacks.reader(source), None, hex_out))
     return hex_out.value.decode("ascii")
 
 

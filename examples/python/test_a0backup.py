@@ -1,9 +1,10 @@
 """Tests of the ctypes wrapper: python3 -m unittest discover -s examples/python -v
 
-The library comes from $A0BACKUP_LIB or ../../target/{release,debug} (see a0backup.py).
+The library comes from $A0BACKUP_LIB or ../../target/capi (see a0backup.py).
 """
 
 import hashlib
+import io
 import json
 import os
 import random
@@ -356,6 +357,121 @@ class Md5Test(unittest.TestCase):
             h.update(data[:7]).update(b"").update(data[7:])
             self.assertEqual(h.hexdigest(), hashlib.md5(data).hexdigest())
             self.assertEqual(h.hexdigest(), hashlib.md5(b"").hexdigest(), "hexdigest() starts over")
+
+
+class Trickle(io.RawIOBase):
+    """A source that gives at most ``chunk`` bytes per read() and has no readinto of its own
+    use (like a socket file), optionally failing at one call."""
+
+    def __init__(self, data, chunk, fail_at=None):
+        self.data, self.pos, self.chunk, self.fail_at, self.calls = data, 0, chunk, fail_at, 0
+
+    def readable(self):
+        return True
+
+    def read(self, n=-1):
+        self.calls += 1
+        if self.fail_at is not None and self.calls >= self.fail_at:
+            raise ConnectionResetError("peer went away")
+        n = min(n if n >= 0 else len(self.data), self.chunk, len(self.data) - self.pos)
+        out = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return out
+
+    readinto = None  # read() only
+
+
+class ShortWriter(io.RawIOBase):
+    """A sink that takes at most ``chunk`` bytes per write(), as a raw file or socket may."""
+
+    def __init__(self, chunk):
+        self.chunk, self.out = chunk, bytearray()
+
+    def writable(self):
+        return True
+
+    def write(self, b):
+        n = min(len(b), self.chunk)
+        self.out += bytes(b[:n])
+        return n
+
+
+class StreamTest(TempDirTestCase):
+    def test_decrypt_a_file_object_into_a_file_object(self):
+        md5 = sample_md5()
+        out = io.BytesIO()
+        with open(SAMPLE, "rb") as f:
+            a0backup.decrypt_stream(f, out, SAMPLE_PASSWORD, expected_md5=md5, expect_gzip=True)
+        a0backup.decrypt_file(SAMPLE, self.path("ref.tar.gz"), SAMPLE_PASSWORD)
+        self.assertEqual(out.getvalue(), read(self.path("ref.tar.gz")))
+        # From bytes, from a read()-only source in small pieces, into a writer taking 7 bytes a
+        # call: the same plaintext.
+        self.assertEqual(a0backup.decrypt_bytes(read(SAMPLE), SAMPLE_PASSWORD), out.getvalue())
+        short = ShortWriter(7)
+        progress = []
+        a0backup.decrypt_stream(Trickle(read(SAMPLE), 1000), short, SAMPLE_PASSWORD, expected_md5=md5,
+                                on_progress=lambda d, t: progress.append((d, t)))
+        self.assertEqual(bytes(short.out), out.getvalue())
+        self.assertTrue(progress and all(t == 0 for _, t in progress))
+        self.assertCode(a0backup.ERR_WRONG_PASSWORD, a0backup.decrypt_bytes, read(SAMPLE), "wrong", expect_gzip=True)
+        self.assertCode(a0backup.ERR_CHECKSUM_MISMATCH, a0backup.decrypt_bytes, read(SAMPLE), SAMPLE_PASSWORD,
+                        expected_md5="f" * 32)
+
+    def test_encrypt_bytes_and_streams(self):
+        plain = a0backup.decrypt_bytes(read(SAMPLE), SAMPLE_PASSWORD)
+        # The appliance's own bytes back, in the Node format, and their md5.
+        self.assertEqual(a0backup.encrypt_bytes(plain, SAMPLE_PASSWORD), read(SAMPLE))
+        out = io.BytesIO()
+        self.assertEqual(a0backup.encrypt_stream(io.BytesIO(plain), out, SAMPLE_PASSWORD), sample_md5())
+        data = os.urandom(100_003)
+        for fmt in ("openssl-md5", "openssl-pbkdf2"):
+            enc = a0backup.encrypt_bytes(data, "pw", format=fmt, pbkdf2_iterations=1000)
+            self.assertEqual(enc[:8], b"Salted__")
+            self.assertEqual(a0backup.decrypt_bytes(enc, "pw", format=fmt, pbkdf2_iterations=1000), data)
+        self.assertEqual(a0backup.md5_stream(io.BytesIO(data)), hashlib.md5(data).hexdigest())
+        self.assertEqual(a0backup.md5_stream(b""), hashlib.md5(b"").hexdigest())
+
+    def test_restore_from_a_file_object(self):
+        dest = self.path("dest")
+        with open(SAMPLE, "rb") as f:
+            a0backup.restore_stream(f, dest, SAMPLE_PASSWORD, expected_md5=sample_md5())
+        SampleBackupTest.check_manifest(self, dest)
+        a0backup.restore_stream(Trickle(read(SAMPLE), 999), self.path("d2"), SAMPLE_PASSWORD)
+        SampleBackupTest.check_manifest(self, self.path("d2"))
+        self.assertCode(a0backup.ERR_WRONG_PASSWORD, a0backup.restore_stream, read(SAMPLE), self.path("d3"), "no")
+        self.assertEqual(sorted(os.listdir(self.dir)), ["d2", "dest"])
+
+    def test_a_failing_source_or_sink_raises_its_error_and_leaves_nothing(self):
+        source = Trickle(read(SAMPLE), 1000, fail_at=4)
+        with self.assertRaises(ConnectionResetError):
+            a0backup.restore_stream(source, self.path("dest"), SAMPLE_PASSWORD)
+        self.assertEqual(source.calls, 4, "not called again after it raised")
+        self.assertEqual(os.listdir(self.dir), [])
+
+        class Full(io.RawIOBase):
+            def writable(self):
+                return True
+
+            def write(self, b):
+                raise OSError(28, "No space left on device")
+
+        with self.assertRaises(OSError) as cm:
+            a0backup.decrypt_stream(read(SAMPLE), Full(), SAMPLE_PASSWORD)
+        self.assertEqual(cm.exception.errno, 28)
+        self.assertRaises(TypeError, a0backup.decrypt_stream, "not bytes", io.BytesIO(), "pw")
+        self.assertRaises(TypeError, a0backup.decrypt_stream, b"x", object(), "pw")
+
+    def test_pack_into_a_file_object_then_restore_it(self):
+        dump = RoundTripTest.make_tree(self)
+        out = io.BytesIO()
+        md5 = a0backup.pack_stream(dump, out, "p\u00e455", level=1)
+        self.assertEqual(md5, hashlib.md5(out.getvalue()).hexdigest())
+        dest = self.path("dest")
+        a0backup.restore_stream(out.getvalue(), dest, "p\u00e455", expected_md5=md5)
+        self.assertEqual(list_files(dest), list_files(self.path("src")))
+        plain = io.BytesIO()
+        a0backup.pack_stream(dump, plain, None)
+        self.assertEqual(plain.getvalue()[:2], b"\x1f\x8b")
 
 
 if __name__ == "__main__":

@@ -191,6 +191,189 @@ static void test_files(void) {
         A0B_OK);
 }
 
+/* --- Streams: memory behind read and write callbacks ------------------------------------------ */
+
+struct mem_reader {
+  const uint8_t *data;
+  size_t len, pos;
+  size_t chunk;   /* most bytes per call (0: as many as asked) */
+  int fail_at;    /* the call that fails with -7 (0: none) */
+  int calls;
+};
+
+static int32_t mem_read(void *userdata, uint8_t *buf, size_t len, size_t *out_n) {
+  struct mem_reader *r = (struct mem_reader *)userdata;
+  r->calls++;
+  if (r->fail_at != 0 && r->calls >= r->fail_at) return -7;
+  size_t n = r->len - r->pos;
+  if (n > len) n = len;
+  if (r->chunk != 0 && n > r->chunk) n = r->chunk;
+  memcpy(buf, r->data + r->pos, n);
+  r->pos += n;
+  *out_n = n;
+  return 0;
+}
+
+struct mem_writer {
+  uint8_t *data;
+  size_t len, cap;
+  size_t take;     /* most bytes taken per call (0: all) */
+  size_t fail_after; /* fail with 28 (ENOSPC) once this many bytes are held (0: never) */
+};
+
+static int32_t mem_write(void *userdata, const uint8_t *buf, size_t len, size_t *out_n) {
+  struct mem_writer *w = (struct mem_writer *)userdata;
+  if (w->fail_after != 0 && w->len >= w->fail_after) return 28;
+  size_t n = (w->take != 0 && len > w->take) ? w->take : len;
+  if (w->len + n > w->cap) {
+    size_t cap = w->cap ? w->cap * 2 : 4096;
+    while (cap < w->len + n) cap *= 2;
+    uint8_t *grown = realloc(w->data, cap);
+    if (grown == NULL) return 12;
+    w->data = grown;
+    w->cap = cap;
+  }
+  memcpy(w->data + w->len, buf, n);
+  w->len += n;
+  *out_n = n;
+  return 0;
+}
+
+static uint8_t *read_file(const char *p, size_t *len) {
+  FILE *f = fopen(p, "rb");
+  if (f == NULL) return NULL;
+  fseek(f, 0, SEEK_END);
+  long size = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  uint8_t *buf = malloc(size > 0 ? (size_t)size : 1);
+  *len = fread(buf, 1, (size_t)size, f);
+  fclose(f);
+  return buf;
+}
+
+static int last_error_contains(const char *what) {
+  char msg[512];
+  a0b_last_error_message(msg, sizeof msg);
+  return strstr(msg, what) != NULL;
+}
+
+static void test_streams(void) {
+  size_t sample_len = 0;
+  uint8_t *sample = read_file(path(0, data_dir, "sample-backup/backup-retrieve.tar.gz.enc"),
+                              &sample_len);
+  CHECK(sample != NULL && sample_len > 1000);
+  if (sample == NULL) return;
+  char hex[33];
+
+  /* md5 of a stream, in small reads. */
+  struct mem_reader r = {sample, sample_len, 0, 1000, 0, 0};
+  CHECK(a0b_md5_stream(mem_read, &r, hex) == A0B_OK);
+  CHECK(strcmp(hex, SAMPLE_MD5) == 0);
+  CHECK(r.calls > (int)(sample_len / 1000));
+
+  /* Decrypt from memory into memory, the md5 checked, into a writer taking 7 bytes a time. */
+  a0b_options o;
+  a0b_options_init(&o);
+  o.expect_gzip = 2; /* any non-zero byte is "on" */
+  int calls = 0;
+  o.progress = count_calls;
+  o.user_data = &calls;
+  struct mem_reader in = {sample, sample_len, 0, 0, 0, 0};
+  struct mem_writer plain = {NULL, 0, 0, 7, 0};
+  CHECK(a0b_decrypt_stream(mem_read, &in, mem_write, &plain, PW, PW_LEN, SAMPLE_MD5, &o) ==
+        A0B_OK);
+  CHECK(plain.len == sample_len && plain.data[0] == 0x1f && plain.data[1] == 0x8b);
+  CHECK(calls > 0);
+
+  /* The same bytes as the file function's output. */
+  size_t file_len = 0;
+  uint8_t *from_file = read_file(path(1, scratch, "backup.tar.gz"), &file_len);
+  CHECK(from_file != NULL && file_len == plain.len && memcmp(from_file, plain.data, file_len) == 0);
+  free(from_file);
+
+  /* Encrypt it back in the Node format: the appliance's bytes, and its md5 reported. */
+  struct mem_reader back = {plain.data, plain.len, 0, 333, 0, 0};
+  struct mem_writer enc = {NULL, 0, 0, 0, 0};
+  char md5_out[33] = "untouched";
+  CHECK(a0b_encrypt_stream(mem_read, &back, mem_write, &enc, PW, PW_LEN, md5_out, NULL) ==
+        A0B_OK);
+  CHECK(strcmp(md5_out, SAMPLE_MD5) == 0);
+  CHECK(enc.len == sample_len && memcmp(enc.data, sample, sample_len) == 0);
+  free(enc.data);
+
+  /* A wrong md5: the plaintext was written, and the call says to discard it. */
+  struct mem_reader in2 = {sample, sample_len, 0, 0, 0, 0};
+  struct mem_writer plain2 = {NULL, 0, 0, 0, 0};
+  CHECK(a0b_decrypt_stream(mem_read, &in2, mem_write, &plain2, PW, PW_LEN,
+                           "00000000000000000000000000000000", NULL) == A0B_ERR_CHECKSUM_MISMATCH);
+  free(plain2.data);
+  /* A wrong password with expect_gzip: nothing written. */
+  struct mem_reader in3 = {sample, sample_len, 0, 0, 0, 0};
+  struct mem_writer none = {NULL, 0, 0, 0, 0};
+  a0b_options_init(&o);
+  o.expect_gzip = 1;
+  CHECK(a0b_decrypt_stream(mem_read, &in3, mem_write, &none, (const uint8_t *)"wrong", 5, NULL,
+                           &o) == A0B_ERR_WRONG_PASSWORD);
+  CHECK(none.len == 0);
+  /* A failing writer: A0B_ERR_IO naming the callback and its code. */
+  struct mem_reader in4 = {sample, sample_len, 0, 0, 0, 0};
+  struct mem_writer full = {NULL, 0, 0, 1000, 1};
+  CHECK(a0b_decrypt_stream(mem_read, &in4, mem_write, &full, PW, PW_LEN, NULL, NULL) ==
+        A0B_ERR_IO);
+  CHECK(last_error_contains("write callback") && last_error_contains("28"));
+  free(full.data);
+
+  /* Restore from a stream in uneven reads; a failing reader leaves no destination. */
+  const char *dest = path(2, scratch, "from-stream");
+  struct mem_reader failing = {sample, sample_len, 0, 4096, 3, 0};
+  CHECK(a0b_restore_stream(mem_read, &failing, dest, PW, PW_LEN, SAMPLE_MD5, NULL) == A0B_ERR_IO);
+  CHECK(last_error_contains("read callback") && last_error_contains("-7"));
+  CHECK(failing.calls == 3); /* not called again after its failure */
+  CHECK(!exists(dest));
+  struct mem_reader wrong = {sample, sample_len, 0, 0, 0, 0};
+  CHECK(a0b_restore_stream(mem_read, &wrong, dest, (const uint8_t *)"wrong", 5, NULL, NULL) ==
+        A0B_ERR_WRONG_PASSWORD);
+  CHECK(!exists(dest));
+  struct mem_reader good = {sample, sample_len, 0, 1777, 0, 0};
+  CHECK(a0b_restore_stream(mem_read, &good, dest, PW, PW_LEN, SAMPLE_MD5, NULL) == A0B_OK);
+  CHECK(exists(path(3, dest, "dump/auth0/users.bson")));
+
+  /* Pack into a stream (encrypted, then plain) and restore what it wrote. */
+  struct mem_writer packed = {NULL, 0, 0, 0, 0};
+  CHECK(a0b_pack_stream(path(3, dest, "dump"), mem_write, &packed, PW, PW_LEN, md5_out, NULL) ==
+        A0B_OK);
+  md5_of(packed.data, packed.len, hex);
+  CHECK(strcmp(hex, md5_out) == 0);
+  struct mem_reader repack = {packed.data, packed.len, 0, 0, 0, 0};
+  CHECK(a0b_restore_stream(mem_read, &repack, path(3, scratch, "repacked"), PW, PW_LEN, md5_out,
+                           NULL) == A0B_OK);
+  free(packed.data);
+  struct mem_writer plain_tgz = {NULL, 0, 0, 0, 0};
+  CHECK(a0b_pack_stream(path(3, dest, "dump"), mem_write, &plain_tgz, NULL, 0, NULL, NULL) ==
+        A0B_OK);
+  CHECK(plain_tgz.len > 2 && plain_tgz.data[0] == 0x1f && plain_tgz.data[1] == 0x8b);
+  free(plain_tgz.data);
+
+  /* NULL callbacks and buffers. */
+  CHECK(a0b_md5_stream(NULL, &r, hex) == A0B_ERR_INVALID_ARGUMENT);
+  CHECK(a0b_md5_stream(mem_read, &r, NULL) == A0B_ERR_INVALID_ARGUMENT);
+  CHECK(a0b_decrypt_stream(NULL, &in, mem_write, &plain, PW, PW_LEN, NULL, NULL) ==
+        A0B_ERR_INVALID_ARGUMENT);
+  CHECK(a0b_decrypt_stream(mem_read, &in, NULL, &plain, PW, PW_LEN, NULL, NULL) ==
+        A0B_ERR_INVALID_ARGUMENT);
+  CHECK(a0b_decrypt_stream(mem_read, &in, mem_write, &plain, NULL, 0, NULL, NULL) ==
+        A0B_ERR_INVALID_ARGUMENT);
+  CHECK(a0b_encrypt_stream(mem_read, &in, NULL, &plain, PW, PW_LEN, NULL, NULL) ==
+        A0B_ERR_INVALID_ARGUMENT);
+  CHECK(a0b_restore_stream(NULL, &in, dest, PW, PW_LEN, NULL, NULL) == A0B_ERR_INVALID_ARGUMENT);
+  CHECK(a0b_restore_stream(mem_read, &in, NULL, PW, PW_LEN, NULL, NULL) ==
+        A0B_ERR_INVALID_ARGUMENT);
+  CHECK(a0b_pack_stream(NULL, mem_write, &plain, NULL, 0, NULL, NULL) == A0B_ERR_INVALID_ARGUMENT);
+  CHECK(a0b_pack_stream(dest, NULL, &plain, NULL, 0, NULL, NULL) == A0B_ERR_INVALID_ARGUMENT);
+  free(plain.data);
+  free(sample);
+}
+
 static void test_invalid_arguments(void) {
   uint8_t key[32], iv[16];
   memset(key, 0xaa, sizeof key);
@@ -274,6 +457,7 @@ int main(int argc, char **argv) {
   scratch = argv[2];
   test_kdf_and_cipher();
   test_files();
+  test_streams();
   test_invalid_arguments();
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
