@@ -198,6 +198,35 @@ extern "C" {
 size_t a0b_last_error_message(char *buf,
                               size_t len);
 
+// Checks the backup file `input` without writing anything: its MD5 (when `expected_md5` is
+// not NULL), decryption (when `password` is not NULL; a plain `.tar.gz` otherwise), every gzip
+// member, the archive under `a0b_restore`'s parser and safety policy (as `options` sets it),
+// and every collection of the mongodump inside. On success `*report_json_out` receives a
+// NUL-terminated JSON report, to be freed with `a0b_string_free`: `restorable` and
+// `refusal` say whether `a0b_restore` would accept the archive, `collections_ok` and
+// `collections` how each collection reads (documents, bytes, indexes, the first damaged
+// document's index and offset). A backup that would not restore is a report, not an error.
+//
+// Errors: `A0B_ERR_CHECKSUM_MISMATCH`, `A0B_ERR_WRONG_PASSWORD`, `A0B_ERR_MALFORMED` (a damaged
+// or non-gzip stream), `A0B_ERR_IO`, `A0B_ERR_INVALID_ARGUMENT`.
+//
+// # Safety
+// `input` is a NUL-terminated path; `password` is NULL or points to `password_len` bytes;
+// `expected_md5` is NULL or 32 hex digits and a NUL; `options` is NULL or initialised;
+// `report_json_out` points to a writable pointer.
+a0b_result a0b_check(const char *input,
+                     const uint8_t *password,
+                     size_t password_len,
+                     const char *expected_md5,
+                     const struct a0b_options *options,
+                     char **report_json_out);
+
+// Frees a string returned by a0backup (such as `a0b_check`'s report). NULL is a no-op.
+//
+// # Safety
+// `s` is NULL or a string a0backup returned, not freed before.
+void a0b_string_free(char *s);
+
 // The MD5 of a file, as 32 lowercase hex digits and a NUL.
 //
 // # Safety

@@ -159,6 +159,11 @@ _decrypt_file = _declare(
 _encrypt_file = _declare("a0b_encrypt_file", _c_result, [_c_str, _c_str, _c_str, ctypes.c_size_t, _c_options])
 _restore = _declare("a0b_restore", _c_result, [_c_str, _c_str, _c_str, ctypes.c_size_t, _c_str, _c_options])
 _pack = _declare("a0b_pack", _c_result, [_c_str, _c_str, _c_str, ctypes.c_size_t, ctypes.c_char_p, _c_options])
+_check_backup = _declare(
+    "a0b_check", _c_result,
+    [_c_str, _c_str, ctypes.c_size_t, _c_str, _c_options, ctypes.POINTER(ctypes.c_void_p)],
+)
+_string_free = _declare("a0b_string_free", None, [ctypes.c_void_p])
 _decrypt_stream = _declare(
     "a0b_decrypt_stream", _c_result,
     [READ_FN, ctypes.c_void_p, WRITE_FN, ctypes.c_void_p, _c_str, ctypes.c_size_t, _c_str, _c_options],
@@ -399,6 +404,29 @@ def restore(input, dest_dir, password, *, expected_md5=None, overwrite=False, on
         overwrite=overwrite, format=_format(format), allow_symlinks=allow_symlinks,
         allow_hardlinks=allow_hardlinks, max_total_bytes=max_total_bytes,
     )
+
+
+def check(input, password=None, *, expected_md5=None, format=None, allow_symlinks=False,
+          allow_hardlinks=False, max_total_bytes=None):
+    """Checks a backup without writing anything: its md5 (with ``expected_md5``), decryption
+    (with ``password``; a plain .tar.gz without), gzip, the archive under restore's safety
+    policy, and every collection of the mongodump inside. Returns the report as a dict:
+    ``restorable`` and ``refusal`` say whether restore would accept it, ``collections_ok`` and
+    ``collections`` how each collection reads. A wrong md5 or password raises."""
+    import json
+
+    pw, n = _password(password)
+    out = ctypes.c_void_p()
+    _call_with_options(
+        lambda o, _: _check_backup(_path(input), pw, n, _md5_arg(expected_md5), o, ctypes.byref(out)),
+        None,
+        format=_format(format), allow_symlinks=allow_symlinks, allow_hardlinks=allow_hardlinks,
+        max_total_bytes=max_total_bytes,
+    )
+    try:
+        return json.loads(ctypes.string_at(out.value).decode("utf-8"))
+    finally:
+        _string_free(out)
 
 
 def pack(src_dir, output, password, *, overwrite=False, level=None, format=None, pbkdf2_iterations=None,

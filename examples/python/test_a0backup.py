@@ -152,6 +152,23 @@ class SampleBackupTest(TempDirTestCase):
             self.assertEqual(sha256(os.path.join(dest, name)), want, name)
         self.assertEqual(list_files(dest), sorted(name for _, name in entries), "no file beyond the manifest")
 
+    def test_check_sample_writes_nothing(self):
+        before = sorted(os.listdir(self.path(".")))
+        report = a0backup.check(SAMPLE, SAMPLE_PASSWORD, expected_md5=sample_md5())
+        self.assertTrue(report["restorable"])
+        self.assertTrue(report["collections_ok"])
+        names = {(c["database"], c["collection"]) for c in report["collections"]}
+        self.assertIn(("auth0", "users"), names)
+        # The restored files agree on the document bytes the report counts.
+        dest = self.path("checked-restore")
+        a0backup.restore(SAMPLE, dest, SAMPLE_PASSWORD)
+        users = [c for c in report["collections"] if c["collection"] == "users"][0]
+        size = os.path.getsize(os.path.join(dest, "dump", "auth0", "users.bson"))
+        self.assertEqual(users["bytes"], size)
+        self.assertEqual(sorted(os.listdir(self.path("."))), sorted(before + ["checked-restore"]))
+        self.assertCode(a0backup.ERR_CHECKSUM_MISMATCH, a0backup.check, SAMPLE, SAMPLE_PASSWORD,
+                        expected_md5="0" * 32)
+
     def test_restore_sample(self):
         md5 = sample_md5()
         self.assertEqual(a0backup.md5_file(SAMPLE), md5)

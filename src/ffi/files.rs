@@ -18,14 +18,21 @@ pub(crate) fn file_options<'a>(o: &Options) -> FileOptions<'a> {
         .progress(o.progress())
 }
 
-/// The options of a restore.
-pub(crate) fn restore_options<'a>(o: &Options) -> RestoreOptions<'a> {
-    let mut unpack = UnpackOptions::new()
+/// The safety policy of a restore (and of a check).
+pub(crate) fn unpack_options(o: &Options) -> UnpackOptions {
+    let unpack = UnpackOptions::new()
         .allow_symlinks(o.allow_symlinks)
         .allow_hardlinks(o.allow_hardlinks);
     if o.max_total_bytes > 0 {
-        unpack = unpack.max_total_bytes(o.max_total_bytes);
+        unpack.max_total_bytes(o.max_total_bytes)
+    } else {
+        unpack
     }
+}
+
+/// The options of a restore.
+pub(crate) fn restore_options<'a>(o: &Options) -> RestoreOptions<'a> {
+    let unpack = unpack_options(o);
     RestoreOptions::new()
         .replace(o.overwrite)
         .decrypt_options(o.decrypt())

@@ -54,6 +54,7 @@
 // options, the callbacks, then the functions over files and over callbacks.
 #[macro_use]
 mod boundary;
+mod check;
 mod files;
 mod handles;
 mod io;
@@ -61,6 +62,7 @@ mod options;
 mod streams;
 
 pub use boundary::a0b_last_error_message;
+pub use check::{a0b_check, a0b_string_free};
 pub use files::{a0b_decrypt_file, a0b_encrypt_file, a0b_md5_file, a0b_pack, a0b_restore};
 pub use handles::{
     a0b_cipher, a0b_cipher_apply, a0b_cipher_free, a0b_cipher_new, a0b_cipher_new_key_iv,

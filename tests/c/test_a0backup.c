@@ -176,6 +176,19 @@ static void test_files(void) {
   CHECK(exists(path(2, dest, "dump/auth0/users.bson")));
   CHECK(a0b_restore(sample, dest, PW, PW_LEN, NULL, NULL) == A0B_ERR_ALREADY_EXISTS);
 
+  /* Check the same backup without writing: a JSON report, freed by the library. */
+  char *report = NULL;
+  CHECK(a0b_check(sample, PW, PW_LEN, SAMPLE_MD5, NULL, &report) == A0B_OK && report != NULL);
+  CHECK(strstr(report, "\"restorable\":true") != NULL);
+  CHECK(strstr(report, "\"collections_ok\":true") != NULL);
+  CHECK(strstr(report, "\"users\"") != NULL);
+  a0b_string_free(report);
+  a0b_string_free(NULL);
+  report = NULL;
+  CHECK(a0b_check(sample, PW, PW_LEN, "00000000000000000000000000000000", NULL, &report) ==
+        A0B_ERR_CHECKSUM_MISMATCH);
+  CHECK(report == NULL);
+
   /* Pack what was restored, encrypted, and restore that. */
   const char *packed = path(2, scratch, "packed.tar.gz.enc");
   char md5_out[33];

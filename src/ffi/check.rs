@@ -1,0 +1,68 @@
+//! `a0b_check`: will this backup restore? The report comes back as a JSON string that the
+//! caller frees with `a0b_string_free`.
+
+use std::ffi::{c_char, CString};
+
+use super::boundary::{md5_arg, optional_password_arg, path_arg, Out};
+use super::files::unpack_options;
+use super::options::{a0b_options, options_arg};
+use super::*;
+use crate::check::{check_file, CheckOptions};
+
+/// Checks the backup file `input` without writing anything: its MD5 (when `expected_md5` is
+/// not NULL), decryption (when `password` is not NULL; a plain `.tar.gz` otherwise), every gzip
+/// member, the archive under `a0b_restore`'s parser and safety policy (as `options` sets it),
+/// and every collection of the mongodump inside. On success `*report_json_out` receives a
+/// NUL-terminated JSON report, to be freed with `a0b_string_free`: `restorable` and
+/// `refusal` say whether `a0b_restore` would accept the archive, `collections_ok` and
+/// `collections` how each collection reads (documents, bytes, indexes, the first damaged
+/// document's index and offset). A backup that would not restore is a report, not an error.
+///
+/// Errors: `A0B_ERR_CHECKSUM_MISMATCH`, `A0B_ERR_WRONG_PASSWORD`, `A0B_ERR_MALFORMED` (a damaged
+/// or non-gzip stream), `A0B_ERR_IO`, `A0B_ERR_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `input` is a NUL-terminated path; `password` is NULL or points to `password_len` bytes;
+/// `expected_md5` is NULL or 32 hex digits and a NUL; `options` is NULL or initialised;
+/// `report_json_out` points to a writable pointer.
+#[no_mangle]
+pub unsafe extern "C" fn a0b_check(
+    input: *const c_char,
+    password: *const u8,
+    password_len: usize,
+    expected_md5: *const c_char,
+    options: *const a0b_options,
+    report_json_out: *mut *mut c_char,
+) -> a0b_result {
+    ffi_boundary! {
+        let input = unsafe { path_arg(input, "input") }?;
+        let pw = unsafe { optional_password_arg(password, password_len) }?;
+        let expected = unsafe { md5_arg(expected_md5) }?;
+        let o = unsafe { options_arg(options) }?;
+        let out = unsafe { Out::new(report_json_out, "report_json_out") }?;
+        let check = CheckOptions::new()
+            .expected_md5(expected)
+            .decrypt_options(o.decrypt())
+            .unpack(unpack_options(&o));
+        let report = check_file(&input, pw.as_ref(), &check)?;
+        let json = CString::new(report.to_json().to_string())
+            .map_err(|_| crate::Error::InvalidArgument("the report holds a NUL byte".into()))?;
+        out.set(json.into_raw());
+        Ok(())
+    }
+}
+
+/// Frees a string returned by a0backup (such as `a0b_check`'s report). NULL is a no-op.
+///
+/// # Safety
+/// `s` is NULL or a string a0backup returned, not freed before.
+#[no_mangle]
+pub unsafe extern "C" fn a0b_string_free(s: *mut c_char) {
+    ffi_boundary! {
+        if !s.is_null() {
+            // SAFETY: the contract above: `s` came from CString::into_raw in this library.
+            drop(unsafe { CString::from_raw(s) });
+        }
+        Ok(())
+    }
+}
