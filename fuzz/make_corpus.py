@@ -379,12 +379,54 @@ def md5_corpus():
     write("md5", "empty", b"")
 
 
+def bson_doc(elements):
+    body = b"".join(elements)
+    return struct.pack("<i", len(body) + 5) + body + b"\0"
+
+
+def bson_el(kind, name, value):
+    return bytes([kind]) + name + b"\0" + value
+
+
+def bson_corpus():
+    """Documents of every common shape, then the corruptions the check must locate."""
+    s = b"hello"
+    string = struct.pack("<i", len(s) + 1) + s + b"\0"
+    inner = bson_doc([bson_el(0x10, b"n", struct.pack("<i", 7))])
+    doc = bson_doc([
+        bson_el(0x01, b"d", struct.pack("<d", 1.5)),
+        bson_el(0x02, b"s", string),
+        bson_el(0x03, b"o", inner),
+        bson_el(0x04, b"a", bson_doc([bson_el(0x10, b"0", struct.pack("<i", 1))])),
+        bson_el(0x05, b"b", struct.pack("<i", 3) + b"\x00abc"),
+        bson_el(0x07, b"id", bytes(12)),
+        bson_el(0x08, b"t", b"\x01"),
+        bson_el(0x09, b"dt", struct.pack("<q", 0)),
+        bson_el(0x0A, b"nil", b""),
+        bson_el(0x0B, b"re", b"a.*\0i\0"),
+        bson_el(0x12, b"l", struct.pack("<q", 1 << 40)),
+        bson_el(0x13, b"dec", bytes(16)),
+    ])
+    write("bson", "every-type", doc)
+    write("bson", "three", doc * 3)
+    write("bson", "empty-file", b"")
+    write("bson", "smallest", b"\x05\0\0\0\0")
+    write("bson", "cut", doc * 2 + doc[:10])
+    write("bson", "cut-prefix", doc + b"\x20\0")
+    write("bson", "missing-nul", doc[:-1] + b"\x01")
+    write("bson", "bad-type", doc[:4] + b"\x42" + doc[5:])
+    write("bson", "length-too-long", struct.pack("<i", len(doc) + 1) + doc[4:] + b"\0")
+    write("bson", "nested-overruns", bson_doc([bson_el(0x03, b"o", struct.pack("<i", 99) + inner[4:])]))
+    write("bson", "negative-length", struct.pack("<i", -5) + bytes(8))
+
+
 def main():
     decrypt_corpus()
     status_corpus()
     unpack_corpus()
     restore_corpus()
     md5_corpus()
+    bson_corpus()
     total = 0
     for target in sorted(os.listdir(os.path.join(HERE, "corpus"))):
         d = os.path.join(HERE, "corpus", target)

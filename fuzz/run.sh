@@ -34,7 +34,7 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
     "${nice_cmd[@]}" cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
 fi
 
-targets=(decrypt status unpack restore md5)
+targets=(decrypt status unpack restore md5 bson)
 work="$(mktemp -d "${TMPDIR:-/tmp}/a0backup-fuzz.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 touch "$work/start"

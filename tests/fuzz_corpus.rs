@@ -99,6 +99,11 @@ fn md5_corpus() {
     replay("md5");
 }
 
+#[test]
+fn bson_corpus() {
+    replay("bson");
+}
+
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
 

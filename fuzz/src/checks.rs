@@ -25,7 +25,7 @@ use a0backup::{
 };
 
 /// The fuzz targets, by name: the names of their corpus directories too.
-pub const TARGETS: [&str; 5] = ["decrypt", "status", "unpack", "restore", "md5"];
+pub const TARGETS: [&str; 6] = ["decrypt", "status", "unpack", "restore", "md5", "bson"];
 
 /// The most bytes of file data the `unpack` target lets an archive write.
 pub const UNPACK_MAX_BYTES: u64 = 1 << 20;
@@ -44,6 +44,7 @@ pub fn check(target: &str, data: &[u8]) -> Result<(), String> {
         "unpack" => unpack(data),
         "restore" => restore(data),
         "md5" => md5(data),
+        "bson" => bson(data),
         other => Err(format!("unknown fuzz target {other:?}")),
     }
 }
@@ -1069,3 +1070,55 @@ fn scan(root: &Path, contents: bool) -> Result<BTreeMap<PathBuf, Node>, String> 
     walk(root, PathBuf::new(), contents, &mut out)?;
     Ok(out)
 }
+
+// ------------------------------------------------------------------------------------------
+// bson
+// ------------------------------------------------------------------------------------------
+
+/// `bson`: input = the bytes of a `.bson` file.
+///
+/// The streaming validator never panics and agrees with a walk that cuts the input by each
+/// document's length prefix and checks each document alone: the same count of good documents,
+/// their bytes, and the first bad one's index and offset (a prefix cut short by the end of the
+/// input is bad too).
+pub fn bson(data: &[u8]) -> Result<(), String> {
+    use a0backup::check::bson::{check_document, validate_bson, MAX_DOCUMENT_SIZE};
+    let summary = validate_bson(&mut &data[..]).map_err(|e| format!("read error: {e}"))?;
+    ensure!(
+        summary.file_bytes == data.len() as u64,
+        "read {} of {} bytes",
+        summary.file_bytes,
+        data.len()
+    );
+    let (mut at, mut good, mut bytes) = (0usize, 0u64, 0u64);
+    let mut first_bad = None;
+    while at < data.len() {
+        let rest = &data[at..];
+        let len = if rest.len() >= 4 {
+            i32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]])
+        } else {
+            -1
+        };
+        let fits = len >= 5 && (len as usize) <= MAX_DOCUMENT_SIZE && (len as usize) <= rest.len();
+        if !fits || check_document(&rest[..len as usize]).is_err() {
+            first_bad = Some((good, at as u64));
+            break;
+        }
+        good += 1;
+        bytes += len as u64;
+        at += len as usize;
+    }
+    ensure!(
+        summary.documents == good && summary.bytes == bytes,
+        "validator counted {} documents / {} bytes, the reference walk {good} / {bytes}",
+        summary.documents,
+        summary.bytes
+    );
+    let found = summary.error.as_ref().map(|e| (e.document, e.offset));
+    ensure!(
+        found == first_bad,
+        "validator's first error {found:?}, the reference walk's {first_bad:?}"
+    );
+    Ok(())
+}
+
