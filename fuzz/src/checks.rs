@@ -1121,4 +1121,3 @@ pub fn bson(data: &[u8]) -> Result<(), String> {
     );
     Ok(())
 }
-
