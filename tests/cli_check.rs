@@ -198,3 +198,45 @@ fn restore_of_one_collection_writes_exactly_its_files() {
     assert_eq!(bad.status.code(), Some(2), "{bad:?}");
     assert!(!w.join("x").exists());
 }
+
+/// `list --collections` reads the headers only; its sizes are the bytes `check` validates in
+/// full, collection by collection.
+#[test]
+fn list_collections_agrees_with_check() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let sample = common::data("sample-backup/backup-retrieve.tar.gz.enc");
+    let s = sample.to_str().unwrap();
+    let listed = a0backup(
+        &[
+            "--json",
+            "list",
+            "--collections",
+            "--password",
+            "Passw0rd",
+            s,
+        ],
+        w,
+    );
+    assert_eq!(listed.status.code(), Some(0), "{listed:?}");
+    let rows: Vec<serde_json::Value> = String::from_utf8(listed.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let checked = a0backup(&["--json", "check", "--password", "Passw0rd", s], w);
+    let report: serde_json::Value = serde_json::from_slice(&checked.stdout).unwrap();
+    let collections = report["collections"].as_array().unwrap();
+    assert_eq!(rows.len(), collections.len());
+    for c in collections {
+        let row = rows
+            .iter()
+            .find(|r| r["database"] == c["database"] && r["collection"] == c["collection"])
+            .unwrap_or_else(|| panic!("{c} not listed"));
+        assert_eq!(row["bson_bytes"], c["bytes"], "{c}");
+    }
+    let table = a0backup(&["list", "--collections", "--password", "Passw0rd", s], w);
+    assert!(String::from_utf8(table.stdout)
+        .unwrap()
+        .contains("auth0.users"));
+}

@@ -115,6 +115,8 @@ const c = {
   encryptStream: lib.func('int32_t a0b_encrypt_stream(a0b_read_cb *read_cb, void *read_userdata, a0b_write_cb *write_cb, void *write_userdata, const uint8_t *password, size_t password_len, _Out_ uint8_t *md5_hex_out, const a0b_options *options)'),
   restoreStream: lib.func('int32_t a0b_restore_stream(a0b_read_cb *read_cb, void *read_userdata, const char *dest_dir, const uint8_t *password, size_t password_len, const char *expected_md5, const a0b_options *options)'),
   md5Stream: lib.func('int32_t a0b_md5_stream(a0b_read_cb *read_cb, void *read_userdata, _Out_ uint8_t *hex_out)'),
+  check: lib.func('int32_t a0b_check(const char *input, const uint8_t *password, size_t password_len, const char *expected_md5, const a0b_options *options, _Out_ void **report_json_out)'),
+  stringFree: lib.func('void a0b_string_free(void *s)'),
 };
 
 // --- Errors ------------------------------------------------------------------------------------
@@ -348,6 +350,25 @@ export function pack(srcDir, output, password, opts = {}) {
   const hex = Buffer.alloc(33);
   withOptions(opts, (o) => c.pack(pathArg(srcDir), pathArg(output), pw.ptr, pw.len, hex, o));
   return cString(hex);
+}
+
+/**
+ * Checks a backup without writing anything: its md5 (expectedMd5), decryption (with a password;
+ * a plain .tar.gz with null), gzip, the archive under restore's safety policy, and every
+ * collection of the mongodump inside. Returns the report: `restorable` and `refusal` say whether
+ * restore would accept it, `collectionsOk` and `collections` how each collection reads (the
+ * JSON's snake_case keys as they are). A wrong md5 or password throws. Options: expectedMd5,
+ * format, allowSymlinks, allowHardlinks, maxTotalBytes.
+ */
+export function checkBackup(input, password, opts = {}) {
+  const pw = passwordArg(password);
+  const out = [null];
+  withOptions(opts, (o) => c.check(pathArg(input), pw.ptr, pw.len, opts.expectedMd5 ?? null, o, out));
+  try {
+    return JSON.parse(koffi.decode(out[0], 'char', -1));
+  } finally {
+    c.stringFree(out[0]);
+  }
 }
 
 /** The md5 of a file, as 32 lowercase hex digits. */

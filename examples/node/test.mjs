@@ -248,6 +248,22 @@ test('createcipher-vectors.json', () => {
   }
 });
 
+test('checks the sample backup without writing', (t) => {
+  const dir = tempDir(t);
+  const expectedMd5 = sampleMd5();
+  const report = a0b.checkBackup(sample, SAMPLE_PASSWORD, { expectedMd5 });
+  assert.equal(report.restorable, true);
+  assert.equal(report.collections_ok, true);
+  assert.equal(report.md5, expectedMd5);
+  const users = report.collections.find((c) => c.database === 'auth0' && c.collection === 'users');
+  // The bytes counted are the size of the file a restore writes.
+  a0b.restore(sample, path.join(dir, 'r'), SAMPLE_PASSWORD);
+  assert.equal(users.bytes, fs.statSync(path.join(dir, 'r', 'dump', 'auth0', 'users.bson')).size);
+  assert.deepEqual(fs.readdirSync(dir), ['r']);
+  const wrongMd5 = expectedMd5.replace(/^./, (ch) => (ch === '0' ? '1' : '0'));
+  expectCode(() => a0b.checkBackup(sample, SAMPLE_PASSWORD, { expectedMd5: wrongMd5 }), a0b.ERR_CHECKSUM_MISMATCH);
+});
+
 test('restores the sample backup', (t) => {
   const dir = tempDir(t);
   const dest = path.join(dir, 'restore');

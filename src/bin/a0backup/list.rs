@@ -18,6 +18,10 @@ pub struct ListArgs {
     password: ListPasswordArgs,
     #[command(flatten)]
     format: FormatArgs,
+    /// Print a table by database and collection (from the headers alone: sizes, no document
+    /// counts; `a0backup check` reads the documents).
+    #[arg(long)]
+    collections: bool,
     /// The archive, or - for standard input.
     input: PathBuf,
 }
@@ -116,8 +120,13 @@ pub fn list(a: ListArgs, json: bool) -> Result<(), Failure> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let mut write_err = None;
+    let mut table = crate::collections::Table::default();
     {
         let mut each = |e: &EntryInfo| {
+            if a.collections {
+                table.add(e);
+                return;
+            }
             if json {
                 let line = json!({"path": e.path.to_string_lossy(), "type": e.kind.letter().to_string(),
                     "size": e.size, "mode": e.mode, "mtime": e.mtime,
@@ -141,6 +150,9 @@ pub fn list(a: ListArgs, json: bool) -> Result<(), Failure> {
         }
     }
     out.flush().map_err(|e| io_failure(Path::new("-"), e))?;
+    if a.collections {
+        table.print(json);
+    }
     match write_err {
         Some(e) => Err(io_failure(Path::new("-"), e)),
         None => Ok(()),

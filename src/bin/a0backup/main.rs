@@ -6,6 +6,7 @@
 
 mod args;
 mod check;
+mod collections;
 mod decrypt;
 mod encrypt;
 mod failure;
