@@ -19,7 +19,8 @@
 #   ROWS       which rows, comma-separated     (default decrypt,md5,restore,pack; `decrypt` is
 #              the three decrypt rows, `md5` the md5 row; `sync` (not in the default) is a0backup
 #              against itself: decrypt and restore as they are, flushing to stable storage
-#              before publishing, against the same with --no-sync)
+#              before publishing, against the same with --no-sync; `check` (not in the
+#              default) is `a0backup check` of the restore's backup against the restore itself)
 #   KEEP=1     keep BENCH_DIR afterwards
 #   NO_PAGE_REPORTING=1  (root, Linux guests with virtio-balloon free page reporting) stop the
 #              guest from handing free memory back to the host while the script runs, and
@@ -58,8 +59,8 @@ done
 for n in SIZE_MB TREE_MB RUNS PACK_RUNS; do
   [[ ${!n} =~ ^[1-9][0-9]*$ ]] || die "$n must be a positive integer, not '${!n}'"
 done
-[[ $ROWS =~ ^(decrypt|md5|restore|pack|sync)(,(decrypt|md5|restore|pack|sync))*$ ]] ||
-  die "ROWS is a comma-separated list of decrypt, md5, restore, pack and sync, not '$ROWS'"
+[[ $ROWS =~ ^(decrypt|md5|restore|pack|sync|check)(,(decrypt|md5|restore|pack|sync|check))*$ ]] ||
+  die "ROWS is a comma-separated list of decrypt, md5, restore, pack, sync and check, not '$ROWS'"
 want() { [[ ",$ROWS," == *",$1,"* ]]; }
 
 # --- a0backup ---------------------------------------------------------------------------------
@@ -301,7 +302,7 @@ fi
 # --- Restore and pack -------------------------------------------------------------------------
 HAS_RESTORE=0
 HAS_PACK=0
-{ want restore || want sync; } && has_sub restore && HAS_RESTORE=1
+{ want restore || want sync || want check; } && has_sub restore && HAS_RESTORE=1
 want pack && has_sub pack && HAS_PACK=1
 
 TREE=$D/tree
@@ -342,6 +343,11 @@ if [ "$HAS_RESTORE" = 1 ]; then
   if want sync; then
     row "$WORK, every file and directory fsynced before the rename" "a0backup restore --no-sync" \
       "$A0_R --no-sync" "$A0_R" "$CLEAN_R" "$CHECK_R"
+  fi
+  if want check && has_sub check; then
+    # check does all that restore does but the writes (and validates every BSON document).
+    row "$WORK, checked instead (nothing written)" "a0backup restore" \
+      "$A0_R" "$QA0 check -q --password $PASSWORD --md5 $BACKUP_MD5 $QB" "$CLEAN_R" ""
   fi
   if ! want restore; then
     :
