@@ -313,6 +313,51 @@ pub(crate) fn copy_with_writer_thread<R: Read, W: Write + Send>(
     })
 }
 
+/// Reads `source` on this thread in [`CHUNK`]s and hands them over a [`chunk_channel`] to
+/// `consume`, which runs on a thread of its own (named `thread_name`) and reads them as a
+/// stream. `after_chunk` runs here after each chunk (progress, cancellation). Only a complete
+/// read announces the end, so a source that fails is, to the consumer, a stream that stopped
+/// early; the source's error is the one returned then, else the consumer's result.
+pub(crate) fn hand_off<R: Read, T: Send>(
+    source: &mut R,
+    thread_name: &str,
+    consume: impl FnOnce(ChunkReader) -> crate::Result<T> + Send,
+    mut after_chunk: impl FnMut() -> crate::Result<()>,
+) -> crate::Result<T> {
+    let (tx, rx) = chunk_channel();
+    std::thread::scope(|scope| {
+        let consumer = std::thread::Builder::new()
+            .name(thread_name.into())
+            .spawn_scoped(scope, move || consume(rx.into_reader()))
+            .expect("spawning a pipeline thread");
+        let read = (|| -> crate::Result<()> {
+            loop {
+                let mut buf = tx.buffer();
+                let n = read_full(source, &mut buf)?;
+                buf.truncate(n);
+                if n > 0 && !tx.send(buf) {
+                    return Ok(()); // the consumer failed; its error is reported
+                }
+                after_chunk()?;
+                if n < CHUNK {
+                    return Ok(());
+                }
+            }
+        })();
+        if read.is_ok() {
+            tx.end();
+        } else {
+            drop(tx);
+        }
+        let consumed = consumer.join().unwrap_or_else(|_| {
+            Err(crate::Error::Io(io::Error::other(format!(
+                "the {thread_name} thread panicked"
+            ))))
+        });
+        read.and(consumed)
+    })
+}
+
 /// Reads until `buf` is full or the reader is at its end.
 pub(crate) fn read_full<R: Read>(reader: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;

@@ -20,7 +20,7 @@ use crate::durable::{self, Kind, Owned, Pattern};
 use crate::error::{Error, Result};
 use crate::gzip::{GzipChecked, NotGzip};
 use crate::kdf::Password;
-use crate::pipeline::{chunk_channel, read_full, MaybeHashed, CHUNK};
+use crate::pipeline::{hand_off, MaybeHashed};
 use crate::progress::Progress;
 use crate::stream::{DecryptOptions, DecryptReader};
 
@@ -713,46 +713,19 @@ impl Stage<'_, '_> {
         let unpack = self.unpack;
         let sync = self.sync;
 
-        let (tx, rx) = chunk_channel();
-        let (inflate_result, unpack_result) = std::thread::scope(|scope| {
-            let untar = std::thread::Builder::new()
-                .name("a0backup-untar".into())
-                .spawn_scoped(scope, move || {
-                    let reader = rx.into_reader();
-                    durable::with_writeback(sync, || {
-                        unpack_tar(reader, &root, unpack).map(|(summary, _)| summary)
-                    })
+        let progress = &mut *self.progress;
+        let (count, total) = (self.count, self.total);
+        let extracted = hand_off(
+            &mut gz,
+            "a0backup-untar",
+            move |reader| {
+                durable::with_writeback(sync, || {
+                    unpack_tar(reader, &root, unpack).map(|(summary, _)| summary)
                 })
-                .expect("spawning the untar thread");
-
-            let inflate_result = (|| -> Result<()> {
-                loop {
-                    let mut buf = tx.buffer();
-                    let n = read_full(&mut gz, &mut buf)?;
-                    buf.truncate(n);
-                    let last = n < CHUNK;
-                    if n > 0 && !tx.send(buf) {
-                        return Ok(()); // the untar side failed; its error is reported
-                    }
-                    self.progress.report(self.count.get(), self.total)?;
-                    if last {
-                        return Ok(());
-                    }
-                }
-            })();
-            // Only a complete inflate announces the end; otherwise the untar side sees the
-            // stream stop early.
-            if inflate_result.is_ok() {
-                tx.end();
-            } else {
-                drop(tx);
-            }
-            let unpack_result = untar
-                .join()
-                .unwrap_or_else(|_| Err(Error::Io(io::Error::other("the untar thread panicked"))));
-            (inflate_result, unpack_result)
-        });
-        let mut unpacked = match inflate_result.and(unpack_result) {
+            },
+            || progress.report(count.get(), total),
+        );
+        let mut unpacked = match extracted {
             Ok(u) => u,
             Err(e) => return Err(staging.fail(e)),
         };

@@ -2,8 +2,9 @@
 //! decryption, every gzip member's CRC and length, the tar stream under restore's own parser
 //! and safety policy (as a dry run), and the mongodump inside through [`Checker`].
 //!
-//! The work is spread as a restore's is: the md5 on a thread of its own, decrypt and inflate on
-//! the calling thread, and the tar walk with the BSON validation on a third.
+//! The work is spread as a restore's is (`pipeline::hand_off`): the md5 on a thread of its own,
+//! decrypt and inflate on the calling thread, and the tar walk with the BSON validation on a
+//! third.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -14,7 +15,7 @@ use crate::checksum::Md5Digest;
 use crate::error::{Error, Result};
 use crate::gzip::{GzipChecked, NotGzip};
 use crate::kdf::Password;
-use crate::pipeline::{chunk_channel, read_full, MaybeHashed, CHUNK};
+use crate::pipeline::{hand_off, MaybeHashed};
 use crate::stream::{DecryptOptions, DecryptReader};
 
 use super::{CheckReport, Checker};
@@ -137,42 +138,18 @@ pub fn check_reader<R: Read>(
 /// Inflates `source` on this thread and walks the tar on another.
 fn inspect<S: Read>(source: S, not_gzip: NotGzip, unpack: &UnpackOptions) -> Result<CheckReport> {
     let mut gz = GzipChecked::new(source, not_gzip)?;
-    let (tx, rx) = chunk_channel();
-    let (inflated, walked) = std::thread::scope(|scope| {
-        let walker = std::thread::Builder::new()
-            .name("a0backup-check".into())
-            .spawn_scoped(scope, move || {
-                let mut checker = Checker::new();
-                let (run, _) = dry_run(rx.into_reader(), unpack, |e| {
-                    checker.entry(e.path, e.kind, e.size, e.data)
-                })?;
-                Ok::<_, Error>((run, checker.finish()))
-            })
-            .expect("spawning the check thread");
-        let inflated = (|| -> Result<()> {
-            loop {
-                let mut buf = tx.buffer();
-                let n = read_full(&mut gz, &mut buf)?;
-                buf.truncate(n);
-                if n > 0 && !tx.send(buf) {
-                    return Ok(()); // the walker failed; its error is reported
-                }
-                if n < CHUNK {
-                    return Ok(());
-                }
-            }
-        })();
-        if inflated.is_ok() {
-            tx.end();
-        } else {
-            drop(tx);
-        }
-        let walked = walker
-            .join()
-            .unwrap_or_else(|_| Err(Error::Io(io::Error::other("the check thread panicked"))));
-        (inflated, walked)
-    });
-    inflated?;
+    let walked = hand_off(
+        &mut gz,
+        "a0backup-check",
+        |reader| {
+            let mut checker = Checker::new();
+            let (run, _) = dry_run(reader, unpack, |e| {
+                checker.entry(e.path, e.kind, e.size, e.data)
+            })?;
+            Ok((run, checker.finish()))
+        },
+        || Ok(()),
+    );
     let (run, mut report) = walked?;
     report.restorable = run.refusal.is_none();
     report.refusal = run.refusal.map(|e| e.to_string());
