@@ -8,8 +8,8 @@ use clap::Args;
 
 use crate::args::{decrypt_options, md5_said, ExpectedMd5Args, FormatArgs};
 use crate::failure::Failure;
-use crate::io::{is_dash, looks_encrypted, looks_gzip, not_gzip, one_stdin, open_input};
-use crate::password::{prompt, ListPasswordArgs, Purpose};
+use crate::io::{is_dash, one_stdin, open_input};
+use crate::password::ListPasswordArgs;
 use crate::restore::SafetyArgs;
 
 /// Exit code for "the archive would restore, but collection data is damaged or incomplete".
@@ -39,19 +39,7 @@ pub fn check(a: CheckArgs, quiet: bool, json: bool) -> Result<(), Failure> {
     let checked = a.expected.read()?;
     let latin1 = a.format.latin1_password;
     let input = open_input(&a.input)?;
-    let password = match a.password.given(latin1)? {
-        Some(p) => Some(p),
-        None if looks_encrypted(&a.input, &input.head) => {
-            Some(prompt(latin1, Purpose::Decrypt(&a.input))?)
-        }
-        None if !looks_gzip(&input.head) => {
-            return Err(not_gzip(
-                &a.input,
-                "give --password-file, --password-env or --password",
-            ))
-        }
-        None => None,
-    };
+    let password = a.password.for_input(latin1, &a.input, &input.head)?;
     let options = CheckOptions::new()
         .expected_md5(checked.as_ref().map(|e| e.md5))
         .decrypt_options(decrypt_options(format))

@@ -9,8 +9,8 @@ use serde_json::json;
 
 use crate::args::{decrypt_options, FormatArgs};
 use crate::failure::{io_failure, Failure};
-use crate::io::{is_dash, looks_encrypted, looks_gzip, not_gzip, one_stdin, open_input};
-use crate::password::{prompt, ListPasswordArgs, Purpose};
+use crate::io::{is_dash, one_stdin, open_input};
+use crate::password::ListPasswordArgs;
 
 #[derive(Args, Debug)]
 pub struct ListArgs {
@@ -101,21 +101,7 @@ pub fn list(a: ListArgs, json: bool) -> Result<(), Failure> {
     let format = a.format.read()?;
     let latin1 = a.format.latin1_password;
     let input = open_input(&a.input)?;
-    // Without a password option, an input that looks encrypted gets the prompt (or, without
-    // a terminal, a usage error naming the options); see `looks_encrypted` for the rule.
-    let password = match a.password.given(latin1)? {
-        Some(p) => Some(p),
-        None if looks_encrypted(&a.input, &input.head) => {
-            Some(prompt(latin1, Purpose::Decrypt(&a.input))?)
-        }
-        None if !looks_gzip(&input.head) => {
-            return Err(not_gzip(
-                &a.input,
-                "give --password-file, --password-env or --password",
-            ))
-        }
-        None => None,
-    };
+    let password = a.password.for_input(latin1, &a.input, &input.head)?;
     let input = input.reader;
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());

@@ -14,7 +14,7 @@ use a0backup::Password;
 use clap::Args;
 
 use crate::failure::{io_failure, usage, Failure};
-use crate::io::{display_input, is_dash};
+use crate::io::{display_input, is_dash, looks_encrypted, looks_gzip, not_gzip};
 
 /// How many times an empty password at the prompt is asked again before giving up.
 const PROMPTS: usize = 3;
@@ -178,6 +178,31 @@ fn can_ask() -> bool {
 /// options. An empty answer is asked again, a few times, then refused: a backup has no empty
 /// password, and taking one would only end in "probably wrong password". A password to
 /// encrypt with is typed twice.
+impl ListPasswordArgs {
+    /// The password for reading `input` (whose first bytes are `head`): the one given; else,
+    /// when the input looks encrypted, the prompt (or, without a terminal, a usage error naming
+    /// the options; see `looks_encrypted` for the rule); else none for a plain `.tar.gz`, and a
+    /// usage error for anything that is neither.
+    pub fn for_input(
+        &self,
+        latin1: bool,
+        input: &Path,
+        head: &[u8],
+    ) -> Result<Option<Password>, Failure> {
+        match self.given(latin1)? {
+            Some(p) => Ok(Some(p)),
+            None if looks_encrypted(input, head) => {
+                Ok(Some(prompt(latin1, Purpose::Decrypt(input))?))
+            }
+            None if !looks_gzip(head) => Err(not_gzip(
+                input,
+                "give --password-file, --password-env or --password",
+            )),
+            None => Ok(None),
+        }
+    }
+}
+
 pub fn prompt(latin1: bool, purpose: Purpose<'_>) -> Result<Password, Failure> {
     if !can_ask() {
         return Err(usage(match purpose {
