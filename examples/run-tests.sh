@@ -6,8 +6,9 @@
 # Builds the C library with `make capi` (into target/capi/, or $CARGO_TARGET_DIR/capi/) when
 # liba0backup.so is missing there or older than the sources (or uses $A0BACKUP_LIB as it is),
 # installs the Node example's locked dependencies, then runs `node --test` on examples/node and
-# the Python unittest suite. Exits non-zero if anything fails. Needs cargo, make, node with npm,
-# and python3.
+# the Python unittest suite against the package installed into a fresh venv. Exits non-zero if
+# anything fails. Needs cargo, make, node with npm, and python3 with its venv module (Debian:
+# python3-venv); pip fetches the package's build backend (setuptools) from its index.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -69,8 +70,20 @@ echo "run-tests: node --test examples/node"
 # directory itself instead of searching it for test files.
 node --test examples/node/test.mjs || failed+=("node")
 
-echo "run-tests: python3 -m unittest discover -s examples/python -v"
-python3 -m unittest discover -s examples/python -v || failed+=("python")
+# --- Python: examples/python installed by pip into a fresh venv, tested from outside the tree ----
+# The suite runs with the venv's python from a scratch directory, so `import a0backup` can only
+# find the installed package (tests/test_install.py checks that it does).
+py_tmp=$(mktemp -d "${TMPDIR:-/tmp}/a0b-py-venv.XXXXXX")
+py=$py_tmp/venv/bin/python
+echo "run-tests: python3 -m venv $py_tmp/venv; pip install examples/python"
+if python3 -m venv "$py_tmp/venv" && "$py" -m pip install --quiet "$ROOT/examples/python"; then
+  echo "run-tests: $py -m unittest discover -s examples/python/tests -v"
+  (cd "$py_tmp" && "$py" -m unittest discover -s "$ROOT/examples/python/tests" -v) || failed+=("python")
+else
+  failed+=("python (venv or pip install)")
+fi
+rm -rf "$py_tmp"
+# --- end of Python --------------------------------------------------------------------------------
 
 if [ ${#failed[@]} -gt 0 ]; then
   echo "run-tests: FAILED: ${failed[*]}" >&2

@@ -1,6 +1,9 @@
-"""Tests of the ctypes wrapper: python3 -m unittest discover -s examples/python -v
+"""Tests of the installed a0backup package (examples/run-tests.sh installs it into a venv and
+runs them from outside the source tree):
 
-The library comes from $A0BACKUP_LIB or ../../target/capi (see a0backup.py).
+    python -m unittest discover -s examples/python/tests -v
+
+The library comes from $A0BACKUP_LIB (see the package's docstring).
 """
 
 import hashlib
@@ -10,16 +13,13 @@ import os
 import random
 import re
 import shutil
-import sys
 import tempfile
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import a0backup
+from a0backup import A0BackupError
 
-import a0backup  # noqa: E402
-from a0backup import A0BackupError  # noqa: E402
-
-ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
 DATA = os.path.join(ROOT, "tests", "data")
 SAMPLE_DIR = os.path.join(DATA, "sample-backup")
 SAMPLE = os.path.join(SAMPLE_DIR, "backup-retrieve.tar.gz.enc")

@@ -4,9 +4,12 @@
     a0backup.restore("backup-retrieve.tar.gz.enc", "/tmp/restore", "Passw0rd",
                      expected_md5="eccdb928a3bab23f725f955b68ef66ff")
 
-The library is found at $A0BACKUP_LIB, else at ../../target/capi/liba0backup.so (relative to
-this file), where `make capi` puts it. Every failure raises A0BackupError,
-whose ``code`` is the a0b_result (A0B_ERR_*) and whose ``message`` is a0b_last_error_message().
+The package is pure Python; the C library (liba0backup.so, from `make capi`) is found at the
+path in the environment variable A0BACKUP_LIB, else next to this file (a0backup/liba0backup.so
+in the installed package: copy it there, or into src/a0backup/ before `pip install`). Importing
+without either raises LibraryNotFoundError, naming both places. Every failure of a call raises
+A0BackupError, whose ``code`` is the a0b_result (A0B_ERR_*) and whose ``message`` is
+a0b_last_error_message().
 
 Passwords are bytes (as they are) or str (their UTF-8 bytes, as Node's crypto.createCipher uses
 them). Paths are str, bytes or os.PathLike; the library takes UTF-8 paths, so a path whose bytes
@@ -29,9 +32,10 @@ import sys
 from collections import namedtuple
 
 __all__ = [
-    "A0BackupError", "Cipher", "KeyIv", "Md5", "decrypt_bytes", "decrypt_file", "decrypt_stream",
-    "derive_key_iv", "encrypt_bytes", "encrypt_file", "encrypt_stream", "library_path", "md5_file",
-    "md5_stream", "pack", "pack_stream", "restore", "restore_stream", "version",
+    "A0BackupError", "Cipher", "KeyIv", "LibraryNotFoundError", "Md5", "check", "decrypt_bytes",
+    "decrypt_file", "decrypt_stream", "derive_key_iv", "encrypt_bytes", "encrypt_file",
+    "encrypt_stream", "library_path", "md5_file", "md5_stream", "pack", "pack_stream", "restore",
+    "restore_stream", "version",
 ]
 
 # Result codes and formats, as in the header.
@@ -83,15 +87,29 @@ else:
     _LIB_NAME = "liba0backup.so"
 
 
+class LibraryNotFoundError(OSError):
+    """Neither $A0BACKUP_LIB nor a library next to the package: raised by the import."""
+
+
+ENV_VAR = "A0BACKUP_LIB"
+
+
 def library_path():
-    """The path of the shared library this module loads."""
-    env = os.environ.get("A0BACKUP_LIB")
+    """The path of the shared library this module loads: $A0BACKUP_LIB when it is set, else
+    the copy next to this file."""
+    env = os.environ.get(ENV_VAR)
     if env:
-        return os.path.abspath(env)
-    built = os.path.normpath(os.path.join(_HERE, "..", "..", "target", "capi", _LIB_NAME))
-    if os.path.exists(built):
-        return built
-    raise OSError("a0backup: no library at %s: run `make capi` or set A0BACKUP_LIB" % built)
+        path = os.path.abspath(env)
+        if not os.path.isfile(path):
+            raise LibraryNotFoundError("a0backup: %s=%s is not a file" % (ENV_VAR, env))
+        return path
+    beside = os.path.join(_HERE, _LIB_NAME)
+    if os.path.isfile(beside):
+        return beside
+    raise LibraryNotFoundError(
+        "a0backup: the C library (%s) was not found: set %s to its path, or copy it to %s"
+        % (_LIB_NAME, ENV_VAR, beside)
+    )
 
 
 _lib = ctypes.CDLL(library_path())
