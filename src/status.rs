@@ -51,18 +51,8 @@ impl BackupStatus {
             Ok(v) => v,
             Err(strict_err) => {
                 let repaired = insert_missing_commas(text);
-                serde_json::from_str(&repaired).map_err(|_| {
-                    Error::malformed(
-                        "backup status",
-                        None,
-                        format!(
-                            "not JSON (line {}, column {}: {})",
-                            strict_err.line(),
-                            strict_err.column(),
-                            strict_err
-                        ),
-                    )
-                })?
+                serde_json::from_str(&repaired)
+                    .map_err(|_| Error::malformed("backup status", None, not_json(&strict_err)))?
             }
         };
         let bad = |detail: &str| Error::malformed("backup status", None, detail.to_string());
@@ -150,6 +140,17 @@ impl BackupStatus {
     }
 }
 
+/// "not JSON (line L, column C: what)": the position once, though serde_json's message ends with
+/// its own " at line L column C".
+fn not_json(e: &serde_json::Error) -> String {
+    let (line, column) = (e.line(), e.column());
+    let message = e.to_string();
+    let what = message
+        .strip_suffix(&format!(" at line {line} column {column}"))
+        .unwrap_or(&message);
+    format!("not JSON (line {line}, column {column}: {what})")
+}
+
 /// Inserts the comma the appliance's sample leaves out: where a value (a string, number,
 /// literal, `}` or `]`) is followed, across a line break, by the `"` that opens the next key.
 /// Text inside strings is never touched, so valid JSON passes through unchanged.
@@ -218,6 +219,22 @@ mod tests {
         assert_eq!(
             insert_missing_commas(s),
             "{\n\"a\": \"x\"\n,\"b\": \"y\"\n}"
+        );
+    }
+
+    #[test]
+    fn not_json_gives_its_position_once() {
+        // The `x` on the third line, twelfth column, ends the number early.
+        let text = "{\n \"arguments\": {\n  \"md5\": 12x\n }\n}\n";
+        let third = text.lines().nth(2).unwrap();
+        let column = third.find('x').unwrap() + 1;
+        let e = BackupStatus::parse(text).unwrap_err().to_string();
+        let position = format!("line 3, column {column}");
+        assert_eq!(e.matches(&position).count(), 1, "{e}");
+        assert_eq!(e.matches("line").count(), 1, "{e}");
+        assert!(
+            e.starts_with("malformed backup status: not JSON (line 3"),
+            "{e}"
         );
     }
 

@@ -212,6 +212,25 @@ fn status_and_password_from_standard_input_but_not_both() {
         "{}",
         stderr(&o)
     );
+    // A malformed status file gives its position once: the `x` on line 3 of the file.
+    let bad = "{\n \"arguments\": {\n  \"md5\": 12x\n }\n}\n";
+    let column = bad.lines().nth(2).unwrap().find('x').unwrap() + 1;
+    std::fs::write(d.join("bad-status.txt"), bad).unwrap();
+    let o = run(
+        &["verify", "--status", "bad-status.txt", &sample()],
+        d,
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let said = stderr(&o);
+    assert!(
+        said.contains(&format!(
+            "--status bad-status.txt: malformed backup status: not JSON (line 3, column {column}: "
+        )),
+        "{said}"
+    );
+    assert_eq!(said.matches("line").count(), 1, "{said}");
+    assert_eq!(said.matches("column").count(), 1, "{said}");
 
     // The password's first line from stdin.
     let o = run(
