@@ -88,19 +88,22 @@ pub enum Error {
         path: String,
         /// Why it was refused.
         reason: String,
+        /// The option that lets such an entry through, when one does (the reason then says
+        /// "opt in"): match on it rather than on the reason's words.
+        opt_in: Option<OptIn>,
     },
 
     /// A configured limit (total size, entry count, path length) would be exceeded.
     #[error("limit exceeded: {what} (limit {limit})")]
     LimitExceeded {
-        /// Which limit.
+        /// Which limit: for those a caller sets, one of the [`limits`] constants.
         what: &'static str,
         /// The limit's value.
         limit: u64,
     },
 
     /// The output (file or destination directory) exists and replacing it was not asked for.
-    #[error("{} already exists (use force/overwrite to replace it)", .0.display())]
+    #[error("{} already exists; choose a new destination or allow replacing it", .0.display())]
     AlreadyExists(PathBuf),
 
     /// An argument is not valid (bad hex, zero iterations, ...).
@@ -144,6 +147,55 @@ pub enum Error {
         after: Option<Box<Error>>,
     },
 }
+
+/// What a caller opts in to for an entry the unpack policy otherwise refuses: the
+/// [`Error::UnsafeEntry::opt_in`] of such a refusal, for a caller to name its own option.
+///
+/// # Examples
+///
+/// ```
+/// use a0backup::archive::{pack, unpack, PackOptions, UnpackOptions};
+/// use a0backup::error::{Error, OptIn};
+/// let src = tempfile::tempdir()?;
+/// std::fs::write(src.path().join("users.bson"), b"x")?;
+/// std::os::unix::fs::symlink("users.bson", src.path().join("latest"))?;
+/// let mut gz = Vec::new();
+/// pack(src.path(), &mut gz, &PackOptions::new().prefix(""))?;
+/// match unpack(&gz[..], tempfile::tempdir()?.path(), &UnpackOptions::new()) {
+///     Err(Error::UnsafeEntry { opt_in, .. }) => assert_eq!(opt_in, Some(OptIn::Symlinks)),
+///     other => panic!("{other:?}"),
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum OptIn {
+    /// Symlinks that stay inside the destination
+    /// ([`UnpackOptions::allow_symlinks`](crate::archive::UnpackOptions::allow_symlinks)).
+    Symlinks,
+    /// Hardlinks to files extracted earlier
+    /// ([`UnpackOptions::allow_hardlinks`](crate::archive::UnpackOptions::allow_hardlinks)).
+    Hardlinks,
+}
+
+/// The [`Error::LimitExceeded::what`] of the limits a caller sets, to match on rather than on
+/// the message.
+pub mod limits {
+    /// [`UnpackOptions::max_total_bytes`](crate::archive::UnpackOptions::max_total_bytes).
+    pub const TOTAL_BYTES: &str = "total bytes extracted";
+    /// [`UnpackOptions::max_entries`](crate::archive::UnpackOptions::max_entries).
+    pub const ENTRY_COUNT: &str = "entry count";
+    /// [`UnpackOptions::max_path_len`](crate::archive::UnpackOptions::max_path_len).
+    pub const PATH_LENGTH: &str = "entry path length";
+    /// A link's target, also held to
+    /// [`UnpackOptions::max_path_len`](crate::archive::UnpackOptions::max_path_len).
+    pub const LINK_TARGET_LENGTH: &str = "link target length";
+}
+
+/// The [`Error::UnsupportedFormat`] detail of a salted (`openssl enc`) file read without its
+/// format: its header does not say whether MD5 or PBKDF2 made the key.
+pub const SALTED_FORMAT_UNKNOWN: &str = "the file has an openssl Salted__ header, which does not \
+     say whether MD5 or PBKDF2 made its key: give the format (openssl-md5 or openssl-pbkdf2)";
 
 /// `Result` with this crate's [`Error`].
 ///
@@ -271,7 +323,7 @@ impl Error {
     ///
     /// ```
     /// use a0backup::error::{Error, ErrorKind};
-    /// let e = Error::UnsafeEntry { path: "../x".into(), reason: "`..`".into() };
+    /// let e = Error::UnsafeEntry { path: "../x".into(), reason: "`..`".into(), opt_in: None };
     /// assert_eq!(e.kind(), ErrorKind::UnsafeArchive);
     /// assert_eq!(Error::Cancelled.kind(), ErrorKind::Cancelled);
     /// ```
@@ -378,5 +430,28 @@ impl Error {
             at,
             detail: detail.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The library's hints are for every face (Rust, C, Python, Node): neutral words, no
+    /// command-line option.
+    #[test]
+    fn hints_are_in_neutral_words() {
+        let errors = [
+            Error::AlreadyExists("/srv/restored".into()),
+            Error::UnsupportedFormat(SALTED_FORMAT_UNKNOWN.into()),
+        ];
+        for e in errors {
+            let m = e.to_string();
+            assert!(!m.contains("--") && !m.contains("force"), "{m}");
+        }
+        assert_eq!(
+            Error::AlreadyExists("/srv/restored".into()).to_string(),
+            "/srv/restored already exists; choose a new destination or allow replacing it"
+        );
     }
 }

@@ -126,6 +126,31 @@ fn hints_name_the_commands_own_options() {
         );
     }
 
+    // A link target longer than --max-path-len (a GNU long-link record) names it too.
+    let long_link = tar(&[
+        common::tar_build::gnu_long(b'K', &[b'a'; 40]),
+        symlink("k", "a"),
+    ]);
+    std::fs::write(d.join("long-link.tar.gz"), gzip(&long_link)).unwrap();
+    let o = a0backup(
+        &[
+            "unpack",
+            "--allow-symlinks",
+            "--max-path-len",
+            "8",
+            "long-link.tar.gz",
+            "-C",
+            "ll",
+        ],
+        d,
+    );
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("link target length (limit 9) (raise it with --max-path-len"),
+        "{}",
+        stderr(&o)
+    );
+
     // A salted file whose key derivation cannot be told: --format, by name.
     let e = a0backup(
         &[

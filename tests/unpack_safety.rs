@@ -9,6 +9,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use a0backup::archive::{UnpackOptions, UnpackSummary};
+use a0backup::error::OptIn;
 use a0backup::restore::{restore_reader, RestoreOptions};
 use a0backup::Error;
 
@@ -70,11 +71,24 @@ impl Scene {
 
 fn assert_unsafe<T: std::fmt::Debug>(r: a0backup::Result<T>, needle: &str) {
     match r {
-        Err(Error::UnsafeEntry { path, reason }) => {
+        Err(Error::UnsafeEntry {
+            path,
+            reason,
+            opt_in,
+        }) => {
             assert!(
                 path.contains(needle) || reason.contains(needle),
                 "{path}: {reason}"
-            )
+            );
+            // A refusal an option lifts says which, as a value and not only in words.
+            let lifted_by = if reason.starts_with("symlinks are not allowed") {
+                Some(OptIn::Symlinks)
+            } else if reason.starts_with("hardlinks are not allowed") {
+                Some(OptIn::Hardlinks)
+            } else {
+                None
+            };
+            assert_eq!(opt_in, lifted_by, "{path}: {reason}");
         }
         other => panic!("expected an unsafe-entry refusal, got {other:?}"),
     }

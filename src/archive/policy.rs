@@ -15,7 +15,7 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{limits, Error, OptIn, Result};
 
 use super::tar_reader::TarEntry;
 use super::{escape_name, EntryKind, UnpackOptions};
@@ -82,6 +82,20 @@ pub(crate) fn refuse(path: &[u8], reason: impl Into<String>) -> Error {
     Error::UnsafeEntry {
         path: escape_name(path),
         reason: reason.into(),
+        opt_in: None,
+    }
+}
+
+/// A link refused because the caller did not opt in to its kind.
+fn not_opted_in(path: &[u8], kind: OptIn) -> Error {
+    let what = match kind {
+        OptIn::Symlinks => "symlinks",
+        OptIn::Hardlinks => "hardlinks",
+    };
+    Error::UnsafeEntry {
+        path: escape_name(path),
+        reason: format!("{what} are not allowed (opt in to extract them)"),
+        opt_in: Some(kind),
     }
 }
 
@@ -159,14 +173,12 @@ impl<'a> PathPolicy<'a> {
             }
             EntryKind::Fifo => Err(refuse(raw, "FIFO entries are never extracted")),
             EntryKind::Other => Err(refuse(raw, "unsupported entry type")),
-            EntryKind::Symlink if !self.options.allow_symlinks => Err(refuse(
-                raw,
-                "symlinks are not allowed (opt in to extract them)",
-            )),
-            EntryKind::Hardlink if !self.options.allow_hardlinks => Err(refuse(
-                raw,
-                "hardlinks are not allowed (opt in to extract them)",
-            )),
+            EntryKind::Symlink if !self.options.allow_symlinks => {
+                Err(not_opted_in(raw, OptIn::Symlinks))
+            }
+            EntryKind::Hardlink if !self.options.allow_hardlinks => {
+                Err(not_opted_in(raw, OptIn::Hardlinks))
+            }
             _ => Ok(()),
         }
     }
@@ -227,7 +239,7 @@ impl<'a> PathPolicy<'a> {
     pub(crate) fn safe_relative(&self, raw: &[u8]) -> Result<Option<PathBuf>> {
         if raw.len() > self.options.max_path_len {
             return Err(Error::LimitExceeded {
-                what: "entry path length",
+                what: limits::PATH_LENGTH,
                 limit: self.options.max_path_len as u64,
             });
         }
@@ -324,7 +336,7 @@ impl<'a> PathPolicy<'a> {
     fn file(&mut self, rel: PathBuf, raw: &[u8], size: u64) -> Result<Planned> {
         if self.bytes.saturating_add(size) > self.options.max_total_bytes {
             return Err(Error::LimitExceeded {
-                what: "total bytes extracted",
+                what: limits::TOTAL_BYTES,
                 limit: self.options.max_total_bytes,
             });
         }
@@ -353,10 +365,7 @@ impl<'a> PathPolicy<'a> {
 
     fn symlink(&mut self, rel: PathBuf, raw: &[u8], target: Option<&[u8]>) -> Result<Planned> {
         if !self.options.allow_symlinks {
-            return Err(refuse(
-                raw,
-                "symlinks are not allowed (opt in to extract them)",
-            ));
+            return Err(not_opted_in(raw, OptIn::Symlinks));
         }
         let target = target.ok_or_else(|| refuse(raw, "symlink without a target"))?;
         if self.traversed_by_links.contains(&rel) {
@@ -428,10 +437,7 @@ impl<'a> PathPolicy<'a> {
 
     fn hardlink(&mut self, rel: PathBuf, raw: &[u8], target: Option<&[u8]>) -> Result<Planned> {
         if !self.options.allow_hardlinks {
-            return Err(refuse(
-                raw,
-                "hardlinks are not allowed (opt in to extract them)",
-            ));
+            return Err(not_opted_in(raw, OptIn::Hardlinks));
         }
         let target = target.ok_or_else(|| refuse(raw, "hardlink without a target"))?;
         let target_rel = match self.safe_relative(target) {

@@ -21,7 +21,7 @@
 
 use std::io::{self, Read};
 
-use crate::error::{Error, Result};
+use crate::error::{limits, Error, Result};
 
 use super::header::{Header, HeaderError, BLOCK};
 use super::pax::{self, PaxRecords};
@@ -123,6 +123,7 @@ impl<R: Read> TarReader<R> {
         Error::UnsafeEntry {
             path: super::escape_name(path),
             reason: format!("{} (header at byte {at})", reason.into()),
+            opt_in: None,
         }
     }
 
@@ -204,7 +205,7 @@ impl<R: Read> TarReader<R> {
         self.entries += 1;
         if self.entries > self.max_entries {
             return Err(Error::LimitExceeded {
-                what: "entry count",
+                what: limits::ENTRY_COUNT,
                 limit: self.max_entries,
             });
         }
@@ -272,9 +273,9 @@ impl<R: Read> TarReader<R> {
                     }
                     let limit = self.max_path_len as u64 + 1;
                     let what = if flag == b'L' {
-                        "entry path length"
+                        limits::PATH_LENGTH
                     } else {
-                        "link target length"
+                        limits::LINK_TARGET_LENGTH
                     };
                     let data = self.read_record(size, limit, what)?;
                     let end = data.iter().position(|&b| b == 0).unwrap_or(data.len());

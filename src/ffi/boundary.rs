@@ -391,6 +391,7 @@ mod tests {
             Error::UnsafeEntry {
                 path: "../x".into(),
                 reason: "r".into(),
+                opt_in: None,
             },
             Error::LimitExceeded {
                 what: "entries",

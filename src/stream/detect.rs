@@ -87,9 +87,7 @@ fn candidates(salted: bool, options: &DecryptOptions) -> Result<Vec<Format>> {
         ],
         None => {
             return Err(Error::UnsupportedFormat(
-                "the file has an openssl Salted__ header, which does not say whether MD5 or \
-                 PBKDF2 made its key: give the format (openssl-md5 or openssl-pbkdf2)"
-                    .into(),
+                crate::error::SALTED_FORMAT_UNKNOWN.into(),
             ))
         }
     })

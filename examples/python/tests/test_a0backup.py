@@ -179,8 +179,10 @@ class SampleBackupTest(TempDirTestCase):
         self.check_manifest(dest)
         self.assertTrue(seen, "progress was reported")
         self.assertEqual(seen[-1][0], os.path.getsize(SAMPLE))
-        # A non-empty destination stays unless overwrite is set.
-        self.assertCode(a0backup.ERR_ALREADY_EXISTS, a0backup.restore, SAMPLE, dest, SAMPLE_PASSWORD)
+        # A non-empty destination stays unless overwrite is set, and the message says so in
+        # neutral words (no command-line option).
+        e = self.assertCode(a0backup.ERR_ALREADY_EXISTS, a0backup.restore, SAMPLE, dest, SAMPLE_PASSWORD)
+        self.assertEqual(e.message, "%s already exists; choose a new destination or allow replacing it" % dest)
         a0backup.restore(SAMPLE, dest, SAMPLE_PASSWORD.encode(), expected_md5=md5, overwrite=True)
         self.check_manifest(dest)
 

@@ -55,11 +55,7 @@ pub fn check(a: CheckArgs, quiet: bool, json: bool) -> Result<(), Failure> {
     }
     if let Some(why) = &report.refusal {
         return Err(Failure {
-            code: a0backup::Error::UnsafeEntry {
-                path: String::new(),
-                reason: String::new(),
-            }
-            .exit_code(),
+            code: a0backup::error::ErrorKind::UnsafeArchive.exit_code(),
             message: format!("restore would refuse this backup: {why}"),
         });
     }

@@ -3,6 +3,7 @@
 use std::io;
 use std::path::Path;
 
+use a0backup::error::{limits, OptIn, SALTED_FORMAT_UNKNOWN};
 use a0backup::Error;
 
 use crate::signals;
@@ -43,9 +44,11 @@ impl From<Error> for Failure {
 }
 
 /// The library's message for `e`, with its hints in the command's words: the library names
-/// what to change in neutral words ("use force/overwrite", "opt in"), the command names its
-/// own options (`--force`, `--allow-symlinks`). Matched on the error's variant and fields, so
-/// a rewording in the library does not bring its words back here (`tests/cli.rs` checks each).
+/// what to change in neutral words ("allow replacing it", "opt in", "give the format"), the
+/// command names its own options (`--force`, `--allow-symlinks`, `--format`). Matched on the
+/// error's variant and on the library's own values for its fields (`OptIn`, `limits`,
+/// `SALTED_FORMAT_UNKNOWN`), never on its words, so a rewording in the library cannot bring
+/// them back here (`tests/cli_answers.rs` checks each).
 pub fn message(e: &Error) -> String {
     match e {
         Error::AlreadyExists(path) => {
@@ -54,23 +57,29 @@ pub fn message(e: &Error) -> String {
                 path.display()
             )
         }
-        Error::UnsafeEntry { path, reason } => {
-            let reason = if reason.starts_with("symlinks are not allowed") {
-                "symlinks are not allowed (give --allow-symlinks to extract those that stay \
-                 inside DEST)"
-            } else if reason.starts_with("hardlinks are not allowed") {
-                "hardlinks are not allowed (give --allow-hardlinks to extract those to files \
-                 extracted earlier)"
-            } else {
-                reason
+        Error::UnsafeEntry {
+            path,
+            opt_in: Some(opt_in),
+            ..
+        } => {
+            let reason = match opt_in {
+                OptIn::Symlinks => {
+                    "symlinks are not allowed (give --allow-symlinks to extract those that stay \
+                     inside DEST)"
+                }
+                OptIn::Hardlinks => {
+                    "hardlinks are not allowed (give --allow-hardlinks to extract those to files \
+                     extracted earlier)"
+                }
+                _ => return e.to_string(),
             };
             format!("unsafe archive entry \"{path}\": {reason}")
         }
         Error::LimitExceeded { what, .. } => {
             let option = match *what {
-                "total bytes extracted" => Some("--max-size"),
-                "entry count" => Some("--max-entries"),
-                "entry path length" => Some("--max-path-len"),
+                limits::TOTAL_BYTES => Some("--max-size"),
+                limits::ENTRY_COUNT => Some("--max-entries"),
+                limits::PATH_LENGTH | limits::LINK_TARGET_LENGTH => Some("--max-path-len"),
                 _ => None,
             };
             match option {
@@ -78,7 +87,7 @@ pub fn message(e: &Error) -> String {
                 None => e.to_string(),
             }
         }
-        Error::UnsupportedFormat(detail) if detail.contains("Salted__") => {
+        Error::UnsupportedFormat(detail) if detail == SALTED_FORMAT_UNKNOWN => {
             "unsupported format: the file has an openssl Salted__ header, which does not say \
              whether MD5 or PBKDF2 \
              made its key: give --format openssl-md5 or --format openssl-pbkdf2"
