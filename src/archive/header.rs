@@ -82,6 +82,43 @@ impl<'a> Header<'a> {
     pub(super) fn mtime(&self) -> Result<i64, HeaderError> {
         number(&self.block[136..148]).ok_or(HeaderError::Number("mtime"))
     }
+
+    /// `ustar` magic, POSIX (`ustar\0`) or old GNU (`ustar  \0`): the layouts with owner
+    /// names and device numbers. GNU tar ignores those fields in a V7 header.
+    fn has_owner_names(&self) -> bool {
+        &self.block[257..262] == b"ustar"
+    }
+
+    /// The owner's uid and gid as stored; `None` for a field that is not a number (or is
+    /// negative).
+    pub(super) fn ids(&self) -> (Option<u64>, Option<u64>) {
+        let id = |field: &[u8]| number(field).and_then(|n| u64::try_from(n).ok());
+        (id(&self.block[108..116]), id(&self.block[116..124]))
+    }
+
+    /// The owner's user and group names (empty when not stored).
+    pub(super) fn owner_names(&self) -> (Vec<u8>, Vec<u8>) {
+        if !self.has_owner_names() {
+            return (Vec::new(), Vec::new());
+        }
+        (
+            cstr(&self.block[265..297]).to_vec(),
+            cstr(&self.block[297..329]).to_vec(),
+        )
+    }
+
+    /// A device's major and minor numbers (0 where not stored or not numbers).
+    pub(super) fn device(&self) -> (u64, u64) {
+        if !self.has_owner_names() {
+            return (0, 0);
+        }
+        let n = |field: &[u8]| {
+            number(field)
+                .and_then(|n| u64::try_from(n).ok())
+                .unwrap_or(0)
+        };
+        (n(&self.block[329..337]), n(&self.block[337..345]))
+    }
 }
 
 /// The bytes before the first NUL.

@@ -33,6 +33,7 @@
 //! The destination must be empty (or absent) so that nothing in it predates the archive; to
 //! extract into a directory that is renamed into place only on success, use
 //! [`restore`](crate::restore).
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 #[cfg(doc)]
@@ -144,6 +145,12 @@ impl EntryKind {
 /// assert_eq!(users.path, Path::new("users.bson"));
 /// assert_eq!((users.size, users.mode & 0o777), (5, 0o640));
 /// assert!(users.mtime > 0);
+/// // The owner's ids as the file has them (pack stores no names), no device numbers.
+/// use std::os::unix::fs::MetadataExt;
+/// let meta = std::fs::metadata(&file)?;
+/// assert_eq!((users.uid, users.gid), (u64::from(meta.uid()), u64::from(meta.gid())));
+/// assert!(users.uname.is_empty() && users.gname.is_empty());
+/// assert_eq!((users.devmajor, users.devminor), (0, 0));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,4 +168,17 @@ pub struct EntryInfo {
     pub mtime: i64,
     /// Target of a symlink or hardlink.
     pub link_target: Option<PathBuf>,
+    /// The owner's user id as stored (a PAX `uid` applied); never applied on unpack.
+    pub uid: u64,
+    /// The owner's group id as stored (a PAX `gid` applied).
+    pub gid: u64,
+    /// The owner's user name as stored (a PAX `uname` applied); empty when the archive names
+    /// none (a V7 header, `tar --numeric-owner`).
+    pub uname: OsString,
+    /// The owner's group name, as [`uname`](Self::uname).
+    pub gname: OsString,
+    /// A character or block device's major number; 0 for other kinds.
+    pub devmajor: u64,
+    /// A character or block device's minor number; 0 for other kinds.
+    pub devminor: u64,
 }

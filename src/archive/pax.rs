@@ -20,6 +20,18 @@ pub(super) struct PaxRecords {
     pub(super) bad_mtime: Option<String>,
     /// The first `GNU.sparse.*` keyword seen: the entry is a sparse file.
     pub(super) sparse: Option<String>,
+    /// The owner, overriding the header's.
+    pub(super) owner: PaxOwner,
+}
+
+/// The PAX `uid`, `gid`, `uname` and `gname` records. A uid or gid that is not a decimal
+/// number is ignored (the header's stands): owners are only listed, never applied.
+#[derive(Debug, Default)]
+pub(super) struct PaxOwner {
+    pub(super) uid: Option<u64>,
+    pub(super) gid: Option<u64>,
+    pub(super) uname: Option<Vec<u8>>,
+    pub(super) gname: Option<Vec<u8>>,
 }
 
 /// Parses the records of one extended header. `Err` says what is wrong, for the message.
@@ -73,6 +85,10 @@ pub(super) fn parse(data: &[u8]) -> Result<PaxRecords, String> {
             b"path" => out.path = Some(name_value(value, "path")?),
             b"linkpath" => out.linkpath = Some(name_value(value, "linkpath")?),
             b"size" => out.size = Some(size_value(value)?),
+            b"uid" => out.owner.uid = size_value(value).ok(),
+            b"gid" => out.owner.gid = size_value(value).ok(),
+            b"uname" => out.owner.uname = Some(value.to_vec()),
+            b"gname" => out.owner.gname = Some(value.to_vec()),
             b"mtime" => match time_value(value) {
                 Ok(t) => out.mtime = Some(t),
                 Err(prefix) => {
@@ -165,9 +181,18 @@ mod tests {
             record("size", "12"),
             record("mtime", "-1.5"),
             record("uid", "0"),
+            record("gid", "2097152"),
+            record("uname", "café admin"),
+            record("gname", "staff"),
         ]
         .concat();
         let r = parse(data.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((r.owner.uid, r.owner.gid), (Some(0), Some(2_097_152)));
+        assert_eq!(r.owner.uname.as_deref(), Some("café admin".as_bytes()));
+        assert_eq!(r.owner.gname.as_deref(), Some(&b"staff"[..]));
+        // A uid that is not a number is left out, not a refusal: owners are never applied.
+        let odd = parse(record("uid", "-1").as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(odd.owner.uid, None);
         assert_eq!(r.path.as_deref(), Some(&b"dump/a b.bson"[..]));
         assert_eq!(r.linkpath.as_deref(), Some(&b"x"[..]));
         assert_eq!((r.size, r.mtime), (Some(12), Some(-2)));

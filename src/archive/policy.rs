@@ -474,6 +474,8 @@ mod tests {
             size: 1,
             mode: 0o644,
             mtime: 0,
+            owner: Default::default(),
+            device: (0, 0),
         }
     }
 

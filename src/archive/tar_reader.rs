@@ -24,7 +24,7 @@ use std::io::{self, Read};
 use crate::error::{limits, Error, Result};
 
 use super::header::{Header, HeaderError, BLOCK};
-use super::pax::{self, PaxRecords};
+use super::pax::{self, PaxOwner, PaxRecords};
 use super::EntryKind;
 
 /// A fixed allowance, on top of two paths, for the other keywords of one PAX header (times,
@@ -45,6 +45,19 @@ pub(crate) struct TarEntry {
     pub(crate) mode: u32,
     /// Seconds since the epoch; negative before 1970.
     pub(crate) mtime: i64,
+    /// The owner, PAX records applied (listed, never applied).
+    pub(crate) owner: Owner,
+    /// A character or block device's major and minor numbers; (0, 0) for other kinds.
+    pub(crate) device: (u64, u64),
+}
+
+/// An entry's owner as stored: ids and names (empty when the archive names none).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Owner {
+    pub(crate) uid: u64,
+    pub(crate) gid: u64,
+    pub(crate) uname: Vec<u8>,
+    pub(crate) gname: Vec<u8>,
 }
 
 /// How the archive ended.
@@ -402,6 +415,7 @@ impl<R: Read> TarReader<R> {
             Some(t) => t,
             None => header.mtime().map_err(|e| self.field_error(at, e))?,
         };
+        let owner = Self::owner(header, pax.owner);
         let old_style_dir = path.ends_with(b"/") && matches!(flag, b'0' | b'\0' | b'7');
         let kind = match flag {
             _ if old_style_dir => EntryKind::Directory,
@@ -455,7 +469,25 @@ impl<R: Read> TarReader<R> {
             size,
             mode,
             mtime,
+            owner,
+            device: match kind {
+                EntryKind::Device | EntryKind::BlockDevice => header.device(),
+                _ => (0, 0),
+            },
         })
+    }
+
+    /// The header's owner with the PAX `uid`, `gid`, `uname` and `gname` over it. An id field
+    /// that is not a number reads as 0: owners are only listed, so they never fail a restore.
+    fn owner(header: &Header<'_>, pax: PaxOwner) -> Owner {
+        let (uid, gid) = header.ids();
+        let (uname, gname) = header.owner_names();
+        Owner {
+            uid: pax.uid.or(uid).unwrap_or(0),
+            gid: pax.gid.or(gid).unwrap_or(0),
+            uname: pax.uname.unwrap_or(uname),
+            gname: pax.gname.unwrap_or(gname),
+        }
     }
 }
 

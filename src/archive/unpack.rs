@@ -80,6 +80,12 @@ pub fn list_with<R: Read>(
                 .link
                 .as_ref()
                 .map(|l| PathBuf::from(OsStr::from_bytes(l))),
+            uid: entry.owner.uid,
+            gid: entry.owner.gid,
+            uname: OsStr::from_bytes(&entry.owner.uname).to_owned(),
+            gname: OsStr::from_bytes(&entry.owner.gname).to_owned(),
+            devmajor: entry.device.0,
+            devminor: entry.device.1,
         });
     }
     let (mut rest, _) = reader.into_parts();

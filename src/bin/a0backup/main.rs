@@ -18,6 +18,7 @@ mod password;
 mod progress;
 mod restore;
 mod signals;
+mod tvf;
 mod verify;
 
 use std::process::ExitCode;
@@ -78,8 +79,8 @@ enum Command {
     /// Unpack a plain .tar.gz into a directory, with the same safety policy as restore.
     Unpack(restore::UnpackArgs),
     /// List the entries of a .tar.gz (or of a .tar.gz.enc, with its password) as `tar tvf`
-    /// does, owners aside: mode, size, date and time (UTC), name; --json for one object per
-    /// entry.
+    /// does: mode, owner/group, size (major,minor for a device), date and time (UTC), name;
+    /// --json for one object per entry.
     List(list::ListArgs),
     /// Check that a backup would restore, without restoring it: its md5, decryption, gzip, the
     /// archive under restore's safety policy, and every collection's BSON and metadata. Exit 0
