@@ -46,6 +46,12 @@ class InstalledPackageTest(unittest.TestCase):
                          "a0backup comes from site-packages, not %s" % PACKAGE_DIR)
         self.assertFalse(os.path.realpath(PACKAGE_DIR).startswith(os.path.realpath(SOURCE_TREE) + os.sep))
 
+    def test_version_is_the_librarys(self):
+        # pyproject.toml's version is kept with Cargo.toml's: the package wraps that library.
+        from importlib.metadata import version
+
+        self.assertEqual(version("a0backup"), a0backup.version())
+
     def test_library_from_the_environment_variable(self):
         lib = os.environ.get("A0BACKUP_LIB")
         self.assertTrue(lib, "the suite runs with A0BACKUP_LIB set (examples/run-tests.sh)")
