@@ -106,6 +106,15 @@ fn hints_name_the_commands_own_options() {
         stderr(&o)
     );
     assert!(!stderr(&o).contains("opt in"), "{}", stderr(&o));
+    // And so does check, saying why restore would refuse the archive.
+    let o = a0backup(&["check", "links.tar.gz"], d);
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("restore would refuse this backup: unsafe archive entry \"t/l\": symlinks are not allowed (give --allow-symlinks"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("opt in"), "{}", stderr(&o));
 
     // Limits name their option.
     for (limit, option) in [

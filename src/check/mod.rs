@@ -53,7 +53,7 @@ use std::io::{self, Read};
 use crate::archive::{escape_name, EntryKind};
 use crate::error::Result;
 
-pub use report::{CheckReport, CollectionError, CollectionReport, Totals};
+pub use report::{CheckReport, CollectionError, CollectionReport, Refusal, Totals};
 pub use run::{check_file, check_reader, CheckOptions};
 
 use names::Role;

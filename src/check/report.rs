@@ -2,11 +2,13 @@
 //! and as JSON (`serde_json::to_string(&report)`).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Serialize, Serializer};
 use serde_json::{json, Value};
 
 use super::names;
+use crate::Error;
 
 /// Everything [`Checker::finish`](super::Checker::finish) found.
 ///
@@ -33,6 +35,9 @@ pub struct CheckReport {
     pub restorable: bool,
     /// Why restore would refuse the archive, set by the caller with `restorable`.
     pub refusal: Option<String>,
+    /// The error behind [`refusal`](Self::refusal), to match on (which option would lift it)
+    /// rather than its words; not part of the JSON.
+    pub refusal_error: Option<Refusal>,
     /// Every collection has its two files (or is a view or the oplog) and reads cleanly.
     pub collections_ok: bool,
     /// One row per collection, sorted by archive directory and file name.
@@ -49,6 +54,46 @@ pub struct CheckReport {
     /// What the archive reading accepted with a warning; set by the caller.
     pub warnings: Vec<String>,
 }
+
+/// The error restore would refuse an archive with, shared by the clones of a report. Two are
+/// equal when their messages are.
+///
+/// # Examples
+///
+/// ```
+/// use a0backup::check::Refusal;
+/// use a0backup::error::OptIn;
+/// use a0backup::Error;
+/// let r = Refusal::new(Error::UnsafeEntry {
+///     path: "dump/latest".into(),
+///     reason: "symlinks are not allowed (opt in to extract them)".into(),
+///     opt_in: Some(OptIn::Symlinks),
+/// });
+/// assert!(matches!(r.error(), Error::UnsafeEntry { opt_in: Some(OptIn::Symlinks), .. }));
+/// assert_eq!(r, r.clone());
+/// ```
+#[derive(Debug, Clone)]
+pub struct Refusal(Arc<Error>);
+
+impl Refusal {
+    /// Wraps the error.
+    pub fn new(e: Error) -> Refusal {
+        Refusal(Arc::new(e))
+    }
+
+    /// The error itself.
+    pub fn error(&self) -> &Error {
+        &self.0
+    }
+}
+
+impl PartialEq for Refusal {
+    fn eq(&self, other: &Refusal) -> bool {
+        self.0.to_string() == other.0.to_string()
+    }
+}
+
+impl Eq for Refusal {}
 
 /// Sums over the collections of a [`CheckReport`].
 ///

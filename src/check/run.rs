@@ -18,7 +18,7 @@ use crate::kdf::Password;
 use crate::pipeline::{hand_off, MaybeHashed};
 use crate::stream::{DecryptOptions, DecryptReader};
 
-use super::{CheckReport, Checker};
+use super::{CheckReport, Checker, Refusal};
 
 /// What [`check_file`] and [`check_reader`] compare against and read with.
 ///
@@ -152,7 +152,8 @@ fn inspect<S: Read>(source: S, not_gzip: NotGzip, unpack: &UnpackOptions) -> Res
     );
     let (run, mut report) = walked?;
     report.restorable = run.refusal.is_none();
-    report.refusal = run.refusal.map(|e| e.to_string());
+    report.refusal = run.refusal.as_ref().map(Error::to_string);
+    report.refusal_error = run.refusal.map(Refusal::new);
     report.warnings = run.summary.warnings;
     if gz.trailing_zeros() > 0 {
         report.warnings.push(format!(

@@ -53,10 +53,14 @@ pub fn check(a: CheckArgs, quiet: bool, json: bool) -> Result<(), Failure> {
     for w in &report.warnings {
         eprintln!("a0backup: warning: {w}");
     }
-    if let Some(why) = &report.refusal {
+    if let Some(refusal) = &report.refusal_error {
+        // The refusal in the command's words (`--allow-symlinks`, `--max-size`, ...).
         return Err(Failure {
             code: a0backup::error::ErrorKind::UnsafeArchive.exit_code(),
-            message: format!("restore would refuse this backup: {why}"),
+            message: format!(
+                "restore would refuse this backup: {}",
+                crate::failure::message(refusal.error())
+            ),
         });
     }
     if !report.collections_ok {
