@@ -553,3 +553,51 @@ fn list_escapes_names_unpack_warns_and_modes_follow_the_umask() {
     assert!(out.status.success(), "{out:?}");
     assert_eq!(mode("kept/plain.bson"), 0o666);
 }
+
+/// A reader of standard output that went away (`a0backup list ... | head`) ends the command
+/// as `tar` and `md5sum` end, killed by SIGPIPE as a shell reports it (141), with no message
+/// and no panic; a restore whose JSON nobody reads has still published DEST.
+#[test]
+fn a_closed_standard_output_ends_quietly_with_141() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sample, status) = (sample(), status());
+    let dest = dir.path().join("dest");
+    let dest = dest.to_str().unwrap();
+    let cases: [&[&str]; 6] = [
+        &["list", "--password", "Passw0rd", &sample],
+        &["check", "--json", "--password", "Passw0rd", &sample],
+        &["md5", &sample],
+        &["man"],
+        &["decrypt", "--password", "Passw0rd", "-o", "-", &sample],
+        &[
+            "restore",
+            "--json",
+            "--password",
+            "Passw0rd",
+            "--status",
+            &status,
+            &sample,
+            "-C",
+            dest,
+        ],
+    ];
+    for args in cases {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(env!("CARGO_BIN_EXE_a0backup"))
+            .args(args)
+            .current_dir(dir.path())
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(141), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("Broken pipe"), "{args:?}: {stderr}");
+    }
+    assert!(
+        Path::new(dest).join("dump").is_dir(),
+        "restore published DEST"
+    );
+}

@@ -46,9 +46,9 @@ pub fn check(a: CheckArgs, quiet: bool, json: bool) -> Result<(), Failure> {
         .unpack(a.safety.options()?);
     let report = check_reader(input.reader, password.as_ref(), &options)?;
     if json {
-        println!("{}", report.to_json());
+        outln!("{}", report.to_json())?;
     } else if !quiet {
-        print_table(&report);
+        print_table(&report)?;
     }
     for w in &report.warnings {
         eprintln!("a0backup: warning: {w}");
@@ -86,11 +86,14 @@ pub fn check(a: CheckArgs, quiet: bool, json: bool) -> Result<(), Failure> {
 }
 
 /// One line per collection, as an admin reads it.
-fn print_table(report: &CheckReport) {
-    println!(
+fn print_table(report: &CheckReport) -> Result<(), Failure> {
+    outln!(
         "{:<40} {:>10} {:>14} {:>7}  status",
-        "collection", "documents", "bytes", "indexes"
-    );
+        "collection",
+        "documents",
+        "bytes",
+        "indexes"
+    )?;
     for c in &report.collections {
         let name = if c.database.is_empty() {
             c.collection.clone()
@@ -108,17 +111,20 @@ fn print_table(report: &CheckReport) {
             (None, Some(o)) => format!("INCOMPLETE: {o}"),
             (None, None) => "ok".to_string(),
         };
-        println!(
+        outln!(
             "{:<40} {:>10} {:>14} {:>7}  {status}",
-            name, c.documents, c.bytes, c.indexes
-        );
+            name,
+            c.documents,
+            c.bytes,
+            c.indexes
+        )?;
     }
     let t = &report.totals;
-    println!(
+    outln!(
         "{:<40} {:>10} {:>14} {:>7}",
         format!("total ({} collections)", t.collections),
         t.documents,
         t.bytes,
         t.indexes
-    );
+    )
 }

@@ -7,6 +7,8 @@ use std::path::Path;
 use a0backup::archive::{EntryInfo, EntryKind};
 use serde_json::json;
 
+use crate::failure::Failure;
+
 /// One collection's files as the headers show them.
 #[derive(Default)]
 struct Row {
@@ -62,12 +64,14 @@ impl Table {
     }
 
     /// The table on stdout, or one JSON object per collection with `--json`.
-    pub fn print(&self, json: bool) {
+    pub fn print(&self, json: bool) -> Result<(), Failure> {
         if !json {
-            println!(
+            outln!(
                 "{:<40} {:>14} {:>9}  files",
-                "collection", "bson bytes", "metadata"
-            );
+                "collection",
+                "bson bytes",
+                "metadata"
+            )?;
         }
         let mut total = 0u64;
         for ((db, coll), row) in &self.rows {
@@ -78,11 +82,11 @@ impl Table {
             };
             total += row.bson_bytes.unwrap_or(0);
             if json {
-                println!(
+                outln!(
                     "{}",
                     json!({"database": db, "collection": coll, "bson_bytes": row.bson_bytes,
                            "metadata_bytes": row.metadata_bytes, "gzip": row.gzip})
-                );
+                )?;
                 continue;
             }
             let files = match (row.bson_bytes.is_some(), row.metadata_bytes.is_some()) {
@@ -91,7 +95,7 @@ impl Table {
                 (true, false) => "no .metadata.json",
                 (false, _) => "no .bson (a view, or incomplete)",
             };
-            println!(
+            outln!(
                 "{:<40} {:>14} {:>9}  {files}{}",
                 name,
                 row.bson_bytes
@@ -101,14 +105,15 @@ impl Table {
                     .map(|b| b.to_string())
                     .unwrap_or_else(|| "-".into()),
                 if row.gzip { " (gzip)" } else { "" }
-            );
+            )?;
         }
         if !json {
-            println!(
+            outln!(
                 "{:<40} {:>14}",
                 format!("total ({} collections)", self.rows.len()),
                 total
-            );
+            )?;
         }
+        Ok(())
     }
 }

@@ -12,6 +12,9 @@ use crate::signals;
 /// [`Error::exit_code`], the same mapping that gives the C ABI its result codes.
 pub mod exit {
     pub const USAGE: u8 = 2;
+    /// The reader of standard output went away (`a0backup list ... | head`): the status a
+    /// shell shows for a process killed by SIGPIPE, which is how `tar`, `cat` and `md5sum` end.
+    pub const BROKEN_PIPE: u8 = 128 + 13;
 }
 
 /// A failure of the command: the message for stderr and the exit code.
@@ -34,6 +37,15 @@ impl From<Error> for Failure {
                     other => format!("stopped by {}: {}", signals::name(sig), message(&other)),
                 },
             };
+        }
+        // Quietly, as a process killed by SIGPIPE: nobody is reading the output any more.
+        if let Error::Io(source) | Error::Path { source, .. } = e.primary() {
+            if source.kind() == io::ErrorKind::BrokenPipe {
+                return Failure {
+                    code: exit::BROKEN_PIPE,
+                    message: String::new(),
+                };
+            }
         }
         // A failed cleanup is reported with the error before it; the code is that error's.
         Failure {

@@ -1,10 +1,16 @@
 //! Inputs and outputs: `-` for stdin and stdout, sizes for the progress bar.
 
+use std::fmt;
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::path::Path;
 
 use crate::failure::{io_failure, usage, Failure};
+
+/// One line of results on standard output (see `outln!`).
+pub fn print_line(line: fmt::Arguments) -> Result<(), Failure> {
+    writeln!(io::stdout().lock(), "{line}").map_err(|e| io_failure(Path::new("-"), e))
+}
 
 pub fn is_dash(p: &Path) -> bool {
     p.as_os_str() == "-"

@@ -75,7 +75,7 @@ pub fn list(a: ListArgs, json: bool) -> Result<(), Failure> {
     }
     out.flush().map_err(|e| io_failure(Path::new("-"), e))?;
     if a.collections {
-        table.print(json);
+        table.print(json)?;
     }
     match write_err {
         Some(e) => Err(io_failure(Path::new("-"), e)),

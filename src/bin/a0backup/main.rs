@@ -4,6 +4,14 @@
 //! module, and the shared parts (password input, the progress bar, signals, failures and
 //! inputs/outputs) in theirs.
 
+/// `println!` for the command's results: a write error (a reader that went away, as `| head`
+/// does) is returned as a [`failure::Failure`] instead of the panic `println!` gives.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        crate::io::print_line(format_args!($($arg)*))
+    };
+}
+
 mod args;
 mod check;
 mod collections;
@@ -41,7 +49,7 @@ Examples:
 Exit codes: 0 ok, 1 error, 2 usage, 3 probably wrong password, 4 md5 mismatch, 5 unsafe archive
 (an entry refused by the safety policy, or a --max-size/--max-entries/--max-path-len limit),
 6 (check) restorable but collection data damaged, 130/143/129 stopped by SIGINT/SIGTERM/SIGHUP
-(cleaned up, nothing published).";
+(cleaned up, nothing published), 141 the reader of standard output went away (`| head`).";
 
 /// Decrypt, verify, restore and create Auth0 Appliance backups.
 #[derive(Parser, Debug)]
@@ -129,7 +137,9 @@ fn command() -> clap::Command {
 }
 
 fn report(f: Failure) -> ExitCode {
-    eprintln!("a0backup: {}", f.message);
+    if !f.message.is_empty() {
+        eprintln!("a0backup: {}", f.message);
+    }
     ExitCode::from(f.code)
 }
 

@@ -167,8 +167,17 @@ const EXIT_STATUS: &[(&str, &str)] = &[
          --max-entries or --max-path-len limit",
     ),
     (
+        "6",
+        "check: the backup would restore, but collection data is damaged or incomplete",
+    ),
+    (
         "130, 143, 129",
         "stopped by SIGINT, SIGTERM or SIGHUP (cleaned up, nothing published)",
+    ),
+    (
+        "141",
+        "the reader of standard output went away (as with | head), as a process killed by \
+         SIGPIPE; nothing more is printed",
     ),
 ];
 

@@ -79,9 +79,9 @@ pub fn pack(a: PackArgs, quiet: bool, json: bool) -> Result<(), Failure> {
         // One line, for scripts; the default output is laid out as `a0cli backup-status`.
         let v: serde_json::Value =
             serde_json::from_str(&status.to_json()).expect("our own JSON parses");
-        println!("{v}");
+        outln!("{v}")?;
     } else {
-        println!("{}", status.to_json());
+        outln!("{}", status.to_json())?;
     }
     if !quiet {
         let how = if encrypted {

@@ -175,8 +175,7 @@ pub fn restore(a: RestoreArgs, quiet: bool, json: bool) -> Result<(), Failure> {
         },
     )?;
     drop(bar);
-    report_unpacked(quiet, json, "restored", &a.dest, &s, checked.as_ref());
-    Ok(())
+    report_unpacked(quiet, json, "restored", &a.dest, &s, checked.as_ref())
 }
 
 /// The JSON record (with --json), the warnings, and the success line on stderr.
@@ -187,10 +186,13 @@ fn report_unpacked(
     dest: &Path,
     summary: &restore_mod::RestoreSummary,
     checked: Option<&Expected>,
-) {
+) -> Result<(), Failure> {
     let s = &summary.unpacked;
+    // The tree is published: the warnings and the success line are said even when nobody
+    // reads the JSON any more.
+    let mut printed = Ok(());
     if json {
-        println!(
+        printed = outln!(
             "{}",
             json!({"destination": dest.to_string_lossy(), "files": s.files,
                    "directories": s.directories, "links": s.links, "bytes": s.bytes,
@@ -224,6 +226,7 @@ fn report_unpacked(
             md5_said(checked)
         );
     }
+    printed
 }
 
 pub fn unpack(a: UnpackArgs, quiet: bool, json: bool) -> Result<(), Failure> {
@@ -259,6 +262,5 @@ pub fn unpack(a: UnpackArgs, quiet: bool, json: bool) -> Result<(), Failure> {
     let s = restore_mod::restore_reader(input, total, &a.dest, None, options)
         .map_err(|e| writing(&a.dest, e))?;
     drop(bar);
-    report_unpacked(quiet, json, "unpacked", &a.dest, &s, checked.as_ref());
-    Ok(())
+    report_unpacked(quiet, json, "unpacked", &a.dest, &s, checked.as_ref())
 }

@@ -89,13 +89,13 @@ pub fn verify(a: VerifyArgs, json: bool, quiet: bool) -> Result<(), Failure> {
     };
     let ok = actual == expected;
     if json {
-        println!(
+        outln!(
             "{}",
             json!({"file": a.file.to_string_lossy(), "expected": expected.to_string(),
                    "actual": actual.to_string(), "ok": ok})
-        );
+        )?;
     } else if ok && !quiet {
-        println!("{}: OK", a.file.display());
+        outln!("{}: OK", a.file.display())?;
     }
     actual.verify(&expected)?;
     Ok(())
