@@ -6,6 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import * as a0b from 'a0backup';
 import {
   SAMPLE_PASSWORD, decryptWithCreateDecipheriv, encryptWithCreateCipheriv, hasCreateCipher, packageDir,
@@ -29,7 +30,8 @@ test('decrypt.mjs is a drop-in for the seed script', async (t) => {
   const dir = tempDir(t);
   const script = path.join(packageDir, 'decrypt.mjs');
   const password = 'Pä55w0rd 🔐';
-  const plain = crypto.randomBytes(200_001);
+  // A backup's plaintext is gzip (node:zlib is the oracle of that).
+  const plain = zlib.gzipSync(crypto.randomBytes(200_001), { level: 1 });
   const input = path.join(dir, 'backup-retrieve.tar.gz.enc');
   fs.writeFileSync(input, encryptWithCreateCipheriv(password, plain));
   const output = path.join(dir, 'backup-retrieve.tar.gz');
@@ -67,7 +69,7 @@ test('decrypt.mjs is a drop-in for the seed script', async (t) => {
     assert.deepEqual(fs.readFileSync(checked), plain);
     const bad = run([password, input, path.join(dir, 'bad.out'), '--md5', 'f'.repeat(32)]);
     assert.equal(bad.status, 4);
-    assert.match(bad.stderr, /^decrypt: /);
+    assert.match(bad.stderr, /^a0backup-decrypt: /);
     assert.equal(fs.existsSync(path.join(dir, 'bad.out')), false);
     // The sample is a real .tar.gz.enc: a wrong password is caught with --expect-gzip.
     const wrong = run(['nope', sample, path.join(dir, 'wrong.out'), '--expect-gzip']);
@@ -84,6 +86,45 @@ test('decrypt.mjs is a drop-in for the seed script', async (t) => {
     const missing = run([password, path.join(dir, 'missing.enc'), path.join(dir, 'm.out')]);
     assert.equal(missing.status, 1);
     assert.match(missing.stderr, /missing\.enc/);
+  });
+
+  await t.test('--help documents every option and the gzip rule', () => {
+    for (const flag of ['--help', '-h']) {
+      const h = run([flag]);
+      assert.equal(h.status, 0, h.stderr);
+      for (const word of ['PASSWORD INPUT OUTPUT', '--md5 HEX', '--expect-gzip', '--help', '.gz.enc', '.tgz', 'Exit status']) {
+        assert.ok(h.stdout.includes(word), `--help names ${word}`);
+      }
+    }
+  });
+
+  await t.test('a wrong password is refused when the names say gzip, warned about otherwise', () => {
+    const enc = fs.readFileSync(input);
+    // By INPUT's name (.tar.gz.enc, .tgz.enc) or OUTPUT's (.gz, .tgz): exit 3, nothing written,
+    // an existing OUTPUT as it was.
+    fs.writeFileSync(path.join(dir, 'b.tgz.enc'), enc);
+    fs.writeFileSync(path.join(dir, 'kept.gz'), 'mine');
+    for (const [from, to] of [[input, 'none.tar.gz'], ['b.tgz.enc', 'none.out'], ['b.tgz.enc', 'kept.gz'],
+      ['backup-retrieve.tar.gz.enc', 'none.tgz']]) {
+      const r = run(['wrong password', from, to]);
+      assert.equal(r.status, 3, `${from} -> ${to}: ${r.stderr}`);
+      assert.match(r.stderr, /wrong password/);
+    }
+    assert.deepEqual(fs.readdirSync(dir).filter((f) => f.startsWith('none')), [], 'no output under its name');
+    assert.equal(fs.readFileSync(path.join(dir, 'kept.gz'), 'utf8'), 'mine');
+    assert.ok(fs.readdirSync(dir).every((f) => !f.includes('tmp') && !f.startsWith('.')), 'no temporary file left');
+
+    // Other names: the bytes are written (as the seed script would), with a warning.
+    fs.writeFileSync(path.join(dir, 'data.bin'), enc);
+    const w = run(['wrong password', 'data.bin', 'data.out']);
+    assert.equal(w.status, 0, w.stderr);
+    assert.match(w.stderr, /warning: the decrypted data does not begin like gzip/);
+    assert.deepEqual(fs.readFileSync(path.join(dir, 'data.out')), decryptWithCreateDecipheriv('wrong password', enc));
+    // The right password under those names: gzip, no warning.
+    const ok = run([password, 'data.bin', 'data.out']);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.equal(ok.stderr, '');
+    assert.deepEqual(fs.readFileSync(path.join(dir, 'data.out')), plain);
   });
 });
 
