@@ -164,5 +164,8 @@ export async function restoreBuffer(data, destDir, password, opts = {}) {
  * stream's error; if the restore ends first (a wrong password), the stream is destroyed.
  */
 export async function restoreStream(readable, destDir, password, opts = {}) {
+  if (typeof readable?.[Symbol.asyncIterator] !== 'function') {
+    throw new TypeError('a0backup: restoreStream reads a Readable or another async iterable of bytes');
+  }
   return inWorker('restoreStreamSync', [null, pathArg(destDir), password], opts, readable);
 }

@@ -95,6 +95,7 @@ test('failures reject with the library\'s error and leave nothing', async (t) =>
   // Errors of the arguments keep their type.
   await assert.rejects(a0b.decryptFile(sample, path.join(dir, 'o'), 'pw', { format: 'rot13' }), TypeError);
   await assert.rejects(a0b.decryptFile(sample, path.join(dir, 'o'), 42), TypeError);
+  await assert.rejects(a0b.restoreStream(fs.readFileSync(sample), path.join(dir, 'o'), 'pw'), TypeError);
   assert.deepEqual(fs.readdirSync(dir), [], 'nothing left behind');
 });
 
