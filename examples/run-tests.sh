@@ -5,9 +5,10 @@
 #
 # Builds the C library with `make capi` (into target/capi/, or $CARGO_TARGET_DIR/capi/) when
 # liba0backup.so is missing there or older than the sources (or uses $A0BACKUP_LIB as it is),
-# installs the Node example's locked dependencies, then runs `node --test` on examples/node and
-# the Python unittest suite against the package installed into a fresh venv. Exits non-zero if
-# anything fails. Needs cargo, make, node with npm, and python3 with its venv module (Debian:
+# then tests the Node package as installed from its `npm pack` tarball, on the system node and
+# on the current Node of tests/node-current (examples/node/test-packed.sh), and runs the Python
+# unittest suite against the package installed into a fresh venv. Exits non-zero if anything
+# fails. Needs cargo, make, node with npm, and python3 with its venv module (Debian:
 # python3-venv); pip fetches the package's build backend (setuptools) from its index.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -49,26 +50,13 @@ else
 fi
 export A0BACKUP_LIB
 
-# --- Node dependencies -----------------------------------------------------------------------------
 echo "run-tests: node $(node --version), npm $(npm --version 2>/dev/null), $(python3 --version)"
-# --ignore-scripts: koffi's native module comes prebuilt in its platform package
-# (@koromix/koffi-<os>-<arch>); its install script would only build one from source.
-(
-  cd examples/node
-  if [ -f package-lock.json ]; then
-    npm ci --no-audit --no-fund --ignore-scripts
-  else
-    npm install --no-audit --no-fund --ignore-scripts
-  fi
-)
 
 # --- The suites: all of them run, and any failure fails the script --------------------------------
 failed=()
 
-echo "run-tests: node --test examples/node"
-# The test file is named: from Node 21 on, `node --test DIR` takes DIR as a glob that matches the
-# directory itself instead of searching it for test files.
-node --test examples/node/test.mjs || failed+=("node")
+echo "run-tests: examples/node/test-packed.sh"
+examples/node/test-packed.sh || failed+=("node")
 
 # --- Python: examples/python installed by pip into a fresh venv, tested from outside the tree ----
 # The suite runs with the venv's python from a scratch directory, so `import a0backup` can only

@@ -1,16 +1,18 @@
-// a0backup from Node, through the C library (include/a0backup.h) and koffi.
+// a0backup from Node, through the C library (include/a0backup.h) and koffi: the synchronous API.
 //
-//   import * as a0b from './a0backup.mjs';
-//   await a0b.restore('backup-retrieve.tar.gz.enc', '/tmp/restore', 'Passw0rd',
-//                     { expectedMd5: 'eccdb928a3bab23f725f955b68ef66ff' });
+//   import * as a0b from 'a0backup';
+//   a0b.restore('backup-retrieve.tar.gz.enc', '/tmp/restore', 'Passw0rd',
+//               { expectedMd5: 'eccdb928a3bab23f725f955b68ef66ff' });
 //
-// The library is found at $A0BACKUP_LIB, else at ../../target/capi/liba0backup.so (relative to
-// this file), where `make capi` puts it. Every failure throws an
-// A0BackupError whose `.code` is the a0b_result (A0B_ERR_*) and whose message is
-// a0b_last_error_message(). Passwords are Buffers (their bytes as they are) or strings (their
-// UTF-8 bytes, as Node's crypto.createCipher uses them). The calls are synchronous: they block
-// the event loop while they run (use a worker thread to keep a server responsive), except
-// restoreStream, which runs the library in a worker thread of its own.
+// These calls BLOCK the event loop while they run (seconds to minutes for a big backup): use them
+// in scripts and workers. 'a0backup/promises' (promises.mjs) has the same calls as Promises that
+// run in a worker thread, with progress and an AbortSignal; restoreStream here is one of them.
+//
+// The library is found at $A0BACKUP_LIB, else next to this file (liba0backup.so in the
+// package's directory), else at ../../target/capi/ (where `make capi` puts it in a checkout of
+// the repository). Every failure throws an A0BackupError whose `.code` is the a0b_result
+// (A0B_ERR_*) and whose message is the library's. Passwords are Buffers (their bytes as they
+// are) or strings (their UTF-8 bytes, as Node's crypto.createCipher uses them).
 //
 // Besides the file functions, the library's streams are here without temporary files:
 // decryptBuffer / encryptBuffer (Buffer to Buffer), restoreBuffer (a Buffer into a directory),
@@ -22,19 +24,25 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import koffi from 'koffi';
+import { bytesArg, cString, formatArg, passwordArg, pathArg } from './internal.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const libName = process.platform === 'darwin' ? 'liba0backup.dylib'
   : process.platform === 'win32' ? 'a0backup.dll' : 'liba0backup.so';
 
-/** The path of the shared library this module loads. */
+/**
+ * The path of the shared library this module loads: $A0BACKUP_LIB, else the library next to
+ * this file, else the one `make capi` builds in a checkout of the repository.
+ */
 export function libraryPath() {
   if (process.env.A0BACKUP_LIB) return path.resolve(process.env.A0BACKUP_LIB);
-  const built = path.resolve(here, '..', '..', 'target', 'capi', libName);
-  if (!fs.existsSync(built)) {
-    throw new Error(`a0backup: no library at ${built}: run \`make capi\` or set A0BACKUP_LIB`);
+  const candidates = [path.join(here, libName), path.resolve(here, '..', '..', 'target', 'capi', libName)];
+  const found = candidates.find((p) => fs.existsSync(p));
+  if (found === undefined) {
+    throw new Error(`a0backup: no ${libName} at ${candidates.join(' or ')}: set A0BACKUP_LIB to the `
+      + 'library\'s path (build it with `make capi` in the a0backup repository)');
   }
-  return built;
+  return found;
 }
 
 const lib = koffi.load(libraryPath());
@@ -65,11 +73,6 @@ export const FORMAT_AUTO = 0;
 export const FORMAT_NODE = 1;
 export const FORMAT_OPENSSL_MD5 = 2;
 export const FORMAT_OPENSSL_PBKDF2 = 3;
-
-const FORMATS = {
-  auto: FORMAT_AUTO, node: FORMAT_NODE, 'openssl-md5': FORMAT_OPENSSL_MD5,
-  'openssl-pbkdf2': FORMAT_OPENSSL_PBKDF2,
-};
 
 // --- Declarations ------------------------------------------------------------------------------
 
@@ -145,38 +148,6 @@ function check(rc) {
 }
 
 // --- Argument conversion -----------------------------------------------------------------------
-
-function cString(buf) {
-  const nul = buf.indexOf(0);
-  return buf.toString('utf8', 0, nul < 0 ? buf.length : nul);
-}
-
-// koffi passes an empty Buffer as NULL, and the C API takes NULL for "no password" (an error,
-// or "do not encrypt" in a0b_pack), so an empty password is a 1-byte buffer with length 0.
-function passwordArg(password) {
-  if (password === null || password === undefined) return { ptr: null, len: 0 };
-  let bytes;
-  if (typeof password === 'string') bytes = Buffer.from(password, 'utf8');
-  else if (Buffer.isBuffer(password)) bytes = password;
-  else if (ArrayBuffer.isView(password)) bytes = Buffer.from(password.buffer, password.byteOffset, password.byteLength);
-  else throw new TypeError('a0backup: the password must be a string or a Buffer');
-  return { ptr: bytes.length > 0 ? bytes : Buffer.alloc(1), len: bytes.length };
-}
-
-function pathArg(p) {
-  if (p === null || p === undefined) return null;
-  if (p instanceof URL) return fileURLToPath(p);
-  if (Buffer.isBuffer(p)) return p.toString('utf8');
-  return String(p);
-}
-
-function formatArg(format) {
-  if (format === undefined || format === null) return FORMAT_AUTO;
-  if (typeof format === 'number') return format;
-  const f = FORMATS[String(format).toLowerCase()];
-  if (f === undefined) throw new TypeError(`a0backup: unknown format ${format} (${Object.keys(FORMATS).join(', ')})`);
-  return f;
-}
 
 function bytes32(buf) {
   if (!Buffer.isBuffer(buf) && !(buf instanceof Uint8Array)) throw new TypeError('a0backup: expected a Buffer');
@@ -269,13 +240,6 @@ function withOptions(opts, call) {
   } finally {
     scope.close();
   }
-}
-
-function bytesArg(data) {
-  if (Buffer.isBuffer(data)) return data;
-  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  if (data instanceof ArrayBuffer) return Buffer.from(data);
-  throw new TypeError('a0backup: expected a Buffer, a TypedArray or an ArrayBuffer');
 }
 
 /** A read function over the bytes of `data`. */
@@ -449,29 +413,13 @@ export function restoreBuffer(data, destDir, password, opts = {}) {
 }
 
 /**
- * Restores the encrypted backup that a Readable (or any async iterable of Buffers: an HTTP
- * response, a socket, fs.createReadStream) gives into `destDir`, with restore()'s guarantees,
- * without a temporary file. Returns a Promise; the event loop keeps running, since the library
- * runs in a worker thread and reads the stream as this thread receives it.
- *
- * Options as for restore(). `onProgress(done, total)` runs on this thread, a little behind the
- * library; returning false (or throwing) cancels at its next report. If the stream fails, the
- * restore fails (nothing is left in `destDir`) and the promise rejects with the stream's
- * error; if the restore ends first (a wrong password), the stream is destroyed.
+ * Restores the encrypted backup that a Readable (or any async iterable of Buffers) gives into
+ * `destDir`; returns a Promise. The same function as in 'a0backup/promises', kept here for
+ * callers of the synchronous module: it does not block, the library runs in a worker thread.
  */
 export async function restoreStream(readable, destDir, password, opts = {}) {
-  const { restoreFromAsyncIterable } = await import('./stream-worker.mjs');
-  const pw = passwordArg(password);
-  const { onProgress, ...plain } = opts;
-  return restoreFromAsyncIterable({
-    source: readable,
-    lib: libraryPath(),
-    destDir: pathArg(destDir),
-    password: pw.ptr === null ? null : Buffer.from(pw.ptr.subarray(0, pw.len)),
-    opts: plain,
-    onProgress,
-    fail: (code, message) => new A0BackupError(code, message),
-  });
+  const promises = await import('./promises.mjs');
+  return promises.restoreStream(readable, destDir, password, opts);
 }
 
 /** An incremental MD5: update(buffer), digest() -> hex (and starts over), free(). */

@@ -1,35 +1,49 @@
 #!/usr/bin/env node
 // A drop-in for the appliance's decrypt script, which needs crypto.createDecipher (removed in
-// Node 22):
-//
-//   node decrypt.mjs PASSWORD INPUT OUTPUT [--md5 HEX] [--expect-gzip]
-//
-// Same arguments and same output as the original: OUTPUT gets the AES-256-CTR decryption of
-// INPUT under the key and IV Node's createCipher derives from PASSWORD (its UTF-8 bytes), and
-// an existing OUTPUT is replaced. Unlike the original, OUTPUT appears only once it is complete,
-// and failures are reported with a message and a non-zero exit status.
-//
-// --md5 HEX      publish OUTPUT only if the md5 of INPUT is HEX (as `a0cli backup-status`
-//                reports it); otherwise exit 4 and leave OUTPUT as it was.
-// --expect-gzip  require the decrypted data to start as gzip does (a .tar.gz.enc backup), so a
-//                wrong password is caught (exit 3) instead of producing garbage.
+// Node 22). Installed with the package as `a0backup-decrypt`; `--help` says it all (HELP below).
 
+import fs from 'node:fs';
 import * as a0b from './a0backup.mjs';
 
-const USAGE = 'usage: node decrypt.mjs PASSWORD INPUT OUTPUT [--md5 HEX] [--expect-gzip]';
+const USAGE = 'usage: a0backup-decrypt PASSWORD INPUT OUTPUT [--md5 HEX] [--expect-gzip]';
+const HELP = `${USAGE}
+
+Decrypts INPUT, a file the Auth0 Appliance encrypted (AES-256-CTR under the key and IV that
+Node's crypto.createCipher derives from PASSWORD, its UTF-8 bytes), into OUTPUT: the same
+arguments and the same bytes as the appliance's \`node decrypt\` script, on any Node version.
+An existing OUTPUT is replaced, but only once the new one is complete and checked: on any
+failure OUTPUT is left as it was and no partial file remains. Prints nothing on success.
+
+A wrong password does not pass silently. The decrypted data must begin like gzip (a backup is
+a .tar.gz) when INPUT ends in .gz.enc or .tgz.enc, or OUTPUT in .gz or .tgz, or with
+--expect-gzip: otherwise the password is refused (exit 3) before anything is written. Under
+other names the result is written, with a warning if it does not begin like gzip.
+
+Options:
+  --md5 HEX       publish OUTPUT only if the md5 of INPUT is HEX (as \`a0cli backup-status\`
+                  reports it); otherwise exit 4
+  --expect-gzip   require the decrypted data to begin like gzip, whatever the names
+  -h, --help      this help
+
+Exit status: 0 done, 1 an input or output error, 2 wrong usage, 3 probably a wrong password,
+4 the md5 does not match.`;
 
 function usage(message) {
-  if (message) process.stderr.write(`decrypt: ${message}\n`);
-  process.stderr.write(`${USAGE}\n`);
+  if (message) process.stderr.write(`a0backup-decrypt: ${message}\n`);
+  process.stderr.write(`${USAGE}\n(--help for more)\n`);
   process.exit(2);
 }
 
 const args = process.argv.slice(2);
+if (args.length > 0 && args.length < 3 && (args[0] === '-h' || args[0] === '--help')) {
+  process.stdout.write(`${HELP}\n`);
+  process.exit(0);
+}
 // The first three arguments are positional whatever they look like (a password may start with
 // "--"), as in the original script.
 if (args.length < 3) usage(args.length === 0 ? null : 'PASSWORD, INPUT and OUTPUT are required');
 const [password, input, output] = args;
-const opts = { format: 'node', overwrite: true };
+const opts = { format: 'node', overwrite: true, expectGzip: /\.t?gz\.enc$/.test(input) || /\.t?gz$/.test(output) };
 for (let i = 3; i < args.length; i++) {
   const a = args[i];
   if (a === '--md5') {
@@ -40,7 +54,7 @@ for (let i = 3; i < args.length; i++) {
   } else if (a === '--expect-gzip') {
     opts.expectGzip = true;
   } else if (a === '-h' || a === '--help') {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(`${HELP}\n`);
     process.exit(0);
   } else {
     usage(`unexpected argument ${JSON.stringify(a)}`);
@@ -51,9 +65,20 @@ try {
   a0b.decryptFile(input, output, password, opts);
 } catch (e) {
   if (!(e instanceof a0b.A0BackupError)) throw e;
-  process.stderr.write(`decrypt: ${e.message}\n`);
-  // The exit codes of the a0backup command: 3 probably wrong password, 4 checksum mismatch.
+  process.stderr.write(`a0backup-decrypt: ${e.message}\n`);
   process.exit(e.code === a0b.ERR_WRONG_PASSWORD ? 3
     : e.code === a0b.ERR_CHECKSUM_MISMATCH ? 4
       : e.code === a0b.ERR_INVALID_ARGUMENT ? 2 : 1);
+}
+
+if (!opts.expectGzip) {
+  const head = Buffer.alloc(3);
+  const fd = fs.openSync(output, 'r');
+  const n = fs.readSync(fd, head, 0, 3, 0);
+  fs.closeSync(fd);
+  if (n < 3 || head[0] !== 0x1f || head[1] !== 0x8b || head[2] !== 0x08) {
+    process.stderr.write(`a0backup-decrypt: warning: the decrypted data does not begin like gzip (1f 8b 08): `
+      + `if ${input} is a backup (.tar.gz.enc), the password is probably wrong (an OUTPUT named .tar.gz, `
+      + 'or --expect-gzip, refuses such a result)\n');
+  }
 }

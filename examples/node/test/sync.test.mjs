@@ -1,155 +1,16 @@
-// Tests of the Node wrapper and of decrypt.mjs: `node --test examples/node/`.
-// The library comes from $A0BACKUP_LIB or ../../target/capi (see a0backup.mjs).
+// The synchronous API (a0backup.mjs), against node:crypto and the sample backup.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
-import koffi from 'koffi';
-import * as a0b from './a0backup.mjs';
-
-// crypto.createCipher is deprecated (DEP0106); the tests use it on purpose where it exists.
-process.noDeprecation = true;
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '..', '..');
-const sampleDir = path.join(root, 'tests', 'data', 'sample-backup');
-const sample = path.join(sampleDir, 'backup-retrieve.tar.gz.enc');
-const SAMPLE_PASSWORD = 'Passw0rd';
-const hasCreateCipher = typeof crypto.createCipher === 'function';
-const hasCreateDecipher = typeof crypto.createDecipher === 'function';
-
-// The seed's decrypt script, verbatim (arguments: password, input, output).
-const SEED_SCRIPT = `'use strict';
-const fs     = require('fs');
-const crypto = require('crypto');
-const ALGO = 'aes-256-ctr';
-const password = process.argv[2]
-const input = process.argv[3];
-const output = process.argv[4];
-const decrypt = crypto.createDecipher(ALGO, password);
-const out = fs.createWriteStream(output);
-fs.createReadStream(input).pipe(decrypt).pipe(out);
-`;
-
-function tempDir(t) {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'a0b-node-'));
-  t.after(() => fs.rmSync(d, { recursive: true, force: true }));
-  return d;
-}
-
-/** OpenSSL's EVP_BytesToKey(MD5, 1 round, no salt), as Node's createCipher uses it. */
-function evpBytesToKey(password) {
-  const pw = Buffer.isBuffer(password) ? password : Buffer.from(password, 'utf8');
-  let out = Buffer.alloc(0);
-  let prev = Buffer.alloc(0);
-  while (out.length < 48) {
-    prev = crypto.createHash('md5').update(prev).update(pw).digest();
-    out = Buffer.concat([out, prev]);
-  }
-  return { key: out.subarray(0, 32), iv: out.subarray(32, 48) };
-}
-
-function encryptWithCreateCipher(password, plain) {
-  // createCipher warns "Use Cipheriv for counter mode" each time: the point here is to use it.
-  const emitWarning = process.emitWarning;
-  process.emitWarning = () => {};
-  try {
-    const c = crypto.createCipher('aes-256-ctr', password);
-    return Buffer.concat([c.update(plain), c.final()]);
-  } finally {
-    process.emitWarning = emitWarning;
-  }
-}
-
-function encryptWithCreateCipheriv(password, plain) {
-  const { key, iv } = evpBytesToKey(password);
-  const c = crypto.createCipheriv('aes-256-ctr', key, iv);
-  return Buffer.concat([c.update(plain), c.final()]);
-}
-
-function decryptWithCreateDecipheriv(password, data) {
-  const { key, iv } = evpBytesToKey(password);
-  const d = crypto.createDecipheriv('aes-256-ctr', key, iv);
-  return Buffer.concat([d.update(data), d.final()]);
-}
-
-function randomAscii(n) {
-  const chars = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&()*+,-./:;<=>?@[]^_{|}~ ';
-  return Array.from(crypto.randomBytes(n), (b) => chars[b % chars.length]).join('');
-}
-
-/** Sizes and passwords: the edges (0, 1, 16, 17, 100k) and random ones, ASCII and not. */
-function cases() {
-  const sizes = [0, 1, 15, 16, 17, 100_000, crypto.randomInt(2, 300_000), crypto.randomInt(2, 70_000)];
-  const passwords = [SAMPLE_PASSWORD, '', 'pässwörd', '密码🔑 key', 'Ωμέγα-' + randomAscii(5),
-    randomAscii(crypto.randomInt(1, 40)), randomAscii(200)];
-  return sizes.map((size, i) => ({ size, password: passwords[i % passwords.length] }));
-}
-
-function describe({ size, password }) {
-  return `size ${size}, password ${JSON.stringify(password)} (hex ${Buffer.from(password, 'utf8').toString('hex')})`;
-}
-
-function sha256(file) {
-  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-}
-
-function sampleMd5() {
-  // The sample's backup-status record lacks a comma, so it is not JSON: take the md5 by regex.
-  const status = fs.readFileSync(path.join(sampleDir, 'backup-status.txt'), 'utf8');
-  const m = /"md5"\s*:\s*"([0-9a-fA-F]{32})"/.exec(status);
-  assert.ok(m, 'backup-status.txt has an md5');
-  return m[1].toLowerCase();
-}
-
-function manifest() {
-  return fs.readFileSync(path.join(sampleDir, 'manifest.sha256'), 'utf8')
-    .split('\n').filter((l) => l.trim() !== '')
-    .map((l) => {
-      const m = /^([0-9a-f]{64})\s+\*?(.+)$/.exec(l);
-      assert.ok(m, `manifest line ${JSON.stringify(l)}`);
-      return { sha256: m[1], file: m[2] };
-    });
-}
-
-function listFiles(dir, prefix = '') {
-  const out = [];
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const rel = prefix ? `${prefix}/${e.name}` : e.name;
-    if (e.isDirectory()) out.push(...listFiles(path.join(dir, e.name), rel));
-    else out.push(rel);
-  }
-  return out.sort();
-}
-
-function checkAgainstManifest(dest) {
-  const entries = manifest();
-  assert.ok(entries.length > 0);
-  for (const { sha256: want, file } of entries) {
-    assert.equal(sha256(path.join(dest, file)), want, file);
-  }
-  assert.deepEqual(listFiles(dest), entries.map((e) => e.file).sort(), 'no file beyond the manifest');
-}
-
-function expectCode(fn, code) {
-  assert.throws(fn, (e) => {
-    assert.ok(e instanceof a0b.A0BackupError, `an A0BackupError, not ${e}`);
-    assert.equal(e.code, code, `code ${e.code} (${e.message}), expected ${code}`);
-    assert.equal(typeof e.message, 'string');
-    assert.ok(e.message.length > 0, 'the error has the library message');
-    return true;
-  });
-}
-
-function assertNoCallbacksLeft() {
-  assert.equal(koffi.stats().callbacks, 0, 'every registered progress callback was unregistered');
-}
+import * as a0b from 'a0backup';
+import {
+  SAMPLE_PASSWORD, assertNoCallbacksLeft, cases, checkAgainstManifest, decryptWithCreateDecipheriv,
+  describe, encryptWithCreateCipher, encryptWithCreateCipheriv, evpBytesToKey, expectCode,
+  hasCreateCipher, listFiles, root, sample, sampleMd5, tempDir,
+} from './common.mjs';
 
 test('version and key derivation', () => {
   assert.match(a0b.version(), /^\d+\.\d+\.\d+/);
@@ -166,8 +27,8 @@ test('version and key derivation', () => {
 
 test('decrypts what Node made', async (t) => {
   await t.test('with crypto.createCipher (the appliance\'s own way)', (t) => {
-    if (!hasCreateCipher) {
-      t.skip(`Node ${process.version} has no crypto.createCipher`);
+    if (!hasCreateCipher()) {
+      t.diagnostic(`Node ${process.version}: crypto.createCipher is gone, as asserted`);
       return;
     }
     const dir = tempDir(t);
@@ -433,68 +294,6 @@ test('Md5 matches node:crypto', () => {
   }
 });
 
-test('decrypt.mjs is a drop-in for the seed script', async (t) => {
-  const dir = tempDir(t);
-  const script = path.join(here, 'decrypt.mjs');
-  const password = 'Pä55w0rd 🔐';
-  const plain = crypto.randomBytes(200_001);
-  const input = path.join(dir, 'backup-retrieve.tar.gz.enc');
-  fs.writeFileSync(input, encryptWithCreateCipheriv(password, plain));
-  const output = path.join(dir, 'backup-retrieve.tar.gz');
-  fs.writeFileSync(output, 'an older file, replaced as the seed script would');
-
-  // The children run in `dir`: give them the library by absolute path.
-  const env = { ...process.env, A0BACKUP_LIB: a0b.libraryPath() };
-  const run = (args) => spawnSync(process.execPath, [script, ...args], { encoding: 'utf8', cwd: dir, env });
-  const r = run([password, input, output]);
-  assert.equal(r.status, 0, r.stderr);
-  assert.equal(r.stdout, '');
-  assert.equal(r.stderr, '');
-  const ours = fs.readFileSync(output);
-  // The seed's logic: createDecipher, which is createDecipheriv under EVP_BytesToKey.
-  assert.deepEqual(ours, decryptWithCreateDecipheriv(password, fs.readFileSync(input)));
-  assert.deepEqual(ours, plain);
-
-  await t.test('against the verbatim seed script', (t) => {
-    if (!hasCreateDecipher) {
-      t.skip(`Node ${process.version} has no crypto.createDecipher`);
-      return;
-    }
-    const seed = path.join(dir, 'seed-decrypt.cjs');
-    fs.writeFileSync(seed, SEED_SCRIPT);
-    // Relative paths, resolved against the working directory, as the seed script's users give them.
-    execFileSync(process.execPath, ['--no-warnings', seed, password, 'backup-retrieve.tar.gz.enc', 'seed.out'], { cwd: dir });
-    assert.equal(run([password, 'backup-retrieve.tar.gz.enc', 'ours.out']).status, 0);
-    assert.deepEqual(fs.readFileSync(path.join(dir, 'ours.out')), fs.readFileSync(path.join(dir, 'seed.out')));
-  });
-
-  await t.test('--md5 and --expect-gzip', () => {
-    const md5 = crypto.createHash('md5').update(fs.readFileSync(input)).digest('hex');
-    const checked = path.join(dir, 'checked.out');
-    assert.equal(run([password, input, checked, '--md5', md5]).status, 0);
-    assert.deepEqual(fs.readFileSync(checked), plain);
-    const bad = run([password, input, path.join(dir, 'bad.out'), '--md5', 'f'.repeat(32)]);
-    assert.equal(bad.status, 4);
-    assert.match(bad.stderr, /^decrypt: /);
-    assert.equal(fs.existsSync(path.join(dir, 'bad.out')), false);
-    // The sample is a real .tar.gz.enc: a wrong password is caught with --expect-gzip.
-    const wrong = run(['nope', sample, path.join(dir, 'wrong.out'), '--expect-gzip']);
-    assert.equal(wrong.status, 3, wrong.stderr);
-    assert.equal(fs.existsSync(path.join(dir, 'wrong.out')), false);
-    const good = run([SAMPLE_PASSWORD, sample, path.join(dir, 'sample.tar.gz'), '--expect-gzip', `--md5=${sampleMd5()}`]);
-    assert.equal(good.status, 0, good.stderr);
-  });
-
-  await t.test('usage and errors', () => {
-    assert.equal(run([]).status, 2);
-    assert.equal(run([password, input]).status, 2);
-    assert.equal(run([password, input, path.join(dir, 'u.out'), '--bogus']).status, 2);
-    const missing = run([password, path.join(dir, 'missing.enc'), path.join(dir, 'm.out')]);
-    assert.equal(missing.status, 1);
-    assert.match(missing.stderr, /missing\.enc/);
-  });
-});
-
 test('buffers: decrypt, encrypt and restore without a file', (t) => {
   const enc = fs.readFileSync(sample);
   const expectedMd5 = sampleMd5();
@@ -555,82 +354,3 @@ test('stream functions: a read or write function that throws fails the call and 
   assertNoCallbacksLeft();
 });
 
-test('restoreStream: a Readable into a directory, in a worker, the event loop free', async (t) => {
-  const dir = tempDir(t);
-  const expectedMd5 = sampleMd5();
-  // Small chunks, as a socket gives them.
-  const dest = path.join(dir, 'from-file-stream');
-  const seen = [];
-  await a0b.restoreStream(fs.createReadStream(sample, { highWaterMark: 1000 }), dest, SAMPLE_PASSWORD, {
-    expectedMd5,
-    onProgress: (done, total) => { seen.push([done, total]); },
-  });
-  checkAgainstManifest(dest);
-  await new Promise((r) => setImmediate(r)); // the last progress messages
-  assert.ok(seen.length > 0, 'progress was reported');
-  assert.ok(seen.every(([, total]) => total === 0));
-
-  // A bigger backup made by pack, given as slices of varied sizes by a generator, while the
-  // event loop keeps ticking.
-  const src = path.join(dir, 'src', 'dump');
-  fs.mkdirSync(path.join(src, 'auth0'), { recursive: true });
-  const bson = crypto.randomBytes(3 << 20);
-  fs.writeFileSync(path.join(src, 'auth0', 'users.bson'), bson);
-  const packed = path.join(dir, 'packed.tar.gz.enc');
-  const md5 = a0b.pack(src, packed, 'pä55', { level: 1 });
-  const bytes = fs.readFileSync(packed);
-  async function* slices() {
-    for (let off = 0; off < bytes.length;) {
-      const n = 1 + crypto.randomInt(0, 200_000);
-      yield bytes.subarray(off, off + n);
-      off += n;
-      await new Promise((r) => setImmediate(r));
-    }
-  }
-  let ticks = 0;
-  const timer = setInterval(() => { ticks++; }, 1);
-  try {
-    await a0b.restoreStream(Readable.from(slices()), path.join(dir, 'from-generator'), 'pä55', { expectedMd5: md5 });
-  } finally {
-    clearInterval(timer);
-  }
-  assert.deepEqual(fs.readFileSync(path.join(dir, 'from-generator', 'dump', 'auth0', 'users.bson')), bson);
-  assert.ok(ticks > 0, 'the event loop ran during the restore');
-  assertNoCallbacksLeft();
-});
-
-test('restoreStream: failures leave nothing and say why', async (t) => {
-  const dir = tempDir(t);
-  const enc = fs.readFileSync(sample);
-  // The stream fails halfway: its error comes out, and no destination.
-  const broken = new Error('connection reset');
-  const failing = new Readable({
-    read() {
-      this.push(enc.subarray(0, 10_000));
-      this.destroy(broken);
-    },
-  });
-  await assert.rejects(a0b.restoreStream(failing, path.join(dir, 'a'), SAMPLE_PASSWORD), (e) => e === broken);
-  // A wrong password: the library's error, and the source is destroyed.
-  const source = fs.createReadStream(sample, { highWaterMark: 4096 });
-  await assert.rejects(a0b.restoreStream(source, path.join(dir, 'b'), 'wrong'),
-    (e) => e instanceof a0b.A0BackupError && e.code === a0b.ERR_WRONG_PASSWORD);
-  assert.ok(source.destroyed);
-  // A wrong md5, and a cancel from onProgress.
-  await assert.rejects(a0b.restoreStream(Readable.from([enc]), path.join(dir, 'c'), SAMPLE_PASSWORD,
-    { expectedMd5: 'f'.repeat(32) }), (e) => e.code === a0b.ERR_CHECKSUM_MISMATCH);
-  const chunks = [];
-  for (let off = 0; off < enc.length; off += 500) chunks.push(enc.subarray(off, off + 500));
-  async function* slowly() {
-    for (const c of chunks) {
-      yield c;
-      await new Promise((r) => setTimeout(r, 1));
-    }
-  }
-  await assert.rejects(a0b.restoreStream(Readable.from(slowly()), path.join(dir, 'd'), SAMPLE_PASSWORD,
-    { onProgress: () => false }), (e) => e.code === a0b.ERR_CANCELLED);
-  const stop = new Error('stop');
-  await assert.rejects(a0b.restoreStream(Readable.from(slowly()), path.join(dir, 'e'), SAMPLE_PASSWORD,
-    { onProgress: () => { throw stop; } }), (e) => e === stop);
-  assert.deepEqual(fs.readdirSync(dir), [], 'nothing left behind');
-});

@@ -1,0 +1,47 @@
+// A TypeScript consumer of the package, type-checked by types.test.mjs with `tsc --noEmit`:
+// it must compile, and each @ts-expect-error line must be an error (so the types are not `any`).
+
+import { createReadStream } from 'node:fs';
+import * as sync from 'a0backup';
+import * as a0b from 'a0backup/promises';
+import type { CheckReport, RestoreOptions } from 'a0backup/promises';
+
+export async function restoreWithProgress(input: string, dest: string, md5: string): Promise<number> {
+  let read = 0;
+  const opts: RestoreOptions & a0b.AsyncOptions = {
+    expectedMd5: md5,
+    onProgress: (done, total) => { read = done + total; },
+    signal: AbortSignal.timeout(60_000),
+  };
+  await a0b.restore(input, dest, 'Passw0rd', opts);
+  await a0b.restoreStream(createReadStream(input), new URL(`file://${dest}-2`), Buffer.from('Passw0rd'));
+  return read;
+}
+
+export async function checkAndPack(input: string): Promise<string> {
+  const report: CheckReport = await a0b.checkBackup(input, null);
+  const names: string[] = report.collections.map((c) => `${c.database}.${c.collection}`);
+  const plain: Buffer = await a0b.decryptBuffer(new Uint8Array(8), 'pw', { format: 'node' });
+  try {
+    sync.decryptFile(input, 'out.tar.gz', 'pw', { expectGzip: true });
+  } catch (e) {
+    if (e instanceof sync.A0BackupError && e.code === sync.ERR_WRONG_PASSWORD) return e.codeName;
+  }
+  const cipher = new sync.Cipher({ key: Buffer.alloc(32), iv: Buffer.alloc(16) });
+  cipher.seek(16n).apply(plain);
+  cipher.free();
+  return names.join(',') + (await a0b.pack('dump', 'out.tar.gz.enc', 'pw', { level: 9 }));
+}
+
+export async function misuse(): Promise<void> {
+  // @ts-expect-error a password is a string or bytes
+  await a0b.restore('in', 'dest', 42);
+  // @ts-expect-error no such option
+  await a0b.decryptFile('in', 'out', 'pw', { expectedMD5: 'x' });
+  // @ts-expect-error pack resolves to the md5, a string
+  const n: number = await a0b.pack('src', 'out', null);
+  // @ts-expect-error the synchronous restore returns nothing to await on
+  const p: Promise<void> = sync.restore('in', 'dest', 'pw');
+  void n;
+  void p;
+}

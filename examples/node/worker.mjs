@@ -1,0 +1,41 @@
+// The worker thread of the promise API (promises.mjs): runs one synchronous call of
+// a0backup.mjs, so the thread that asked for it keeps its event loop.
+//
+// workerData: { lib (the library's path), fn (a0backup.mjs's function), args, opts (without
+// functions), progress (whether to post progress), sab (channel.mjs), stream (args[0] is the
+// read function over the channel) }. Posts { progress: [done, total] } per report when asked,
+// then one { ok: true, value } or { ok: false, code?, name, message, stack }.
+
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { cancelled, channelReader } from './channel.mjs';
+
+async function run({ lib, fn, args, opts, progress, sab, stream }) {
+  process.env.A0BACKUP_LIB = lib;
+  const a0b = await import('./a0backup.mjs');
+  const call = [...args];
+  if (stream) call[0] = channelReader(sab);
+  // Always a progress function: it is where a cancel from the caller's thread is seen.
+  const withProgress = {
+    ...opts,
+    onProgress: (done, total) => {
+      if (progress) parentPort.postMessage({ progress: [done, total] });
+      return !cancelled(sab);
+    },
+  };
+  try {
+    const value = a0b[fn](...call, ...(opts === undefined ? [] : [withProgress]));
+    const transfer = value instanceof Uint8Array && value.byteOffset === 0
+      && value.byteLength === value.buffer.byteLength ? [value.buffer] : [];
+    parentPort.postMessage({ ok: true, value }, transfer);
+  } catch (e) {
+    parentPort.postMessage({
+      ok: false,
+      code: e instanceof a0b.A0BackupError ? e.code : undefined,
+      name: e?.name,
+      message: e?.message ?? String(e),
+      stack: e?.stack,
+    });
+  }
+}
+
+if (!isMainThread && workerData?.a0backupCall) run(workerData);
