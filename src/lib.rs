@@ -160,7 +160,7 @@ pub mod error;
 #[cfg(feature = "capi")]
 pub mod ffi;
 pub mod files;
-mod gzip;
+pub mod gzip;
 pub mod kdf;
 mod pipeline;
 pub mod progress;
