@@ -553,3 +553,50 @@ fn list_escapes_names_unpack_warns_and_modes_follow_the_umask() {
     assert!(out.status.success(), "{out:?}");
     assert_eq!(mode("kept/plain.bson"), 0o666);
 }
+
+#[test]
+fn restore_unpack_and_check_take_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for (i, threads) in ["--threads=2", "--threads"].into_iter().enumerate() {
+        let dest = format!("r{i}");
+        let o = a0backup(
+            &[
+                "restore",
+                threads,
+                "--password",
+                "Passw0rd",
+                "--status",
+                &status(),
+                &sample(),
+                "-C",
+                &dest,
+            ],
+            d,
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let manifest = common::sample_manifest();
+        for (path, hash) in &manifest {
+            let bytes = std::fs::read(d.join(&dest).join(path)).unwrap();
+            assert_eq!(&common::sha256_hex(&bytes), hash, "{threads} {path}");
+        }
+        let o = a0backup(&["check", threads, "--password", "Passw0rd", &sample()], d);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    // Without `=`, the next word is not taken as N.
+    let o = a0backup(
+        &[
+            "restore",
+            "--password",
+            "Passw0rd",
+            "--threads",
+            &sample(),
+            "-C",
+            "r9",
+        ],
+        d,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = a0backup(&["restore", "--threads=x", &sample(), "-C", "r8"], d);
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -64,6 +64,7 @@ impl<R: Read> GzipChecked<R> {
     ///
     /// [`Error::WrongPassword`] or [`Error::Malformed`] (as `not_gzip` says) when the stream
     /// does not start with a gzip header, and read errors.
+    #[cfg(test)]
     pub(crate) fn new(mut r: R, not_gzip: NotGzip) -> Result<Self> {
         let magic = read_magic(&mut r, not_gzip)?;
         Ok(Self::after_magic(r, magic))

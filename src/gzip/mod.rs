@@ -7,6 +7,6 @@ mod checked;
 mod inflate;
 mod parallel;
 
-pub(crate) use checked::{GzipChecked, NotGzip};
+pub(crate) use checked::NotGzip;
 pub use inflate::{GzipReader, InflateOptions, ParallelStats, DEFAULT_CHUNK, MAX_THREADS};
 pub(crate) use parallel::ParallelGzEncoder;

@@ -10,7 +10,7 @@
 //! found no block start, went wrong or grew too large, member boundaries) the consumer decodes
 //! itself with the known window, so the result never depends on a guess. The CRC-32 and length
 //! of every member are checked over the output in order, and member boundaries and zero
-//! padding are handled as [`GzipChecked`](crate::gzip::GzipChecked) does.
+//! padding are handled as the sequential reader (`checked.rs`) does.
 
 use std::collections::VecDeque;
 use std::io::{self, Read};
