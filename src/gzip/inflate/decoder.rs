@@ -126,9 +126,11 @@ fn copy_within<T: Copy>(buf: &mut Vec<T>, dist: usize, len: usize) {
     if dist >= len {
         buf.extend_from_within(start..start + len);
     } else {
+        // Everything from `start` on repeats with period `dist`: copy as much of it as there
+        // is each time, doubling.
         let mut left = len;
         while left > 0 {
-            let n = left.min(dist);
+            let n = left.min(buf.len() - start);
             buf.extend_from_within(start..start + n);
             left -= n;
         }
@@ -313,38 +315,45 @@ impl Decoder {
                 return Ok(Stop::OutputFull);
             }
             let start = bits.pos();
-            let sym = match lit.decode(bits) {
-                Symbol::Sym(s) => s,
-                Symbol::Invalid => {
+            // One look at the next 56 bits holds a whole literal/length, distance and their
+            // extra bits (at most 48).
+            let v = bits.peek(56);
+            let (sym, mut used) = lit.lookup(v);
+            let sym = match sym {
+                Symbol::Sym(s) if s <= 256 => {
+                    bits.consume(used);
+                    if bits.overrun() {
+                        bits.set_pos(start);
+                        return Ok(Stop::NeedInput);
+                    }
+                    if s == 256 {
+                        self.state = State::BlockStart;
+                        return Ok(Stop::BlockEnd);
+                    }
+                    out.literal(s as u8);
+                    continue;
+                }
+                Symbol::Sym(s) if usize::from(s - 257) < LENGTH_BASE.len() => usize::from(s - 257),
+                _ => {
+                    bits.consume(used);
                     return more_or(bits, start, "invalid literal/length code");
                 }
             };
-            if sym < 256 {
-                if bits.overrun() {
-                    bits.set_pos(start);
-                    return Ok(Stop::NeedInput);
-                }
-                out.literal(sym as u8);
-                continue;
-            }
-            if sym == 256 {
-                if bits.overrun() {
-                    bits.set_pos(start);
-                    return Ok(Stop::NeedInput);
-                }
-                self.state = State::BlockStart;
-                return Ok(Stop::BlockEnd);
-            }
-            let i = usize::from(sym - 257);
-            if i >= LENGTH_BASE.len() {
-                return more_or(bits, start, "invalid literal/length code");
-            }
-            let len = usize::from(LENGTH_BASE[i]) + bits.take(u32::from(LENGTH_EXTRA[i])) as usize;
-            let d = match dist.decode(bits) {
+            let extra = u32::from(LENGTH_EXTRA[sym]);
+            let len = usize::from(LENGTH_BASE[sym]) + ((v >> used) & ((1 << extra) - 1)) as usize;
+            used += extra;
+            let (d, dlen) = dist.lookup(v >> used);
+            used += dlen;
+            let d = match d {
                 Symbol::Sym(d) if usize::from(d) < DIST_BASE.len() => usize::from(d),
-                _ => return more_or(bits, start, "invalid distance code"),
+                _ => {
+                    bits.consume(used);
+                    return more_or(bits, start, "invalid distance code");
+                }
             };
-            let distance = usize::from(DIST_BASE[d]) + bits.take(u32::from(DIST_EXTRA[d])) as usize;
+            let extra = u32::from(DIST_EXTRA[d]);
+            let distance = usize::from(DIST_BASE[d]) + ((v >> used) & ((1 << extra) - 1)) as usize;
+            bits.consume(used + extra);
             if bits.overrun() {
                 bits.set_pos(start);
                 return Ok(Stop::NeedInput);

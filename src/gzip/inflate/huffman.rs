@@ -2,8 +2,6 @@
 //! are refused), decoded through a table of the first [`PRIMARY_BITS`] bits, with a
 //! bit-by-bit walk for the rare longer codes.
 
-use super::bits::Bits;
-
 /// Bits looked up at once; longer codes take the slow walk.
 const PRIMARY_BITS: u32 = 10;
 /// deflate's longest code.
@@ -143,16 +141,13 @@ impl Huffman {
         Ok(())
     }
 
-    /// Decodes one symbol, consuming its bits (for invalid bits: [`MAX_BITS`] bits, so that a
-    /// caller that checks [`Bits::overrun`] afterwards never mistakes missing input for an
-    /// invalid code).
+    /// The symbol at the start of `peeked` (at least [`MAX_BITS`] bits, least significant
+    /// first) and its length in bits ([`MAX_BITS`] for invalid bits).
     #[inline]
-    pub(crate) fn decode(&self, bits: &mut Bits<'_>) -> Symbol {
-        let peeked = bits.peek(MAX_BITS);
+    pub(crate) fn lookup(&self, peeked: u64) -> (Symbol, u32) {
         let entry = self.primary[(peeked & ((1 << PRIMARY_BITS) - 1)) as usize];
         if entry != 0 {
-            bits.consume(entry & 15);
-            return Symbol::Sym((entry >> 4) as u16);
+            return (Symbol::Sym((entry >> 4) as u16), entry & 15);
         }
         // The canonical walk (as zlib's puff.c).
         let (mut code, mut first, mut index) = (0i32, 0i32, 0i32);
@@ -160,22 +155,24 @@ impl Huffman {
             code |= ((peeked >> (len - 1)) & 1) as i32;
             let count = i32::from(self.counts[len as usize]);
             if code - first < count {
-                bits.consume(len);
-                return Symbol::Sym(self.symbols[(index + code - first) as usize]);
+                return (
+                    Symbol::Sym(self.symbols[(index + code - first) as usize]),
+                    len,
+                );
             }
             index += count;
             first += count;
             first <<= 1;
             code <<= 1;
         }
-        bits.consume(MAX_BITS);
-        Symbol::Invalid
+        (Symbol::Invalid, MAX_BITS)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gzip::inflate::bits::Bits;
 
     #[test]
     fn zlib_rules_for_incomplete_and_oversubscribed_sets() {
@@ -200,12 +197,8 @@ mod tests {
         let code: u32 = 0b1111111111110;
         let bits_lsb = code.reverse_bits() >> (32 - 13);
         let data = (bits_lsb as u64).to_le_bytes();
-        let mut b = Bits::new(&data, 0);
-        assert_eq!(h.decode(&mut b), Symbol::Sym(12));
-        assert_eq!(b.pos(), 13);
-        let data = [0u8; 4];
-        let mut b = Bits::new(&data, 0);
-        assert_eq!(h.decode(&mut b), Symbol::Sym(0));
-        assert_eq!(b.pos(), 1);
+        let b = Bits::new(&data, 0);
+        assert_eq!(h.lookup(b.peek(MAX_BITS)), (Symbol::Sym(12), 13));
+        assert_eq!(h.lookup(0), (Symbol::Sym(0), 1));
     }
 }
