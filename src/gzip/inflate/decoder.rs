@@ -87,6 +87,9 @@ pub(crate) const MARKER: u16 = 0x8000;
 /// 16-bit output that starts with the unknown window as markers.
 pub(crate) struct Marked {
     pub(crate) buf: Vec<u16>,
+    /// The oldest window byte referred to (its marker index; [`WINDOW`] for none): copies
+    /// from the markers bring in indices, copies of copies only repeat them.
+    pub(crate) oldest: usize,
 }
 
 impl Marked {
@@ -95,7 +98,10 @@ impl Marked {
     pub(crate) fn new(cap: usize) -> Self {
         let mut buf = Vec::with_capacity(WINDOW + cap + 258);
         buf.extend((0..WINDOW as u16).map(|i| MARKER | i));
-        Marked { buf }
+        Marked {
+            buf,
+            oldest: WINDOW,
+        }
     }
 }
 
@@ -110,6 +116,7 @@ impl Out for Marked {
     #[inline]
     fn copy(&mut self, dist: usize, len: usize) -> Result<(), DeflateError> {
         // The markers make the whole window available: the check happens on resolving.
+        self.oldest = self.oldest.min(self.buf.len() - dist);
         copy_within(&mut self.buf, dist, len);
         Ok(())
     }

@@ -53,6 +53,9 @@ pub(crate) struct Speculated {
     pub(crate) last: bool,
     /// The output: [`WINDOW`] markers of the unknown window, then the data.
     pub(crate) data: Vec<u16>,
+    /// The oldest window byte a marker in the data names (its index; [`WINDOW`] for none):
+    /// the window must reach that far back.
+    pub(crate) oldest: usize,
 }
 
 /// At most this many candidates are tried per chunk before giving it up.
@@ -107,13 +110,14 @@ pub(crate) fn speculate(
         };
         tries += 1;
         match decode_from(input, base, p, chunk_bits, cap, &mut decoder) {
-            Ok(Some((end, last, data))) => {
+            Ok(Some((end, last, out))) => {
                 return Some(Speculated {
                     start,
                     end,
                     last,
-                    data,
-                })
+                    data: out.buf,
+                    oldest: out.oldest,
+                });
             }
             // Too much output or not enough input: the consumer does this chunk.
             Ok(None) => return None,
@@ -123,7 +127,7 @@ pub(crate) fn speculate(
     None
 }
 
-type Decoded = Option<(u64, bool, Vec<u16>)>;
+type Decoded = Option<(u64, bool, Marked)>;
 
 fn decode_from(
     input: &[u8],
@@ -141,7 +145,7 @@ fn decode_from(
             Ok(Stop::BlockEnd) => {
                 let last = decoder.was_final();
                 if last || bits.pos() >= chunk_bits {
-                    return Ok(Some((base * 8 + bits.pos() as u64, last, out.buf)));
+                    return Ok(Some((base * 8 + bits.pos() as u64, last, out)));
                 }
             }
             Ok(Stop::OutputFull | Stop::NeedInput) => return Ok(None),
@@ -178,6 +182,9 @@ mod tests {
         let a = deflate.len() / 3;
         let s = speculate(&deflate[a..], a as u64, 64 * 1024, 1 << 20).expect("a block start");
         let values = &s.data[WINDOW..];
+        assert!(values
+            .iter()
+            .all(|&v| v < 256 || usize::from(v & 0x7fff) >= s.oldest));
         assert!(values.len() > 10_000, "{}", values.len());
         assert!(s.start.latest() >= a as u64 * 8);
         assert!(s.end > (a + 64 * 1024) as u64 * 8 || s.last);

@@ -108,6 +108,8 @@ pub(crate) struct ParallelGunzip<R> {
     size: u32,
     zeros: u64,
     stats: ParallelStats,
+    /// The byte each 16-bit output value of a worker stands for (see `accept`).
+    lut: Box<[u8; 1 << 16]>,
 }
 
 /// What the parallel path did: how much of the output came from the workers.
@@ -205,6 +207,13 @@ impl<R: Read> ParallelGunzip<R> {
             size: 0,
             zeros: 0,
             stats: ParallelStats::default(),
+            lut: {
+                let mut lut = Box::new([0u8; 1 << 16]);
+                for (i, b) in lut.iter_mut().enumerate().take(256) {
+                    *b = i as u8;
+                }
+                lut
+            },
         })
     }
 
@@ -307,21 +316,23 @@ impl<R: Read> ParallelGunzip<R> {
     /// `false` (and nothing taken) when a marker reaches before the member's output.
     fn accept(&mut self, s: &Speculated) -> bool {
         let base = self.out.len();
-        let history = base - self.floor;
+        // Markers name window bytes by index: `i` is the byte `WINDOW - i` before the chunk.
+        // The first `missing` of them are before the member (or the stream) started.
+        let history = (base - self.floor).min(WINDOW);
+        let missing = WINDOW - history;
+        if s.oldest < missing {
+            // zlib's "invalid distance too far back": the consumer decodes this itself and
+            // reports it where it is.
+            return false;
+        }
+        // One table for every 16-bit value: bytes stand for themselves, markers for the
+        // window byte they name.
+        let lut = &mut self.lut;
+        lut[usize::from(MARKER) + missing..].copy_from_slice(&self.out[base - history..base]);
         let data = &s.data[WINDOW..];
-        self.out.reserve(data.len());
-        for &v in data {
-            let b = if v < 256 {
-                v as u8
-            } else {
-                let back = WINDOW - usize::from(v & !MARKER);
-                if back > history {
-                    self.out.truncate(base);
-                    return false;
-                }
-                self.out[base - back]
-            };
-            self.out.push(b);
+        self.out.resize(base + data.len(), 0);
+        for (d, &v) in self.out[base..].iter_mut().zip(data) {
+            *d = lut[usize::from(v)];
         }
         self.crc.update(&self.out[base..]);
         self.size = self.size.wrapping_add((self.out.len() - base) as u32);
