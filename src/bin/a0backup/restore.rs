@@ -53,8 +53,8 @@ pub struct SafetyArgs {
     collection: Vec<String>,
     /// Inflate the gzip stream on N worker threads (without N: one per core, at most 16)
     /// instead of sequentially with zlib-rs. Sequential is the default because it is the
-    /// fastest on two cores; the threads pay off on more. Memory: about 9 MiB per thread
-    /// plus 8 MiB.
+    /// fastest on two cores; the threads pay off on more. Memory: at most about 10 MiB per
+    /// thread plus 29 MiB.
     #[arg(long, value_name = "N", num_args = 0..=1, require_equals = true, default_missing_value = "0")]
     threads: Option<usize>,
 }

@@ -93,10 +93,11 @@ pub(crate) struct Marked {
 }
 
 impl Marked {
-    /// An output holding only the markers of the unknown window, with room for `cap` values
-    /// more (allocated at once, so that growing never doubles past it).
-    pub(crate) fn new(cap: usize) -> Self {
-        let mut buf = Vec::with_capacity(WINDOW + cap + 258);
+    /// An output in `buf` (emptied) holding only the markers of the unknown window, with room
+    /// for `cap` values more (allocated at once, so that growing never doubles past it).
+    pub(crate) fn new(mut buf: Vec<u16>, cap: usize) -> Self {
+        buf.clear();
+        buf.reserve(WINDOW + cap + 258);
         buf.extend((0..WINDOW as u16).map(|i| MARKER | i));
         Marked {
             buf,

@@ -65,11 +65,13 @@ const MAX_TRIES: usize = 16;
 /// (which is bytes `[base, base + input.len())` of the stream) up to the first block end at or
 /// after `chunk_end` (a byte offset within `input`), producing at most `cap` values.
 /// `None` when no candidate within the chunk gets there (the consumer decodes it itself).
+/// `buf` is the output buffer to use (taken on success, left for reuse otherwise).
 pub(crate) fn speculate(
     input: &[u8],
     base: u64,
     chunk_end: usize,
     cap: usize,
+    buf: &mut Vec<u16>,
 ) -> Option<Speculated> {
     let chunk_bits = chunk_end.min(input.len()) * 8;
     let mut bits = Bits::new(input, 0);
@@ -109,8 +111,10 @@ pub(crate) fn speculate(
             continue;
         };
         tries += 1;
-        match decode_from(input, base, p, chunk_bits, cap, &mut decoder) {
-            Ok(Some((end, last, out))) => {
+        let mut out = Marked::new(std::mem::take(buf), cap);
+        let decoded = decode_from(input, base, p, chunk_bits, cap, &mut decoder, &mut out);
+        match decoded {
+            Ok(Some((end, last))) => {
                 return Some(Speculated {
                     start,
                     end,
@@ -120,14 +124,21 @@ pub(crate) fn speculate(
                 });
             }
             // Too much output or not enough input: the consumer does this chunk.
-            Ok(None) => return None,
-            Err(()) => p += 1,
+            Ok(None) => {
+                *buf = out.buf;
+                return None;
+            }
+            Err(()) => {
+                *buf = out.buf;
+                p += 1;
+            }
         }
     }
     None
 }
 
-type Decoded = Option<(u64, bool, Marked)>;
+/// The end bit and whether the last block was final, when the decode got there.
+type Decoded = Option<(u64, bool)>;
 
 fn decode_from(
     input: &[u8],
@@ -136,16 +147,16 @@ fn decode_from(
     chunk_bits: usize,
     cap: usize,
     decoder: &mut Decoder,
+    out: &mut Marked,
 ) -> Result<Decoded, ()> {
     decoder.reset();
-    let mut out = Marked::new(cap);
     let mut bits = Bits::new(input, p);
     loop {
-        match decoder.run(&mut bits, &mut out, WINDOW + cap) {
+        match decoder.run(&mut bits, out, WINDOW + cap) {
             Ok(Stop::BlockEnd) => {
                 let last = decoder.was_final();
                 if last || bits.pos() >= chunk_bits {
-                    return Ok(Some((base * 8 + bits.pos() as u64, last, out)));
+                    return Ok(Some((base * 8 + bits.pos() as u64, last)));
                 }
             }
             Ok(Stop::OutputFull | Stop::NeedInput) => return Ok(None),
@@ -180,7 +191,8 @@ mod tests {
         e.write_all(&data).unwrap();
         let deflate = e.finish().unwrap();
         let a = deflate.len() / 3;
-        let s = speculate(&deflate[a..], a as u64, 64 * 1024, 1 << 20).expect("a block start");
+        let s = speculate(&deflate[a..], a as u64, 64 * 1024, 1 << 20, &mut Vec::new())
+            .expect("a block start");
         let values = &s.data[WINDOW..];
         assert!(values
             .iter()

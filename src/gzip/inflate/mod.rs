@@ -33,7 +33,7 @@ use std::io::{self, Read};
 use super::checked::{read_magic, GzipChecked, NotGzip};
 use crate::error::Result;
 pub use parallel::ParallelStats;
-use parallel::{ParallelGunzip, CAP_PER_BYTE};
+use parallel::{cap, lookahead, ParallelGunzip};
 
 /// Most worker threads [`InflateOptions::threads`] uses (memory grows with each).
 pub const MAX_THREADS: usize = 16;
@@ -52,11 +52,14 @@ const MAX_CHUNK: usize = 64 << 20;
 /// sequential one, so it works on any reader, and gives the same bytes and the same errors.
 ///
 /// Memory of the parallel path, at most (see [`memory_bound`](Self::memory_bound)): with `T`
-/// threads and chunks of `C` bytes, `(T + 1)` jobs in flight of `2C` bytes of input and up to
-/// `CAP_PER_BYTE * C` 16-bit values of output each (`CAP_PER_BYTE` = 8, so `18C` per job),
-/// plus the consumer's input (at most `(T + 7) C`) and output (at most `2 (8C + 256 KiB +
-/// 160 KiB)`). With the default 512 KiB chunks that is about 48 MiB at 2 threads and 175 MiB
-/// at [`MAX_THREADS`].
+/// threads, chunks of `C` bytes and `C' = max(C, 128 KiB)`, `T + 1` jobs in flight, each with
+/// `C + C'` bytes of input, and `T + 2` output buffers (one per job and the one being taken)
+/// of up to `8 C'` 16-bit values; plus the consumer's input (at most `(T + 6) C + C'`) and
+/// output (at most twice `8 C' + 416 KiB`, as a vector grows). Buffers are recycled, so this
+/// is reached once and not exceeded. With the default 512 KiB chunks that is about 9.6 MiB per
+/// thread plus 29 MiB (49 MiB at 2 threads, 183 MiB at [`MAX_THREADS`]) in the worst case,
+/// where every chunk inflates eightfold; the 281 MB backup of BENCHMARKS.md (ratio 3.6) peaks
+/// at 28 MiB with 2 threads. The sequential path needs about 100 KiB.
 ///
 /// # Examples
 ///
@@ -64,7 +67,10 @@ const MAX_CHUNK: usize = 64 << 20;
 /// use a0backup::gzip::InflateOptions;
 /// assert_eq!(InflateOptions::new().thread_count(), None);
 /// assert_eq!(InflateOptions::new().threads(2).thread_count(), Some(2));
-/// assert!(InflateOptions::new().threads(2).memory_bound() < 64 << 20);
+/// let two = InflateOptions::new().threads(2).memory_bound();
+/// assert!(two > 48 << 20 && two < 50 << 20);
+/// let small = InflateOptions::new().threads(2).chunk_size(128 << 10).memory_bound();
+/// assert!(small < 14 << 20);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct InflateOptions {
@@ -115,14 +121,17 @@ impl InflateOptions {
     }
 
     /// An upper bound of the memory the parallel path allocates for inflating, in bytes (the
-    /// formula in the type's docs); 0 for the sequential path, which needs about 100 KiB.
+    /// formula in the type's docs); 0 for the sequential path.
     pub fn memory_bound(&self) -> u64 {
         let Some(t) = self.threads else { return 0 };
-        let (t, c) = (t as u64, self.chunk() as u64);
-        let per_job = 2 * c + 2 * (CAP_PER_BYTE as u64 * c + 64 * 1024);
-        let consumer_in = (t + 7) * c;
-        let consumer_out = 2 * (CAP_PER_BYTE as u64 * c + (256 + 160) * 1024);
-        (t + 1) * per_job + consumer_in + consumer_out
+        let c = self.chunk();
+        let (t, c, ahead, cap) = (t as u64, c as u64, lookahead(c) as u64, cap(c) as u64);
+        let window = decoder::WINDOW as u64;
+        let inputs = (t + 1) * (c + ahead);
+        let outputs = (t + 2) * 2 * (cap + window + 258);
+        let consumer_in = (t + 6) * c + ahead;
+        let consumer_out = 2 * (cap + parallel::STEP as u64 + 5 * window) + (1 << 16);
+        inputs + outputs + consumer_in + consumer_out
     }
 }
 

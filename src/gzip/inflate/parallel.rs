@@ -25,7 +25,7 @@ use super::member::{header_len, Header};
 use crate::error::Error;
 
 /// Output the consumer decodes itself per step before handing it on.
-const STEP: usize = 256 * 1024;
+pub(crate) const STEP: usize = 256 * 1024;
 
 /// Speculative output allowed per chunk, in values per compressed byte of the chunk (or of
 /// [`MIN_LOOKAHEAD`], for small chunks).
@@ -46,30 +46,52 @@ pub(crate) fn cap(chunk: usize) -> usize {
 
 struct Job {
     input: Vec<u8>,
+    /// A buffer for the output (recycled, so that memory stays what it was at the start).
+    out: Vec<u16>,
     base: u64,
     chunk_end: usize,
     cap: usize,
-    reply: SyncSender<Option<Speculated>>,
+    reply: SyncSender<Reply>,
+}
+
+/// A worker's answer, with the job's buffers to use again.
+struct Reply {
+    result: Option<Speculated>,
+    input: Vec<u8>,
+    /// The output buffer when `result` did not take it.
+    spare: Vec<u16>,
 }
 
 /// A chunk handed to a worker, in stream order.
 struct Pending {
     /// The first bit of the chunk: its decode cannot start before.
     first_bit: u64,
-    reply: Receiver<Option<Speculated>>,
-    /// The reply, once received.
+    reply: Receiver<Reply>,
+    /// The result, once received.
     got: Option<Option<Speculated>>,
 }
 
 impl Pending {
-    /// The worker's result, waiting for it if needed.
-    fn result(&mut self) -> Option<&Speculated> {
-        let reply = &self.reply;
-        // A worker that went away (it cannot, short of a panic) counts as no result.
-        self.got
-            .get_or_insert_with(|| reply.recv().ok().flatten())
-            .as_ref()
+    /// The worker's result, waiting for it if needed; its buffers go back to the pools.
+    fn result(&mut self, pools: &mut Pools) -> Option<&Speculated> {
+        if self.got.is_none() {
+            // A worker that went away (it cannot, short of a panic) counts as no result.
+            let result = self.reply.recv().ok().and_then(|r| {
+                pools.inputs.push(r.input);
+                pools.outputs.push(r.spare);
+                r.result
+            });
+            self.got = Some(result);
+        }
+        self.got.as_ref().and_then(Option::as_ref)
     }
+}
+
+/// Buffers of finished jobs, for the next ones.
+#[derive(Default)]
+struct Pools {
+    inputs: Vec<Vec<u8>>,
+    outputs: Vec<Vec<u16>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,6 +132,7 @@ pub(crate) struct ParallelGunzip<R> {
     stats: ParallelStats,
     /// The byte each 16-bit output value of a worker stands for (see `accept`).
     lut: Box<[u8; 1 << 16]>,
+    pools: Pools,
 }
 
 /// What the parallel path did: how much of the output came from the workers.
@@ -180,9 +203,14 @@ impl<R: Read> ParallelGunzip<R> {
                         },
                         Err(_) => return,
                     };
-                    let result = speculate(&job.input, job.base, job.chunk_end, job.cap);
+                    let mut out = job.out;
+                    let result = speculate(&job.input, job.base, job.chunk_end, job.cap, &mut out);
                     // The consumer may have gone (an error): nothing to do then.
-                    let _ = job.reply.send(result);
+                    let _ = job.reply.send(Reply {
+                        result,
+                        input: job.input,
+                        spare: out,
+                    });
                 })?;
             workers.push(worker);
         }
@@ -214,6 +242,7 @@ impl<R: Read> ParallelGunzip<R> {
                 }
                 lut
             },
+            pools: Pools::default(),
         })
     }
 
@@ -276,12 +305,16 @@ impl<R: Read> ParallelGunzip<R> {
             let Some(jobs) = &self.jobs else {
                 return Ok(());
             };
-            let input = self.inbuf
-                [(start - self.inbase) as usize..(end.min(read_to) - self.inbase) as usize]
-                .to_vec();
+            let mut input = self.pools.inputs.pop().unwrap_or_default();
+            input.clear();
+            input.extend_from_slice(
+                &self.inbuf
+                    [(start - self.inbase) as usize..(end.min(read_to) - self.inbase) as usize],
+            );
             let (reply, rx) = mpsc::sync_channel(1);
             let job = Job {
                 input,
+                out: self.pools.outputs.pop().unwrap_or_default(),
                 base: start,
                 chunk_end: self.chunk,
                 cap: cap(self.chunk),
@@ -357,11 +390,15 @@ impl<R: Read> ParallelGunzip<R> {
             if pos < front.first_bit {
                 return Ok(false);
             }
-            let start = front.result().map(|s| s.start);
+            let start = front.result(&mut self.pools).map(|s| s.start);
             match start {
                 Some(start) if start.matches(pos, first3) => {
                     let s = self.pending.pop_front().and_then(|p| p.got.flatten());
-                    let taken = s.is_some_and(|s| self.accept(&s));
+                    let taken = s.is_some_and(|s| {
+                        let taken = self.accept(&s);
+                        self.pools.outputs.push(s.data);
+                        taken
+                    });
                     if !taken {
                         self.stats.chunks_dropped += 1;
                     }
@@ -372,7 +409,9 @@ impl<R: Read> ParallelGunzip<R> {
                 Some(start) if pos <= start.latest() => return Ok(false),
                 // Nothing found, or passed already.
                 _ => {
-                    self.pending.pop_front();
+                    if let Some(s) = self.pending.pop_front().and_then(|p| p.got.flatten()) {
+                        self.pools.outputs.push(s.data);
+                    }
                     self.stats.chunks_dropped += 1;
                     self.dispatch()?;
                 }
