@@ -78,7 +78,11 @@ impl Pending {
             // A worker that went away (it cannot, short of a panic) counts as no result.
             let result = self.reply.recv().ok().and_then(|r| {
                 pools.inputs.push(r.input);
-                pools.outputs.push(r.spare);
+                // Empty when the result took the buffer: keeping it would grow the pool by one
+                // per chunk.
+                if r.spare.capacity() > 0 {
+                    pools.outputs.push(r.spare);
+                }
                 r.result
             });
             self.got = Some(result);
@@ -557,5 +561,39 @@ impl<R> Drop for ParallelGunzip<R> {
         for w in self.workers.drain(..) {
             let _ = w.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// Buffers go round: however many chunks, the pools hold at most one buffer per job in
+    /// flight and one more.
+    #[test]
+    fn buffer_pools_stay_bounded() {
+        let data: Vec<u8> = (0..600_000u32)
+            .flat_map(|i| format!("{} ", i.wrapping_mul(2_654_435_761) % 10_007).into_bytes())
+            .collect();
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+        e.write_all(&data).unwrap();
+        let gz = e.finish().unwrap();
+        let mut r = ParallelGunzip::new(&gz[3..], &gz[..3], 2, 32 * 1024).unwrap();
+        let mut out = Vec::new();
+        r.read_to_end(&mut out).unwrap();
+        assert!(out == data);
+        let s = r.stats();
+        assert!(s.chunks_taken >= 10, "{s:?}");
+        assert!(
+            r.pools.outputs.len() <= r.max_in_flight + 1,
+            "{}",
+            r.pools.outputs.len()
+        );
+        assert!(
+            r.pools.inputs.len() <= r.max_in_flight + 1,
+            "{}",
+            r.pools.inputs.len()
+        );
     }
 }
