@@ -49,17 +49,19 @@ const MAX_CHUNK: usize = 64 << 20;
 /// decodes with a simpler decoder written here (safe Rust) and spends CPU on finding block
 /// starts and resolving markers, so it needs more cores than two to win (BENCHMARKS.md,
 /// "Parallel inflate"). The parallel path reads its input once and in order like the
-/// sequential one, so it works on any reader, and gives the same bytes and the same errors.
+/// sequential one, so it works on any reader; it gives the same bytes, and for damaged input
+/// the same error variants ([`Error::Malformed`](crate::Error::Malformed)).
 ///
 /// Memory of the parallel path, at most (see [`memory_bound`](Self::memory_bound)): with `T`
 /// threads, chunks of `C` bytes and `C' = max(C, 128 KiB)`, `T + 1` jobs in flight, each with
 /// `C + C'` bytes of input, and `T + 2` output buffers (one per job and the one being taken)
 /// of up to `8 C'` 16-bit values; plus the consumer's input (at most `(T + 6) C + C'`) and
-/// output (at most twice `8 C' + 416 KiB`, as a vector grows). Buffers are recycled, so this
-/// is reached once and not exceeded. With the default 512 KiB chunks that is about 9.6 MiB per
-/// thread plus 29 MiB (49 MiB at 2 threads, 183 MiB at [`MAX_THREADS`]) in the worst case,
-/// where every chunk inflates eightfold; the 281 MB backup of BENCHMARKS.md (ratio 3.6) peaks
-/// at 28 MiB with 2 threads. The sequential path needs about 100 KiB.
+/// output (at most twice `8 C' + 416 KiB`, as a vector grows). Buffers are recycled, so memory
+/// does not grow with the length of the stream. With the default 512 KiB chunks that is about
+/// 9.6 MiB per thread plus 29 MiB (49 MiB at 2 threads, 183 MiB at [`MAX_THREADS`]) in the
+/// worst case, where every chunk inflates eightfold; inflating the 281 MB backup of
+/// BENCHMARKS.md (ratio 3.6) peaks at 28 MiB RSS with 2 threads. The sequential path needs
+/// about 100 KiB.
 ///
 /// # Examples
 ///
@@ -136,8 +138,8 @@ impl InflateOptions {
 }
 
 /// A multi-member gzip reader: every member's CRC-32 and length checked, zero padding after
-/// the last member accepted (and counted), damage reported as [`Error::Malformed`]
-/// (`crate::Error::Malformed`), inflating as its [`InflateOptions`] say.
+/// the last member accepted (and counted), damage reported as [`Error::Malformed`], inflating
+/// as its [`InflateOptions`] say.
 ///
 /// [`Error::Malformed`]: crate::Error::Malformed
 ///
