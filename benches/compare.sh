@@ -20,7 +20,10 @@
 #              the three decrypt rows, `md5` the md5 row; `sync` (not in the default) is a0backup
 #              against itself: decrypt and restore as they are, flushing to stable storage
 #              before publishing, against the same with --no-sync; `check` (not in the
-#              default) is `a0backup check` of the restore's backup against the restore itself)
+#              default) is `a0backup check` of the restore's backup against the restore itself;
+#              `threads` (not in the default) is restore with the parallel inflater
+#              (--threads=1, --threads=2, and both under `taskset -c 0`) against the default
+#              sequential restore)
 #   KEEP=1     keep BENCH_DIR afterwards
 #   NO_PAGE_REPORTING=1  (root, Linux guests with virtio-balloon free page reporting) stop the
 #              guest from handing free memory back to the host while the script runs, and
@@ -59,8 +62,8 @@ done
 for n in SIZE_MB TREE_MB RUNS PACK_RUNS; do
   [[ ${!n} =~ ^[1-9][0-9]*$ ]] || die "$n must be a positive integer, not '${!n}'"
 done
-[[ $ROWS =~ ^(decrypt|md5|restore|pack|sync|check)(,(decrypt|md5|restore|pack|sync|check))*$ ]] ||
-  die "ROWS is a comma-separated list of decrypt, md5, restore, pack, sync and check, not '$ROWS'"
+[[ $ROWS =~ ^(decrypt|md5|restore|pack|sync|check|threads)(,(decrypt|md5|restore|pack|sync|check|threads))*$ ]] ||
+  die "ROWS is a comma-separated list of decrypt, md5, restore, pack, sync, check and threads, not '$ROWS'"
 want() { [[ ",$ROWS," == *",$1,"* ]]; }
 
 # --- a0backup ---------------------------------------------------------------------------------
@@ -302,7 +305,7 @@ fi
 # --- Restore and pack -------------------------------------------------------------------------
 HAS_RESTORE=0
 HAS_PACK=0
-{ want restore || want sync || want check; } && has_sub restore && HAS_RESTORE=1
+{ want restore || want sync || want check || want threads; } && has_sub restore && HAS_RESTORE=1
 want pack && has_sub pack && HAS_PACK=1
 
 TREE=$D/tree
@@ -348,6 +351,22 @@ if [ "$HAS_RESTORE" = 1 ]; then
     # check does all that restore does but the writes (and validates every BSON document).
     row "$WORK, checked instead (nothing written)" "a0backup restore" \
       "$A0_R" "$QA0 check -q --password $PASSWORD --md5 $BACKUP_MD5 $QB" "$CLEAN_R" ""
+  fi
+  if want threads; then
+    # The parallel inflater against the default sequential one (zlib-rs), on every core and
+    # on one (taskset), where its workers can only take turns with the rest of the pipeline.
+    for t in 1 2; do
+      row "$WORK, inflate on --threads=$t" "a0backup restore" \
+        "$A0_R" "$A0_R --threads=$t" "$CLEAN_R" "$CHECK_R"
+    done
+    if have taskset; then
+      for t in 1 2; do
+        row "$WORK, inflate on --threads=$t, one core" "taskset -c 0 a0backup restore" \
+          "taskset -c 0 $A0_R" "taskset -c 0 $A0_R --threads=$t" "$CLEAN_R" "$CHECK_R"
+      done
+    else
+      skip "$WORK, one core" "taskset -c 0 a0backup restore" "skipped: no taskset"
+    fi
   fi
   if ! want restore; then
     :

@@ -420,6 +420,50 @@ def bson_corpus():
     write("bson", "negative-length", struct.pack("<i", -5) + bytes(8))
 
 
+# ---------------------------------------------------------------------------------- inflate
+
+
+def inflate_corpus():
+    # Flags: bits 0-1 threads - 1, bits 2-3 chunk size (1, 2, 4, 64 KiB), bit 4 raw deflate.
+    import random
+    import zlib
+
+    rng = random.Random(15)
+    words = [b"user", b"email", b'"_id":', b"tenant", b"{", b"}", b",", b"\n", b"null"]
+    text = b" ".join(rng.choice(words) + str(rng.randrange(1000)).encode() for _ in range(2500))
+    noise = bytes(rng.randrange(256) for _ in range(6000))
+    mixed = text[:4000] + noise[:3000] + b"\0" * 5000 + text[4000:9000]
+
+    def gz(data, level=6, strategy=zlib.Z_DEFAULT_STRATEGY, wbits=31):
+        c = zlib.compressobj(level, zlib.DEFLATED, wbits, 8, strategy)
+        return c.compress(data) + c.flush()
+
+    def raw(data, level=6, strategy=zlib.Z_DEFAULT_STRATEGY):
+        return gz(data, level, strategy, -15)
+
+    write("inflate", "text-6", bytes([0b0001]) + gz(text))
+    write("inflate", "text-9-4k", bytes([0b1011]) + gz(text, 9))
+    write("inflate", "text-1-1k", bytes([0b0000]) + gz(text, 1))
+    write("inflate", "stored", bytes([0b0101]) + gz(noise, 0))
+    write("inflate", "noise-1", bytes([0b0001]) + gz(noise, 1))
+    write("inflate", "fixed", bytes([0b0010]) + gz(mixed, 6, zlib.Z_FIXED))
+    write("inflate", "mixed-rle", bytes([0b0011]) + gz(mixed, 6, zlib.Z_RLE))
+    write("inflate", "huffman-only", bytes([0b0001]) + gz(text, 6, zlib.Z_HUFFMAN_ONLY))
+    write("inflate", "members-padding",
+          bytes([0b0101]) + gz(text[:3000]) + gz(b"") + gz(noise[:500], 0) + b"\0" * 40)
+    write("inflate", "empty", bytes([0b0001]) + gz(b""))
+    write("inflate", "named", bytes([0b0001]) + gzip.compress(text[:2000], mtime=0))
+    # Sync flushes (empty stored blocks) between blocks, as pigz makes.
+    c = zlib.compressobj(6, zlib.DEFLATED, 31)
+    flushed = b"".join(c.compress(text[i:i + 3000]) + c.flush(zlib.Z_SYNC_FLUSH)
+                       for i in range(0, len(text), 3000)) + c.flush()
+    write("inflate", "sync-flush", bytes([0b0001]) + flushed)
+    write("inflate", "raw-text", bytes([0b10001]) + raw(text))
+    write("inflate", "raw-fixed", bytes([0b10010]) + raw(mixed, 6, zlib.Z_FIXED))
+    write("inflate", "raw-stored", bytes([0b10000]) + raw(noise[:2000], 0))
+    write("inflate", "raw-cut", bytes([0b10001]) + raw(text)[:3000])
+
+
 def main():
     decrypt_corpus()
     status_corpus()
@@ -427,6 +471,7 @@ def main():
     restore_corpus()
     md5_corpus()
     bson_corpus()
+    inflate_corpus()
     total = 0
     for target in sorted(os.listdir(os.path.join(HERE, "corpus"))):
         d = os.path.join(HERE, "corpus", target)

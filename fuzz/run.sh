@@ -3,6 +3,7 @@
 # the executions and the crashes found.
 #
 #   fuzz/run.sh [SECONDS_PER_TARGET]
+#   FUZZ_TARGETS="inflate restore" fuzz/run.sh 300     # only these targets
 #
 # Each target starts from a copy of fuzz/corpus/<target>/ (plus fuzz/regressions/<target>/), so
 # the committed corpus does not grow by accident; crashing inputs land in
@@ -34,7 +35,7 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
     "${nice_cmd[@]}" cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
 fi
 
-targets=(decrypt status unpack restore md5 bson)
+read -r -a targets <<<"${FUZZ_TARGETS:-decrypt status unpack restore md5 bson inflate}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/a0backup-fuzz.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 touch "$work/start"

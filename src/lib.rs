@@ -123,7 +123,7 @@
 //! | decrypting and encrypting streams, format detection | [`stream`] (`stream/detect.rs`) |
 //! | MD5 and `md5sum` lines | [`checksum`] |
 //! | the `a0cli backup-status` record | [`status`] |
-//! | gzip: checked reader, parallel writer | `src/gzip/` |
+//! | gzip: checked reader, inflate on several cores (`src/gzip/inflate/`), parallel writer | [`gzip`] |
 //! | tar: the one parser, the path policy, the file-system writer, packing | [`archive`] (`tar_reader.rs`, `policy.rs`, `extract.rs`, `pack.rs`) |
 //! | threads and bounded channels between the steps | `src/pipeline.rs` |
 //! | staging, locks, cleanup, durable publishing | `src/durable.rs` |
@@ -160,7 +160,7 @@ pub mod error;
 #[cfg(feature = "capi")]
 pub mod ffi;
 pub mod files;
-mod gzip;
+pub mod gzip;
 pub mod kdf;
 mod pipeline;
 pub mod progress;

@@ -18,7 +18,7 @@ use crate::archive::{note_trailing_zeros, unpack_tar, UnpackOptions, UnpackSumma
 use crate::checksum::Md5Digest;
 use crate::durable::{self, Kind, Owned, Pattern};
 use crate::error::{Error, Result};
-use crate::gzip::{GzipChecked, NotGzip};
+use crate::gzip::{GzipReader, NotGzip};
 use crate::kdf::Password;
 use crate::pipeline::{hand_off, MaybeHashed};
 use crate::progress::Progress;
@@ -702,7 +702,7 @@ impl Stage<'_, '_> {
         not_gzip: NotGzip,
     ) -> Result<(Staging, UnpackSummary)> {
         // Checked before the staging directory exists: a wrong password creates nothing.
-        let mut gz = GzipChecked::new(&mut source, not_gzip)?;
+        let mut gz = GzipReader::with(&mut source, &self.unpack.inflate, not_gzip)?;
         let staging = Staging {
             owned: Some(durable::create_dir(
                 &self.target.parent,

@@ -601,3 +601,50 @@ fn a_closed_standard_output_ends_quietly_with_141() {
         "restore published DEST"
     );
 }
+
+#[test]
+fn restore_unpack_and_check_take_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for (i, threads) in ["--threads=2", "--threads"].into_iter().enumerate() {
+        let dest = format!("r{i}");
+        let o = a0backup(
+            &[
+                "restore",
+                threads,
+                "--password",
+                "Passw0rd",
+                "--status",
+                &status(),
+                &sample(),
+                "-C",
+                &dest,
+            ],
+            d,
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let manifest = common::sample_manifest();
+        for (path, hash) in &manifest {
+            let bytes = std::fs::read(d.join(&dest).join(path)).unwrap();
+            assert_eq!(&common::sha256_hex(&bytes), hash, "{threads} {path}");
+        }
+        let o = a0backup(&["check", threads, "--password", "Passw0rd", &sample()], d);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    // Without `=`, the next word is not taken as N.
+    let o = a0backup(
+        &[
+            "restore",
+            "--password",
+            "Passw0rd",
+            "--threads",
+            &sample(),
+            "-C",
+            "r9",
+        ],
+        d,
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = a0backup(&["restore", "--threads=x", &sample(), "-C", "r8"], d);
+    assert_eq!(o.status.code(), Some(2));
+}

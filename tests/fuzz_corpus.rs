@@ -104,6 +104,11 @@ fn bson_corpus() {
     replay("bson");
 }
 
+#[test]
+fn inflate_corpus() {
+    replay("inflate");
+}
+
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
 

@@ -19,13 +19,16 @@ use std::path::{Component, Path, PathBuf};
 
 use a0backup::archive::{list_with, pack, EntryKind, PackOptions, UnpackOptions};
 use a0backup::checksum::{md5_bytes, Md5};
+use a0backup::gzip::{GzipReader, InflateOptions};
 use a0backup::restore::{restore_reader, RestoreOptions};
 use a0backup::{
     BackupStatus, DecryptOptions, DecryptReader, EncryptWriter, Error, Format, Md5Digest, Password,
 };
 
 /// The fuzz targets, by name: the names of their corpus directories too.
-pub const TARGETS: [&str; 6] = ["decrypt", "status", "unpack", "restore", "md5", "bson"];
+pub const TARGETS: [&str; 7] = [
+    "decrypt", "status", "unpack", "restore", "md5", "bson", "inflate",
+];
 
 /// The most bytes of file data the `unpack` target lets an archive write.
 pub const UNPACK_MAX_BYTES: u64 = 1 << 20;
@@ -45,6 +48,7 @@ pub fn check(target: &str, data: &[u8]) -> Result<(), String> {
         "restore" => restore(data),
         "md5" => md5(data),
         "bson" => bson(data),
+        "inflate" => inflate(data),
         other => Err(format!("unknown fuzz target {other:?}")),
     }
 }
@@ -1120,4 +1124,115 @@ pub fn bson(data: &[u8]) -> Result<(), String> {
         "validator's first error {found:?}, the reference walk's {first_bad:?}"
     );
     Ok(())
+}
+
+// ------------------------------------------------------------------------------------------
+// inflate
+// ------------------------------------------------------------------------------------------
+
+/// `inflate`: input = flags, then a gzip stream (flags bit 4 clear), or raw deflate data that
+/// the check wraps in a gzip member whose trailer matches what zlib-rs inflates it to (bit 4
+/// set, so that damage inside the deflate data is not merely a CRC mismatch on both sides).
+///
+/// flags: bits 0-1 the worker threads less one, bits 2-3 the chunk size (1, 2, 4 or 64 KiB).
+///
+/// * The parallel inflater ([`InflateOptions::threads`]) gives exactly the bytes and the
+///   trailing-zero count that the sequential zlib-rs path (flate2) gives, or fails when it
+///   fails, with the same error variant; never a panic or an internal error.
+/// * With wrapped deflate data that zlib-rs inflates, the parallel inflater gives that output.
+pub fn inflate(data: &[u8]) -> Result<(), String> {
+    let mut input = Input(data);
+    let flags = input.byte();
+    let threads = 1 + usize::from(flags & 3);
+    let chunk = [1024, 2048, 4096, 65536][usize::from(flags >> 2 & 3)];
+    let rest = input.rest();
+    let (gz, expected) = if flags & 16 != 0 {
+        wrap_deflate(rest)
+    } else {
+        (rest.to_vec(), None)
+    };
+    let sequential = gunzip(&gz, &InflateOptions::new());
+    let options = InflateOptions::new().threads(threads).chunk_size(chunk);
+    let parallel = gunzip(&gz, &options);
+    for r in [&sequential, &parallel] {
+        if let Err(e) = r {
+            ensure!(!is_internal(e), "internal error: {e}");
+        }
+    }
+    match (&sequential, &parallel) {
+        (Ok(a), Ok(b)) => ensure!(
+            a == b,
+            "{options:?}: output or trailing zeros differ ({} / {} bytes, {} / {} zeros)",
+            a.0.len(),
+            b.0.len(),
+            a.1,
+            b.1
+        ),
+        (Err(a), Err(b)) => ensure!(
+            std::mem::discriminant(a) == std::mem::discriminant(b),
+            "{options:?}: zlib-rs {a:?}, parallel {b:?}"
+        ),
+        _ => {
+            return Err(format!(
+                "{options:?}: zlib-rs {}, parallel {}",
+                describe(&sequential),
+                describe(&parallel)
+            ))
+        }
+    }
+    if let Some(expected) = expected {
+        match &parallel {
+            Ok((out, _)) => ensure!(out == &expected, "{options:?}: not zlib-rs's raw output"),
+            Err(e) => return Err(format!("{options:?}: zlib-rs inflates it, parallel: {e}")),
+        }
+    }
+    Ok(())
+}
+
+fn gunzip(gz: &[u8], options: &InflateOptions) -> Result<(Vec<u8>, u64), Error> {
+    let mut r = GzipReader::new(gz, options)?;
+    let mut out = Vec::new();
+    r.read_to_end(&mut out)?;
+    Ok((out, r.trailing_zeros()))
+}
+
+/// Raw deflate data in a gzip member: with the trailer of zlib-rs's output and only the bytes
+/// zlib-rs consumed when it inflates them (that output is returned too), else as it is with a
+/// zero trailer.
+fn wrap_deflate(deflate: &[u8]) -> (Vec<u8>, Option<Vec<u8>>) {
+    let mut z = flate2::Decompress::new(false);
+    let mut out = Vec::with_capacity(deflate.len() * 4 + 1024);
+    let mut expected = None;
+    let mut used = deflate.len();
+    loop {
+        let before = (z.total_in(), z.total_out());
+        let input = &deflate[z.total_in() as usize..];
+        match z.decompress_vec(input, &mut out, flate2::FlushDecompress::Finish) {
+            Ok(flate2::Status::StreamEnd) => {
+                used = z.total_in() as usize;
+                expected = Some(out);
+                break;
+            }
+            Ok(_) if out.len() >= 64 << 20 => break,
+            Ok(_) if (z.total_in(), z.total_out()) == before && out.len() < out.capacity() => break,
+            Ok(_) => out.reserve(out.capacity().max(1024)),
+            Err(_) => break,
+        }
+    }
+    let mut gz = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
+    gz.extend_from_slice(&deflate[..used]);
+    match &expected {
+        Some(data) => {
+            gz.extend_from_slice(&crc32(data).to_le_bytes());
+            gz.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        }
+        None => gz.extend_from_slice(&[0; 8]),
+    }
+    (gz, expected)
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut h = flate2::Crc::new();
+    h.update(data);
+    h.sum()
 }

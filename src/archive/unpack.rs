@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use super::extract::Extraction;
 use super::tar_reader::TarReader;
 use super::{EntryFilter, EntryInfo};
-use crate::gzip::{GzipChecked, NotGzip};
+use crate::gzip::{GzipReader, InflateOptions, NotGzip};
 
 /// Lists the entries of a `.tar.gz` stream (decrypt first with
 /// [`DecryptReader`](crate::DecryptReader) for a `.tar.gz.enc`), calling `each` for every entry.
@@ -67,7 +67,7 @@ pub fn list_with<R: Read>(
     options: &UnpackOptions,
     mut each: impl FnMut(&EntryInfo),
 ) -> Result<()> {
-    let gz = GzipChecked::new(gz, NotGzip::Malformed)?;
+    let gz = GzipReader::with(gz, &options.inflate, NotGzip::Malformed)?;
     let mut reader = TarReader::new(gz, options.max_path_len, options.max_entries);
     while let Some(entry) = reader.next_entry()? {
         each(&EntryInfo {
@@ -129,6 +129,7 @@ pub struct UnpackOptions {
     pub(super) max_path_len: usize,
     pub(super) preserve_permissions: bool,
     pub(super) filter: EntryFilter,
+    pub(crate) inflate: InflateOptions,
 }
 
 impl Default for UnpackOptions {
@@ -141,6 +142,7 @@ impl Default for UnpackOptions {
             max_path_len: 4096,
             preserve_permissions: false,
             filter: EntryFilter::new(),
+            inflate: InflateOptions::new(),
         }
     }
 }
@@ -314,6 +316,42 @@ impl UnpackOptions {
     pub fn total_bytes_limit(&self) -> u64 {
         self.max_total_bytes
     }
+
+    /// How to inflate the gzip stream: sequentially with zlib-rs (the default, fastest on
+    /// two cores), or on worker threads (see [`InflateOptions`] for why sequential is the
+    /// default, and for the memory the threads take). Used by [`unpack`], [`list_with`],
+    /// [`restore`](crate::restore) (through [`RestoreOptions::unpack`]) and
+    /// [`check`](crate::check) (through [`CheckOptions::unpack`]); the output and the
+    /// errors are the same either way.
+    ///
+    /// [`RestoreOptions::unpack`]: crate::restore::RestoreOptions::unpack
+    /// [`CheckOptions::unpack`]: crate::check::CheckOptions::unpack
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::archive::{pack, unpack, PackOptions, UnpackOptions};
+    /// use a0backup::gzip::InflateOptions;
+    /// let src = tempfile::tempdir()?;
+    /// std::fs::write(src.path().join("users.bson"), vec![7u8; 300_000])?;
+    /// let mut gz = Vec::new();
+    /// pack(src.path(), &mut gz, &PackOptions::new().prefix("dump"))?;
+    /// let dest = tempfile::tempdir()?;
+    /// let o = UnpackOptions::new().inflate(InflateOptions::new().threads(2));
+    /// assert_eq!(o.inflate_options().thread_count(), Some(2));
+    /// let s = unpack(&gz[..], dest.path(), &o)?;
+    /// assert_eq!(s.bytes, 300_000);
+    /// # Ok::<(), a0backup::Error>(())
+    /// ```
+    pub fn inflate(mut self, options: InflateOptions) -> Self {
+        self.inflate = options;
+        self
+    }
+
+    /// How the gzip stream is inflated.
+    pub fn inflate_options(&self) -> &InflateOptions {
+        &self.inflate
+    }
 }
 
 /// What [`unpack`] wrote.
@@ -383,7 +421,7 @@ pub struct UnpackSummary {
 /// ```
 pub fn unpack<R: Read>(gz: R, dest: &Path, options: &UnpackOptions) -> Result<UnpackSummary> {
     prepare_empty_dest(dest)?;
-    let gz = GzipChecked::new(gz, NotGzip::Malformed)?;
+    let gz = GzipReader::with(gz, &options.inflate, NotGzip::Malformed)?;
     let (mut summary, gz) = unpack_tar(gz, dest, options)?;
     note_trailing_zeros(&mut summary, gz.trailing_zeros());
     Ok(summary)

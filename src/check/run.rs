@@ -13,7 +13,7 @@ use std::path::Path;
 use crate::archive::{dry_run, UnpackOptions};
 use crate::checksum::Md5Digest;
 use crate::error::{Error, Result};
-use crate::gzip::{GzipChecked, NotGzip};
+use crate::gzip::{GzipReader, NotGzip};
 use crate::kdf::Password;
 use crate::pipeline::{hand_off, MaybeHashed};
 use crate::stream::{DecryptOptions, DecryptReader};
@@ -137,7 +137,7 @@ pub fn check_reader<R: Read>(
 
 /// Inflates `source` on this thread and walks the tar on another.
 fn inspect<S: Read>(source: S, not_gzip: NotGzip, unpack: &UnpackOptions) -> Result<CheckReport> {
-    let mut gz = GzipChecked::new(source, not_gzip)?;
+    let mut gz = GzipReader::with(source, &unpack.inflate, not_gzip)?;
     let walked = hand_off(
         &mut gz,
         "a0backup-check",

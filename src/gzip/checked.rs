@@ -20,6 +20,33 @@ pub(crate) enum NotGzip {
     Malformed,
 }
 
+/// Reads the first three bytes of a gzip stream and checks that they are the gzip magic.
+///
+/// # Errors
+///
+/// [`Error::WrongPassword`] or [`Error::Malformed`] (as `not_gzip` says) when the stream
+/// does not start with a gzip header, and read errors.
+pub(crate) fn read_magic<R: Read>(r: &mut R, not_gzip: NotGzip) -> Result<[u8; 3]> {
+    let mut magic = [0u8; 3];
+    let n = crate::pipeline::read_full(r, &mut magic)?;
+    if n < 3 || magic != GZIP_MAGIC {
+        let detail = if n < 3 {
+            "the stream is too short to be gzip"
+        } else {
+            "the stream does not start with a gzip header (1f 8b 08)"
+        };
+        return Err(match not_gzip {
+            NotGzip::WrongPassword => Error::WrongPassword {
+                detail: detail.into(),
+            },
+            NotGzip::Malformed => {
+                Error::malformed("gzip stream", Some(0), format!("not gzip: {detail}"))
+            }
+        });
+    }
+    Ok(magic)
+}
+
 /// A multi-member gzip decoder that first checks the magic and maps damage to
 /// [`Error::Malformed`].
 pub(crate) struct GzipChecked<R: Read> {
@@ -37,30 +64,20 @@ impl<R: Read> GzipChecked<R> {
     ///
     /// [`Error::WrongPassword`] or [`Error::Malformed`] (as `not_gzip` says) when the stream
     /// does not start with a gzip header, and read errors.
+    #[cfg(test)]
     pub(crate) fn new(mut r: R, not_gzip: NotGzip) -> Result<Self> {
-        let mut magic = [0u8; 3];
-        let n = crate::pipeline::read_full(&mut r, &mut magic)?;
-        if n < 3 || magic != GZIP_MAGIC {
-            let detail = if n < 3 {
-                "the stream is too short to be gzip"
-            } else {
-                "the stream does not start with a gzip header (1f 8b 08)"
-            };
-            return Err(match not_gzip {
-                NotGzip::WrongPassword => Error::WrongPassword {
-                    detail: detail.into(),
-                },
-                NotGzip::Malformed => {
-                    Error::malformed("gzip stream", Some(0), format!("not gzip: {detail}"))
-                }
-            });
-        }
+        let magic = read_magic(&mut r, not_gzip)?;
+        Ok(Self::after_magic(r, magic))
+    }
+
+    /// A decoder of `r`, whose first three bytes `magic` [`read_magic`] read already.
+    pub(crate) fn after_magic(r: R, magic: [u8; 3]) -> Self {
         let source = BufReader::with_capacity(64 * 1024, io::Cursor::new(magic).chain(r));
-        Ok(GzipChecked {
+        GzipChecked {
             member: Some(GzDecoder::new(source)),
             between: None,
             trailing_zeros: 0,
-        })
+        }
     }
 
     /// Zero bytes found (and ignored) after the last member.

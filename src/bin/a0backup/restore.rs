@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use a0backup::archive::{EntryFilter, UnpackOptions};
+use a0backup::gzip::InflateOptions;
 use a0backup::restore::{self as restore_mod, RestoreOptions};
 use a0backup::Error;
 use clap::Args;
@@ -50,6 +51,12 @@ pub struct SafetyArgs {
     /// select).
     #[arg(long, value_name = "DB.COLL")]
     collection: Vec<String>,
+    /// Inflate the gzip stream on N worker threads (without N: one per core, at most 16)
+    /// instead of sequentially with zlib-rs. Sequential is the default because it is the
+    /// fastest on two cores; the threads pay off on more. Memory: at most about 10 MiB per
+    /// thread plus 29 MiB.
+    #[arg(long, value_name = "N", num_args = 0..=1, require_equals = true, default_missing_value = "0")]
+    threads: Option<usize>,
 }
 
 impl SafetyArgs {
@@ -64,7 +71,12 @@ impl SafetyArgs {
         for c in &self.collection {
             filter = filter.collection(c)?;
         }
+        let mut inflate = InflateOptions::new();
+        if let Some(n) = self.threads {
+            inflate = inflate.threads(n);
+        }
         let mut o = UnpackOptions::new()
+            .inflate(inflate)
             .filter(filter)
             .allow_symlinks(self.allow_symlinks)
             .allow_hardlinks(self.allow_hardlinks)
