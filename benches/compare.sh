@@ -17,7 +17,9 @@
 #   RUNS       timed runs of each command      (default 5)
 #   PACK_RUNS  timed runs for the pack rows    (default RUNS, at most 3: `tar czf` takes ~20 s)
 #   ROWS       which rows, comma-separated     (default decrypt,md5,restore,pack; `decrypt` is
-#              the three decrypt rows, `md5` the md5 row; `sync` (not in the default) is a0backup
+#              the decrypt rows (against cp, openssl and the seed's Node script), `md5` the md5
+#              row, `restore` the restore rows and the restore's CPU floor; `sync` (not in the
+#              default) is a0backup
 #              against itself: decrypt and restore as they are, flushing to stable storage
 #              before publishing, against the same with --no-sync; `check` (not in the
 #              default) is `a0backup check` of the restore's backup against the restore itself;
@@ -95,8 +97,8 @@ mkdir -p "$BENCH_DIR"
 D=$(cd "$BENCH_DIR" && pwd)
 # Only what this script makes is removed, so BENCH_DIR may be any directory.
 MADE=(decrypt.js encrypt.js random.bin random.bin.enc out.bin tree backup.tar.gz
-  backup-retrieve.tar.gz.enc restore.tar.gz dest pack.tar.gz.enc .time .log .peer.times
-  .a0.times .warm.times)
+  backup-retrieve.tar.gz.enc restore.tar.gz floor.tar.gz floor.tar dest pack.tar.gz.enc .time
+  .log .peer.times .a0.times .warm.times .part.times)
 # shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
   if [ -n "${REPORTING_WAS:-}" ]; then
@@ -177,14 +179,18 @@ SIZES=()
 STATUS=0
 LAST_PEER_SIZE=
 LAST_MINE_SIZE=
+LAST_MINE_MEDIAN=
+FLOOR=()
+FLOOR_CPU=0
+FLOOR_MAX=0
 
 # run_one TIMES CMD CLEAN: cleans, then runs CMD (a bash command line) under /usr/bin/time and
-# appends "seconds KiB" to TIMES.
+# appends "wall-seconds peak-KiB user-seconds system-seconds" to TIMES.
 run_one() {
   local times=$1 cmd=$2 clean=$3
   bash -c "$clean"
   sync
-  if ! /usr/bin/time -f '%e %M' -o "$D/.time" bash -c "set -o pipefail; $cmd" >"$D/.log" 2>&1; then
+  if ! /usr/bin/time -f '%e %M %U %S' -o "$D/.time" bash -c "set -o pipefail; $cmd" >"$D/.log" 2>&1; then
     say "FAILED: $cmd"
     tail -n 5 "$D/.log" >&2
     tail -n 2 "$D/.time" >&2 || true
@@ -194,6 +200,8 @@ run_one() {
 }
 
 median() { cut -d' ' -f1 "$1" | sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) printf "%.2f", v[(NR + 1) / 2]; else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# The median of user + system seconds.
+cpu_median() { awk '{ print $3 + $4 }' "$1" | sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) printf "%.2f", v[(NR + 1) / 2]; else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 max_rss_mib() { awk '$2 > m { m = $2 } END { printf "%.0f", m / 1024 }' "$1"; }
 
 # row WORK PEER_LABEL PEER_CMD A0_CMD CLEAN CHECK [SIZED_FILE [N]]
@@ -218,6 +226,7 @@ row() {
   ratio=$(awk -v p="$pm" -v a="$am" 'BEGIN { if (a > 0) printf "%.2f", p / a; else print "n/a" }')
   rss=$(max_rss_mib "$at")
   say "   peer $pm s, a0backup $am s, ratio $ratio, a0backup peak RSS $rss MiB"
+  LAST_MINE_MEDIAN=$am
   TABLE+=("| $work | \`${label//|/\\|}\` | $pm | $am | $ratio | $rss |")
 }
 
@@ -243,6 +252,26 @@ measure_row() {
   done
 }
 
+# part LABEL CMD CLEAN: one part of the restore's work alone (a warm-up, then RUNS runs); adds
+# its median CPU seconds (user + system) to FLOOR_CPU, and to FLOOR_MAX if it runs on one
+# thread and is the largest so far (MULTI=1: spread over threads, so no lower bound alone).
+part() {
+  local label=$1 cmd=$2 clean=$3 pt=$D/.part.times i cpu wall
+  : >"$pt"
+  say "== restore's CPU floor: $label ($RUNS runs)"
+  run_one "$D/.warm.times" "$cmd" "$clean" || { STATUS=1; return 0; }
+  for ((i = 0; i < RUNS; i++)); do
+    run_one "$pt" "$cmd" "$clean" || { STATUS=1; return 0; }
+  done
+  bash -c "$clean"
+  cpu=$(cpu_median "$pt")
+  wall=$(median "$pt")
+  say "   $cpu CPU s, $wall s"
+  FLOOR+=("| $label | $cpu | $wall |")
+  FLOOR_CPU=$(awk -v a="$FLOOR_CPU" -v b="$cpu" 'BEGIN { printf "%.2f", a + b }')
+  [ "${MULTI:-0}" = 1 ] || FLOOR_MAX=$(awk -v a="$FLOOR_MAX" -v b="$cpu" 'BEGIN { printf "%.2f", (b > a ? b : a) }')
+}
+
 skip() { # WORK PEER_LABEL REASON
   say "== $1: $2: $3"
   local label=$2
@@ -260,6 +289,17 @@ NODE_D="node --no-deprecation $(q "$D/decrypt.js") $PASSWORD"
 A0_D="$QA0 decrypt --password $PASSWORD"
 
 if want decrypt; then
+  # (0) the floor of any decrypt to a file: copying the same bytes, as --no-sync writes them,
+  # and flushed before the end as a0backup's default does (`sync FILE` is fsync).
+  row "decrypt $SZ to a file, not flushed" "cp (of the encrypted file)" \
+    "cp $QE $QO" \
+    "$A0_D --no-sync $QE -o $QO --force" \
+    "rm -f $QO" ""
+  row "decrypt $SZ to a file, flushed" "cp; sync FILE (of the encrypted file)" \
+    "cp $QE $QO && sync $QO" \
+    "$A0_D $QE -o $QO --force" \
+    "rm -f $QO" ""
+
   # (a) decrypt to a file, openssl
   row "decrypt $SZ to a file" "openssl enc -d" \
     "$OSSL_D -in $QE -out $QO" \
@@ -386,6 +426,23 @@ if [ "$HAS_RESTORE" = 1 ]; then
   else
     skip "$WORK" "openssl enc -d | pigz -d | tar x" "skipped: no pigz"
   fi
+  if want restore; then
+    # The restore's CPU floor: each part of its work alone on the same data, in CPU seconds;
+    # with every core busy a restore cannot end sooner than their sum over the cores, nor
+    # sooner than its largest single-threaded part.
+    RESTORE_MEDIAN=$LAST_MINE_MEDIAN
+    QFG=$(q "$D/floor.tar.gz")
+    QFT=$(q "$D/floor.tar")
+    $A0_D --no-sync "$QB" -o "$D/floor.tar.gz" --force -q
+    gzip -dc "$D/floor.tar.gz" >"$D/floor.tar"
+    part "md5 of the backup" "$QA0 md5 $QB" ":"
+    MULTI=1 part "decryption (to /dev/null)" "$A0_D -q $QB -o - >/dev/null" ":"
+    part "inflate (list of the decrypted .tar.gz)" "$QA0 list $QFG >/dev/null" ":"
+    MULTI=1 part "file writes (GNU tar x of the inflated tar)" \
+      "mkdir -p $QDEST && tar xf $QFT -C $QDEST" "rm -rf $QDEST"
+    rm -f "$D/floor.tar.gz" "$D/floor.tar"
+    FLOOR_S=$(awk -v c="$FLOOR_CPU" -v m="$FLOOR_MAX" -v n="$(nproc)" 'BEGIN { f = c / n; printf "%.2f", (m > f ? m : f) }')
+  fi
 elif want restore; then
   skip "restore" "(all peers)" "skipped: a0backup has no restore yet"
 fi
@@ -434,6 +491,15 @@ echo
 echo "| work | peer | peer median s | a0backup median s | peer/a0backup | a0backup peak RSS MiB |"
 echo "| --- | --- | --- | --- | --- | --- |"
 printf '%s\n' "${TABLE[@]}"
+if [ ${#FLOOR[@]} -gt 0 ]; then
+  echo
+  echo "| restore's part, alone | median CPU s | median s |"
+  echo "| --- | --- | --- |"
+  printf '%s\n' "${FLOOR[@]}"
+  echo
+  echo "CPU floor of the restore on $(nproc) cores: max($FLOOR_CPU CPU s / $(nproc), largest single-threaded part $FLOOR_MAX s) = $FLOOR_S s;"
+  echo "a0backup restore (md5 checked): ${RESTORE_MEDIAN:-n/a} s, $(awk -v r="${RESTORE_MEDIAN:-0}" -v f="$FLOOR_S" 'BEGIN { if (r > 0 && f > 0) printf "%.2f", r / f; else print "n/a" }')x its floor."
+fi
 if [ ${#SIZES[@]} -gt 0 ]; then
   echo
   echo "| pack output | bytes | vs gzip -6 |"
