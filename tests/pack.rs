@@ -329,3 +329,50 @@ fn an_unchanged_tree_lists_and_extracts_with_gnu_tar_identically() {
     assert!(st.success());
     assert!(listing(&x.join("dump")) == expected);
 }
+
+/// The default level is chosen for size as much as speed: on a mongodump-shaped tree of real
+/// BSON (`benches/make_tree.py`), what `pack` writes by default is no more than 1% larger than
+/// what `tar cf - | gzip -6` makes of the same tree, the appliance's own compression.
+#[test]
+fn the_default_level_packs_mongodump_data_within_one_percent_of_gzip_6() {
+    if !(have("python3") && have("gzip") && have("tar")) {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let made = Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/make_tree.py"))
+        .arg(work.path())
+        .args(["--mb", "8"])
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let gzip6 = Command::new("sh")
+        .arg("-c")
+        .arg("tar cf - -C \"$1\" dump | gzip -6 | wc -c")
+        .arg("sh")
+        .arg(work.path())
+        .output()
+        .unwrap();
+    assert!(gzip6.status.success());
+    let gzip6: u64 = String::from_utf8(gzip6.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let summary = pack(
+        &work.path().join("dump"),
+        std::io::sink(),
+        &PackOptions::new(),
+    )
+    .unwrap();
+    let ratio = summary.output_bytes as f64 / gzip6 as f64;
+    assert!(
+        ratio <= 1.01,
+        "pack's default output {} bytes is {ratio:.4} of gzip -6's {gzip6}",
+        summary.output_bytes
+    );
+}

@@ -53,7 +53,7 @@ mod unpack;
 pub(crate) use dry_run::dry_run;
 pub use escape::escape_name;
 pub use filter::EntryFilter;
-pub use pack::{pack, pack_with_progress, PackOptions, PackSummary};
+pub use pack::{pack, pack_with_progress, PackOptions, PackSummary, DEFAULT_LEVEL};
 pub use unpack::{list, list_with, unpack, UnpackOptions, UnpackSummary};
 pub(crate) use unpack::{note_trailing_zeros, unpack_tar};
 
