@@ -98,7 +98,7 @@ D=$(cd "$BENCH_DIR" && pwd)
 # Only what this script makes is removed, so BENCH_DIR may be any directory.
 MADE=(decrypt.js encrypt.js random.bin random.bin.enc out.bin tree backup.tar.gz
   backup-retrieve.tar.gz.enc restore.tar.gz floor.tar.gz floor.tar dest pack.tar.gz.enc .time
-  .log .peer.times .a0.times .warm.times .part.times)
+  .log .peer.times .a0.times .warm.times .part0.times .part1.times .part2.times .part3.times)
 # shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
   if [ -n "${REPORTING_WAS:-}" ]; then
@@ -252,24 +252,38 @@ measure_row() {
   done
 }
 
-# part LABEL CMD CLEAN: one part of the restore's work alone (a warm-up, then RUNS runs); adds
-# its median CPU seconds (user + system) to FLOOR_CPU, and to FLOOR_MAX if it runs on one
-# thread and is the largest so far (MULTI=1: spread over threads, so no lower bound alone).
-part() {
-  local label=$1 cmd=$2 clean=$3 pt=$D/.part.times i cpu wall
-  : >"$pt"
-  say "== restore's CPU floor: $label ($RUNS runs)"
-  run_one "$D/.warm.times" "$cmd" "$clean" || { STATUS=1; return 0; }
-  for ((i = 0; i < RUNS; i++)); do
-    run_one "$pt" "$cmd" "$clean" || { STATUS=1; return 0; }
+# floor_parts: the restore's CPU floor. Each part of its work runs alone on the same data (a
+# warm-up each, then RUNS rounds of: the restore, then every part), so the restore is timed
+# beside its parts under the same conditions of the machine. With every core busy a restore
+# cannot end sooner than the parts' CPU seconds over the cores, nor sooner than its largest
+# single-threaded part. Uses FLOOR_LABELS, FLOOR_CMDS, FLOOR_CLEANS and FLOOR_SINGLE (1: the
+# part runs on one thread).
+floor_parts() {
+  local n=${#FLOOR_LABELS[@]} i r cpu wall rt=$D/.a0.times
+  say "== restore's CPU floor: the restore and its $n parts alone, alternating ($RUNS rounds)"
+  : >"$rt"
+  for ((i = 0; i < n; i++)); do : >"$D/.part$i.times"; done
+  for ((r = -1; r < RUNS; r++)); do
+    run_one "$([ "$r" -lt 0 ] && echo "$D/.warm.times" || echo "$rt")" "$A0_R" "$CLEAN_R" || { STATUS=1; return 0; }
+    for ((i = 0; i < n; i++)); do
+      run_one "$([ "$r" -lt 0 ] && echo "$D/.warm.times" || echo "$D/.part$i.times")" \
+        "${FLOOR_CMDS[$i]}" "${FLOOR_CLEANS[$i]}" || { STATUS=1; return 0; }
+    done
   done
-  bash -c "$clean"
-  cpu=$(cpu_median "$pt")
-  wall=$(median "$pt")
-  say "   $cpu CPU s, $wall s"
-  FLOOR+=("| $label | $cpu | $wall |")
-  FLOOR_CPU=$(awk -v a="$FLOOR_CPU" -v b="$cpu" 'BEGIN { printf "%.2f", a + b }')
-  [ "${MULTI:-0}" = 1 ] || FLOOR_MAX=$(awk -v a="$FLOOR_MAX" -v b="$cpu" 'BEGIN { printf "%.2f", (b > a ? b : a) }')
+  bash -c "$CLEAN_R"
+  for ((i = 0; i < n; i++)); do
+    cpu=$(cpu_median "$D/.part$i.times")
+    wall=$(median "$D/.part$i.times")
+    say "   ${FLOOR_LABELS[$i]}: $cpu CPU s, $wall s"
+    FLOOR+=("| ${FLOOR_LABELS[$i]} | $cpu | $wall |")
+    FLOOR_CPU=$(awk -v a="$FLOOR_CPU" -v b="$cpu" 'BEGIN { printf "%.2f", a + b }')
+    [ "${FLOOR_SINGLE[$i]}" = 1 ] && FLOOR_MAX=$(awk -v a="$FLOOR_MAX" -v b="$cpu" 'BEGIN { printf "%.2f", (b > a ? b : a) }')
+    rm -f "$D/.part$i.times"
+  done
+  RESTORE_MEDIAN=$(median "$rt")
+  RESTORE_CPU=$(cpu_median "$rt")
+  FLOOR_S=$(awk -v c="$FLOOR_CPU" -v m="$FLOOR_MAX" -v n="$(nproc)" 'BEGIN { f = c / n; printf "%.2f", (m > f ? m : f) }')
+  say "   restore: $RESTORE_MEDIAN s ($RESTORE_CPU CPU s); floor $FLOOR_S s"
 }
 
 skip() { # WORK PEER_LABEL REASON
@@ -427,21 +441,20 @@ if [ "$HAS_RESTORE" = 1 ]; then
     skip "$WORK" "openssl enc -d | pigz -d | tar x" "skipped: no pigz"
   fi
   if want restore; then
-    # The restore's CPU floor: each part of its work alone on the same data, in CPU seconds;
-    # with every core busy a restore cannot end sooner than their sum over the cores, nor
-    # sooner than its largest single-threaded part.
-    RESTORE_MEDIAN=$LAST_MINE_MEDIAN
+    # The restore's CPU floor, from its parts alone (floor_parts); inflate is timed as `list`
+    # of the decrypted .tar.gz, which spends over 95% of its time in zlib-rs (perf).
     QFG=$(q "$D/floor.tar.gz")
     QFT=$(q "$D/floor.tar")
     $A0_D --no-sync "$QB" -o "$D/floor.tar.gz" --force -q
     gzip -dc "$D/floor.tar.gz" >"$D/floor.tar"
-    part "md5 of the backup" "$QA0 md5 $QB" ":"
-    MULTI=1 part "decryption (to /dev/null)" "$A0_D -q $QB -o - >/dev/null" ":"
-    part "inflate (list of the decrypted .tar.gz)" "$QA0 list $QFG >/dev/null" ":"
-    MULTI=1 part "file writes (GNU tar x of the inflated tar)" \
-      "mkdir -p $QDEST && tar xf $QFT -C $QDEST" "rm -rf $QDEST"
+    FLOOR_LABELS=("md5 of the backup" "decryption (to /dev/null)"
+      "inflate (list of the decrypted .tar.gz)" "file writes (GNU tar x of the inflated tar)")
+    FLOOR_CMDS=("$QA0 md5 $QB" "$A0_D -q $QB -o - >/dev/null" "$QA0 list $QFG >/dev/null"
+      "mkdir -p $QDEST && tar xf $QFT -C $QDEST")
+    FLOOR_CLEANS=(":" ":" ":" "rm -rf $QDEST")
+    FLOOR_SINGLE=(1 0 1 0)
+    floor_parts
     rm -f "$D/floor.tar.gz" "$D/floor.tar"
-    FLOOR_S=$(awk -v c="$FLOOR_CPU" -v m="$FLOOR_MAX" -v n="$(nproc)" 'BEGIN { f = c / n; printf "%.2f", (m > f ? m : f) }')
   fi
 elif want restore; then
   skip "restore" "(all peers)" "skipped: a0backup has no restore yet"
@@ -506,7 +519,7 @@ if [ ${#FLOOR[@]} -gt 0 ]; then
   printf '%s\n' "${FLOOR[@]}"
   echo
   echo "CPU floor of the restore on $(nproc) cores: max($FLOOR_CPU CPU s / $(nproc), largest single-threaded part $FLOOR_MAX s) = $FLOOR_S s;"
-  echo "a0backup restore (md5 checked): ${RESTORE_MEDIAN:-n/a} s, $(awk -v r="${RESTORE_MEDIAN:-0}" -v f="$FLOOR_S" 'BEGIN { if (r > 0 && f > 0) printf "%.2f", r / f; else print "n/a" }')x its floor."
+  echo "a0backup restore (md5 checked), timed beside its parts: ${RESTORE_MEDIAN:-n/a} s (${RESTORE_CPU:-n/a} CPU s), $(awk -v r="${RESTORE_MEDIAN:-0}" -v f="$FLOOR_S" 'BEGIN { if (r > 0 && f > 0) printf "%.2f", r / f; else print "n/a" }')x its floor."
 fi
 if [ ${#SIZES[@]} -gt 0 ]; then
   echo
