@@ -65,9 +65,9 @@ fn the_sample_restores_to_its_manifest_on_threads() {
     }
 }
 
-/// The error variant, which is what restore's callers (and exit codes) go by.
-fn kind(e: &Error) -> std::mem::Discriminant<Error> {
-    std::mem::discriminant(e)
+/// The error variant (what restore's callers and exit codes go by) and its message.
+fn kind(e: &Error) -> (std::mem::Discriminant<Error>, String) {
+    (std::mem::discriminant(e), e.to_string())
 }
 
 #[test]

@@ -1138,7 +1138,7 @@ pub fn bson(data: &[u8]) -> Result<(), String> {
 ///
 /// * The parallel inflater ([`InflateOptions::threads`]) gives exactly the bytes and the
 ///   trailing-zero count that the sequential zlib-rs path (flate2) gives, or fails when it
-///   fails, with the same error variant; never a panic or an internal error.
+///   fails, with the same error variant and message; never a panic or an internal error.
 /// * With wrapped deflate data that zlib-rs inflates, the parallel inflater gives that output.
 pub fn inflate(data: &[u8]) -> Result<(), String> {
     let mut input = Input(data);
@@ -1169,7 +1169,8 @@ pub fn inflate(data: &[u8]) -> Result<(), String> {
             b.1
         ),
         (Err(a), Err(b)) => ensure!(
-            std::mem::discriminant(a) == std::mem::discriminant(b),
+            std::mem::discriminant(a) == std::mem::discriminant(b)
+                && a.to_string() == b.to_string(),
             "{options:?}: zlib-rs {a:?}, parallel {b:?}"
         ),
         _ => {

@@ -50,7 +50,7 @@ const MAX_CHUNK: usize = 64 << 20;
 /// starts and resolving markers, so it needs more cores than two to win (BENCHMARKS.md,
 /// "Parallel inflate"). The parallel path reads its input once and in order like the
 /// sequential one, so it works on any reader; it gives the same bytes, and for damaged input
-/// the same error variants ([`Error::Malformed`](crate::Error::Malformed)).
+/// the same errors ([`Error::Malformed`](crate::Error::Malformed), with the same message).
 ///
 /// Memory of the parallel path, at most (see [`memory_bound`](Self::memory_bound)): with `T`
 /// threads, chunks of `C` bytes and `C' = max(C, 128 KiB)`, `T + 1` jobs in flight, each with
