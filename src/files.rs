@@ -557,7 +557,8 @@ impl AtomicFile {
     /// # Errors
     ///
     /// [`Error::AlreadyExists`] when `path` exists and `overwrite` is false; [`Error::Path`]
-    /// naming the directory when it is missing or cannot be written; [`Error::Leftover`] when
+    /// naming `path` when it is a directory, or naming its directory when that is missing or
+    /// cannot be written; [`Error::Leftover`] when
     /// an earlier run's temporary file cannot be removed.
     ///
     /// # Examples
@@ -573,8 +574,19 @@ impl AtomicFile {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn create(path: &Path, overwrite: bool) -> Result<AtomicFile> {
-        if !overwrite && path.symlink_metadata().is_ok() {
-            return Err(Error::AlreadyExists(path.to_path_buf()));
+        match path.symlink_metadata() {
+            // Not even with overwrite: a file is never renamed over a directory.
+            Ok(m) if m.is_dir() => {
+                return Err(Error::Path {
+                    path: path.to_path_buf(),
+                    source: io::Error::new(
+                        io::ErrorKind::IsADirectory,
+                        "is a directory; the output must be a file",
+                    ),
+                })
+            }
+            Ok(_) if !overwrite => return Err(Error::AlreadyExists(path.to_path_buf())),
+            _ => {}
         }
         let parent = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
@@ -636,6 +648,11 @@ impl AtomicFile {
     /// The temporary file, to write into.
     pub fn as_file(&self) -> &File {
         self.temp().file()
+    }
+
+    /// The path the file is published under.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Renames the file into place (replacing an existing one only if `overwrite` was given),

@@ -206,13 +206,16 @@ pub struct RestoreSummary {
 ///
 /// `dest` may not exist yet, or be empty; a non-empty `dest` is refused unless
 /// [`RestoreOptions::replace`] is set, and then replaced only after the new tree is complete.
+/// A non-empty `dest` that holds `input` or the current directory is refused either way:
+/// replacing it would delete them.
 ///
 /// # Errors
 ///
 /// [`Error::WrongPassword`] (found from the first bytes, before any file is created),
 /// [`Error::ChecksumMismatch`], [`Error::UnsafeEntry`], [`Error::LimitExceeded`],
-/// [`Error::Malformed`], [`Error::AlreadyExists`], [`Error::Cancelled`], I/O errors. In every
-/// case `dest` is left as it was.
+/// [`Error::Malformed`], [`Error::AlreadyExists`], [`Error::InvalidArgument`] (a `dest` that
+/// holds `input` or the current directory), [`Error::Cancelled`], I/O errors. In every case
+/// `dest` is left as it was.
 ///
 /// # Examples
 ///
@@ -240,6 +243,14 @@ pub fn restore_file(
     password: Option<&Password>,
     options: RestoreOptions<'_>,
 ) -> Result<RestoreSummary> {
+    if holds(dest, input) {
+        return Err(Error::InvalidArgument(format!(
+            "{} holds {}, which replacing it would delete: restore into another directory, or \
+             move the backup out of it first",
+            dest.display(),
+            input.display()
+        )));
+    }
     let f = File::open(input).map_err(Error::path(input))?;
     let total = f.metadata().ok().map(|m| m.len());
     restore_reader(
@@ -467,6 +478,13 @@ fn check_destination_with(
     if is_empty_dir(dest)? {
         return Ok(Existing::EmptyDir);
     }
+    if std::env::current_dir().is_ok_and(|cwd| holds(dest, &cwd)) {
+        return Err(Error::InvalidArgument(format!(
+            "{} holds the current directory, which replacing it would delete: restore into a \
+             new directory",
+            dest.display()
+        )));
+    }
     if !replace {
         return Err(Error::AlreadyExists(dest.to_path_buf()));
     }
@@ -485,6 +503,26 @@ fn check_destination_with(
         });
     }
     Ok(Existing::TreeToReplace)
+}
+
+/// Whether `path` is the directory `dir` or lies inside it, both resolved (links, `.`, `..`),
+/// so that replacing `dir` would delete it; false when either does not exist.
+///
+/// # Examples
+///
+/// ```
+/// let work = tempfile::tempdir()?;
+/// let backup = work.path().join("backup.tar.gz.enc");
+/// std::fs::write(&backup, b"")?;
+/// assert!(a0backup::restore::holds(work.path(), &backup));
+/// assert!(!a0backup::restore::holds(&work.path().join("restored"), &backup));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn holds(dir: &Path, path: &Path) -> bool {
+    match (dir.canonicalize(), path.canonicalize()) {
+        (Ok(dir), Ok(path)) => path.starts_with(dir),
+        _ => false,
+    }
 }
 
 fn is_empty_dir(dir: &Path) -> Result<bool> {

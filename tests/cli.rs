@@ -27,15 +27,6 @@ fn status() -> String {
         .to_string()
 }
 
-fn entries(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
-
 #[test]
 fn decrypt_sample_with_status_then_gnu_tar_lists_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -100,7 +91,7 @@ fn wrong_password_exits_3_and_writes_nothing() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("wrong password"));
-    assert!(entries(dir.path()).is_empty());
+    assert!(common::dir_names(dir.path()).is_empty());
 }
 
 #[test]
@@ -120,7 +111,7 @@ fn wrong_md5_exits_4_and_writes_nothing() {
         dir.path(),
     );
     assert_eq!(out.status.code(), Some(4));
-    assert!(entries(dir.path()).is_empty());
+    assert!(common::dir_names(dir.path()).is_empty());
     let v = a0backup(
         &[
             "verify",
@@ -316,7 +307,7 @@ fn bad_input_gives_one_clear_line_and_the_right_code() {
     assert_eq!(o.status.code(), Some(2));
     // Exactly one line on stderr each time.
     assert_eq!(String::from_utf8_lossy(&o.stderr).lines().count(), 1);
-    assert_eq!(entries(d), vec!["short.enc", "status"]);
+    assert_eq!(common::dir_names(d), vec!["short.enc", "status"]);
 }
 
 #[test]
@@ -502,7 +493,7 @@ fn every_limit_exits_5_as_the_c_api_returns_unsafe_archive() {
         assert_eq!(o.status.code(), Some(5), "{limit:?}: {stderr}");
         assert!(!d.join("r").exists(), "{limit:?}");
     }
-    assert!(entries(d).is_empty());
+    assert!(common::dir_names(d).is_empty());
 }
 
 #[test]

@@ -155,7 +155,7 @@ fn hints_name_the_commands_own_options() {
     );
     assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("link target length (limit 9) (raise it with --max-path-len"),
+        stderr(&o).contains("link target length (limit 8) (raise it with --max-path-len"),
         "{}",
         stderr(&o)
     );
@@ -462,6 +462,37 @@ fn a_missing_parent_is_reported_by_the_outputs_own_path() {
             "{err}"
         );
         assert!(!err.contains("a0backup-"), "{err}");
+    }
+    // A parent that is a file, likewise.
+    std::fs::write(d.join("plain.txt"), b"x").unwrap();
+    for args in [
+        vec![
+            "restore",
+            "--password",
+            PW,
+            &sample(),
+            "-C",
+            "plain.txt/dest",
+        ],
+        vec![
+            "decrypt",
+            "--password",
+            PW,
+            &sample(),
+            "-o",
+            "plain.txt/o.tar.gz",
+        ],
+    ] {
+        let o = a0backup(&args, d);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        let output = args.last().unwrap();
+        assert!(
+            err.starts_with(&format!(
+                "a0backup: {output}: its parent plain.txt: Not a directory"
+            )),
+            "{err}"
+        );
     }
 }
 

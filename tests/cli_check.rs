@@ -18,15 +18,6 @@ fn a0backup(args: &[&str], cwd: &Path) -> Output {
         .unwrap()
 }
 
-fn listing(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
-
 #[test]
 fn check_exit_codes_say_what_a_restore_would_meet() {
     let work = tempfile::tempdir().unwrap();
@@ -35,7 +26,7 @@ fn check_exit_codes_say_what_a_restore_would_meet() {
     let status = common::data("sample-backup/backup-status.txt");
     std::fs::copy(&sample, w.join("backup.tar.gz.enc")).unwrap();
     std::fs::copy(&status, w.join("status.txt")).unwrap();
-    let before = listing(w);
+    let before = common::dir_names(w);
 
     let ok = a0backup(
         &[
@@ -111,7 +102,7 @@ fn check_exit_codes_say_what_a_restore_would_meet() {
     let mut expected = before;
     expected.extend(["damaged.tar.gz".to_string(), "hostile.tar.gz".to_string()]);
     expected.sort();
-    assert_eq!(listing(w), expected, "check wrote something");
+    assert_eq!(common::dir_names(w), expected, "check wrote something");
 }
 
 /// Selective restore: one collection of the sample, exactly its two files, judged and published

@@ -144,6 +144,23 @@ fn examples_copy_as_printed() {
         assert!(out.status.success(), "{out:?}");
         let shown = String::from_utf8(out.stdout).unwrap();
         let lines: Vec<&str> = shown.lines().map(str::trim).collect();
+        // No word is hyphenated at a line's end (`backup-sta-` / `tus`): a line may end in a
+        // hyphen only where the text has one (groff shows it as U+2010).
+        let text = unroff(&roff);
+        for pair in lines.windows(2) {
+            let Some(stem) = pair[0].strip_suffix('\u{2010}') else {
+                continue;
+            };
+            let last = stem.rsplit(' ').next().unwrap().replace('\u{2010}', "-");
+            let next = pair[1].split(' ').next().unwrap().replace('\u{2010}', "-");
+            assert!(
+                text.contains(&format!("{last}-{next}")),
+                "{}: hyphenated at a line's end: {:?} / {:?}",
+                path.display(),
+                pair[0],
+                pair[1]
+            );
+        }
         for e in &examples {
             assert!(
                 lines.contains(&e.as_str()),

@@ -43,7 +43,7 @@ if (args.length > 0 && args.length < 3 && (args[0] === '-h' || args[0] === '--he
 // "--"), as in the original script.
 if (args.length < 3) usage(args.length === 0 ? null : 'PASSWORD, INPUT and OUTPUT are required');
 const [password, input, output] = args;
-const opts = { format: 'node', overwrite: true, expectGzip: /\.t?gz\.enc$/.test(input) || /\.t?gz$/.test(output) };
+const opts = { format: 'node', overwrite: true, expectGzip: /\.t?gz\.enc$/i.test(input) || /\.t?gz$/i.test(output) };
 for (let i = 3; i < args.length; i++) {
   const a = args[i];
   if (a === '--md5') {

@@ -103,6 +103,8 @@ pub(crate) fn dry_run<R: Read>(
             Err(e) => return Err(e),
         }
     };
+    // A selection that matched nothing makes restore fail at the end of the archive too.
+    let refusal = refusal.or_else(|| policy.selection_found().err());
     summary.skipped = policy.skipped();
     let (mut rest, warnings) = reader.into_parts();
     summary.warnings.extend(warnings);

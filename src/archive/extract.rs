@@ -207,6 +207,7 @@ impl<'a> Extraction<'a> {
     pub(super) fn finish(self) -> Result<UnpackSummary> {
         let mask = self.mask;
         let mut summary = self.summary;
+        self.policy.selection_found()?;
         summary.skipped = self.policy.skipped();
         for (rel, mode, mtime) in self.policy.into_directories() {
             let full = self.dest.join(&rel);

@@ -105,7 +105,60 @@ impl EntryFilter {
         included && !self.exclude.iter().any(|p| p.matches_with(text, OPTIONS))
     }
 
+    /// How many includes and collections there are: the length of the `found` slice of
+    /// [`mark_found`](Self::mark_found).
+    pub(crate) fn selector_count(&self) -> usize {
+        self.include.len() + self.collections.len()
+    }
+
+    /// Marks in `found` each include and collection that the non-directory entry at `path`
+    /// matches (excluded or not: it is in the archive).
+    pub(crate) fn mark_found(&self, path: &[u8], found: &mut [bool]) {
+        let text = String::from_utf8_lossy(path);
+        let text = text.trim_start_matches("./");
+        let (patterns, collections) = found.split_at_mut(self.include.len());
+        for (p, hit) in self.include.iter().zip(patterns) {
+            *hit |= p.matches_with(text, OPTIONS);
+        }
+        for (c, hit) in self.collections.iter().zip(collections) {
+            *hit |= Self::in_collection(c, text);
+        }
+    }
+
+    /// [`Error::InvalidArgument`] naming the includes and collections that matched no file of
+    /// the archive (a mistyped name would otherwise restore nothing, silently).
+    pub(crate) fn not_found(&self, found: &[bool]) -> Result<()> {
+        let patterns = self
+            .include
+            .iter()
+            .map(|p| format!("pattern {:?}", p.as_str()));
+        let collections = self
+            .collections
+            .iter()
+            .map(|(d, c)| format!("collection {d}.{c}"));
+        let missing: Vec<String> = patterns
+            .chain(collections)
+            .zip(found)
+            .filter(|(_, &hit)| !hit)
+            .map(|(what, _)| what)
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(Error::InvalidArgument(format!(
+            "selected but not in the archive (no file matches): {}",
+            missing.join(", ")
+        )))
+    }
+
     fn is_selected_collection(&self, path: &str) -> bool {
+        self.collections
+            .iter()
+            .any(|c| Self::in_collection(c, path))
+    }
+
+    /// Whether `path` is a file of the collection `(db, coll)`.
+    fn in_collection((db_name, coll_name): &(String, String), path: &str) -> bool {
         let p = Path::new(path);
         let (Some(file), Some(db)) = (
             p.file_name().and_then(|f| f.to_str()),
@@ -119,8 +172,6 @@ impl EntryFilter {
         let coll = file
             .strip_suffix(".bson")
             .or_else(|| file.strip_suffix(".metadata.json"));
-        self.collections
-            .iter()
-            .any(|(d, c)| d == db && coll == Some(c.as_str()))
+        db_name == db && coll == Some(coll_name.as_str())
     }
 }

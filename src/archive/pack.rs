@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::checksum::{HashingWriter, Md5Digest};
 use crate::error::{Error, Result};
+use crate::files::AtomicFile;
 use crate::gzip::ParallelGzEncoder;
 use crate::kdf::{Format, Password};
 use crate::progress::Progress;
@@ -58,6 +59,8 @@ pub struct PackOptions {
     level: u32,
     encryption: Option<(Password, Format)>,
     prefix: Option<PathBuf>,
+    /// (device, inode) of files never packed: the archive being written.
+    leave_out: Vec<(u64, u64)>,
 }
 
 impl Default for PackOptions {
@@ -66,6 +69,7 @@ impl Default for PackOptions {
             level: DEFAULT_LEVEL,
             encryption: None,
             prefix: None,
+            leave_out: Vec::new(),
         }
     }
 }
@@ -122,6 +126,44 @@ impl PackOptions {
     pub fn prefix(mut self, prefix: impl Into<PathBuf>) -> Self {
         self.prefix = Some(prefix.into());
         self
+    }
+
+    /// Leaves the file `meta` describes (by device and inode) out of the archive, wherever it
+    /// is in the tree: for the archive being written, when it is inside the directory packed,
+    /// as GNU tar does ("file is the archive; not dumped"). Repeatable.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::archive::{list, pack, PackOptions};
+    /// let dir = tempfile::tempdir()?;
+    /// std::fs::write(dir.path().join("users.bson"), b"x")?;
+    /// let out = std::fs::File::create(dir.path().join("backup.tar.gz"))?;
+    /// let options = PackOptions::new().prefix("").leave_out(&out.metadata()?);
+    /// pack(dir.path(), &out, &options)?;
+    /// let mut names = Vec::new();
+    /// list(std::fs::File::open(dir.path().join("backup.tar.gz"))?, |e| names.push(e.path.clone()))?;
+    /// assert_eq!(names, [std::path::Path::new("users.bson")]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn leave_out(mut self, meta: &fs::Metadata) -> Self {
+        self.leave_out.push((meta.dev(), meta.ino()));
+        self
+    }
+
+    /// Leaves `output` out of the archive: its temporary file, and the file it will replace if
+    /// there is one ([`leave_out`](Self::leave_out) for each), for packing into an output that
+    /// may be inside the packed directory.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when the temporary file's metadata cannot be read.
+    pub fn leave_out_output(mut self, output: &AtomicFile) -> Result<Self> {
+        self = self.leave_out(&output.as_file().metadata()?);
+        if let Ok(existing) = fs::symlink_metadata(output.path()) {
+            self = self.leave_out(&existing);
+        }
+        Ok(self)
     }
 
     /// The gzip level.
@@ -249,11 +291,11 @@ pub fn pack_with_progress<W: Write>(
     let (entries, file_bytes) = match &options.encryption {
         Some((password, format)) => {
             let enc = EncryptWriter::new(&mut hashing, password, *format)?;
-            let (enc, counts) = pack_tar_gz(dir, &prefix, enc, options.level, progress)?;
+            let (enc, counts) = pack_tar_gz(dir, &prefix, enc, options, progress)?;
             enc.finish()?;
             counts
         }
-        None => pack_tar_gz(dir, &prefix, &mut hashing, options.level, progress)?.1,
+        None => pack_tar_gz(dir, &prefix, &mut hashing, options, progress)?.1,
     };
     let output_bytes = hashing.bytes_written();
     let (mut inner, md5) = hashing.into_parts();
@@ -270,10 +312,10 @@ fn pack_tar_gz<W: Write>(
     dir: &Path,
     prefix: &Path,
     out: W,
-    level: u32,
+    options: &PackOptions,
     progress: &mut Progress<'_>,
 ) -> Result<(W, (u64, u64))> {
-    let gz = ParallelGzEncoder::new(out, level)?;
+    let gz = ParallelGzEncoder::new(out, options.level)?;
     let mut builder = tar::Builder::new(gz);
     builder.mode(tar::HeaderMode::Complete);
     builder.follow_symlinks(false);
@@ -281,7 +323,8 @@ fn pack_tar_gz<W: Write>(
     if !prefix.as_os_str().is_empty() {
         append_entry(&mut builder, dir, prefix, &mut counts)?;
     }
-    walk(&mut builder, dir, prefix, &mut counts, progress)?;
+    let leave_out = &options.leave_out[..];
+    walk(&mut builder, dir, prefix, &mut counts, leave_out, progress)?;
     let gz = builder.into_inner()?;
     Ok((gz.finish()?, counts))
 }
@@ -291,6 +334,7 @@ fn walk<W: Write>(
     dir: &Path,
     name: &Path,
     counts: &mut (u64, u64),
+    leave_out: &[(u64, u64)],
     progress: &mut Progress<'_>,
 ) -> Result<()> {
     let mut children: Vec<_> = fs::read_dir(dir)
@@ -302,10 +346,16 @@ fn walk<W: Write>(
     for child in children {
         let path = dir.join(&child);
         let entry_name = name.join(&child);
+        if !leave_out.is_empty() {
+            let meta = fs::symlink_metadata(&path).map_err(Error::path(&path))?;
+            if leave_out.contains(&(meta.dev(), meta.ino())) {
+                continue;
+            }
+        }
         let is_dir = append_entry(builder, &path, &entry_name, counts)?;
         progress.report(counts.1, None)?;
         if is_dir {
-            walk(builder, &path, &entry_name, counts, progress)?;
+            walk(builder, &path, &entry_name, counts, leave_out, progress)?;
         }
     }
     Ok(())

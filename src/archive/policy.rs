@@ -75,6 +75,8 @@ pub(crate) struct PathPolicy<'a> {
     bytes: u64,
     /// Entries judged but left out by the filter.
     skipped: u64,
+    /// Which of the filter's includes and collections some file of the archive matched.
+    found: Vec<bool>,
 }
 
 /// Refuses an entry, naming it escaped for a terminal.
@@ -127,6 +129,7 @@ impl<'a> PathPolicy<'a> {
             model_bytes: 0,
             bytes: 0,
             skipped: 0,
+            found: vec![false; options.filter.selector_count()],
         }
     }
 
@@ -162,6 +165,12 @@ impl<'a> PathPolicy<'a> {
     /// Entries the filter left out so far.
     pub(crate) fn skipped(&self) -> u64 {
         self.skipped
+    }
+
+    /// At the end of the archive: [`Error::InvalidArgument`] when an include or collection of
+    /// the filter matched no file in it.
+    pub(crate) fn selection_found(&self) -> Result<()> {
+        self.options.filter.not_found(&self.found)
     }
 
     /// The checks that need no model of what is written: what kind of entry may be restored at
@@ -208,6 +217,9 @@ impl<'a> PathPolicy<'a> {
             };
         };
         if !self.options.filter.is_all() {
+            if entry.kind != EntryKind::Directory {
+                self.options.filter.mark_found(raw, &mut self.found);
+            }
             let selected = self
                 .options
                 .filter

@@ -284,13 +284,18 @@ impl<R: Read> TarReader<R> {
                             "two GNU long-name records for one entry",
                         ));
                     }
-                    let limit = self.max_path_len as u64 + 1;
+                    let limit = self.max_path_len as u64;
                     let what = if flag == b'L' {
                         limits::PATH_LENGTH
                     } else {
                         limits::LINK_TARGET_LENGTH
                     };
-                    let data = self.read_record(size, limit, what)?;
+                    // The record holds the name and its terminating NUL: one byte more than
+                    // the limit on the name, which is the limit to report.
+                    if size > limit + 1 {
+                        return Err(Error::LimitExceeded { what, limit });
+                    }
+                    let data = self.read_record(size, limit + 1, what)?;
                     let end = data.iter().position(|&b| b == 0).unwrap_or(data.len());
                     let value = data[..end].to_vec();
                     pending.since.get_or_insert(at);

@@ -166,6 +166,7 @@ pub unsafe extern "C" fn a0b_pack(
         let o = unsafe { options_arg(options) }?;
         let pack = pack_options(&o, pw)?;
         let out = AtomicFile::create(&output, o.overwrite)?.sync(o.sync);
+        let pack = pack.leave_out_output(&out)?;
         let mut progress = o.progress();
         let summary =
             match crate::archive::pack_with_progress(&src, out.as_file(), &pack, &mut progress) {

@@ -52,7 +52,16 @@ impl ExpectedMd5Args {
                 .map_err(|e| io_failure(Path::new("standard input"), e))?;
             (text, "the status on standard input".to_string())
         } else {
-            let text = std::fs::read_to_string(path).map_err(|e| io_failure(path, e))?;
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                let mut f = io_failure(path, e);
+                // `--status HEX`: the md5 itself, given to the option for a file.
+                let name = path.as_os_str().to_string_lossy();
+                if name.parse::<a0backup::Md5Digest>().is_ok() && !path.exists() {
+                    f.message
+                        .push_str(" (an md5 itself goes with --md5; --status takes a file)");
+                }
+                f
+            })?;
             (text, path.display().to_string())
         };
         let status = BackupStatus::parse(&text).map_err(|e| {

@@ -5,13 +5,13 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use a0backup::files::{self, FileOptions};
-use a0backup::DecryptOptions;
+use a0backup::{DecryptOptions, Error};
 use clap::Args;
 
 use crate::args::{md5_said, ExpectedMd5Args, FormatArgs};
 use crate::failure::{io_failure, usage, writing, Failure};
-use crate::io::{display_input, file_size, is_dash, looks_gzip, one_stdin};
-use crate::password::{PasswordArgs, Purpose};
+use crate::io::{display_input, file_size, is_dash, looks_gzip, name_ends, one_stdin};
+use crate::password::{prompt, PasswordArgs, Purpose};
 use crate::progress::Bar;
 use crate::signals;
 
@@ -54,8 +54,8 @@ pub fn decrypt(a: DecryptArgs, quiet: bool) -> Result<(), Failure> {
     let output = match &a.output {
         Some(o) => o.clone(),
         None if is_dash(&a.input) => PathBuf::from("-"),
-        None => match a.input.to_str().and_then(|s| s.strip_suffix(".enc")) {
-            Some(stem) if !stem.is_empty() => PathBuf::from(stem),
+        None => match a.input.to_str().filter(|_| name_ends(&a.input, ".enc")) {
+            Some(name) if name.len() > 4 => PathBuf::from(&name[..name.len() - 4]),
             _ => {
                 return Err(usage(
                     "INPUT does not end in .enc, so give the output name with -o",
@@ -64,9 +64,36 @@ pub fn decrypt(a: DecryptArgs, quiet: bool) -> Result<(), Failure> {
         },
     };
     let expect_gzip = a.expect_gzip || names_gzip(&a.input, &output);
-    let password = a
-        .password
-        .read(a.format.latin1_password, Purpose::Decrypt(&a.input))?;
+    // A plain .tar.gz given by mistake: say so instead of asking for a password.
+    let input_head = if is_dash(&a.input) {
+        Vec::new()
+    } else {
+        file_head(&a.input)
+    };
+    let latin1 = a.format.latin1_password;
+    let password = match a.password.given(latin1)? {
+        Some(p) => p,
+        None if looks_gzip(&input_head) => {
+            return Err(usage(format!(
+                "{} is a plain .tar.gz, not encrypted: there is nothing to decrypt (unpack it \
+                 with `a0backup unpack`)",
+                display_input(&a.input)
+            )))
+        }
+        None => prompt(latin1, Purpose::Decrypt(&a.input))?,
+    };
+    // With a password, a plain .tar.gz fails as a wrong password: say what it looks like.
+    let plain_hint = |e: Error| {
+        let wrong = matches!(e.primary(), Error::WrongPassword { .. });
+        let mut f = writing(&output, e);
+        if wrong && looks_gzip(&input_head) {
+            f.message.push_str(&format!(
+                " ({} begins like a plain .tar.gz: if it is one, use `a0backup unpack`)",
+                display_input(&a.input)
+            ));
+        }
+        f
+    };
     let mut decrypt_options = DecryptOptions::new().expect_gzip(expect_gzip);
     if let Some(f) = format {
         decrypt_options = decrypt_options.format(f);
@@ -87,8 +114,8 @@ pub fn decrypt(a: DecryptArgs, quiet: bool) -> Result<(), Failure> {
 
     let (summary, head) = match (is_dash(&a.input), is_dash(&output)) {
         (false, false) => {
-            let s = files::decrypt_file(&a.input, &output, &password, options)
-                .map_err(|e| writing(&output, e))?;
+            let s =
+                files::decrypt_file(&a.input, &output, &password, options).map_err(plain_hint)?;
             (s, file_head(&output))
         }
         (true, false) => {
@@ -112,7 +139,8 @@ pub fn decrypt(a: DecryptArgs, quiet: bool) -> Result<(), Failure> {
                 files::decrypt_stream(io::stdin().lock(), &mut stdout, None, &password, options)?
             } else {
                 let f = File::open(&a.input).map_err(|e| io_failure(&a.input, e))?;
-                files::decrypt_stream(f, &mut stdout, total, &password, options)?
+                files::decrypt_stream(f, &mut stdout, total, &password, options)
+                    .map_err(plain_hint)?
             };
             (s, stdout.head)
         }
@@ -144,12 +172,9 @@ pub fn decrypt(a: DecryptArgs, quiet: bool) -> Result<(), Failure> {
 }
 
 /// Whether the names say the plaintext is gzip: INPUT ends in `.gz.enc` or `.tgz.enc`, or
-/// OUTPUT (a file) in `.gz` or `.tgz`.
+/// OUTPUT (a file) in `.gz` or `.tgz`, in any case.
 fn names_gzip(input: &Path, output: &Path) -> bool {
-    let ends = |p: &Path, suffixes: &[&str]| {
-        let name = p.as_os_str().as_encoded_bytes();
-        suffixes.iter().any(|s| name.ends_with(s.as_bytes()))
-    };
+    let ends = |p: &Path, suffixes: &[&str]| suffixes.iter().any(|s| name_ends(p, s));
     ends(input, &[".gz.enc", ".tgz.enc"]) || (!is_dash(output) && ends(output, &[".gz", ".tgz"]))
 }
 

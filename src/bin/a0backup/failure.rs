@@ -115,13 +115,15 @@ pub fn message(e: &Error) -> String {
     }
 }
 
-/// `e`, from writing `output` (a file or DEST): a missing parent directory is reported by
-/// `output`'s own path first, then the parent the system could not find.
+/// `e`, from writing `output` (a file or DEST): a parent directory that is missing (or is not
+/// a directory) is reported by `output`'s own path first, then that parent.
 pub fn writing(output: &Path, e: Error) -> Failure {
     let missing_parent = match e.primary() {
         Error::Path { path, source } => {
-            source.kind() == io::ErrorKind::NotFound
-                && path != output
+            matches!(
+                source.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+            ) && path != output
                 && !path.as_os_str().is_empty()
                 && output.starts_with(path)
         }

@@ -84,7 +84,14 @@ pub fn looks_encrypted(path: &Path, head: &[u8]) -> bool {
     if looks_gzip(head) {
         return false;
     }
-    path.as_os_str().as_encoded_bytes().ends_with(b".enc")
+    name_ends(path, ".enc")
+}
+
+/// Whether `path` ends in `suffix`, in any case (`BACKUP.TAR.GZ.ENC` is named like a backup).
+pub fn name_ends(path: &Path, suffix: &str) -> bool {
+    let name = path.as_os_str().as_encoded_bytes();
+    name.len() >= suffix.len()
+        && name[name.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
 }
 
 /// Refuses two uses of standard input in one command (`-` as INPUT, `--password-file -`,

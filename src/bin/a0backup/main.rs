@@ -59,7 +59,7 @@ struct Cli {
     #[arg(long, short, global = true)]
     quiet: bool,
 
-    /// Print results as JSON on stdout (md5, verify, list, pack, restore, unpack).
+    /// Print results as JSON on stdout (md5, verify, list, check, pack, restore, unpack).
     #[arg(long, global = true)]
     json: bool,
 

@@ -205,7 +205,6 @@ fn own_sections(page: &str) -> String {
                 roff_text(command)
             ));
         }
-        r.push_str(".hy\n");
     }
     r.push_str(".SH \"EXIT STATUS\"\n");
     for (code, meaning) in EXIT_STATUS {
@@ -235,6 +234,9 @@ fn render(cmd: &clap::Command, page: &str, w: &mut dyn Write) -> io::Result<()> 
         .source(format!("a0backup {}", env!("CARGO_PKG_VERSION")))
         .manual("a0backup manual");
     man.render_title(w)?;
+    // No hyphenation anywhere (HY 0: the man macros turn it back on at every paragraph):
+    // option names and commands in the text are copied from pages.
+    w.write_all(b".nr HY 0\n.nh\n")?;
     man.render_name_section(w)?;
     man.render_synopsis_section(w)?;
     // clap_mangen prints an empty long about (as derive leaves it) instead of the about.

@@ -10,6 +10,7 @@ use clap::Args;
 
 use crate::args::FormatArgs;
 use crate::failure::{usage, writing, Failure};
+use crate::io::name_ends;
 use crate::password::PackPasswordArgs;
 use crate::progress::Bar;
 use crate::signals;
@@ -41,7 +42,7 @@ pub fn pack(a: PackArgs, quiet: bool, json: bool) -> Result<(), Failure> {
     let format = a.format.read()?.unwrap_or_default();
     let password = a.password.given(a.format.latin1_password)?;
     let encrypted = password.is_some();
-    if !encrypted && a.output.as_os_str().as_encoded_bytes().ends_with(b".enc") {
+    if !encrypted && name_ends(&a.output, ".enc") {
         return Err(usage(format!(
             "{} is named .enc but no password option was given: pack encrypts only with \
              --password-file, --password-env or --password",
@@ -52,12 +53,22 @@ pub fn pack(a: PackArgs, quiet: bool, json: bool) -> Result<(), Failure> {
     if let Some(pw) = password {
         options = options.encrypt(pw, format);
     }
-    if !a.force && a.output.symlink_metadata().is_ok() {
-        return Err(Error::AlreadyExists(a.output.clone()).into());
+    // DIR first: a missing DIR (or swapped arguments) is the mistake to name, not the output.
+    match std::fs::metadata(&a.dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => return Err(usage(format!("{} is not a directory", a.dir.display()))),
+        Err(source) => {
+            return Err(Error::Path {
+                path: a.dir.clone(),
+                source,
+            }
+            .into())
+        }
     }
     let out = files::AtomicFile::create(&a.output, a.force)
         .map_err(|e| writing(&a.output, e))?
         .sync(!a.no_sync);
+    let options = options.leave_out_output(&out)?;
     signals::install();
     let bar = Bar::new(true, None);
     let packed = archive::pack_with_progress(&a.dir, out.as_file(), &options, &mut bar.progress());

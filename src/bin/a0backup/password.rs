@@ -115,7 +115,7 @@ struct Source<'a> {
 
 impl Source<'_> {
     fn read(&self, latin1: bool) -> Result<Option<Password>, Failure> {
-        let bytes: Vec<u8> = if let Some(path) = self.file {
+        let (bytes, from): (Vec<u8>, String) = if let Some(path) = self.file {
             let mut all = if is_dash(path) {
                 let mut v = Vec::new();
                 io::stdin()
@@ -131,21 +131,34 @@ impl Source<'_> {
             if all.last() == Some(&b'\r') {
                 all.pop();
             }
-            all
+            let from = if is_dash(path) {
+                "the first line of standard input".to_string()
+            } else {
+                format!("the first line of {}", path.display())
+            };
+            (all, from)
         } else if let Some(var) = self.env {
-            std::env::var_os(var)
-                .ok_or_else(|| {
-                    usage(format!(
-                        "environment variable {} is not set",
-                        var.to_string_lossy()
-                    ))
-                })?
-                .into_encoded_bytes()
+            let value = std::env::var_os(var).ok_or_else(|| {
+                usage(format!(
+                    "environment variable {} is not set",
+                    var.to_string_lossy()
+                ))
+            })?;
+            let from = format!("environment variable {}", var.to_string_lossy());
+            (value.into_encoded_bytes(), from)
         } else if let Some(p) = self.literal {
-            p.to_os_string().into_encoded_bytes()
+            (
+                p.to_os_string().into_encoded_bytes(),
+                "--password".to_string(),
+            )
         } else {
             return Ok(None);
         };
+        // As at the prompt: an empty password is far more likely a mistake (an empty file, a
+        // variable set to nothing) than a backup's password.
+        if bytes.is_empty() {
+            return Err(usage(format!("the password is empty ({from})")));
+        }
         password(bytes, latin1).map(Some)
     }
 }

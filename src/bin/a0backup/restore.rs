@@ -144,6 +144,14 @@ pub fn restore(a: RestoreArgs, quiet: bool, json: bool) -> Result<(), Failure> {
         ("--password-file -", a.password.reads_stdin()),
         ("--status -", a.expected.reads_stdin()),
     ])?;
+    dest_holds_none(
+        &a.dest,
+        &[
+            Some(a.input.as_path()),
+            a.password.password_file.as_deref(),
+            a.expected.status.as_deref(),
+        ],
+    )?;
     let format = a.format.read()?;
     let checked = a.expected.read()?;
     let expected = checked.as_ref().map(|e| e.md5);
@@ -246,6 +254,10 @@ pub fn unpack(a: UnpackArgs, quiet: bool, json: bool) -> Result<(), Failure> {
         ("INPUT -", is_dash(&a.input)),
         ("--status -", a.expected.reads_stdin()),
     ])?;
+    dest_holds_none(
+        &a.dest,
+        &[Some(a.input.as_path()), a.expected.status.as_deref()],
+    )?;
     let checked = a.expected.read()?;
     let Input {
         reader: input,
@@ -275,4 +287,20 @@ pub fn unpack(a: UnpackArgs, quiet: bool, json: bool) -> Result<(), Failure> {
         .map_err(|e| writing(&a.dest, e))?;
     drop(bar);
     report_unpacked(quiet, json, "unpacked", &a.dest, &s, checked.as_ref())
+}
+
+/// Refuses a DEST that holds one of the command's input files: it exists and is not empty,
+/// so the command would either refuse it or, with --force, replace it and delete the file.
+fn dest_holds_none(dest: &Path, inputs: &[Option<&Path>]) -> Result<(), Failure> {
+    for input in inputs.iter().flatten().filter(|p| !is_dash(p)) {
+        if restore_mod::holds(dest, input) {
+            return Err(usage(format!(
+                "{} holds {}, which replacing it would delete: restore into another \
+                 directory, or move the file out of it first",
+                dest.display(),
+                input.display()
+            )));
+        }
+    }
+    Ok(())
 }
