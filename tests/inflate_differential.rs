@@ -193,6 +193,116 @@ fn fixed_huffman_blocks_from_python_zlib() {
     }
 }
 
+/// A dynamic block whose code-length code is empty: zlib reads each of its 257+ lengths as a
+/// one-bit zero before it fails, so a stream that ends within those bits is cut short (as
+/// fuzzing found), and one that goes on is damaged; the same answers on either path.
+#[test]
+fn empty_code_length_code_cut_short_or_not() {
+    let header = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
+    // Not final, dynamic, HLIT 2 (259 codes), HDIST 0, HCLEN 0 (4 code-length codes, all 0).
+    let block = [0x14, 0, 0];
+    for tail in [4, 40, 300] {
+        let mut gz = header.to_vec();
+        gz.extend_from_slice(&block);
+        gz.extend(std::iter::repeat_n(0u8, tail));
+        let reference = inflate(&gz, &InflateOptions::new());
+        let expected = if tail < 33 {
+            "truncated"
+        } else {
+            "corrupt deflate stream"
+        };
+        assert!(
+            reference.as_ref().is_err_and(|e| e.ends_with(expected)),
+            "{tail}: zlib-rs {reference:?}"
+        );
+        same(
+            &gz,
+            None,
+            &format!("empty code-length code, {tail} bytes after it"),
+        );
+    }
+}
+
+/// LSB-first bits, as deflate packs them, flushed with zero bits.
+fn bits(fields: &[(u64, u32)]) -> Vec<u8> {
+    let (mut out, mut acc, mut n) = (Vec::new(), 0u64, 0u32);
+    for &(v, len) in fields {
+        acc |= v << n;
+        n += len;
+        while n >= 8 {
+            out.push(acc as u8);
+            acc >>= 8;
+            n -= 8;
+        }
+    }
+    if n > 0 {
+        out.push(acc as u8);
+    }
+    out
+}
+
+/// A final dynamic block with one-bit codes only: literal/length lengths `lit` (indexed by
+/// symbol, 257 or more), one distance code of one bit, and a code-length code of symbols 0 and
+/// 1 (one bit each) to send them; then `data`.
+fn one_bit_codes(lit: &[u8], data: &[(u64, u32)]) -> Vec<u8> {
+    let mut f = vec![
+        (1, 1),
+        (2, 2),
+        ((lit.len() - 257) as u64, 5),
+        (0, 5),
+        (14, 4),
+    ];
+    // Code-length code lengths in their order (16, 17, 18, 0, 8, ..., 1): symbols 0 and 1.
+    for sym in [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1] {
+        f.push((u64::from(sym <= 1), 3));
+    }
+    f.extend(lit.iter().map(|&l| (u64::from(l), 1)));
+    f.push((1, 1)); // the distance code's length
+    f.extend_from_slice(data);
+    let mut gz = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+    gz.extend(bits(&f));
+    gz
+}
+
+/// Codes zlib accepts but never writes (one code of one bit; a repeat with nothing before it)
+/// and a stream that ends right after the bad bits: zlib says damaged or cut short by how many
+/// bits it needs before it can tell, and so must the parallel path (a red-team pass found
+/// three answers that differed).
+#[test]
+fn bad_codes_at_the_very_end() {
+    // Only end-of-block, code 0: a 1 is an invalid literal/length code after one bit.
+    let mut only_end = vec![0u8; 257];
+    only_end[256] = 1;
+    // End-of-block 0 and length 3 (symbol 257) 1, then the only distance code is 0: 1 is an
+    // invalid distance code.
+    let mut end_and_length = vec![0u8; 258];
+    end_and_length[256] = 1;
+    end_and_length[257] = 1;
+    let cases = [
+        (
+            "invalid literal/length code",
+            one_bit_codes(&only_end, &[(1, 1)]),
+        ),
+        (
+            "invalid distance code",
+            one_bit_codes(&end_and_length, &[(1, 1), (1, 1)]),
+        ),
+        // Code 16 first (nothing to repeat), its two extra bits cut off.
+        (
+            "repeat with nothing before it",
+            vec![
+                0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff, 0x04, 0xe0, 0x0b, 0x90, 0x24, 0x49, 0x92,
+                0x24, 0xc9, 0x7e,
+            ],
+        ),
+    ];
+    for (what, gz) in cases {
+        let reference = inflate(&gz, &InflateOptions::new());
+        assert!(reference.is_err(), "{what}: zlib-rs {reference:?}");
+        same(&gz, None, what);
+    }
+}
+
 #[test]
 fn members_padding_and_tails() {
     let mut rng = Rng::new(7);

@@ -406,9 +406,16 @@ pub(crate) fn read_dynamic(
     for &at in &CODE_LENGTH_ORDER[..ncode] {
         code_lengths[at] = bits.take(3) as u8;
     }
+    let total = nlen + ndist;
+    if code_lengths.iter().all(|&l| l == 0) {
+        // zlib takes an empty code-length code and reads every length with it as a zero of
+        // one bit, and only then finds the end-of-block code missing; reading the same bits
+        // here makes a stream cut short in them missing input on both paths, not damage.
+        bits.consume(total as u32);
+        return Err(DeflateError("invalid code -- missing end-of-block"));
+    }
     check_lengths(&code_lengths, Kind::CodeLengths).map_err(DeflateError)?;
     let code = CodeLengthCode::new(&code_lengths);
-    let total = nlen + ndist;
     let mut have = 0;
     while have < total {
         let sym = code.decode(bits);
@@ -419,10 +426,12 @@ pub(crate) fn read_dynamic(
         }
         let (value, repeat) = match sym {
             16 => {
+                // zlib reads the repeat count before it finds nothing to repeat.
+                let repeat = 3 + bits.take(2) as usize;
                 if have == 0 {
                     return Err(DeflateError("invalid bit length repeat"));
                 }
-                (lengths[have - 1], 3 + bits.take(2) as usize)
+                (lengths[have - 1], repeat)
             }
             17 => (0, 3 + bits.take(3) as usize),
             _ => (0, 11 + bits.take(7) as usize),

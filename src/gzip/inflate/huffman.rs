@@ -142,7 +142,7 @@ impl Huffman {
     }
 
     /// The symbol at the start of `peeked` (at least [`MAX_BITS`] bits, least significant
-    /// first) and its length in bits ([`MAX_BITS`] for invalid bits).
+    /// first) and its length in bits (1 for invalid bits).
     #[inline]
     pub(crate) fn lookup(&self, peeked: u64) -> (Symbol, u32) {
         let entry = self.primary[(peeked & ((1 << PRIMARY_BITS) - 1)) as usize];
@@ -165,7 +165,10 @@ impl Huffman {
             first <<= 1;
             code <<= 1;
         }
-        (Symbol::Invalid, MAX_BITS)
+        // Only the incomplete sets zlib accepts leave codes unused: one code of one bit, or
+        // no distance code at all. zlib reports the other bit pattern as invalid after one bit,
+        // so a stream that ends right after it is damaged, not cut short, on both paths.
+        (Symbol::Invalid, 1)
     }
 }
 

@@ -27,6 +27,50 @@ use crate::error::Error;
 /// Output the consumer decodes itself per step before handing it on.
 pub(crate) const STEP: usize = 256 * 1024;
 
+/// The longest pause in handing chunks to workers, in chunks (see [`Backoff`]).
+const MAX_PAUSE: u64 = 64;
+
+/// When to stop handing chunks to workers for a while: streams whose chunks the workers
+/// cannot decode (fixed-Huffman blocks only, data that keeps offering false starts) would
+/// otherwise cost every worker a whole chunk's scan for nothing, many times the CPU of
+/// decoding them here. After a whole round of chunks in flight is dropped, no chunk is handed
+/// out until the confirmed position has gone `pause` chunks further, and the pause doubles
+/// (up to [`MAX_PAUSE`]) each time that happens again before a chunk is taken.
+#[derive(Debug, Clone, Copy)]
+struct Backoff {
+    /// Chunks dropped since the last one taken or the last pause.
+    misses: usize,
+    /// The next pause, in chunks.
+    pause: u64,
+    /// No chunk is handed out while the confirmed position is in a chunk before this one.
+    until: u64,
+}
+
+impl Backoff {
+    fn new() -> Self {
+        Backoff {
+            misses: 0,
+            pause: 1,
+            until: 0,
+        }
+    }
+
+    /// Notes a chunk taken or dropped while the confirmed position is in chunk `at`, with
+    /// `round` chunks in flight at most.
+    fn note(&mut self, taken: bool, at: u64, round: usize) {
+        if taken {
+            *self = Backoff::new();
+            return;
+        }
+        self.misses += 1;
+        if self.misses >= round {
+            self.until = at + self.pause;
+            self.pause = (self.pause * 2).min(MAX_PAUSE);
+            self.misses = 0;
+        }
+    }
+}
+
 /// Speculative output allowed per chunk, in values per compressed byte of the chunk (or of
 /// [`MIN_LOOKAHEAD`], for small chunks).
 pub(crate) const CAP_PER_BYTE: usize = 8;
@@ -118,6 +162,7 @@ pub(crate) struct ParallelGunzip<R> {
     chunk: usize,
     max_in_flight: usize,
     next_chunk: u64,
+    backoff: Backoff,
     pending: VecDeque<Pending>,
     jobs: Option<Sender<Job>>,
     workers: Vec<JoinHandle<()>>,
@@ -233,6 +278,7 @@ impl<R: Read> ParallelGunzip<R> {
             chunk,
             max_in_flight: threads.max(1) + 1,
             next_chunk: 1,
+            backoff: Backoff::new(),
             pending: VecDeque::new(),
             jobs: Some(tx),
             workers,
@@ -304,6 +350,9 @@ impl<R: Read> ParallelGunzip<R> {
     /// Hands chunks ahead of the confirmed position to the workers.
     fn dispatch(&mut self) -> io::Result<()> {
         let chunk = self.chunk as u64;
+        if self.pos / 8 / chunk < self.backoff.until {
+            return Ok(());
+        }
         while self.pending.len() < self.max_in_flight {
             let k = self.next_chunk.max(self.pos / 8 / chunk + 1);
             let start = k * chunk;
@@ -389,6 +438,12 @@ impl<R: Read> ParallelGunzip<R> {
         true
     }
 
+    /// Notes a worker chunk taken or dropped, for the [`Backoff`].
+    fn note(&mut self, taken: bool) {
+        let at = self.pos / 8 / self.chunk as u64;
+        self.backoff.note(taken, at, self.max_in_flight);
+    }
+
     /// Takes the next worker chunk if it starts at the confirmed position; drops the ones
     /// that cannot any more. Returns whether one was taken.
     fn try_speculated(&mut self) -> io::Result<bool> {
@@ -413,6 +468,7 @@ impl<R: Read> ParallelGunzip<R> {
                     if !taken {
                         self.stats.chunks_dropped += 1;
                     }
+                    self.note(taken);
                     self.dispatch()?;
                     return Ok(taken);
                 }
@@ -424,6 +480,7 @@ impl<R: Read> ParallelGunzip<R> {
                         self.pools.outputs.push(s.data);
                     }
                     self.stats.chunks_dropped += 1;
+                    self.note(false);
                     self.dispatch()?;
                 }
             }
@@ -575,6 +632,65 @@ impl<R> Drop for ParallelGunzip<R> {
 mod tests {
     use super::*;
     use std::io::Write;
+
+    /// Deflate data of fixed-Huffman blocks (literals only, `block` bytes each): zlib writes
+    /// such blocks for small or odd data, and the workers never find their starts.
+    fn fixed_huffman(data: &[u8], block: usize) -> Vec<u8> {
+        let (mut out, mut acc, mut n) = (Vec::new(), 0u64, 0u32);
+        let mut put = |v: u64, bits: u32, out: &mut Vec<u8>| {
+            acc |= v << n;
+            n += bits;
+            while n >= 8 {
+                out.push(acc as u8);
+                acc >>= 8;
+                n -= 8;
+            }
+        };
+        // Huffman codes go most significant bit first.
+        let code = |c: u32, len: u32| (u64::from(c.reverse_bits() >> (32 - len)), len);
+        let blocks: Vec<&[u8]> = data.chunks(block).collect();
+        for (i, b) in blocks.iter().enumerate() {
+            put(u64::from(i + 1 == blocks.len()), 1, &mut out);
+            put(1, 2, &mut out);
+            for &byte in *b {
+                let (v, len) = match byte {
+                    0..=143 => code(0x30 + u32::from(byte), 8),
+                    _ => code(0x190 + u32::from(byte) - 144, 9),
+                };
+                put(v, len, &mut out);
+            }
+            let (v, len) = code(0, 7);
+            put(v, len, &mut out);
+        }
+        put(0, 7, &mut out);
+        out
+    }
+
+    /// A stream whose chunks the workers cannot decode is still inflated exactly, and after a
+    /// few rounds of dropped chunks most of it is not handed to them at all.
+    #[test]
+    fn chunks_stop_going_to_workers_that_cannot_decode_them() {
+        let data: Vec<u8> = (0..2_000_000u32).map(|i| (i * 31 % 251) as u8).collect();
+        let mut gz = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
+        gz.extend(fixed_huffman(&data, 16 * 1024));
+        gz.extend(crc32fast::hash(&data).to_le_bytes());
+        gz.extend((data.len() as u32).to_le_bytes());
+        let mut sequential = Vec::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_end(&mut sequential)
+            .unwrap();
+        assert!(sequential == data, "zlib-rs reads the stream as written");
+
+        let chunk = 4096;
+        let mut r = ParallelGunzip::new(&gz[3..], &gz[..3], 2, chunk).unwrap();
+        let mut out = Vec::new();
+        r.read_to_end(&mut out).unwrap();
+        assert!(out == data);
+        let s = r.stats();
+        let chunks = (gz.len() / chunk) as u64;
+        assert_eq!(s.chunks_taken, 0, "{s:?}");
+        assert!(s.chunks_dropped * 8 < chunks, "{s:?} of {chunks} chunks");
+    }
 
     /// Buffers go round: however many chunks, the pools hold at most one buffer per job in
     /// flight and one more.
