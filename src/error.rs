@@ -197,6 +197,10 @@ pub mod limits {
 pub const SALTED_FORMAT_UNKNOWN: &str = "the file has an openssl Salted__ header, which does not \
      say whether MD5 or PBKDF2 made its key: give the format (openssl-md5 or openssl-pbkdf2)";
 
+/// The [`Error::Malformed`] detail of a gzip stream that ends before its last member does: the
+/// input was cut short (an incomplete download, most often).
+pub const TRUNCATED: &str = "truncated";
+
 /// `Result` with this crate's [`Error`].
 ///
 /// # Examples

@@ -401,3 +401,37 @@ fn an_md5_given_to_status_points_to_md5() {
     );
     assert!(err.contains("goes with --md5"), "{err}");
 }
+
+#[test]
+fn a_cut_off_download_is_named_as_one() {
+    let work = tempfile::tempdir().unwrap();
+    let d = work.path();
+    let full = std::fs::read(sample()).unwrap();
+    std::fs::write(d.join("cut.tar.gz.enc"), &full[..full.len() / 2]).unwrap();
+    for args in [
+        vec!["restore", "--password", PW, "cut.tar.gz.enc", "-C", "out"],
+        vec!["check", "--password", PW, "cut.tar.gz.enc"],
+        vec!["list", "--password", PW, "cut.tar.gz.enc"],
+    ] {
+        let (code, err) = a0backup(&args, d);
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(err.contains("truncated"), "{args:?}: {err}");
+        assert!(err.contains("an incomplete download?"), "{args:?}: {err}");
+    }
+    // With the md5, the mismatch says it first.
+    let (code, err) = a0backup(
+        &[
+            "restore",
+            "--password",
+            PW,
+            "--md5",
+            "eccdb928a3bab23f725f955b68ef66ff",
+            "cut.tar.gz.enc",
+            "-C",
+            "out",
+        ],
+        d,
+    );
+    assert_eq!(code, 4, "{err}");
+    assert_eq!(common::dir_names(d), ["cut.tar.gz.enc"]);
+}

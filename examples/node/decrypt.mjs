@@ -42,6 +42,10 @@ if (args.length > 0 && args.length < 3 && (args[0] === '-h' || args[0] === '--he
 // The first three arguments are positional whatever they look like (a password may start with
 // "--"), as in the original script.
 if (args.length < 3) usage(args.length === 0 ? null : 'PASSWORD, INPUT and OUTPUT are required');
+// Options written first (`--md5 HEX PASSWORD IN OUT`) would be taken for the password: say so.
+if (args.length > 3 && /^--(md5(=|$)|expect-gzip$)/.test(args[0])) {
+  usage('options come after PASSWORD INPUT OUTPUT (the first three arguments are taken as they are)');
+}
 const [password, input, output] = args;
 const opts = { format: 'node', overwrite: true, expectGzip: /\.t?gz\.enc$/i.test(input) || /\.t?gz$/i.test(output) };
 for (let i = 3; i < args.length; i++) {

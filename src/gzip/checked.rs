@@ -148,7 +148,7 @@ fn gzip_error(e: io::Error) -> io::Error {
         "gzip stream",
         None,
         if e.kind() == io::ErrorKind::UnexpectedEof {
-            "truncated".to_string()
+            crate::error::TRUNCATED.to_string()
         } else {
             e.to_string()
         },

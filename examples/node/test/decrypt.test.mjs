@@ -83,6 +83,10 @@ test('decrypt.mjs is a drop-in for the seed script', async (t) => {
     assert.equal(run([]).status, 2);
     assert.equal(run([password, input]).status, 2);
     assert.equal(run([password, input, path.join(dir, 'u.out'), '--bogus']).status, 2);
+    const first = run(['--md5', 'f'.repeat(32), password, input, path.join(dir, 'f.out')]);
+    assert.equal(first.status, 2);
+    assert.match(first.stderr, /options come after PASSWORD INPUT OUTPUT/);
+    assert.equal(fs.existsSync(path.join(dir, 'f.out')), false);
     const missing = run([password, path.join(dir, 'missing.enc'), path.join(dir, 'm.out')]);
     assert.equal(missing.status, 1);
     assert.match(missing.stderr, /missing\.enc/);

@@ -3,7 +3,7 @@
 use std::io;
 use std::path::Path;
 
-use a0backup::error::{limits, OptIn, SALTED_FORMAT_UNKNOWN};
+use a0backup::error::{limits, OptIn, SALTED_FORMAT_UNKNOWN, TRUNCATED};
 use a0backup::Error;
 
 use crate::signals;
@@ -99,6 +99,12 @@ pub fn message(e: &Error) -> String {
                 None => e.to_string(),
             }
         }
+        // Without an md5 (a wrong one would have said so first), a cut-off gzip stream is
+        // most likely an incomplete download.
+        Error::Malformed { detail, .. } if detail == TRUNCATED => format!(
+            "{e} (the file ends early: an incomplete download? check it against the appliance's \
+             md5 with --status or --md5)"
+        ),
         Error::UnsupportedFormat(detail) if detail == SALTED_FORMAT_UNKNOWN => {
             "unsupported format: the file has an openssl Salted__ header, which does not say \
              whether MD5 or PBKDF2 \

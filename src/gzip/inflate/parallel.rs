@@ -230,7 +230,7 @@ fn malformed(detail: &str) -> io::Error {
 }
 
 fn truncated() -> io::Error {
-    malformed("truncated")
+    malformed(crate::error::TRUNCATED)
 }
 
 /// Damage in the deflate data, in the words the sequential path (flate2 over zlib-rs) uses
