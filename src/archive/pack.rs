@@ -321,7 +321,7 @@ fn pack_tar_gz<W: Write>(
     builder.follow_symlinks(false);
     let mut counts = (0u64, 0u64);
     if !prefix.as_os_str().is_empty() {
-        append_entry(&mut builder, dir, prefix, &mut counts)?;
+        append_entry(&mut builder, dir, prefix, &mut counts, &[])?;
     }
     let leave_out = &options.leave_out[..];
     walk(&mut builder, dir, prefix, &mut counts, leave_out, progress)?;
@@ -346,13 +346,7 @@ fn walk<W: Write>(
     for child in children {
         let path = dir.join(&child);
         let entry_name = name.join(&child);
-        if !leave_out.is_empty() {
-            let meta = fs::symlink_metadata(&path).map_err(Error::path(&path))?;
-            if leave_out.contains(&(meta.dev(), meta.ino())) {
-                continue;
-            }
-        }
-        let is_dir = append_entry(builder, &path, &entry_name, counts)?;
+        let is_dir = append_entry(builder, &path, &entry_name, counts, leave_out)?;
         progress.report(counts.1, None)?;
         if is_dir {
             walk(builder, &path, &entry_name, counts, leave_out, progress)?;
@@ -361,14 +355,19 @@ fn walk<W: Write>(
     Ok(())
 }
 
-/// Appends one entry; returns whether it was a directory to descend into.
+/// Appends one entry, unless it is one of the files to `leave_out` (device, inode); returns
+/// whether it was a directory to descend into.
 fn append_entry<W: Write>(
     builder: &mut tar::Builder<W>,
     path: &Path,
     name: &Path,
     counts: &mut (u64, u64),
+    leave_out: &[(u64, u64)],
 ) -> Result<bool> {
     let meta = fs::symlink_metadata(path).map_err(Error::path(path))?;
+    if leave_out.contains(&(meta.dev(), meta.ino())) {
+        return Ok(false);
+    }
     let ft = meta.file_type();
     counts.0 += 1;
     if ft.is_file() {
