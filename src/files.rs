@@ -558,8 +558,8 @@ impl AtomicFile {
     ///
     /// [`Error::AlreadyExists`] when `path` exists and `overwrite` is false; [`Error::Path`]
     /// naming `path` when it is a directory, or naming its directory when that is missing or
-    /// cannot be written; [`Error::Leftover`] when
-    /// an earlier run's temporary file cannot be removed.
+    /// cannot be written; [`Error::Leftover`] when an earlier run's temporary file cannot be
+    /// removed.
     ///
     /// # Examples
     ///

@@ -243,14 +243,7 @@ pub fn restore_file(
     password: Option<&Password>,
     options: RestoreOptions<'_>,
 ) -> Result<RestoreSummary> {
-    if holds(dest, input) {
-        return Err(Error::InvalidArgument(format!(
-            "{} holds {}, which replacing it would delete: restore into another directory, or \
-             move the backup out of it first",
-            dest.display(),
-            input.display()
-        )));
-    }
+    refuse_dest_holding(dest, input)?;
     let f = File::open(input).map_err(Error::path(input))?;
     let total = f.metadata().ok().map(|m| m.len());
     restore_reader(
@@ -505,20 +498,41 @@ fn check_destination_with(
     Ok(Existing::TreeToReplace)
 }
 
-/// Whether `path` is the directory `dir` or lies inside it, both resolved (links, `.`, `..`),
-/// so that replacing `dir` would delete it; false when either does not exist.
+/// Refuses a restore into `dest` when `dest` holds `path` (an input of the restore: the
+/// backup, a password or status file), which replacing `dest` would delete. [`restore_file`]
+/// checks its input; callers that pass [`restore_reader`] an opened file check theirs.
+///
+/// # Errors
+///
+/// [`Error::InvalidArgument`] when `path` is `dest` or lies inside it, both resolved (links,
+/// `.`, `..`).
 ///
 /// # Examples
 ///
 /// ```
+/// use a0backup::{restore::refuse_dest_holding, Error};
 /// let work = tempfile::tempdir()?;
 /// let backup = work.path().join("backup.tar.gz.enc");
 /// std::fs::write(&backup, b"")?;
-/// assert!(a0backup::restore::holds(work.path(), &backup));
-/// assert!(!a0backup::restore::holds(&work.path().join("restored"), &backup));
+/// assert!(matches!(refuse_dest_holding(work.path(), &backup), Err(Error::InvalidArgument(_))));
+/// assert!(refuse_dest_holding(&work.path().join("restored"), &backup).is_ok());
 /// # Ok::<(), std::io::Error>(())
 /// ```
-pub fn holds(dir: &Path, path: &Path) -> bool {
+pub fn refuse_dest_holding(dest: &Path, path: &Path) -> Result<()> {
+    if holds(dest, path) {
+        return Err(Error::InvalidArgument(format!(
+            "{} holds {}, which replacing it would delete: restore into another directory, or \
+             move the file out of it first",
+            dest.display(),
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Whether `path` is the directory `dir` or lies inside it, both resolved; false when either
+/// does not exist.
+fn holds(dir: &Path, path: &Path) -> bool {
     match (dir.canonicalize(), path.canonicalize()) {
         (Ok(dir), Ok(path)) => path.starts_with(dir),
         _ => false,

@@ -293,14 +293,7 @@ pub fn unpack(a: UnpackArgs, quiet: bool, json: bool) -> Result<(), Failure> {
 /// so the command would either refuse it or, with --force, replace it and delete the file.
 fn dest_holds_none(dest: &Path, inputs: &[Option<&Path>]) -> Result<(), Failure> {
     for input in inputs.iter().flatten().filter(|p| !is_dash(p)) {
-        if restore_mod::holds(dest, input) {
-            return Err(usage(format!(
-                "{} holds {}, which replacing it would delete: restore into another \
-                 directory, or move the file out of it first",
-                dest.display(),
-                input.display()
-            )));
-        }
+        restore_mod::refuse_dest_holding(dest, input)?;
     }
     Ok(())
 }
