@@ -10,11 +10,10 @@
 //!   follow the same pattern, and removes those whose lock it can take (their owner is gone: a
 //!   SIGKILL, a power loss). One whose lock it cannot take belongs to a live run and is left
 //!   alone. Nothing is ever guessed from a file's age.
-//! * **Removable.** Trees are removed iteratively (one open directory at a time, so a tree
-//!   deeper than the open-file limit goes too), making read-only directories writable on the
-//!   way, never crossing into another file system, and a failure is reported, never swallowed.
+//! * **Removable.** Trees are removed by [`crate::tree::remove_tree`], and a failure is
+//!   reported, never swallowed.
 //!
-//! And [`sync_tree`], [`fsync_dir`] and [`start_writeback`] make a tree or a file durable before
+//! And [`start_writeback`] (with `crate::tree`'s fsyncs) makes a tree or a file durable before
 //! it is published.
 
 #![allow(unsafe_code)] // one call: sync_file_range(2), which rustix does not wrap
@@ -332,7 +331,7 @@ pub(crate) fn remove_leftovers(
         // Ours, and its owner is gone. The lock is held while removing, so a run that opened
         // it meanwhile leaves it alone.
         let done = match kind {
-            Kind::Dir => remove_tree(&path),
+            Kind::Dir => crate::tree::remove_tree(&path),
             Kind::File => not_found_ok(fs::remove_file(&path)).map_err(Error::path(&path)),
         };
         if let Err(e) = done {
@@ -349,219 +348,6 @@ fn not_found_ok(r: io::Result<()>) -> io::Result<()> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         other => other,
     }
-}
-
-/// A directory being walked: its path, and the subdirectories still to visit.
-struct Frame {
-    path: PathBuf,
-    subdirs: Vec<OsString>,
-    listed: bool,
-}
-
-impl Frame {
-    fn new(path: PathBuf) -> Frame {
-        Frame {
-            path,
-            subdirs: Vec::new(),
-            listed: false,
-        }
-    }
-}
-
-fn other_file_system(path: &Path) -> Error {
-    Error::Path {
-        path: path.to_path_buf(),
-        source: io::Error::new(
-            io::ErrorKind::ResourceBusy,
-            "a file system is mounted here: not removed",
-        ),
-    }
-}
-
-/// Removes the tree at `root` (a directory, or anything else), like `rm -rf` but:
-///
-/// * iteratively, with one directory open at a time, so depth is bounded by nothing but memory
-///   (`std::fs::remove_dir_all` keeps a descriptor open per level);
-/// * giving the owner write and search permission on each directory before emptying it, so a
-///   read-only directory from an archive does not stop it;
-/// * refusing to enter a directory on another file system (a mount point);
-/// * reporting the first failure, with the path it happened on. A missing `root` is not one.
-pub(crate) fn remove_tree(root: &Path) -> Result<()> {
-    let meta = match fs::symlink_metadata(root) {
-        Ok(m) => m,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(Error::path(root)(e)),
-    };
-    if !meta.is_dir() {
-        return not_found_ok(fs::remove_file(root)).map_err(Error::path(root));
-    }
-    let dev = meta.dev();
-    let mut stack = vec![Frame::new(root.to_path_buf())];
-    while let Some(top) = stack.last_mut() {
-        if !top.listed {
-            top.listed = true;
-            let m = fs::symlink_metadata(&top.path).map_err(Error::path(&top.path))?;
-            if m.dev() != dev {
-                return Err(other_file_system(&top.path));
-            }
-            let mode = m.permissions().mode();
-            if mode & 0o700 != 0o700 {
-                fs::set_permissions(&top.path, fs::Permissions::from_mode(mode | 0o700))
-                    .map_err(Error::path(&top.path))?;
-            }
-            let entries = fs::read_dir(&top.path).map_err(Error::path(&top.path))?;
-            for entry in entries {
-                let entry = entry.map_err(Error::path(&top.path))?;
-                let kind = entry.file_type().map_err(Error::path(entry.path()))?;
-                if kind.is_dir() {
-                    top.subdirs.push(entry.file_name());
-                } else {
-                    let p = entry.path();
-                    not_found_ok(fs::remove_file(&p)).map_err(Error::path(&p))?;
-                }
-            }
-        }
-        match top.subdirs.pop() {
-            Some(name) => {
-                let child = top.path.join(name);
-                stack.push(Frame::new(child));
-            }
-            None => {
-                not_found_ok(fs::remove_dir(&top.path)).map_err(Error::path(&top.path))?;
-                stack.pop();
-            }
-        }
-    }
-    Ok(())
-}
-
-/// The first directory under `root` (root excluded) whose device differs from `root`'s: a
-/// mount point inside the tree. `device` gives a directory's device (a seam for tests).
-pub(crate) fn find_mount_inside(
-    root: &Path,
-    device: &dyn Fn(&Path, &fs::Metadata) -> u64,
-) -> Result<Option<PathBuf>> {
-    let meta = fs::symlink_metadata(root).map_err(Error::path(root))?;
-    let dev = device(root, &meta);
-    let mut pending = vec![root.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let entries = match fs::read_dir(&dir) {
-            Ok(it) => it,
-            // As the owner, removal would make it readable; for this check, look at what can
-            // be seen. An unreadable directory cannot hide a mount from rename, only from us,
-            // and the removal refuses to cross devices anyway.
-            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => continue,
-            Err(e) => return Err(Error::path(&dir)(e)),
-        };
-        for entry in entries {
-            let entry = entry.map_err(Error::path(&dir))?;
-            if entry
-                .file_type()
-                .map_err(Error::path(entry.path()))?
-                .is_dir()
-            {
-                let p = entry.path();
-                let m = fs::symlink_metadata(&p).map_err(Error::path(&p))?;
-                if device(&p, &m) != dev {
-                    return Ok(Some(p));
-                }
-                pending.push(p);
-            }
-        }
-    }
-    Ok(None)
-}
-
-/// Flushes a directory's entries to stable storage.
-pub(crate) fn fsync_dir(dir: &Path) -> Result<()> {
-    let d = File::open(dir).map_err(Error::path(dir))?;
-    d.sync_all().map_err(Error::path(dir))
-}
-
-/// Opens `path` (not following a symlink) for an fsync, with owner read permission added for
-/// the moment if it lacks it (an archive may hold a mode 000 file).
-fn open_for_sync(path: &Path, dir: bool) -> Result<File> {
-    let flags = libc::O_NOFOLLOW
-        | libc::O_NONBLOCK
-        | libc::O_NOCTTY
-        | if dir { libc::O_DIRECTORY } else { 0 };
-    let open = || OpenOptions::new().read(true).custom_flags(flags).open(path);
-    match open() {
-        Ok(f) => Ok(f),
-        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
-            let mode = fs::symlink_metadata(path)
-                .map_err(Error::path(path))?
-                .permissions()
-                .mode();
-            fs::set_permissions(path, fs::Permissions::from_mode(mode | 0o400))
-                .map_err(Error::path(path))?;
-            let f = open();
-            // Put the mode back through the descriptor when there is one.
-            let back = fs::Permissions::from_mode(mode & 0o7777);
-            match &f {
-                Ok(f) => f.set_permissions(back).map_err(Error::path(path))?,
-                Err(_) => fs::set_permissions(path, back).map_err(Error::path(path))?,
-            }
-            f.map_err(Error::path(path))
-        }
-        Err(e) => Err(Error::path(path)(e)),
-    }
-}
-
-/// Makes every regular file and directory of the tree at `root` durable (fsync), files first,
-/// each directory after its contents, one directory open at a time. Symlinks have no
-/// descriptor of their own: their directory's fsync covers them. `check` is called before each
-/// file, to let a cancel in.
-pub(crate) fn sync_tree(root: &Path, check: &mut dyn FnMut() -> Result<()>) -> Result<()> {
-    // Each frame also remembers a mode to put back once its directory is done.
-    let mut stack: Vec<(Frame, Option<u32>)> = vec![(Frame::new(root.to_path_buf()), None)];
-    while let Some((top, restore)) = stack.last_mut() {
-        if !top.listed {
-            top.listed = true;
-            let mode = fs::symlink_metadata(&top.path)
-                .map_err(Error::path(&top.path))?
-                .permissions()
-                .mode();
-            if mode & 0o500 != 0o500 {
-                fs::set_permissions(&top.path, fs::Permissions::from_mode(mode | 0o500))
-                    .map_err(Error::path(&top.path))?;
-                *restore = Some(mode & 0o7777);
-            }
-            let entries = fs::read_dir(&top.path).map_err(Error::path(&top.path))?;
-            let mut files = Vec::new();
-            for entry in entries {
-                let entry = entry.map_err(Error::path(&top.path))?;
-                let kind = entry.file_type().map_err(Error::path(entry.path()))?;
-                if kind.is_dir() {
-                    top.subdirs.push(entry.file_name());
-                } else if kind.is_file() {
-                    files.push(entry.path());
-                }
-            }
-            for p in files {
-                check()?;
-                open_for_sync(&p, false)?
-                    .sync_all()
-                    .map_err(Error::path(&p))?;
-            }
-        }
-        match top.subdirs.pop() {
-            Some(name) => {
-                let child = top.path.join(name);
-                stack.push((Frame::new(child), None));
-            }
-            None => {
-                let d = open_for_sync(&top.path, true)?;
-                if let Some(mode) = *restore {
-                    d.set_permissions(fs::Permissions::from_mode(mode))
-                        .map_err(Error::path(&top.path))?;
-                }
-                d.sync_all().map_err(Error::path(&top.path))?;
-                stack.pop();
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Atomically swaps two directory entries (`renameat2(RENAME_EXCHANGE)`). `Ok(false)` when the
@@ -699,73 +485,6 @@ mod tests {
         let removed = remove_leftovers(dir.path(), &[pattern("x")], Kind::Dir).unwrap();
         assert_eq!(removed, std::slice::from_ref(&path));
         assert!(!path.exists());
-    }
-
-    #[test]
-    fn mount_seam_finds_a_directory_on_another_device() {
-        let dir = tempfile::tempdir().unwrap();
-        fs::create_dir_all(dir.path().join("a/b/mnt")).unwrap();
-        fs::create_dir_all(dir.path().join("c")).unwrap();
-        let real = |_: &Path, m: &fs::Metadata| m.dev();
-        assert_eq!(find_mount_inside(dir.path(), &real).unwrap(), None);
-        let fake = |p: &Path, m: &fs::Metadata| {
-            if p.ends_with("b/mnt") {
-                m.dev() + 1
-            } else {
-                m.dev()
-            }
-        };
-        assert_eq!(
-            find_mount_inside(dir.path(), &fake).unwrap(),
-            Some(dir.path().join("a/b/mnt"))
-        );
-    }
-
-    #[test]
-    fn remove_tree_handles_read_only_directories_and_depth() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("t");
-        let mut deep = root.clone();
-        for _ in 0..300 {
-            deep.push("d");
-        }
-        fs::create_dir_all(&deep).unwrap();
-        fs::write(deep.join("f"), b"x").unwrap();
-        fs::set_permissions(&deep, fs::Permissions::from_mode(0o555)).unwrap();
-        fs::set_permissions(root.join("d"), fs::Permissions::from_mode(0o000)).unwrap();
-        remove_tree(&root).unwrap();
-        assert!(!root.exists());
-        remove_tree(&root).unwrap(); // already gone: fine
-    }
-
-    #[test]
-    fn sync_tree_puts_modes_back() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("t");
-        fs::create_dir_all(root.join("locked/inner")).unwrap();
-        fs::write(root.join("locked/inner/f"), b"x").unwrap();
-        fs::set_permissions(
-            root.join("locked/inner/f"),
-            fs::Permissions::from_mode(0o000),
-        )
-        .unwrap();
-        fs::set_permissions(root.join("locked"), fs::Permissions::from_mode(0o000)).unwrap();
-        let mut calls = 0;
-        sync_tree(&root, &mut || {
-            calls += 1;
-            Ok(())
-        })
-        .unwrap();
-        assert_eq!(calls, 1);
-        let mode = |p: &str| fs::symlink_metadata(root.join(p)).unwrap().mode() & 0o7777;
-        assert_eq!(mode("locked"), 0o000);
-        fs::set_permissions(root.join("locked"), fs::Permissions::from_mode(0o700)).unwrap();
-        assert_eq!(mode("locked/inner/f"), 0o000);
-        let mut cancelled = || Err(Error::Cancelled);
-        assert!(matches!(
-            sync_tree(&root, &mut cancelled),
-            Err(Error::Cancelled)
-        ));
     }
 
     #[test]

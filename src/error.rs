@@ -188,8 +188,12 @@ pub mod limits {
     /// [`UnpackOptions::max_path_len`](crate::archive::UnpackOptions::max_path_len).
     pub const PATH_LENGTH: &str = "entry path length";
     /// A link's target, also held to
-    /// [`UnpackOptions::max_path_len`](crate::archive::UnpackOptions::max_path_len).
+    /// [`UnpackOptions::max_path_len`](crate::archive::UnpackOptions::max_path_len) and to the
+    /// 4095 bytes the kernel takes.
     pub const LINK_TARGET_LENGTH: &str = "link target length";
+    /// One component of an entry's path (a file or directory name): at most 255 bytes, the
+    /// `NAME_MAX` of Linux file systems.
+    pub const NAME_LENGTH: &str = "file name length";
 }
 
 /// The [`Error::UnsupportedFormat`] detail of a salted (`openssl enc`) file read without its

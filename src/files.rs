@@ -681,7 +681,7 @@ impl AtomicFile {
             return Err(self.discard_after(e));
         }
         match self.sync {
-            true => durable::fsync_dir(&self.parent),
+            true => crate::tree::fsync_dir(&self.parent),
             false => Ok(()),
         }
     }

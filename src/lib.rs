@@ -127,6 +127,7 @@
 //! | tar: the one parser, the path policy, the file-system writer, packing | [`archive`] (`tar_reader.rs`, `policy.rs`, `extract.rs`, `pack.rs`) |
 //! | threads and bounded channels between the steps | `src/pipeline.rs` |
 //! | staging, locks, cleanup, durable publishing | `src/durable.rs` |
+//! | whole trees relative to directory handles: removal, fsync, mount search | `src/tree.rs` |
 //! | whole jobs: restore a backup, decrypt/encrypt a file | [`restore`], [`files`] |
 //! | errors, exit codes and C result codes | [`error`] |
 //!
@@ -167,6 +168,7 @@ pub mod progress;
 pub mod restore;
 pub mod status;
 pub mod stream;
+mod tree;
 
 pub use checksum::Md5Digest;
 pub use cipher::Cipher;

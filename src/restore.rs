@@ -426,7 +426,7 @@ enum Existing {
 
 /// Refuses early (before any work) what [`publish`] would refuse at the end.
 fn check_destination(dest: &Path, replace: bool) -> Result<Existing> {
-    check_destination_with(dest, replace, &|_, m| m.dev())
+    check_destination_with(dest, replace, &|_, dev| dev)
 }
 
 /// [`check_destination`], with the device of each directory from `device` (a seam for tests:
@@ -434,7 +434,7 @@ fn check_destination(dest: &Path, replace: bool) -> Result<Existing> {
 fn check_destination_with(
     dest: &Path,
     replace: bool,
-    device: &dyn Fn(&Path, &fs::Metadata) -> u64,
+    device: &dyn Fn(&Path, u64) -> u64,
 ) -> Result<Existing> {
     let meta = match fs::symlink_metadata(dest) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Existing::Nothing),
@@ -457,7 +457,7 @@ fn check_destination_with(
         _ => Path::new("."),
     };
     if let Ok(pm) = fs::metadata(parent) {
-        if device(parent, &pm) != device(dest, &meta) {
+        if device(parent, pm.dev()) != device(dest, meta.dev()) {
             return Err(Error::Path {
                 path: dest.to_path_buf(),
                 source: io::Error::new(
@@ -482,7 +482,7 @@ fn check_destination_with(
         return Err(Error::AlreadyExists(dest.to_path_buf()));
     }
     // Replacing removes the old tree: never with another file system's data mounted inside.
-    if let Some(mount) = durable::find_mount_inside(dest, device)? {
+    if let Some(mount) = crate::tree::find_mount_inside(dest, device)? {
         return Err(Error::Path {
             path: mount,
             source: io::Error::new(
@@ -566,7 +566,7 @@ impl Staging {
     /// [`Error::Leftover`] carrying it when the tree could not be removed.
     fn fail(mut self, cause: Error) -> Error {
         let owned = self.owned.take().expect("live staging");
-        match durable::remove_tree(owned.path()) {
+        match crate::tree::remove_tree(owned.path()) {
             Ok(()) => cause,
             Err(e) => Error::leftover("the staging directory", e, Some(cause)),
         }
@@ -581,7 +581,7 @@ impl Staging {
 impl Drop for Staging {
     fn drop(&mut self) {
         if let Some(owned) = self.owned.take() {
-            let _ = durable::remove_tree(owned.path());
+            let _ = crate::tree::remove_tree(owned.path());
         }
     }
 }
@@ -612,7 +612,7 @@ fn publish(
         .set_permissions(fs::Permissions::from_mode(mode))
         .map_err(Error::path(staging.path()))
         .and_then(|()| match sync {
-            true => durable::sync_tree(staging.path(), check),
+            true => crate::tree::sync_tree(staging.path(), check),
             false => Ok(()),
         });
     if let Err(e) = prepared {
@@ -632,7 +632,7 @@ fn publish(
         }
         let _ = staging.into_parts();
         if sync {
-            durable::fsync_dir(&target.parent)?;
+            crate::tree::fsync_dir(&target.parent)?;
         }
         return Ok(());
     }
@@ -679,7 +679,7 @@ fn replace_tree(staging: Staging, target: &Target, sync: bool) -> Result<()> {
         Ok(true) => {
             let (path, new_tree) = staging.into_parts();
             if sync {
-                durable::fsync_dir(&target.parent)?;
+                crate::tree::fsync_dir(&target.parent)?;
             }
             drop(new_tree);
             path
@@ -700,14 +700,14 @@ fn replace_tree(staging: Staging, target: &Target, sync: bool) -> Result<()> {
             }
             let (_, new_tree) = staging.into_parts();
             if sync {
-                durable::fsync_dir(&target.parent)?;
+                crate::tree::fsync_dir(&target.parent)?;
             }
             drop(new_tree);
             aside.into_parts().0
         }
         Err(e) => return Err(staging.fail(Error::path(dest)(e))),
     };
-    let removed = durable::remove_tree(&old_at);
+    let removed = crate::tree::remove_tree(&old_at);
     drop(old_lock);
     removed.map_err(|e| Error::leftover("the replaced tree", e, None))
 }
@@ -797,13 +797,12 @@ mod tests {
         let dest = work.path().join("dest");
         fs::create_dir_all(dest.join("a/mnt/inner")).unwrap();
         fs::write(dest.join("a/mnt/inner/data"), b"mounted").unwrap();
-        let real = |_: &Path, m: &fs::Metadata| m.dev();
+        let real = |_: &Path, dev: u64| dev;
         assert_eq!(
             check_destination_with(&dest, true, &real).unwrap(),
             Existing::TreeToReplace
         );
-        let mount_inside =
-            |p: &Path, m: &fs::Metadata| m.dev() + u64::from(p.starts_with(dest.join("a/mnt")));
+        let mount_inside = |p: &Path, dev: u64| dev + u64::from(p.starts_with(dest.join("a/mnt")));
         let err = check_destination_with(&dest, true, &mount_inside).unwrap_err();
         match &err {
             Error::Path { path, source } => {
@@ -813,7 +812,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(err.to_string().contains("a file system is mounted here"));
-        let dest_mounted = |p: &Path, m: &fs::Metadata| m.dev() + u64::from(p.starts_with(&dest));
+        let dest_mounted = |p: &Path, dev: u64| dev + u64::from(p.starts_with(&dest));
         let err = check_destination_with(&dest, true, &dest_mounted).unwrap_err();
         assert!(err.to_string().contains("is a mount point"), "{err}");
         assert!(dest.join("a/mnt/inner/data").exists());

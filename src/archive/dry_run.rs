@@ -58,7 +58,7 @@ pub(crate) fn dry_run<R: Read>(
     mut each: impl FnMut(DryRunEntry<'_>) -> Result<()>,
 ) -> Result<(DryRun, R)> {
     let mut reader = TarReader::new(tar_stream, options.max_path_len, options.max_entries);
-    let mut policy = PathPolicy::new(options, true);
+    let mut policy = PathPolicy::new(options);
     let mut summary = UnpackSummary::default();
     let refusal = loop {
         let entry = match reader.next_entry() {

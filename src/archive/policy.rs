@@ -7,11 +7,22 @@
 //! system resolves a name to) and checking an archive without writing a byte.
 //!
 //! The model holds the directories created (with the modes and times to apply last), the
-//! symlinks, the paths symlink targets pass through and, for a dry run only, the regular files.
-//! Its memory is capped ([`MODEL_BYTES_LIMIT`]).
+//! symlinks, the paths symlink targets pass through, and a 128-bit keyed hash of every regular
+//! file's path. Its memory is capped ([`MODEL_BYTES_LIMIT`]), and the cap is charged the same
+//! way whoever carries the plan out: an extraction, which could ask the file system about
+//! files, keeps and pays for the same model as a dry run, which cannot, so that the two refuse
+//! exactly the same archives.
+//!
+//! The rules are the file system's too, where they are the same on every Linux file system:
+//! a path component longer than [`NAME_MAX`] bytes or a link target longer than
+//! [`LINK_TARGET_MAX`] bytes is refused, because no extraction could create it. (Extraction
+//! opens each directory relative to its parent, so the length of the whole path, and of the
+//! destination's own path, never matters.)
 
+use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
+use std::hash::BuildHasher;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
@@ -28,6 +39,16 @@ pub(crate) const MODEL_BYTES_LIMIT: usize = 24 << 20;
 /// Book-keeping bytes per remembered path, on top of the path itself (hash table slot, the
 /// `PathBuf`'s own header, allocator rounding).
 const PER_PATH_OVERHEAD: usize = 96;
+
+/// What one regular file costs the model: its 16-byte hash in a hash set, counted at the
+/// table's lowest load and while it grows (the old and the new table both live then).
+const PER_FILE: usize = 48;
+
+/// The longest path component (file or directory name) a Linux file system takes (`NAME_MAX`).
+pub(crate) const NAME_MAX: usize = 255;
+
+/// The longest symlink target the kernel takes (`PATH_MAX` less its terminating NUL).
+pub(crate) const LINK_TARGET_MAX: usize = 4095;
 
 /// A directory the archive creates.
 struct Dir {
@@ -69,8 +90,10 @@ pub(crate) struct PathPolicy<'a> {
     /// Paths that a symlink target's resolution passed through; nothing may become a symlink
     /// there later.
     traversed_by_links: HashSet<PathBuf>,
-    /// Regular files, kept only when no file system answers for them (a dry run).
-    files: Option<HashSet<PathBuf>>,
+    /// Keyed 128-bit hashes of the regular files' paths (two independent SipHash keys, so
+    /// that an archive cannot make two paths collide).
+    files: HashSet<u128>,
+    hashers: (RandomState, RandomState),
     model_bytes: usize,
     bytes: u64,
     /// Entries judged but left out by the filter.
@@ -117,26 +140,20 @@ pub(crate) fn not_an_earlier_file(raw: &[u8]) -> Error {
 }
 
 impl<'a> PathPolicy<'a> {
-    /// A model for an empty destination. `track_files` keeps the regular files too, for a dry
-    /// run where no file system reports collisions.
-    pub(crate) fn new(options: &'a UnpackOptions, track_files: bool) -> Self {
+    /// A model for an empty destination.
+    pub(crate) fn new(options: &'a UnpackOptions) -> Self {
         PathPolicy {
             options,
             dirs: HashMap::new(),
             symlinks: HashSet::new(),
             traversed_by_links: HashSet::new(),
-            files: track_files.then(HashSet::new),
+            files: HashSet::new(),
+            hashers: (RandomState::new(), RandomState::new()),
             model_bytes: 0,
             bytes: 0,
             skipped: 0,
             found: vec![false; options.filter.selector_count()],
         }
-    }
-
-    /// Whether the archive has made a symlink (from then on, paths are also checked against
-    /// the file system, which may resolve names differently from the model).
-    pub(crate) fn has_symlinks(&self) -> bool {
-        !self.symlinks.is_empty()
     }
 
     /// The directories with their modes and times, deepest first (so that setting a parent's
@@ -152,7 +169,11 @@ impl<'a> PathPolicy<'a> {
     }
 
     fn remember(&mut self, path: &Path) -> Result<()> {
-        self.model_bytes += path.as_os_str().len() + PER_PATH_OVERHEAD;
+        self.charge(path.as_os_str().len() + PER_PATH_OVERHEAD)
+    }
+
+    fn charge(&mut self, bytes: usize) -> Result<()> {
+        self.model_bytes += bytes;
         if self.model_bytes > MODEL_BYTES_LIMIT {
             return Err(Error::LimitExceeded {
                 what: "memory for the archive's directory and link paths",
@@ -192,8 +213,14 @@ impl<'a> PathPolicy<'a> {
         }
     }
 
+    fn file_key(&self, rel: &Path) -> u128 {
+        let bytes = rel.as_os_str().as_bytes();
+        let (a, b) = &self.hashers;
+        (u128::from(a.hash_one(bytes)) << 64) | u128::from(b.hash_one(bytes))
+    }
+
     fn is_file(&self, rel: &Path) -> bool {
-        self.files.as_ref().is_some_and(|f| f.contains(rel))
+        self.files.contains(&self.file_key(rel))
     }
 
     /// Decides one entry. `Ok(None)`: nothing to create (the archive's root `./`, a volume
@@ -258,6 +285,12 @@ impl<'a> PathPolicy<'a> {
         let mut out = PathBuf::new();
         for c in Path::new(OsStr::from_bytes(raw)).components() {
             match c {
+                Component::Normal(n) if n.len() > NAME_MAX => {
+                    return Err(Error::LimitExceeded {
+                        what: limits::NAME_LENGTH,
+                        limit: NAME_MAX as u64,
+                    })
+                }
                 Component::Normal(n) => out.push(n),
                 Component::CurDir => {}
                 Component::ParentDir => return Err(refuse(raw, "path contains '..'")),
@@ -269,15 +302,28 @@ impl<'a> PathPolicy<'a> {
         if out.as_os_str().is_empty() {
             return Ok(None);
         }
-        let through_symlink = out
-            .ancestors()
-            .skip(1)
-            .take_while(|a| !a.as_os_str().is_empty())
-            .any(|a| self.symlinks.contains(a));
-        if through_symlink {
+        if self.through_symlink(&out) {
             return Err(refuse(raw, "path passes through a symlink"));
         }
         Ok(Some(out))
+    }
+
+    /// Whether a parent of `rel` is a symlink of the model. The walk up stops at the first
+    /// directory of the model, since nothing above a directory the archive made can be a
+    /// symlink: one lookup for an entry whose parent exists, whatever the path's depth.
+    fn through_symlink(&self, rel: &Path) -> bool {
+        if self.symlinks.is_empty() {
+            return false;
+        }
+        for a in rel.ancestors().skip(1) {
+            if a.as_os_str().is_empty() || self.dirs.contains_key(a) {
+                return false;
+            }
+            if self.symlinks.contains(a) {
+                return true;
+            }
+        }
+        false
     }
 
     /// Records the parents of `rel` that do not exist yet, outermost first.
@@ -366,12 +412,9 @@ impl<'a> PathPolicy<'a> {
     }
 
     fn add_file(&mut self, rel: &Path) -> Result<()> {
-        if self.files.is_some() {
-            self.remember(rel)?;
-            if let Some(files) = &mut self.files {
-                files.insert(rel.to_path_buf());
-            }
-        }
+        self.charge(PER_FILE)?;
+        let key = self.file_key(rel);
+        self.files.insert(key);
         Ok(())
     }
 
@@ -380,6 +423,12 @@ impl<'a> PathPolicy<'a> {
             return Err(not_opted_in(raw, OptIn::Symlinks));
         }
         let target = target.ok_or_else(|| refuse(raw, "symlink without a target"))?;
+        if target.len() > LINK_TARGET_MAX {
+            return Err(Error::LimitExceeded {
+                what: limits::LINK_TARGET_LENGTH,
+                limit: LINK_TARGET_MAX as u64,
+            });
+        }
         if self.traversed_by_links.contains(&rel) {
             return Err(refuse(raw, "an earlier symlink resolves through this path"));
         }
@@ -457,8 +506,7 @@ impl<'a> PathPolicy<'a> {
             Ok(None) => return Err(not_an_earlier_file(raw)),
             Err(_) => return Err(refuse(raw, "hardlink target is outside the destination")),
         };
-        // Without a file system to ask, the model must know the target as a file.
-        if self.files.is_some() && !self.is_file(&target_rel) {
+        if !self.is_file(&target_rel) {
             return Err(not_an_earlier_file(raw));
         }
         if self.taken(&rel) {
@@ -501,7 +549,7 @@ mod tests {
     #[test]
     fn a_dry_run_finds_what_only_the_file_system_would_otherwise_report() {
         let options = UnpackOptions::new().allow_hardlinks(true);
-        let mut p = PathPolicy::new(&options, true);
+        let mut p = PathPolicy::new(&options);
         let planned = p
             .plan(&entry("a/b/f", EntryKind::File, None))
             .unwrap()
@@ -519,15 +567,45 @@ mod tests {
     }
 
     #[test]
-    fn without_tracking_files_the_model_stays_small() {
+    fn a_file_costs_the_same_whatever_its_path() {
         let options = UnpackOptions::new();
-        let mut p = PathPolicy::new(&options, false);
+        let mut p = PathPolicy::new(&options);
+        let long = "x".repeat(200);
         for i in 0..1000 {
-            p.plan(&entry(&format!("d/f{i}"), EntryKind::File, None))
+            p.plan(&entry(&format!("d/{long}{i}"), EntryKind::File, None))
                 .unwrap();
         }
-        // One directory remembered, no files.
-        assert_eq!(p.model_bytes, "d".len() + PER_PATH_OVERHEAD);
+        assert_eq!(
+            p.model_bytes,
+            "d".len() + PER_PATH_OVERHEAD + 1000 * PER_FILE
+        );
         assert_eq!(p.into_directories().len(), 1);
+    }
+
+    #[test]
+    fn names_and_link_targets_no_file_system_takes_are_refused() {
+        let options = UnpackOptions::new().allow_symlinks(true);
+        let mut p = PathPolicy::new(&options);
+        let long_name = format!("d/{}", "n".repeat(NAME_MAX + 1));
+        let limit = |r: Result<Option<Planned>>| match r {
+            Err(Error::LimitExceeded { what, limit }) => (what, limit),
+            other => panic!("expected a limit, got {other:?}"),
+        };
+        assert_eq!(
+            limit(p.plan(&entry(&long_name, EntryKind::File, None))),
+            (limits::NAME_LENGTH, NAME_MAX as u64)
+        );
+        assert!(p
+            .plan(&entry(
+                &format!("d/{}", "n".repeat(NAME_MAX)),
+                EntryKind::File,
+                None
+            ))
+            .is_ok());
+        let target = "t/".repeat(LINK_TARGET_MAX / 2 + 1);
+        assert_eq!(
+            limit(p.plan(&entry("l", EntryKind::Symlink, Some(&target)))),
+            (limits::LINK_TARGET_LENGTH, LINK_TARGET_MAX as u64)
+        );
     }
 }

@@ -465,7 +465,7 @@ pub(crate) fn unpack_tar<R: Read>(
     options: &UnpackOptions,
 ) -> Result<(UnpackSummary, R)> {
     let mut reader = TarReader::new(tar_stream, options.max_path_len, options.max_entries);
-    let mut state = Extraction::new(dest, options);
+    let mut state = Extraction::new(dest, options)?;
     while let Some(entry) = reader.next_entry()? {
         state.entry(&entry, &mut reader)?;
     }
