@@ -127,7 +127,7 @@ fn check_tar_gz(gz: impl Read) -> CheckReport {
         let size = entry.size();
         checker.entry(&path, kind, size, &mut entry).unwrap();
     }
-    checker.finish()
+    checker.finish().unwrap()
 }
 
 /// Packs `root` with the library and checks the archive.
@@ -511,7 +511,7 @@ fn timeseries_buckets_pair_with_their_metadata() {
     assert_eq!(report.collections.len(), 1, "{report:#?}");
     let w = &report.collections[0];
     assert!(
-        w.ok() && w.kind == "timeseries" && w.documents == 20,
+        w.ok() && w.kind == a0backup::check::CollectionKind::Timeseries && w.documents == 20,
         "{w:?}"
     );
 }

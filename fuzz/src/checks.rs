@@ -18,6 +18,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
 use a0backup::archive::{list_with, pack, EntryKind, PackOptions, UnpackOptions};
+use a0backup::check::{check_reader, CheckOptions};
 use a0backup::checksum::{md5_bytes, Md5};
 use a0backup::gzip::{GzipReader, InflateOptions};
 use a0backup::restore::{restore_reader, RestoreOptions};
@@ -629,6 +630,7 @@ pub fn unpack(data: &[u8]) -> Result<(), String> {
         RestoreOptions::new().unpack(options.clone()),
     );
     let top = list_dir(work.path())?;
+    same_verdict_as_check(&gz, &options, &result)?;
     let summary = match result {
         Err(e) => {
             ensure!(!is_internal(&e), "internal failure: {e:?}");
@@ -737,6 +739,53 @@ pub fn unpack(data: &[u8]) -> Result<(), String> {
             node.kind != Kind::File || listed.contains(rel),
             "{rel:?} was written but list does not name it (listed: {listed:?})"
         );
+    }
+    Ok(())
+}
+
+/// One verdict on every path: `check` accepts what restore restored, and refuses, with the same
+/// error, what restore refused; an error of the input itself (a damaged gzip stream) is the
+/// same error on both. Restore never fails with an error of the file system (an `Error::Path`)
+/// that the check, which writes nothing, could not have foreseen.
+fn same_verdict_as_check<T>(
+    gz: &[u8],
+    options: &UnpackOptions,
+    restored: &Result<T, Error>,
+) -> Result<(), String> {
+    let checked = check_reader(gz, None, &CheckOptions::new().unpack(options.clone()));
+    let refusal = |e: &Error| {
+        matches!(
+            e,
+            Error::UnsafeEntry { .. }
+                | Error::LimitExceeded { .. }
+                | Error::Malformed {
+                    what: "tar archive",
+                    ..
+                }
+        )
+    };
+    match (restored, &checked) {
+        (Ok(_), Ok(report)) => ensure!(
+            report.restorable && report.refusal.is_none(),
+            "restore accepted what check refuses: {:?}",
+            report.refusal
+        ),
+        (Err(e), Ok(report)) if refusal(e) => ensure!(
+            report.refusal.as_deref() == Some(e.to_string().as_str()),
+            "restore refused with {e}, check says {:?}",
+            report.refusal
+        ),
+        (Err(e), Err(c)) if !refusal(e) && !matches!(e, Error::Path { .. }) => ensure!(
+            e.to_string() == c.to_string(),
+            "restore failed with {e}, check with {c}"
+        ),
+        (r, c) => {
+            return Err(format!(
+                "restore and check disagree: restore {}, check {}",
+                describe(r),
+                describe(c)
+            ))
+        }
     }
     Ok(())
 }

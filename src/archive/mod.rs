@@ -50,7 +50,7 @@ mod policy;
 mod tar_reader;
 mod unpack;
 
-pub(crate) use dry_run::dry_run;
+pub(crate) use dry_run::{dry_run, DryRun};
 pub use escape::escape_name;
 pub use filter::EntryFilter;
 pub use pack::{pack, pack_with_progress, PackOptions, PackSummary, DEFAULT_LEVEL};

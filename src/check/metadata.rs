@@ -8,14 +8,16 @@
 //! strings (`uuid` 32 hex digits). Extended JSON wrappers inside `options` and the index specs
 //! (`{"$numberInt": "1"}`) are JSON objects like any other and are not interpreted.
 //!
-//! The file is parsed as a stream by serde visitors that keep only the counts and names, so the
-//! memory is serde_json's buffer for the longest single string, at most [`MAX_METADATA_SIZE`],
-//! however the JSON is shaped.
+//! The file is parsed as a stream by serde visitors that keep only the counts and at most 255
+//! bytes of the names, so the memory is serde_json's buffer for the longest single string, at
+//! most [`MAX_METADATA_SIZE`], however the JSON is shaped; it is freed with the file.
 
 use std::fmt;
 use std::io::{self, BufReader, Read};
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use super::names::NAME_KEPT;
 
 /// The largest metadata file read; larger ones are reported, not parsed (mongodump's are a few
 /// KiB; a collection's options and indexes are bounded by a 16 MiB document).
@@ -46,8 +48,10 @@ pub struct MetadataSummary {
     /// The length of the `indexes` array (0 when absent or when the file is bad).
     pub indexes: u64,
     /// `collectionName`, the collection's real name (file names may be escaped or shortened).
+    /// A name longer than MongoDB's 255-byte namespace is an [`error`](Self::error).
     pub collection_name: Option<String>,
-    /// `type`: `collection`, `view` or `timeseries` (older mongodumps write none).
+    /// `type`: `collection`, `view` or `timeseries` (older mongodumps write none); at most 255
+    /// bytes of it are kept.
     pub kind: Option<String>,
     /// Size of the file in bytes.
     pub file_bytes: u64,
@@ -184,6 +188,47 @@ impl Top {
     }
 }
 
+/// A key of the top-level object or of an index spec, told apart without keeping it (a key can
+/// be as long as the file).
+#[derive(PartialEq, Eq)]
+enum Field {
+    Indexes,
+    CollectionName,
+    Type,
+    Uuid,
+    Options,
+    Key,
+    Name,
+    Other,
+}
+
+impl<'de> de::Deserialize<'de> for Field {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Field, D::Error> {
+        d.deserialize_str(FieldVisitor)
+    }
+}
+
+struct FieldVisitor;
+
+impl<'de> Visitor<'de> for FieldVisitor {
+    type Value = Field;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Field, E> {
+        Ok(match v {
+            "indexes" => Field::Indexes,
+            "collectionName" => Field::CollectionName,
+            "type" => Field::Type,
+            "uuid" => Field::Uuid,
+            "options" => Field::Options,
+            "key" => Field::Key,
+            "name" => Field::Name,
+            _ => Field::Other,
+        })
+    }
+}
+
 struct TopVisitor;
 
 impl<'de> Visitor<'de> for TopVisitor {
@@ -195,22 +240,23 @@ impl<'de> Visitor<'de> for TopVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Top, A::Error> {
         let mut top = Top::default();
-        while let Some(key) = map.next_key::<String>()? {
-            match key.as_str() {
-                "indexes" => top.indexes = map.next_value_seed(Indexes)?,
-                "collectionName" => {
-                    top.collection_name = Some(map.next_value_seed(Text("collectionName"))?)
-                }
-                "type" => top.kind = Some(map.next_value_seed(Text("type"))?),
-                "uuid" => {
-                    let uuid = map.next_value_seed(Text("uuid"))?;
-                    if uuid.len() != 32 || !uuid.bytes().all(|b| b.is_ascii_hexdigit()) {
+        while let Some(key) = map.next_key::<Field>()? {
+            match key {
+                Field::Indexes => top.indexes = map.next_value_seed(Indexes)?,
+                Field::CollectionName => {
+                    let name = map.next_value_seed(Text("collectionName"))?;
+                    if name.len > NAME_KEPT {
                         return Err(de::Error::custom(format!(
-                            "\"uuid\" is {uuid:?}, not 32 hex digits"
+                            "\"collectionName\" is {} bytes, more than the {NAME_KEPT} of a \
+                             MongoDB namespace",
+                            name.len
                         )));
                     }
+                    top.collection_name = Some(name.kept);
                 }
-                "options" => map.next_value_seed(Object("options"))?,
+                Field::Type => top.kind = Some(map.next_value_seed(Text("type"))?.kept),
+                Field::Uuid => map.next_value_seed(Uuid)?,
+                Field::Options => map.next_value_seed(Object("options"))?,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -220,23 +266,62 @@ impl<'de> Visitor<'de> for TopVisitor {
     }
 }
 
+/// A string: its first [`NAME_KEPT`] bytes and its length.
+struct Bounded {
+    kept: String,
+    len: usize,
+}
+
 /// A string value, named in the error when it is something else.
 struct Text(&'static str);
 
 impl<'de> DeserializeSeed<'de> for Text {
-    type Value = String;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+    type Value = Bounded;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Bounded, D::Error> {
         d.deserialize_any(self)
     }
 }
 
 impl<'de> Visitor<'de> for Text {
-    type Value = String;
+    type Value = Bounded;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "a string for \"{}\"", self.0)
     }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
-        Ok(v.to_string())
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Bounded, E> {
+        let mut end = v.len().min(NAME_KEPT);
+        while !v.is_char_boundary(end) {
+            end -= 1;
+        }
+        Ok(Bounded {
+            kept: v[..end].to_string(),
+            len: v.len(),
+        })
+    }
+}
+
+/// The `uuid` string: 32 hex digits, checked without keeping it.
+struct Uuid;
+
+impl<'de> DeserializeSeed<'de> for Uuid {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Uuid {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string for \"uuid\"")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        if v.len() != 32 || !v.bytes().all(|b| b.is_ascii_hexdigit()) {
+            let shown = crate::check::names::cut(v, 64);
+            return Err(de::Error::custom(format!(
+                "\"uuid\" is {shown:?}, not 32 hex digits"
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -302,10 +387,10 @@ impl<'de> Visitor<'de> for IndexSpec {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let (mut key, mut name) = (false, false);
-        while let Some(field) = map.next_key::<String>()? {
-            match field.as_str() {
-                "key" => key = map.next_value_seed(Object("key")).map(|()| true)?,
-                "name" => name = map.next_value_seed(Text("name")).map(|_| true)?,
+        while let Some(field) = map.next_key::<Field>()? {
+            match field {
+                Field::Key => key = map.next_value_seed(Object("key")).map(|()| true)?,
+                Field::Name => name = map.next_value_seed(Text("name")).map(|_| true)?,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -387,6 +472,26 @@ mod tests {
         assert_eq!(
             (m.error, m.indexes, m.file_bytes),
             (None, 0, text.len() as u64)
+        );
+    }
+
+    /// A 15 MiB `collectionName` (or key) is read through, not kept; the name is reported.
+    #[test]
+    fn long_names_and_keys_are_not_kept() {
+        let long = "n".repeat(15 << 20);
+        let text = format!(r#"{{"collectionName":"{long}","indexes":[]}}"#);
+        let m = validate_metadata(&mut text.as_bytes()).unwrap();
+        let e = m.error.unwrap();
+        assert!(e.reason.contains("15728640 bytes"), "{}", e.reason);
+        assert!(e.reason.len() < 200);
+        let text = format!(r#"{{"{long}":1,"indexes":[],"collectionName":"c"}}"#);
+        let m = validate_metadata(&mut text.as_bytes()).unwrap();
+        assert_eq!((m.error, m.collection_name.as_deref()), (None, Some("c")));
+        let ok = format!(r#"{{"collectionName":"{}"}}"#, "é".repeat(127));
+        let m = validate_metadata(&mut ok.as_bytes()).unwrap();
+        assert_eq!(
+            (m.error, m.collection_name.map(|n| n.len())),
+            (None, Some(254))
         );
     }
 

@@ -3,8 +3,12 @@
 //!
 //! [`Checker`] is fed one archive entry at a time (the path, kind and size from the tar header,
 //! and a reader of its data) by whoever reads the archive, and [`Checker::finish`] returns a
-//! [`CheckReport`]. Nothing is written anywhere; memory is one BSON document (16 MiB + 16 KiB at
-//! most) plus one metadata file (16 MiB at most) plus the table.
+//! [`CheckReport`]. Nothing is written but the table's temporary file: memory is one BSON
+//! document (16 MiB + 16 KiB at most) or one metadata string (16 MiB at most), plus the table,
+//! which keeps 8 MiB in memory and spills the rest, sorted, to an unnamed file in `TMPDIR`
+//! (gone when the check ends, however it ends). Names are kept to 255 bytes (longer
+//! `collectionName`s are reported as over MongoDB's limit) and reasons to 512, so a check of
+//! any backup ([`check_stream`]) runs in under 64 MiB, in one pass (time linear in the input).
 //!
 //! * `DB/COLL.bson`: [`bson::validate_bson`] (document count, bytes, the first bad document's
 //!   index and offset).
@@ -33,7 +37,7 @@
 //! checker.entry(b"dump/auth0", EntryKind::Directory, 0, &mut &b""[..])?;
 //! checker.entry(b"dump/auth0/users.bson", EntryKind::File, 10, &mut &b"\x05\0\0\0\0\x05\0\0\0\0"[..])?;
 //! checker.entry(b"dump/auth0/users.metadata.json", EntryKind::File, metadata.len() as u64, &mut &metadata[..])?;
-//! let report = checker.finish();
+//! let report = checker.finish()?;
 //! assert!(report.collections_ok);
 //! let users = &report.collections[0];
 //! assert_eq!((users.database.as_str(), users.collection.as_str()), ("auth0", "users"));
@@ -46,18 +50,19 @@ pub mod metadata;
 mod names;
 mod report;
 mod run;
+mod table;
 
-use std::collections::BTreeMap;
 use std::io::{self, Read};
 
 use crate::archive::{escape_name, EntryKind};
 use crate::error::Result;
 
-pub use report::{CheckReport, CollectionError, CollectionReport, Refusal, Totals};
-pub use run::{check_file, check_reader, CheckOptions};
+pub use report::{CheckReport, CollectionError, CollectionKind, CollectionReport, Refusal, Totals};
+pub use run::{check_file, check_reader, check_stream, list_collections, CheckOptions, Checked};
 
 use names::Role;
-use report::{Group, Key};
+use report::Rows;
+use table::{Group, Key, Table};
 
 /// Checks archive entries one by one, then reports (see the [module docs](self)).
 ///
@@ -71,7 +76,7 @@ use report::{Group, Key};
 /// let mut checker = Checker::new();
 /// let data = b"\x05\0\0\0\0\x0c\0\0\0\x10a\0";
 /// checker.entry(b"dump/auth0/logs.bson", EntryKind::File, data.len() as u64, &mut &data[..])?;
-/// let report = checker.finish();
+/// let report = checker.finish()?;
 /// let error = report.collections[0].error.as_ref().unwrap();
 /// assert_eq!((error.document, error.offset), (Some(1), Some(5)));
 /// assert!(!report.collections_ok);
@@ -79,9 +84,16 @@ use report::{Group, Key};
 /// ```
 #[derive(Debug, Default)]
 pub struct Checker {
-    groups: BTreeMap<Key, Group>,
+    table: Table,
     entries: u64,
     other_files: u64,
+    /// Only the headers are looked at (`list --collections`): sizes, no validation.
+    headers_only: bool,
+    /// The directory of the first dump file, and whether another directory held one too.
+    first_dir: Option<Vec<u8>>,
+    several_dirs: bool,
+    /// The directory last said to have a parent holding dump files below it.
+    last_marked: Option<Vec<u8>>,
 }
 
 impl Checker {
@@ -90,11 +102,21 @@ impl Checker {
     /// # Examples
     ///
     /// ```
-    /// let report = a0backup::check::Checker::new().finish();
+    /// let report = a0backup::check::Checker::new().finish()?;
     /// assert!(report.collections.is_empty() && report.collections_ok);
+    /// # Ok::<(), a0backup::Error>(())
     /// ```
     pub fn new() -> Checker {
         Checker::default()
+    }
+
+    /// A checker that only looks at what the headers say (names and sizes): the table of
+    /// `list --collections`, with no document counts.
+    pub(crate) fn headers_only() -> Checker {
+        Checker {
+            headers_only: true,
+            ..Checker::default()
+        }
     }
 
     /// Checks one archive entry: validates a mongodump file's data, and reads any other entry's
@@ -103,9 +125,10 @@ impl Checker {
     ///
     /// # Errors
     ///
-    /// Only the errors of `data` itself (a truncated or damaged archive under it), as the
-    /// crate's [`Error`](crate::Error) they carry. Damaged collection files are not errors:
-    /// they are reported by [`finish`](Self::finish).
+    /// The errors of `data` itself (a truncated or damaged archive under it), as the crate's
+    /// [`Error`](crate::Error) they carry, and an I/O error writing the table to its temporary
+    /// file (see the [module docs](self)). Damaged collection files are not errors: they are
+    /// reported by [`finish`](Self::finish).
     ///
     /// # Examples
     ///
@@ -114,7 +137,7 @@ impl Checker {
     /// use a0backup::check::Checker;
     /// let mut checker = Checker::new();
     /// checker.entry(b"dump/README", EntryKind::File, 2, &mut &b"hi"[..])?;
-    /// assert_eq!(checker.finish().other_files, 1);
+    /// assert_eq!(checker.finish()?.other_files, 1);
     /// # Ok::<(), a0backup::Error>(())
     /// ```
     pub fn entry(
@@ -133,71 +156,135 @@ impl Checker {
                 return Ok(());
             }
         };
-        let shown = escape_name(path);
-        let group = self
-            .groups
-            .entry((file.dir.clone(), file.stem.clone()))
-            .or_default();
-        group.gzip |= file.gzip;
-        let slot = match file.role {
-            Role::Bson => &mut group.bson_path,
-            Role::Metadata => &mut group.metadata_path,
+        self.note_dir(&file.dir)?;
+        let mut group = Group {
+            gzip: file.gzip,
+            ..Default::default()
         };
-        if slot.replace(shown.clone()).is_some() {
-            group.set_error(CollectionError {
-                path: shown.clone(),
-                reason: "the file appears twice in the archive".into(),
-                ..Default::default()
-            });
+        match file.role {
+            Role::Bson => {
+                group.bson_path = Some(path.to_vec());
+                group.bson_file_bytes = size;
+            }
+            Role::Metadata => {
+                group.metadata_path = Some(path.to_vec());
+                group.metadata_file_bytes = size;
+            }
         }
-        let mut tracked = Tracked {
-            inner: data,
-            failed: false,
+        if !self.headers_only {
+            read_file(&file, path, data, &mut group)?;
+        }
+        io::copy(data, &mut io::sink())?;
+        let key = Key {
+            dir: file.dir,
+            stem: file.stem,
+            buckets: file.buckets,
         };
-        let outcome = if file.gzip {
-            let mut gz = flate2::read::MultiGzDecoder::new(&mut tracked);
-            let r = validate(file.role, &mut gz, &shown, group);
-            drop(gz);
-            r
-        } else {
-            validate(file.role, &mut tracked, &shown, group)
+        self.table.add(key, group)?;
+        Ok(())
+    }
+
+    /// Records that `dir` holds dump files: for "is every file in one directory", and, as a
+    /// marker group of `dir`'s parent, for the oplog rule (an `oplog.bson` is the oplog when
+    /// database directories sit beside it).
+    fn note_dir(&mut self, dir: &[u8]) -> Result<()> {
+        match &self.first_dir {
+            None => self.first_dir = Some(dir.to_vec()),
+            Some(first) => self.several_dirs |= first != dir,
+        }
+        if dir.is_empty() || self.last_marked.as_deref() == Some(dir) {
+            return Ok(());
+        }
+        self.last_marked = Some(dir.to_vec());
+        let parent = dir
+            .iter()
+            .rposition(|&b| b == b'/')
+            .map_or(&dir[..0], |i| &dir[..i]);
+        let marker = Group {
+            has_child_dirs: true,
+            ..Default::default()
         };
-        match outcome {
-            Err(e) if tracked.failed => return Err(e.into()),
-            Err(e) => group.set_error(CollectionError {
-                path: shown,
-                reason: format!("not a valid gzip stream: {e}"),
-                ..Default::default()
-            }),
-            Ok(()) => {}
-        }
-        io::copy(&mut tracked, &mut io::sink())?;
-        if file.role == Role::Bson {
-            group.bson_file_bytes = size;
-        }
+        let key = Key {
+            dir: parent.to_vec(),
+            stem: b"oplog".to_vec(),
+            buckets: false,
+        };
+        self.table.add(key, marker)?;
         Ok(())
     }
 
     /// The report: one row per collection, totals, and `collections_ok`. `restorable` is
     /// `false` until the caller sets it (see [`CheckReport::restorable`]).
     ///
+    /// # Errors
+    ///
+    /// An I/O error reading back the table's temporary file.
+    ///
     /// # Examples
     ///
     /// ```
     /// use a0backup::archive::EntryKind;
-    /// use a0backup::check::Checker;
+    /// use a0backup::check::{Checker, CollectionKind};
     /// let mut checker = Checker::new();
     /// checker.entry(b"dump/oplog.bson", EntryKind::File, 0, &mut &b""[..])?;
     /// checker.entry(b"dump/admin/system.version.bson", EntryKind::File, 0, &mut &b""[..])?;
     /// checker.entry(b"dump/admin/system.version.metadata.json", EntryKind::File, 2, &mut &b"{}"[..])?;
-    /// let report = checker.finish();
-    /// assert_eq!(report.collections[0].kind, "oplog");
+    /// let report = checker.finish()?;
+    /// assert_eq!(report.collections[0].kind, CollectionKind::Oplog);
     /// assert!(report.collections_ok);
     /// # Ok::<(), a0backup::Error>(())
     /// ```
-    pub fn finish(self) -> CheckReport {
-        report::assemble(self.groups, self.entries, self.other_files)
+    pub fn finish(self) -> Result<CheckReport> {
+        let (mut report, mut rows) = self.into_rows()?;
+        report.collections = rows.by_ref().collect::<Result<_>>()?;
+        report.totals = rows.totals;
+        report.collections_ok = rows.all_ok;
+        Ok(report)
     }
+
+    /// The report without its rows (entries and other files counted), and the rows to come.
+    fn into_rows(self) -> Result<(CheckReport, Rows)> {
+        let report = CheckReport {
+            entries: self.entries,
+            other_files: self.other_files,
+            collections_ok: true,
+            ..Default::default()
+        };
+        let rows = Rows::new(self.table.into_sorted()?, !self.several_dirs);
+        Ok((report, rows))
+    }
+}
+
+/// Validates one mongodump file's data (decompressed for `mongodump --gzip`'s) into `group`.
+fn read_file(
+    file: &names::DumpFile,
+    path: &[u8],
+    data: &mut dyn Read,
+    group: &mut Group,
+) -> Result<()> {
+    let shown = escape_name(path);
+    let mut tracked = Tracked {
+        inner: data,
+        failed: false,
+    };
+    let outcome = if file.gzip {
+        let mut gz = flate2::read::MultiGzDecoder::new(&mut tracked);
+        let r = validate(file.role, &mut gz, &shown, group);
+        drop(gz);
+        r
+    } else {
+        validate(file.role, &mut tracked, &shown, group)
+    };
+    match outcome {
+        Err(e) if tracked.failed => return Err(e.into()),
+        Err(e) => group.set_error(CollectionError {
+            path: shown,
+            reason: names::bounded(&format!("not a valid gzip stream: {e}")),
+            ..Default::default()
+        }),
+        Ok(()) => {}
+    }
+    Ok(())
 }
 
 /// Runs the validator for a file's role and records what it found in its group.
@@ -213,7 +300,7 @@ fn validate(role: Role, r: &mut dyn Read, path: &str, group: &mut Group) -> io::
                     document: Some(e.document),
                     offset: Some(e.offset),
                     at: Some(e.at),
-                    reason: e.reason,
+                    reason: names::bounded(&e.reason),
                     ..Default::default()
                 });
             }
@@ -222,13 +309,13 @@ fn validate(role: Role, r: &mut dyn Read, path: &str, group: &mut Group) -> io::
             let m = metadata::validate_metadata(r)?;
             group.indexes = m.indexes;
             group.collection_name = m.collection_name;
-            group.kind = m.kind;
+            group.kind = m.kind.as_deref().map(CollectionKind::from_metadata);
             if let Some(e) = m.error {
                 group.set_error(CollectionError {
                     path: path.to_string(),
                     line: e.line,
                     column: e.column,
-                    reason: e.reason,
+                    reason: names::bounded(&e.reason),
                     ..Default::default()
                 });
             }
@@ -236,7 +323,6 @@ fn validate(role: Role, r: &mut dyn Read, path: &str, group: &mut Group) -> io::
     }
     Ok(())
 }
-
 /// Remembers whether the entry's own reader failed, to tell a damaged archive (the caller's
 /// error) from a damaged gzip member inside a good one (the collection's).
 struct Tracked<'a> {

@@ -19,6 +19,33 @@ pub(crate) struct DumpFile {
     pub(crate) role: Role,
     /// Compressed by `mongodump --gzip`.
     pub(crate) gzip: bool,
+    /// The stem began with `system.buckets.` (a timeseries collection's data), which `stem`
+    /// no longer holds.
+    pub(crate) buckets: bool,
+}
+
+/// The most bytes of a `collectionName` kept: MongoDB's limit for a whole namespace
+/// (`db.collection`) is 255 bytes, so a longer name is reported, and shown cut.
+pub(crate) const NAME_KEPT: usize = 255;
+
+/// The most bytes of a reason kept in a report (a parser's message may quote the input).
+pub(crate) const REASON_KEPT: usize = 512;
+
+/// `s` cut to at most `max` bytes at a character boundary, with `...` when cut.
+pub(crate) fn cut(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &s[..end])
+}
+
+/// A reason as a report keeps it: at most [`REASON_KEPT`] bytes.
+pub(crate) fn bounded(reason: &str) -> String {
+    cut(reason, REASON_KEPT)
 }
 
 const SUFFIXES: [(&[u8], Role, bool); 4] = [
@@ -40,11 +67,16 @@ pub(crate) fn classify(path: &[u8]) -> Option<DumpFile> {
     };
     SUFFIXES.iter().find_map(|&(suffix, role, gzip)| {
         let stem = file.strip_suffix(suffix).filter(|s| !s.is_empty())?;
+        let (stem, buckets) = match stem.strip_prefix(b"system.buckets.") {
+            Some(rest) => (rest, true),
+            None => (stem, false),
+        };
         Some(DumpFile {
             dir: dir.to_vec(),
             stem: stem.to_vec(),
             role,
             gzip,
+            buckets,
         })
     })
 }
@@ -53,16 +85,6 @@ pub(crate) fn classify(path: &[u8]) -> Option<DumpFile> {
 pub(crate) fn database(dir: &[u8]) -> String {
     let last = dir.rsplit(|&b| b == b'/').next().unwrap_or(dir);
     String::from_utf8_lossy(last).into_owned()
-}
-
-/// Whether `dir` is the directory just above `child`.
-pub(crate) fn is_parent(dir: &[u8], child: &[u8]) -> bool {
-    let rest = if dir.is_empty() {
-        Some(child)
-    } else {
-        child.strip_prefix(dir).and_then(|r| r.strip_prefix(b"/"))
-    };
-    rest.is_some_and(|r| !r.is_empty() && !r.contains(&b'/'))
 }
 
 /// Undoes mongodump's URL path escaping of collection names (`%2F` for `/`, `%24` for `$`, ...);
@@ -106,6 +128,8 @@ mod tests {
             (&f.stem[..], f.role, f.gzip),
             (&b"x.bson"[..], Role::Bson, true)
         );
+        let f = classify(b"db/system.buckets.weather.bson").unwrap();
+        assert_eq!((&f.stem[..], f.buckets), (&b"weather"[..], true));
         let f = classify(b"oplog.bson").unwrap();
         assert_eq!((&f.dir[..], &f.stem[..]), (&b""[..], &b"oplog"[..]));
         assert_eq!(classify(b"dump/auth0/.bson"), None);
@@ -117,13 +141,20 @@ mod tests {
 
     #[test]
     fn parents_and_escapes() {
-        assert!(is_parent(b"dump", b"dump/auth0"));
-        assert!(is_parent(b"", b"auth0"));
-        assert!(!is_parent(b"dump", b"dump/a/b"));
-        assert!(!is_parent(b"dump", b"dumpster/a"));
-        assert!(!is_parent(b"", b"a/b"));
         assert_eq!(unescape(b"a%2Fb%2ec%24d"), "a/b.c$d");
         assert_eq!(unescape(b"100%"), "100%");
         assert_eq!(unescape(b"%zz%4"), "%zz%4");
+    }
+}
+
+#[cfg(test)]
+mod cut_tests {
+    use super::*;
+
+    #[test]
+    fn cuts_at_a_character_boundary() {
+        assert_eq!(cut("abc", 3), "abc");
+        assert_eq!(cut("abcd", 3), "abc...");
+        assert_eq!(cut("aé", 2), "a...");
     }
 }

@@ -1,13 +1,14 @@
 //! What a check found: a table by database and collection, totals and verdicts, as Rust values
 //! and as JSON (`serde_json::to_string(&report)`).
 
-use std::collections::BTreeMap;
+use std::io;
 use std::sync::Arc;
 
 use serde::{Serialize, Serializer};
 use serde_json::{json, Value};
 
 use super::names;
+use super::table::{Group, Key, Sorted};
 use crate::Error;
 
 /// Everything [`Checker::finish`](super::Checker::finish) found.
@@ -19,7 +20,7 @@ use crate::Error;
 /// use a0backup::check::Checker;
 /// let mut checker = Checker::new();
 /// checker.entry(b"dump/auth0/users.bson", EntryKind::File, 5, &mut &b"\x05\0\0\0\0"[..])?;
-/// let mut report = checker.finish();
+/// let mut report = checker.finish()?;
 /// report.restorable = true; // the caller's verdict on the archive itself
 /// assert!(!report.collections_ok, "users.bson has no metadata");
 /// let json = serde_json::to_value(&report).unwrap();
@@ -129,7 +130,7 @@ pub struct Totals {
 /// use a0backup::check::Checker;
 /// let mut checker = Checker::new();
 /// checker.entry(b"dump/auth0/a%2Fb.metadata.json", EntryKind::File, 2, &mut &b"{}"[..])?;
-/// let report = checker.finish();
+/// let report = checker.finish()?;
 /// let row = &report.collections[0];
 /// assert_eq!((row.database.as_str(), row.collection.as_str()), ("auth0", "a/b"));
 /// assert!(!row.bson && row.metadata && row.orphan.is_some());
@@ -142,8 +143,8 @@ pub struct CollectionReport {
     pub database: String,
     /// The collection: `collectionName` from the metadata, else the file name unescaped.
     pub collection: String,
-    /// `collection`, `view`, `timeseries` (its data is `system.buckets.NAME.bson`) or `oplog`.
-    pub kind: String,
+    /// What the collection is.
+    pub kind: CollectionKind,
     /// The `.bson` file's path in the archive (escaped as `tar` prints names), if present.
     pub bson_path: Option<String>,
     /// The `.metadata.json` file's path in the archive, if present.
@@ -160,6 +161,8 @@ pub struct CollectionReport {
     pub bytes: u64,
     /// Size of the `.bson` file in the archive.
     pub bson_file_bytes: u64,
+    /// Size of the `.metadata.json` file in the archive.
+    pub metadata_file_bytes: u64,
     /// Indexes in the metadata.
     pub indexes: u64,
     /// The first problem found in the files.
@@ -190,7 +193,7 @@ impl CollectionReport {
 /// use a0backup::check::Checker;
 /// let mut checker = Checker::new();
 /// checker.entry(b"db/c.bson", EntryKind::File, 7, &mut &b"\x05\0\0\0\0\x05\0"[..])?;
-/// let e = checker.finish().collections[0].error.clone().unwrap();
+/// let e = checker.finish()?.collections[0].error.clone().unwrap();
 /// assert_eq!((e.path.as_str(), e.document, e.offset), ("db/c.bson", Some(1), Some(5)));
 /// # Ok::<(), a0backup::Error>(())
 /// ```
@@ -213,120 +216,214 @@ pub struct CollectionError {
     pub reason: String,
 }
 
-/// What the checker gathered about one (directory, file stem) pair.
-#[derive(Debug, Default)]
-pub(super) struct Group {
-    pub(super) bson_path: Option<String>,
-    pub(super) metadata_path: Option<String>,
-    pub(super) gzip: bool,
-    pub(super) documents: u64,
-    pub(super) bytes: u64,
-    pub(super) bson_file_bytes: u64,
-    pub(super) indexes: u64,
-    pub(super) collection_name: Option<String>,
-    pub(super) kind: Option<String>,
-    pub(super) error: Option<CollectionError>,
+/// What a collection is, by its metadata's `type` (or, for the oplog, by where its file is).
+///
+/// # Examples
+///
+/// ```
+/// use a0backup::check::CollectionKind;
+/// assert_eq!(CollectionKind::Timeseries.as_str(), "timeseries");
+/// assert_eq!(CollectionKind::default(), CollectionKind::Collection);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum CollectionKind {
+    /// An ordinary collection (also when the metadata names no type, as older mongodumps
+    /// write it, or one this version does not know).
+    #[default]
+    Collection,
+    /// A view: metadata only, no `.bson`.
+    View,
+    /// A timeseries collection: its data is `system.buckets.NAME.bson`.
+    Timeseries,
+    /// `oplog.bson` beside the database directories (`mongodump --oplog`).
+    Oplog,
 }
 
-impl Group {
-    pub(super) fn set_error(&mut self, error: CollectionError) {
-        self.error.get_or_insert(error);
-    }
-}
-
-/// (archive directory, escaped collection name)
-pub(super) type Key = (Vec<u8>, Vec<u8>);
-
-/// Builds the table: pairs timeseries metadata with their buckets, finds the oplog, names the
-/// orphans.
-pub(super) fn assemble(
-    mut groups: BTreeMap<Key, Group>,
-    entries: u64,
-    other_files: u64,
-) -> CheckReport {
-    let timeseries: Vec<Key> = groups
-        .iter()
-        .filter(|(_, g)| g.kind.as_deref() == Some("timeseries") && g.bson_path.is_none())
-        .map(|(k, _)| k.clone())
-        .collect();
-    for key in timeseries {
-        let buckets = (key.0.clone(), [&b"system.buckets."[..], &key.1].concat());
-        if groups
-            .get(&buckets)
-            .is_some_and(|b| b.metadata_path.is_none())
-        {
-            let b = groups.remove(&buckets).unwrap_or_default();
-            if let Some(g) = groups.get_mut(&key) {
-                let (name, kind, indexes, metadata_path) = (
-                    g.collection_name.take(),
-                    g.kind.take(),
-                    g.indexes,
-                    g.metadata_path.take(),
-                );
-                let error = g.error.take().or(b.error.clone());
-                *g = Group {
-                    collection_name: name,
-                    kind,
-                    indexes,
-                    metadata_path,
-                    error,
-                    ..b
-                };
-            }
+impl CollectionKind {
+    /// The name as mongodump's metadata writes it (`oplog` for the oplog).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CollectionKind::Collection => "collection",
+            CollectionKind::View => "view",
+            CollectionKind::Timeseries => "timeseries",
+            CollectionKind::Oplog => "oplog",
         }
     }
-    let dirs: Vec<Vec<u8>> = groups.keys().map(|(d, _)| d.clone()).collect();
-    let mut report = CheckReport {
-        entries,
-        other_files,
-        ..Default::default()
-    };
-    for ((dir, stem), g) in groups {
-        let is_oplog = stem == b"oplog"
-            && g.metadata_path.is_none()
-            && (dirs.iter().all(|d| *d == dir) || dirs.iter().any(|d| names::is_parent(&dir, d)));
-        let kind = match (&g.kind, is_oplog) {
-            (_, true) => "oplog".to_string(),
-            (Some(k), _) => k.clone(),
-            (None, _) => "collection".to_string(),
-        };
-        let orphan = match (g.bson_path.is_some(), g.metadata_path.is_some()) {
-            (true, false) if !is_oplog => Some("no .metadata.json: mongorestore would restore the documents without their indexes and options".to_string()),
-            (false, true) if kind != "view" => Some("no .bson: the collection's documents are not in the backup".to_string()),
-            _ => None,
-        };
-        report.collections.push(CollectionReport {
-            database: if is_oplog {
-                String::new()
-            } else {
-                names::database(&dir)
+
+    /// The kind a metadata `type` names.
+    pub(super) fn from_metadata(t: &str) -> CollectionKind {
+        match t {
+            "view" => CollectionKind::View,
+            "timeseries" => CollectionKind::Timeseries,
+            _ => CollectionKind::Collection,
+        }
+    }
+
+    pub(super) fn from_index(i: u8) -> Option<CollectionKind> {
+        [
+            CollectionKind::Collection,
+            CollectionKind::View,
+            CollectionKind::Timeseries,
+            CollectionKind::Oplog,
+        ]
+        .get(usize::from(i))
+        .copied()
+    }
+}
+
+impl std::fmt::Display for CollectionKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The table's groups, in key order, as rows: pairs a timeseries collection's metadata with
+/// its buckets, finds the oplog, names the orphans, and sums the totals on the way. One group
+/// of look-ahead, nothing else kept.
+pub(super) struct Rows {
+    groups: Sorted,
+    pending: Option<(Key, Group)>,
+    /// Every dump file of the archive is in one directory (then an `oplog.bson` without
+    /// metadata there is the oplog even with no database directory beside it).
+    one_dir: bool,
+    pub(super) totals: Totals,
+    pub(super) all_ok: bool,
+}
+
+impl std::fmt::Debug for Rows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rows")
+            .field("totals", &self.totals)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Rows {
+    pub(super) fn new(groups: Sorted, one_dir: bool) -> Rows {
+        Rows {
+            groups,
+            pending: None,
+            one_dir,
+            totals: Totals::default(),
+            all_ok: true,
+        }
+    }
+
+    /// The next group to make a row of: a timeseries collection's metadata and buckets paired.
+    fn next_group(&mut self) -> io::Result<Option<(Key, Group)>> {
+        let pending = match self.pending.take() {
+            Some(p) => p,
+            None => match self.groups.next().transpose()? {
+                Some(g) => g,
+                None => return Ok(None),
             },
-            collection: g.collection_name.unwrap_or_else(|| names::unescape(&stem)),
-            kind,
-            bson: g.bson_path.is_some(),
-            metadata: g.metadata_path.is_some(),
-            bson_path: g.bson_path,
-            metadata_path: g.metadata_path,
-            gzip: g.gzip,
-            documents: g.documents,
-            bytes: g.bytes,
-            bson_file_bytes: g.bson_file_bytes,
-            indexes: g.indexes,
-            error: g.error,
-            orphan,
-        });
+        };
+        let Some((key, group)) = self.groups.next().transpose()? else {
+            return Ok(Some(pending));
+        };
+        let (pk, pg) = pending;
+        if is_buckets_of(&pk, &pg, &key, &group) {
+            return Ok(Some((pk, pair_timeseries(pg, group))));
+        }
+        self.pending = Some((key, group));
+        Ok(Some((pk, pg)))
     }
-    let t = &mut report.totals;
-    for c in &report.collections {
-        t.collections += 1;
-        t.documents += c.documents;
-        t.bytes += c.bytes;
-        t.indexes += c.indexes;
-        t.damaged += u64::from(c.error.is_some());
-        t.orphans += u64::from(c.orphan.is_some());
+
+    fn step(&mut self) -> io::Result<Option<CollectionReport>> {
+        while let Some((key, group)) = self.next_group()? {
+            let Some(row) = row(key, group, self.one_dir) else {
+                continue;
+            };
+            let t = &mut self.totals;
+            t.collections += 1;
+            t.documents += row.documents;
+            t.bytes += row.bytes;
+            t.indexes += row.indexes;
+            t.damaged += u64::from(row.error.is_some());
+            t.orphans += u64::from(row.orphan.is_some());
+            self.all_ok &= row.ok();
+            return Ok(Some(row));
+        }
+        Ok(None)
     }
-    report.collections_ok = report.collections.iter().all(CollectionReport::ok);
-    report
+}
+
+impl Iterator for Rows {
+    type Item = crate::Result<CollectionReport>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.step().map_err(crate::Error::from).transpose()
+    }
+}
+
+/// Whether `(key, group)` is the buckets file of the timeseries collection `(pk, pg)`.
+fn is_buckets_of(pk: &Key, pg: &Group, key: &Key, group: &Group) -> bool {
+    key.buckets
+        && !pk.buckets
+        && (&key.dir, &key.stem) == (&pk.dir, &pk.stem)
+        && pg.kind == Some(CollectionKind::Timeseries)
+        && pg.bson_path.is_none()
+        && group.metadata_path.is_none()
+}
+
+/// The metadata of a timeseries collection with the data of its buckets.
+fn pair_timeseries(meta: Group, buckets: Group) -> Group {
+    Group {
+        collection_name: meta.collection_name,
+        kind: meta.kind,
+        indexes: meta.indexes,
+        metadata_path: meta.metadata_path,
+        metadata_file_bytes: meta.metadata_file_bytes,
+        error: meta.error.or(buckets.error),
+        has_child_dirs: meta.has_child_dirs || buckets.has_child_dirs,
+        ..buckets
+    }
+}
+
+/// One row, or none for a key that only says a directory has dump files below it.
+fn row(key: Key, g: Group, one_dir: bool) -> Option<CollectionReport> {
+    if g.bson_path.is_none() && g.metadata_path.is_none() {
+        return None;
+    }
+    let stem = if key.buckets {
+        [&b"system.buckets."[..], &key.stem].concat()
+    } else {
+        key.stem
+    };
+    let is_oplog = stem == b"oplog" && g.metadata_path.is_none() && (one_dir || g.has_child_dirs);
+    let kind = match (g.kind, is_oplog) {
+        (_, true) => CollectionKind::Oplog,
+        (Some(k), _) => k,
+        (None, _) => CollectionKind::Collection,
+    };
+    let orphan = match (g.bson_path.is_some(), g.metadata_path.is_some()) {
+        (true, false) if !is_oplog => Some("no .metadata.json: mongorestore would restore the documents without their indexes and options".to_string()),
+        (false, true) if kind != CollectionKind::View => Some("no .bson: the collection's documents are not in the backup".to_string()),
+        _ => None,
+    };
+    let escaped = |p: &Option<Vec<u8>>| p.as_deref().map(crate::archive::escape_name);
+    Some(CollectionReport {
+        database: if is_oplog {
+            String::new()
+        } else {
+            names::database(&key.dir)
+        },
+        collection: g.collection_name.unwrap_or_else(|| names::unescape(&stem)),
+        kind,
+        bson: g.bson_path.is_some(),
+        metadata: g.metadata_path.is_some(),
+        bson_path: escaped(&g.bson_path),
+        metadata_path: escaped(&g.metadata_path),
+        gzip: g.gzip,
+        documents: g.documents,
+        bytes: g.bytes,
+        bson_file_bytes: g.bson_file_bytes,
+        metadata_file_bytes: g.metadata_file_bytes,
+        indexes: g.indexes,
+        error: g.error,
+        orphan,
+    })
 }
 
 impl CheckReport {
@@ -335,25 +432,28 @@ impl CheckReport {
     /// # Examples
     ///
     /// ```
-    /// let json = a0backup::check::Checker::new().finish().to_json();
+    /// let json = a0backup::check::Checker::new().finish()?.to_json();
     /// assert_eq!(json["totals"]["collections"], 0);
     /// assert_eq!(json["collections_ok"], true);
+    /// # Ok::<(), a0backup::Error>(())
     /// ```
     pub fn to_json(&self) -> Value {
         let t = &self.totals;
+        // What is known before the rows comes first, so that a report can be written as its
+        // rows come (`check --json`), with the same key order.
         json!({
             "restorable": self.restorable,
             "refusal": self.refusal,
-            "collections_ok": self.collections_ok,
+            "md5": self.md5.map(|d| d.to_string()),
+            "entries": self.entries,
+            "other_files": self.other_files,
+            "warnings": self.warnings,
             "collections": self.collections.iter().map(CollectionReport::to_json).collect::<Vec<_>>(),
+            "collections_ok": self.collections_ok,
             "totals": {
                 "collections": t.collections, "documents": t.documents, "bytes": t.bytes,
                 "indexes": t.indexes, "damaged": t.damaged, "orphans": t.orphans,
             },
-            "entries": self.entries,
-            "other_files": self.other_files,
-            "md5": self.md5.map(|d| d.to_string()),
-            "warnings": self.warnings,
         })
     }
 }
@@ -369,11 +469,12 @@ impl CollectionReport {
     /// ```
     pub fn to_json(&self) -> Value {
         json!({
-            "database": self.database, "collection": self.collection, "kind": self.kind,
+            "database": self.database, "collection": self.collection, "kind": self.kind.as_str(),
             "bson_path": self.bson_path, "metadata_path": self.metadata_path,
             "bson": self.bson, "metadata": self.metadata, "gzip": self.gzip,
             "documents": self.documents, "bytes": self.bytes,
-            "bson_file_bytes": self.bson_file_bytes, "indexes": self.indexes,
+            "bson_file_bytes": self.bson_file_bytes,
+            "metadata_file_bytes": self.metadata_file_bytes, "indexes": self.indexes,
             "error": self.error.as_ref().map(|e| json!({
                 "path": e.path, "document": e.document, "offset": e.offset, "at": e.at,
                 "line": e.line, "column": e.column, "reason": e.reason,

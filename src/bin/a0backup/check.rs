@@ -1,14 +1,16 @@
 //! `a0backup check`: will this backup restore? One pass, nothing written: the md5, decryption,
 //! gzip, the tar under restore's own policy, and every collection of the mongodump inside.
 
-use std::path::PathBuf;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 
-use a0backup::check::{check_reader, CheckOptions, CheckReport};
+use a0backup::archive::escape_name;
+use a0backup::check::{check_stream, CheckOptions, CheckReport, Checked};
 use clap::Args;
 
 use crate::args::{decrypt_options, md5_said, ExpectedMd5Args, FormatArgs};
-use crate::failure::Failure;
-use crate::io::{is_dash, one_stdin, open_input};
+use crate::failure::{io_failure, Failure};
+use crate::io::{is_dash, one_stdin, open_input, safe};
 use crate::password::ListPasswordArgs;
 use crate::restore::SafetyArgs;
 
@@ -44,19 +46,25 @@ pub fn check(a: CheckArgs, quiet: bool, json: bool) -> Result<(), Failure> {
         .expected_md5(checked.as_ref().map(|e| e.md5))
         .decrypt_options(decrypt_options(format))
         .unpack(a.safety.options()?);
-    let report = check_reader(input.reader, password.as_ref(), &options)?;
-    if json {
-        outln!("{}", report.to_json())?;
+    let mut stream = check_stream(input.reader, password.as_ref(), &options)?;
+    // The rows come one at a time, so that a backup of a million collections is printed in
+    // the memory of one.
+    let report = if json {
+        print_json(stream)?
     } else if !quiet {
-        print_table(&report)?;
-    }
+        print_table(stream)?
+    } else {
+        stream.by_ref().try_for_each(|r| r.map(drop))?;
+        stream.finish()?
+    };
     for w in &report.warnings {
-        eprintln!("a0backup: warning: {w}");
+        eprintln!("a0backup: warning: {}", safe(w));
     }
     if let Some(refusal) = &report.refusal_error {
-        // The refusal in the command's words (`--allow-symlinks`, `--max-size`, ...).
+        // The refusal in the command's words (`--allow-symlinks`, `--max-size`, ...), with the
+        // exit code restore would end with (5 for the policy, 1 for a damaged tar stream).
         return Err(Failure {
-            code: a0backup::error::ErrorKind::UnsafeArchive.exit_code(),
+            code: refusal.error().exit_code(),
             message: format!(
                 "restore would refuse this backup: {}",
                 crate::failure::message(refusal.error())
@@ -85,8 +93,17 @@ pub fn check(a: CheckArgs, quiet: bool, json: bool) -> Result<(), Failure> {
     Ok(())
 }
 
-/// One line per collection, as an admin reads it.
-fn print_table(report: &CheckReport) -> Result<(), Failure> {
+/// `DB.COLL` as a terminal shows it: escaped as GNU tar escapes names.
+pub fn shown_name(database: &str, collection: &str) -> String {
+    if database.is_empty() {
+        escape_name(collection.as_bytes())
+    } else {
+        escape_name(format!("{database}.{collection}").as_bytes())
+    }
+}
+
+/// One line per collection, as an admin reads it, then the totals.
+fn print_table(mut stream: Checked) -> Result<CheckReport, Failure> {
     outln!(
         "{:<40} {:>10} {:>14} {:>7}  status",
         "collection",
@@ -94,31 +111,28 @@ fn print_table(report: &CheckReport) -> Result<(), Failure> {
         "bytes",
         "indexes"
     )?;
-    for c in &report.collections {
-        let name = if c.database.is_empty() {
-            c.collection.clone()
-        } else {
-            format!("{}.{}", c.database, c.collection)
-        };
+    for c in stream.by_ref() {
+        let c = c?;
         let status = match (&c.error, &c.orphan) {
             (Some(e), _) => format!(
                 "DAMAGED: {}{}",
                 e.document
                     .map(|d| format!("document {d} at byte {}: ", e.offset.unwrap_or(0)))
                     .unwrap_or_default(),
-                e.reason
+                safe(&e.reason)
             ),
             (None, Some(o)) => format!("INCOMPLETE: {o}"),
             (None, None) => "ok".to_string(),
         };
         outln!(
             "{:<40} {:>10} {:>14} {:>7}  {status}",
-            name,
+            shown_name(&c.database, &c.collection),
             c.documents,
             c.bytes,
             c.indexes
         )?;
     }
+    let report = stream.finish()?;
     let t = &report.totals;
     outln!(
         "{:<40} {:>10} {:>14} {:>7}",
@@ -126,5 +140,48 @@ fn print_table(report: &CheckReport) -> Result<(), Failure> {
         t.documents,
         t.bytes,
         t.indexes
-    )
+    )?;
+    Ok(report)
+}
+
+/// The report as one JSON object (`CheckReport::to_json`'s), written as the rows come.
+fn print_json(mut stream: Checked) -> Result<CheckReport, Failure> {
+    let mut head = stream.report().to_json();
+    let mut tail = serde_json::Map::new();
+    if let Some(fields) = head.as_object_mut() {
+        for key in ["collections", "collections_ok", "totals"] {
+            fields.remove(key);
+        }
+    }
+    let head = head.to_string();
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let mut put = |s: &str| out.write_all(s.as_bytes());
+    let written = (|| -> Result<CheckReport, Failure> {
+        put(&head[..head.len() - 1]).map_err(stdout_failure)?;
+        put(",\"collections\":[").map_err(stdout_failure)?;
+        let mut first = true;
+        for row in stream.by_ref() {
+            let row = row?.to_json().to_string();
+            put(if first { "" } else { "," }).map_err(stdout_failure)?;
+            put(&row).map_err(stdout_failure)?;
+            first = false;
+        }
+        let report = stream.finish()?;
+        let full = report.to_json();
+        for key in ["collections_ok", "totals"] {
+            tail.insert(key.to_string(), full[key].clone());
+        }
+        let tail = serde_json::Value::Object(tail).to_string();
+        put("],").map_err(stdout_failure)?;
+        put(&tail[1..]).map_err(stdout_failure)?;
+        put("\n").map_err(stdout_failure)?;
+        Ok(report)
+    })();
+    let report = written?;
+    out.flush().map_err(stdout_failure)?;
+    Ok(report)
+}
+
+fn stdout_failure(e: io::Error) -> Failure {
+    io_failure(Path::new("-"), e)
 }

@@ -31,6 +31,27 @@ pub fn input_reader(path: &Path) -> Result<(Box<dyn Read>, Option<u64>), Failure
     }
 }
 
+/// A message made safe for a terminal: control characters (which a name from an archive may
+/// carry into an error or a reason) become C or octal escapes, as GNU tar prints names; the rest
+/// stays as it is (a name already escaped is not escaped twice).
+pub fn safe(message: &str) -> String {
+    if !message.chars().any(char::is_control) {
+        return message.to_string();
+    }
+    let mut out = String::with_capacity(message.len() + 8);
+    for c in message.chars() {
+        if c.is_control() {
+            let mut buf = [0u8; 4];
+            out.push_str(&a0backup::archive::escape_name(
+                c.encode_utf8(&mut buf).as_bytes(),
+            ));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// How INPUT is named in messages: its path, or "standard input" for `-`.
 pub fn display_input(p: &Path) -> String {
     if is_dash(p) {

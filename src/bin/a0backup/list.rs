@@ -37,17 +37,22 @@ pub fn list(a: ListArgs, json: bool) -> Result<(), Failure> {
     let input = open_input(&a.input)?;
     let password = a.password.for_input(latin1, &a.input, &input.head)?;
     let input = input.reader;
+    if a.collections {
+        return match password {
+            Some(pw) => {
+                let options = decrypt_options(format).expect_gzip(true);
+                let r = a0backup::DecryptReader::new(input, &pw, &options)?;
+                crate::collections::print(r, json)
+            }
+            None => crate::collections::print(input, json),
+        };
+    }
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let mut write_err = None;
-    let mut table = crate::collections::Table::default();
     let mut tvf = Tvf::default();
     {
         let mut each = |e: &EntryInfo| {
-            if a.collections {
-                table.add(e);
-                return;
-            }
             if json {
                 let line = json!({"path": e.path.to_string_lossy(), "type": e.kind.letter().to_string(),
                     "size": e.size, "mode": e.mode, "mtime": e.mtime,
@@ -74,9 +79,6 @@ pub fn list(a: ListArgs, json: bool) -> Result<(), Failure> {
         }
     }
     out.flush().map_err(|e| io_failure(Path::new("-"), e))?;
-    if a.collections {
-        table.print(json)?;
-    }
     match write_err {
         Some(e) => Err(io_failure(Path::new("-"), e)),
         None => Ok(()),

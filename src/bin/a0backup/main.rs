@@ -92,8 +92,9 @@ enum Command {
     List(list::ListArgs),
     /// Check that a backup would restore, without restoring it: its md5, decryption, gzip, the
     /// archive under restore's safety policy, and every collection's BSON and metadata. Exit 0
-    /// only when it would restore and every collection reads cleanly; 5 when restore would
-    /// refuse it; 6 when it would restore but collection data is damaged or incomplete.
+    /// only when it would restore and every collection reads cleanly; restore's own exit code
+    /// when restore would refuse it (5 for the safety policy); 6 when it would restore but
+    /// collection data is damaged or incomplete.
     Check(check::CheckArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
@@ -138,7 +139,9 @@ fn command() -> clap::Command {
 
 fn report(f: Failure) -> ExitCode {
     if !f.message.is_empty() {
-        eprintln!("a0backup: {}", f.message);
+        // A name from the archive may be in the message: no control character reaches the
+        // terminal raw.
+        eprintln!("a0backup: {}", io::safe(&f.message));
     }
     ExitCode::from(f.code)
 }

@@ -222,7 +222,7 @@ fn report_unpacked(
         );
     }
     for w in &s.warnings {
-        eprintln!("a0backup: warning: {w}");
+        eprintln!("a0backup: warning: {}", crate::io::safe(w));
     }
     if s.trailing_bytes > 0 {
         eprintln!(
