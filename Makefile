@@ -26,7 +26,8 @@ all: capi
 # Every test: the Rust suite (interop with Node and OpenSSL, C tests under valgrind, replayed
 # fuzz corpora, a dependent crate that must not build the C library), the README's C steps
 # without installing, the C library installed into a temporary prefix and linked with
-# pkg-config, and the Node and Python callers.
+# pkg-config, and the Node and Python packages built with the library inside, installed from
+# their package files and tested (examples/run-tests.sh).
 test: tests/producers/node/node_modules/.package-lock.json
 	$(CARGO) test --all-features
 	$(MAKE) sample
