@@ -26,7 +26,8 @@ all: capi
 # Every test: the Rust suite (interop with Node and OpenSSL, C tests under valgrind, replayed
 # fuzz corpora, a dependent crate that must not build the C library), the README's C steps
 # without installing, the C library installed into a temporary prefix and linked with
-# pkg-config, and the Node and Python callers.
+# pkg-config, and the Node and Python packages built with the library inside, installed from
+# their package files and tested (examples/run-tests.sh).
 test: tests/producers/node/node_modules/.package-lock.json
 	$(CARGO) test --all-features
 	$(MAKE) sample
@@ -38,12 +39,13 @@ test: tests/producers/node/node_modules/.package-lock.json
 tests/producers/node/node_modules/.package-lock.json: tests/producers/node/package-lock.json
 	cd tests/producers/node && npm ci --no-audit --no-fund
 
-# The README's main job, exactly as written there, then checked against the sample's manifest.
+# The README's main job, exactly as written there (into ./sample-restore, in .gitignore; run
+# twice, it replaces its own output with --force), then checked against the sample's manifest.
 sample:
 	$(CARGO) run --release --features cli -- restore --password Passw0rd --force \
 	    --status tests/data/sample-backup/backup-status.txt \
-	    tests/data/sample-backup/backup-retrieve.tar.gz.enc -C /tmp/sample-restore
-	cd /tmp/sample-restore && sha256sum --quiet -c $(CURDIR)/tests/data/sample-backup/manifest.sha256
+	    tests/data/sample-backup/backup-retrieve.tar.gz.enc -C sample-restore
+	cd sample-restore && sha256sum --quiet -c $(CURDIR)/tests/data/sample-backup/manifest.sha256
 
 # The crate is an rlib; the C libraries are its lib target built as a cdylib and a staticlib
 # with the `capi` feature, the shared one with its soname.

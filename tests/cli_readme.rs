@@ -1,8 +1,9 @@
 //! The README's command blocks run as written (issue 13): every ```sh block that uses the
 //! command is marked `<!-- README-CLI-TEST ... -->` and runs here, unchanged, in `sh -eu`.
 //!
-//! Each block runs in a fresh directory holding `tests` (a link to this repository's), with
-//! the built `a0backup` first on PATH and HOME in the scratch directory. Two programs are
+//! Each block runs twice in a row in a fresh directory holding `tests` (a link to this
+//! repository's), with the built `a0backup` first on PATH and HOME in the scratch directory: a
+//! block must work again where it already ran. Two programs are
 //! stood in for, by shell functions that accept only what the README writes: `cargo` (`run
 //! --release --features cli -- ARGS` runs the built binary with ARGS; `install --locked --path
 //! . --features cli` checks that an `a0backup` is on PATH, since a test cannot install), and
@@ -84,20 +85,23 @@ fn every_command_block_of_the_readme_runs_as_written() {
         let d = work.path();
         std::os::unix::fs::symlink(repo.join("tests"), d.join("tests")).unwrap();
         std::fs::create_dir(d.join("home")).unwrap();
-        let out = Command::new("sh")
-            .args(["-eu", "-c", &format!("{STAND_INS}\n{body}\n")])
-            .current_dir(d)
-            .env("PATH", &path)
-            .env("HOME", d.join("home"))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "the README block\n{body}\nfailed: {}\nstdout:\n{}\nstderr:\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        // Twice in a row in the same directory: a reader runs a block again.
+        for run in ["first", "second"] {
+            let out = Command::new("sh")
+                .args(["-eu", "-c", &format!("{STAND_INS}\n{body}\n")])
+                .current_dir(d)
+                .env("PATH", &path)
+                .env("HOME", d.join("home"))
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "the README block\n{body}\nfailed on its {run} run: {}\nstdout:\n{}\nstderr:\n{}",
+                out.status,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
         // What the blocks say they make, they made.
         for (said, made) in [
             ("-C sample-restore", "sample-restore/dump/auth0/users.bson"),

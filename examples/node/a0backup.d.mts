@@ -28,23 +28,28 @@ interface CipherOptions {
   onProgress?: ProgressHandler;
 }
 
-export interface DecryptOptions extends CipherOptions {
+/** Whether a call may replace what is there: `replace` (the Rust library's name). */
+interface ReplaceOptions {
+  /** Replace an existing output file or non-empty destination (default false). */
+  replace?: boolean;
+  /**
+   * @deprecated The name of `replace` before 0.2, accepted (with a DeprecationWarning) until
+   * the next release. Giving both with different values is a TypeError.
+   */
+  overwrite?: boolean;
+}
+
+export interface DecryptOptions extends CipherOptions, ReplaceOptions {
   /** The md5 (hex) the encrypted input must have, as `a0cli backup-status` reports it. */
   expectedMd5?: string | null;
-  /** Replace an existing output. */
-  overwrite?: boolean;
   /** Require the plaintext to begin like gzip, so a wrong password fails before any output. */
   expectGzip?: boolean;
 }
 
-export interface EncryptOptions extends CipherOptions {
-  overwrite?: boolean;
-}
+export interface EncryptOptions extends CipherOptions, ReplaceOptions {}
 
-export interface RestoreOptions extends CipherOptions {
+export interface RestoreOptions extends CipherOptions, ReplaceOptions {
   expectedMd5?: string | null;
-  /** Replace an existing non-empty destination. */
-  overwrite?: boolean;
   /** Extract symlinks that stay inside the destination. */
   allowSymlinks?: boolean;
   /** Extract hardlinks to files extracted earlier. */
@@ -53,13 +58,12 @@ export interface RestoreOptions extends CipherOptions {
   maxTotalBytes?: number | bigint;
 }
 
-export interface PackOptions extends CipherOptions {
-  overwrite?: boolean;
+export interface PackOptions extends CipherOptions, ReplaceOptions {
   /** gzip level, 0-9 (default 5: smaller than `gzip -6` on mongodump data). */
   level?: number;
 }
 
-export interface CheckOptions extends Omit<RestoreOptions, 'overwrite' | 'onProgress'> {}
+export interface CheckOptions extends Omit<RestoreOptions, 'replace' | 'overwrite' | 'onProgress'> {}
 
 /** Why a collection does not read cleanly. */
 export interface CollectionError {
@@ -77,27 +81,27 @@ export interface CollectionReport {
   database: string;
   collection: string;
   kind: string;
-  bson_path: string | null;
-  metadata_path: string | null;
+  bsonPath: string | null;
+  metadataPath: string | null;
   bson: boolean;
   metadata: boolean;
   gzip: boolean;
   documents: number;
   bytes: number;
-  bson_file_bytes: number;
+  bsonFileBytes: number;
   indexes: number;
   error: CollectionError | null;
   orphan: string | null;
 }
 
-/** What checkBackup found (the library's JSON, its snake_case keys as they are). */
+/** What checkBackup found: the library's JSON report, its keys in camelCase. */
 export interface CheckReport {
   /** Whether restore would accept the backup. */
   restorable: boolean;
   /** Why restore would refuse it. */
   refusal: string | null;
   /** Every collection has its files and reads cleanly. */
-  collections_ok: boolean;
+  collectionsOk: boolean;
   collections: CollectionReport[];
   totals: {
     collections: number;
@@ -108,38 +112,69 @@ export interface CheckReport {
     orphans: number;
   };
   entries: number;
-  other_files: number;
+  otherFiles: number;
   /** The md5 of the input as read, when one was expected. */
   md5: string | null;
   warnings: string[];
 }
 
-export declare const OK: 0;
-export declare const ERR_IO: 1;
-export declare const ERR_INVALID_ARGUMENT: 2;
-export declare const ERR_WRONG_PASSWORD: 3;
-export declare const ERR_CHECKSUM_MISMATCH: 4;
-export declare const ERR_UNSAFE_ARCHIVE: 5;
-export declare const ERR_MALFORMED: 6;
-export declare const ERR_CANCELLED: 7;
-export declare const ERR_PANIC: 8;
-export declare const ERR_UNSUPPORTED: 9;
-export declare const ERR_ALREADY_EXISTS: 10;
-export declare const ERR_CHANGED_WHILE_READING: 11;
+/**
+ * The A0B_ERR_* name of the library's result (include/a0backup.h): an A0BackupError's `code`.
+ * Its number (the a0b_result) is the error's `errno`.
+ */
+export type ErrorCode =
+  | 'A0B_ERR_IO' // 1: reading or writing failed (exit 1)
+  | 'A0B_ERR_INVALID_ARGUMENT' // 2: a bad argument (exit 2)
+  | 'A0B_ERR_WRONG_PASSWORD' // 3: probably a wrong password (exit 3)
+  | 'A0B_ERR_CHECKSUM_MISMATCH' // 4: the md5 does not match (exit 4)
+  | 'A0B_ERR_UNSAFE_ARCHIVE' // 5: restore refused an entry or a limit was exceeded (exit 5)
+  | 'A0B_ERR_MALFORMED' // 6: damaged data (exit 1)
+  | 'A0B_ERR_CANCELLED' // 7: cancelled by onProgress or a signal (exit 1)
+  | 'A0B_ERR_PANIC' // 8: a bug in the library, caught
+  | 'A0B_ERR_UNSUPPORTED' // 9: not supported (exit 2)
+  | 'A0B_ERR_ALREADY_EXISTS' // 10: the output exists and `replace` was not given (exit 1)
+  | 'A0B_ERR_CHANGED_WHILE_READING'; // 11: pack saw a file change (exit 1)
+
+/** The name of a0b_result 0, success (never an error's code). */
+export declare const OK: 'A0B_OK';
+export declare const ERR_IO: 'A0B_ERR_IO';
+export declare const ERR_INVALID_ARGUMENT: 'A0B_ERR_INVALID_ARGUMENT';
+export declare const ERR_WRONG_PASSWORD: 'A0B_ERR_WRONG_PASSWORD';
+export declare const ERR_CHECKSUM_MISMATCH: 'A0B_ERR_CHECKSUM_MISMATCH';
+export declare const ERR_UNSAFE_ARCHIVE: 'A0B_ERR_UNSAFE_ARCHIVE';
+export declare const ERR_MALFORMED: 'A0B_ERR_MALFORMED';
+export declare const ERR_CANCELLED: 'A0B_ERR_CANCELLED';
+export declare const ERR_PANIC: 'A0B_ERR_PANIC';
+export declare const ERR_UNSUPPORTED: 'A0B_ERR_UNSUPPORTED';
+export declare const ERR_ALREADY_EXISTS: 'A0B_ERR_ALREADY_EXISTS';
+export declare const ERR_CHANGED_WHILE_READING: 'A0B_ERR_CHANGED_WHILE_READING';
 export declare const FORMAT_AUTO: 0;
 export declare const FORMAT_NODE: 1;
 export declare const FORMAT_OPENSSL_MD5: 2;
 export declare const FORMAT_OPENSSL_PBKDF2: 3;
 
-/** A failed call: `code` is the library's result (ERR_*), `codeName` its A0B_ERR_* name. */
+/**
+ * A failed call: `code` is the A0B_ERR_* name of the library's result (equal to the ERR_*
+ * constant), `errno` its number, and the message is the library's.
+ */
 export declare class A0BackupError extends Error {
-  constructor(code: number, message?: string);
+  /** `code`: the A0B_ERR_* name or the a0b_result number. */
+  constructor(code: ErrorCode | number, message?: string);
   readonly name: 'A0BackupError';
-  readonly code: number;
-  readonly codeName: string;
+  readonly code: ErrorCode;
+  /** The a0b_result number of `code` (A0B_ERR_WRONG_PASSWORD: 3). */
+  readonly errno: number;
+  /** @deprecated The same as `code`; to be removed in the next release. */
+  readonly codeName: ErrorCode;
 }
 
-/** The path of the shared library: $A0BACKUP_LIB, next to the package, or a checkout's build. */
+/**
+ * The file of the C library this package loaded: $A0BACKUP_LIB when set, else the one bundled
+ * in the package for this platform (prebuilds/), else the system's found by its soname (then
+ * the soname itself where the file cannot be told, outside Linux). When none loads, importing
+ * the package fails with an Error whose `code` is 'ERR_A0BACKUP_LIBRARY_NOT_FOUND' and whose
+ * `tried` lists each place and why.
+ */
 export declare function libraryPath(): string;
 /** The message of the last failure on this thread ('' if none). */
 export declare function lastErrorMessage(): string;

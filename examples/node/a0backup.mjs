@@ -1,18 +1,22 @@
 // a0backup from Node, through the C library (include/a0backup.h) and koffi: the synchronous API.
 //
 //   import * as a0b from 'a0backup';
-//   a0b.restore('backup-retrieve.tar.gz.enc', '/tmp/restore', 'Passw0rd',
+//   a0b.restore('backup-retrieve.tar.gz.enc', 'restored', 'Passw0rd',
 //               { expectedMd5: 'eccdb928a3bab23f725f955b68ef66ff' });
 //
 // These calls BLOCK the event loop while they run (seconds to minutes for a big backup): use them
 // in scripts and workers. 'a0backup/promises' (promises.mjs) has the same calls as Promises that
 // run in a worker thread, with progress and an AbortSignal; restoreStream here is one of them.
 //
-// The library is found at $A0BACKUP_LIB, else next to this file (liba0backup.so in the
-// package's directory), else at ../../target/capi/ (where `make capi` puts it in a checkout of
-// the repository). Every failure throws an A0BackupError whose `.code` is the a0b_result
-// (A0B_ERR_*) and whose message is the library's. Passwords are Buffers (their bytes as they
-// are) or strings (their UTF-8 bytes, as Node's crypto.createCipher uses them).
+// The library is loaded from, in order: $A0BACKUP_LIB (alone when set), the copy bundled in the
+// package for this platform (prebuilds/, put there by `npm pack`), else the system's (the
+// soname, e.g. liba0backup.so.0.1, through the dynamic loader: `make install`, `cargo cinstall`).
+// When none loads, the import fails with an Error whose `code` is
+// 'ERR_A0BACKUP_LIBRARY_NOT_FOUND', whose `tried` lists each place and why it did not do, and
+// whose message says the same. Every failure of a call throws an A0BackupError whose `.code` is
+// the A0B_ERR_* name of the a0b_result (`.errno` its number) and whose message is the
+// library's. Passwords are Buffers (their bytes as they are) or strings (their UTF-8 bytes, as
+// Node's crypto.createCipher uses them).
 //
 // Besides the file functions, the library's streams are here without temporary files:
 // decryptBuffer / encryptBuffer (Buffer to Buffer), restoreBuffer (a Buffer into a directory),
@@ -20,54 +24,37 @@
 // decryptStreamSync / encryptStreamSync / restoreStreamSync / md5StreamSync over plain JS read
 // and write functions.
 
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import koffi from 'koffi';
-import { bytesArg, cString, formatArg, passwordArg, pathArg } from './internal.mjs';
+import {
+  bytesArg, camelKeys, cString, formatArg, normalizeOptions, passwordArg, pathArg,
+} from './internal.mjs';
+import { lib } from './library.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const libName = process.platform === 'darwin' ? 'liba0backup.dylib'
-  : process.platform === 'win32' ? 'a0backup.dll' : 'liba0backup.so';
-
-/**
- * The path of the shared library this module loads: $A0BACKUP_LIB, else the library next to
- * this file, else the one `make capi` builds in a checkout of the repository.
- */
-export function libraryPath() {
-  if (process.env.A0BACKUP_LIB) return path.resolve(process.env.A0BACKUP_LIB);
-  const candidates = [path.join(here, libName), path.resolve(here, '..', '..', 'target', 'capi', libName)];
-  const found = candidates.find((p) => fs.existsSync(p));
-  if (found === undefined) {
-    throw new Error(`a0backup: no ${libName} at ${candidates.join(' or ')}: set A0BACKUP_LIB to the `
-      + 'library\'s path (build it with `make capi` in the a0backup repository)');
-  }
-  return found;
-}
-
-const lib = koffi.load(libraryPath());
+export { libraryPath } from './library.mjs';
 
 // --- Result codes and formats, as in the header -------------------------------------------------
 
-export const OK = 0;
-export const ERR_IO = 1;
-export const ERR_INVALID_ARGUMENT = 2;
-export const ERR_WRONG_PASSWORD = 3;
-export const ERR_CHECKSUM_MISMATCH = 4;
-export const ERR_UNSAFE_ARCHIVE = 5;
-export const ERR_MALFORMED = 6;
-export const ERR_CANCELLED = 7;
-export const ERR_PANIC = 8;
-export const ERR_UNSUPPORTED = 9;
-export const ERR_ALREADY_EXISTS = 10;
-export const ERR_CHANGED_WHILE_READING = 11;
-
-const CODE_NAMES = {
-  1: 'A0B_ERR_IO', 2: 'A0B_ERR_INVALID_ARGUMENT', 3: 'A0B_ERR_WRONG_PASSWORD',
-  4: 'A0B_ERR_CHECKSUM_MISMATCH', 5: 'A0B_ERR_UNSAFE_ARCHIVE', 6: 'A0B_ERR_MALFORMED',
-  7: 'A0B_ERR_CANCELLED', 8: 'A0B_ERR_PANIC', 9: 'A0B_ERR_UNSUPPORTED', 10: 'A0B_ERR_ALREADY_EXISTS',
-  11: 'A0B_ERR_CHANGED_WHILE_READING',
+// The a0b_result numbers by name: an A0BackupError's `code` is the name, `errno` the number.
+const ERRNO = {
+  A0B_OK: 0, A0B_ERR_IO: 1, A0B_ERR_INVALID_ARGUMENT: 2, A0B_ERR_WRONG_PASSWORD: 3,
+  A0B_ERR_CHECKSUM_MISMATCH: 4, A0B_ERR_UNSAFE_ARCHIVE: 5, A0B_ERR_MALFORMED: 6,
+  A0B_ERR_CANCELLED: 7, A0B_ERR_PANIC: 8, A0B_ERR_UNSUPPORTED: 9, A0B_ERR_ALREADY_EXISTS: 10,
+  A0B_ERR_CHANGED_WHILE_READING: 11,
 };
+const CODE_NAMES = Object.fromEntries(Object.entries(ERRNO).map(([name, n]) => [n, name]));
+
+export const OK = 'A0B_OK';
+export const ERR_IO = 'A0B_ERR_IO';
+export const ERR_INVALID_ARGUMENT = 'A0B_ERR_INVALID_ARGUMENT';
+export const ERR_WRONG_PASSWORD = 'A0B_ERR_WRONG_PASSWORD';
+export const ERR_CHECKSUM_MISMATCH = 'A0B_ERR_CHECKSUM_MISMATCH';
+export const ERR_UNSAFE_ARCHIVE = 'A0B_ERR_UNSAFE_ARCHIVE';
+export const ERR_MALFORMED = 'A0B_ERR_MALFORMED';
+export const ERR_CANCELLED = 'A0B_ERR_CANCELLED';
+export const ERR_PANIC = 'A0B_ERR_PANIC';
+export const ERR_UNSUPPORTED = 'A0B_ERR_UNSUPPORTED';
+export const ERR_ALREADY_EXISTS = 'A0B_ERR_ALREADY_EXISTS';
+export const ERR_CHANGED_WHILE_READING = 'A0B_ERR_CHANGED_WHILE_READING';
 
 export const FORMAT_AUTO = 0;
 export const FORMAT_NODE = 1;
@@ -124,13 +111,24 @@ const c = {
 
 // --- Errors ------------------------------------------------------------------------------------
 
-/** A failed call: `.code` is the a0b_result, `.codeName` its A0B_ERR_* name. */
+/**
+ * A failed call: `code` is the A0B_ERR_* name of the library's result (a string, e.g.
+ * 'A0B_ERR_WRONG_PASSWORD', equal to the ERR_* constant), `errno` its number (the a0b_result),
+ * and the message is the library's.
+ */
 export class A0BackupError extends Error {
+  /** `code`: the A0B_ERR_* name or the a0b_result number. */
   constructor(code, message) {
-    super(message || CODE_NAMES[code] || `a0backup error ${code}`);
+    const name = typeof code === 'number' ? (CODE_NAMES[code] ?? `A0B_ERR_${code}`) : String(code);
+    super(message || name);
     this.name = 'A0BackupError';
-    this.code = code;
-    this.codeName = CODE_NAMES[code] || `A0B_ERR_${code}`;
+    this.code = name;
+    this.errno = typeof code === 'number' ? code : (ERRNO[name] ?? null);
+  }
+
+  /** @deprecated The same as `code` (its name when `code` was the number); to be removed. */
+  get codeName() {
+    return this.code;
   }
 }
 
@@ -144,7 +142,7 @@ export function lastErrorMessage() {
 }
 
 function check(rc) {
-  if (rc !== OK) throw new A0BackupError(rc, lastErrorMessage());
+  if (rc !== ERRNO.A0B_OK) throw new A0BackupError(rc, lastErrorMessage());
 }
 
 // --- Argument conversion -----------------------------------------------------------------------
@@ -222,10 +220,12 @@ class CallbackScope {
  * `false` cancels (A0B_ERR_CANCELLED), and so does throwing, in which case the thrown error is
  * rethrown once the library has cleaned up.
  */
-function withOptions(opts, call) {
+function withOptions(options, call) {
+  const opts = normalizeOptions(options);
   const o = {};
   check(c.optionsInit(o));
-  if (opts.overwrite !== undefined) o.overwrite = opts.overwrite ? 1 : 0;
+  // `replace` is the C struct's `overwrite`.
+  if (opts.replace !== undefined) o.overwrite = opts.replace ? 1 : 0;
   if (opts.format !== undefined) o.format = formatArg(opts.format);
   if (opts.pbkdf2Iterations !== undefined) o.pbkdf2_iterations = opts.pbkdf2Iterations;
   if (opts.expectGzip !== undefined) o.expect_gzip = opts.expectGzip ? 1 : 0;
@@ -279,7 +279,7 @@ export function deriveKeyIv(password) {
 
 /**
  * Decrypts `input` into `output`, published only when complete (and, with `expectedMd5`, only
- * when the md5 of `input` matches). Options: expectedMd5, overwrite, expectGzip,
+ * when the md5 of `input` matches). Options: expectedMd5, replace, expectGzip,
  * format ('auto' | 'node' | 'openssl-md5' | 'openssl-pbkdf2'), pbkdf2Iterations, onProgress.
  */
 export function decryptFile(input, output, password, opts = {}) {
@@ -296,7 +296,7 @@ export function encryptFile(input, output, password, opts = {}) {
 
 /**
  * Restores an encrypted backup (.tar.gz.enc) into `destDir`, which appears (or is replaced, with
- * `overwrite`) only when everything checked out. Options: expectedMd5, overwrite, onProgress,
+ * `replace`) only when everything checked out. Options: expectedMd5, replace, onProgress,
  * format, allowSymlinks, allowHardlinks, maxTotalBytes.
  */
 export function restore(input, destDir, password, opts = {}) {
@@ -307,7 +307,7 @@ export function restore(input, destDir, password, opts = {}) {
 
 /**
  * Packs `srcDir` into `output` as a .tar.gz, encrypted unless `password` is null, and returns
- * the md5 (hex) of what it wrote. Options: overwrite, level (0-9), format, onProgress.
+ * the md5 (hex) of what it wrote. Options: replace, level (0-9), format, onProgress.
  */
 export function pack(srcDir, output, password, opts = {}) {
   const pw = passwordArg(password);
@@ -321,7 +321,8 @@ export function pack(srcDir, output, password, opts = {}) {
  * a plain .tar.gz with null), gzip, the archive under restore's safety policy, and every
  * collection of the mongodump inside. Returns the report: `restorable` and `refusal` say whether
  * restore would accept it, `collectionsOk` and `collections` how each collection reads (the
- * JSON's snake_case keys as they are). A wrong md5 or password throws. Options: expectedMd5,
+ * library's JSON report with its keys in camelCase: `other_files` is `otherFiles`). A wrong md5
+ * or password throws. Options: expectedMd5,
  * format, allowSymlinks, allowHardlinks, maxTotalBytes.
  */
 export function checkBackup(input, password, opts = {}) {
@@ -329,7 +330,7 @@ export function checkBackup(input, password, opts = {}) {
   const out = [null];
   withOptions(opts, (o) => c.check(pathArg(input), pw.ptr, pw.len, opts.expectedMd5 ?? null, o, out));
   try {
-    return JSON.parse(koffi.decode(out[0], 'char', -1));
+    return camelKeys(JSON.parse(koffi.decode(out[0], 'char', -1)));
   } finally {
     c.stringFree(out[0]);
   }

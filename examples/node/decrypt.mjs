@@ -47,7 +47,7 @@ if (args.length > 3 && /^--(md5(=|$)|expect-gzip$)/.test(args[0])) {
   usage('options come after PASSWORD INPUT OUTPUT (the first three arguments are taken as they are)');
 }
 const [password, input, output] = args;
-const opts = { format: 'node', overwrite: true, expectGzip: /\.t?gz\.enc$/i.test(input) || /\.t?gz$/i.test(output) };
+const opts = { format: 'node', replace: true, expectGzip: /\.t?gz\.enc$/i.test(input) || /\.t?gz$/i.test(output) };
 for (let i = 3; i < args.length; i++) {
   const a = args[i];
   if (a === '--md5') {

@@ -49,3 +49,40 @@ export function formatArg(format) {
   }
   return f;
 }
+
+let overwriteWarned = false;
+
+/**
+ * The options with `replace` resolved: `overwrite`, its name before 0.2, is accepted for one
+ * more release, with a DeprecationWarning (once per process); both with different values is a
+ * TypeError. Returns a new object without `overwrite`.
+ */
+export function normalizeOptions(opts) {
+  if (opts === undefined || opts === null || !Object.hasOwn(opts, 'overwrite')) return opts;
+  const { overwrite, ...rest } = opts;
+  if (overwrite === undefined) return rest;
+  if (rest.replace !== undefined && Boolean(rest.replace) !== Boolean(overwrite)) {
+    throw new TypeError('a0backup: `overwrite` is the deprecated name of `replace`: give `replace` alone');
+  }
+  if (!overwriteWarned) {
+    overwriteWarned = true;
+    process.emitWarning('a0backup: the option `overwrite` is deprecated and will be removed in the next '
+      + 'release: use `replace`', { type: 'DeprecationWarning', code: 'A0BACKUP_DEP_OVERWRITE' });
+  }
+  return { ...rest, replace: rest.replace ?? overwrite };
+}
+
+/** snake_case to camelCase: `collections_ok` -> `collectionsOk`. */
+export function camelCase(key) {
+  return key.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
+}
+
+/**
+ * A copy of the library's JSON with every object key in camelCase (the reports' keys are field
+ * names, never data: a collection's name is a value).
+ */
+export function camelKeys(value) {
+  if (Array.isArray(value)) return value.map(camelKeys);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [camelCase(k), camelKeys(v)]));
+}

@@ -8,7 +8,8 @@ import type {
 
 export type {
   BytesLike, CheckOptions, CheckReport, CollectionError, CollectionReport, DecryptOptions,
-  EncryptOptions, Format, PackOptions, Password, PathLike, ProgressHandler, RestoreOptions,
+  EncryptOptions, ErrorCode, Format, PackOptions, Password, PathLike, ProgressHandler,
+  RestoreOptions,
 } from './a0backup.mjs';
 export {
   A0BackupError, OK, ERR_IO, ERR_INVALID_ARGUMENT, ERR_WRONG_PASSWORD, ERR_CHECKSUM_MISMATCH,

@@ -2,7 +2,7 @@
 // thread, so the event loop keeps running (a server keeps serving) during a restore.
 //
 //   import * as a0b from 'a0backup/promises';
-//   await a0b.restore('backup-retrieve.tar.gz.enc', '/tmp/restore', 'Passw0rd', {
+//   await a0b.restore('backup-retrieve.tar.gz.enc', 'restored', 'Passw0rd', {
 //     expectedMd5: 'eccdb928a3bab23f725f955b68ef66ff',
 //     onProgress: (done, total) => console.log(`${done} bytes read`),
 //     signal: AbortSignal.timeout(600_000),
@@ -21,7 +21,8 @@
 import { Worker } from 'node:worker_threads';
 import * as a0b from './a0backup.mjs';
 import { cancel, feed, newChannel, wake } from './channel.mjs';
-import { pathArg } from './internal.mjs';
+import { normalizeOptions, pathArg } from './internal.mjs';
+import { librarySpec } from './library.mjs';
 
 export {
   A0BackupError, OK, ERR_IO, ERR_INVALID_ARGUMENT, ERR_WRONG_PASSWORD, ERR_CHECKSUM_MISMATCH,
@@ -33,7 +34,7 @@ export {
 const ERROR_TYPES = { TypeError, RangeError };
 
 function errorFrom(m) {
-  if (m.code !== undefined) return new a0b.A0BackupError(m.code, m.message);
+  if (m.errno !== undefined) return new a0b.A0BackupError(m.errno, m.message);
   const e = new (ERROR_TYPES[m.name] ?? Error)(m.message);
   if (m.stack) e.stack = m.stack;
   return e;
@@ -49,13 +50,15 @@ function cancelledError(signal) {
  * Runs a0backup.mjs's `fn(...args, opts)` in a worker. `source` (an async iterable) feeds
  * the read function that replaces args[0]. `opts` undefined: the call takes no options.
  */
-function inWorker(fn, args, opts, source) {
+function inWorker(fn, args, options, source) {
+  // On this thread, so a deprecation warning is this thread's.
+  const opts = normalizeOptions(options);
   const { onProgress, signal, ...plain } = opts ?? {};
   if (signal?.aborted) return Promise.reject(cancelledError(signal));
   const sab = newChannel(source !== undefined);
   const worker = new Worker(new URL('./worker.mjs', import.meta.url), {
     workerData: {
-      a0backupCall: true, lib: a0b.libraryPath(), fn, args,
+      a0backupCall: true, lib: librarySpec(), fn, args,
       opts: opts === undefined ? undefined : plain, progress: !!onProgress, sab, stream: source !== undefined,
     },
   });

@@ -1,16 +1,18 @@
 // The worker thread of the promise API (promises.mjs): runs one synchronous call of
 // a0backup.mjs, so the thread that asked for it keeps its event loop.
 //
-// workerData: { lib (the library's path), fn (a0backup.mjs's function), args, opts (without
-// functions), progress (whether to post progress), sab (channel.mjs), stream (args[0] is the
-// read function over the channel) }. Posts { progress: [done, total] } per report when asked,
-// then one { ok: true, value } or { ok: false, code?, name, message, stack }.
+// workerData: { lib (what the calling thread loaded: library.mjs's librarySpec()), fn
+// (a0backup.mjs's function), args, opts (without functions), progress (whether to post
+// progress), sab (channel.mjs), stream (args[0] is the read function over the channel) }.
+// Posts { progress: [done, total] } per report when asked, then one { ok: true, value } or
+// { ok: false, errno?, name, message, stack }.
 
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { cancelled, channelReader } from './channel.mjs';
 
 async function run({ lib, fn, args, opts, progress, sab, stream }) {
-  process.env.A0BACKUP_LIB = lib;
+  // The library the calling thread loaded, wherever it was found (library.mjs reads this).
+  globalThis[Symbol.for('a0backup.workerLibrary')] = lib;
   const a0b = await import('./a0backup.mjs');
   const call = [...args];
   if (stream) call[0] = channelReader(sab);
@@ -30,7 +32,7 @@ async function run({ lib, fn, args, opts, progress, sab, stream }) {
   } catch (e) {
     parentPort.postMessage({
       ok: false,
-      code: e instanceof a0b.A0BackupError ? e.code : undefined,
+      errno: e instanceof a0b.A0BackupError ? e.errno : undefined,
       name: e?.name,
       message: e?.message ?? String(e),
       stack: e?.stack,

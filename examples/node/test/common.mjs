@@ -144,6 +144,8 @@ export function expectCode(fn, code) {
   assert.throws(fn, (e) => {
     assert.ok(e instanceof a0b.A0BackupError, `an A0BackupError, not ${e}`);
     assert.equal(e.code, code, `code ${e.code} (${e.message}), expected ${code}`);
+    assert.match(e.code, /^A0B_ERR_[A-Z_]+$/);
+    assert.ok(Number.isInteger(e.errno) && e.errno > 0, `errno ${e.errno}`);
     assert.equal(typeof e.message, 'string');
     assert.ok(e.message.length > 0, 'the error has the library message');
     return true;
@@ -160,6 +162,7 @@ export async function rejectsCode(promise, code) {
   await assert.rejects(promise, (e) => {
     assert.ok(e instanceof a0b.A0BackupError, `an A0BackupError, not ${e}`);
     assert.equal(e.code, code, `code ${e.code} (${e.message}), expected ${code}`);
+    assert.ok(Number.isInteger(e.errno) && e.errno > 0, `errno ${e.errno}`);
     assert.ok(e.message.length > 0, 'the error has the library message');
     return true;
   });

@@ -70,7 +70,9 @@ test('decryptFile, encryptFile, checkBackup and the buffers, against node:crypto
 
   const report = await a0b.checkBackup(sample, SAMPLE_PASSWORD, { expectedMd5 });
   assert.equal(report.restorable, true);
+  assert.equal(report.collectionsOk, true);
   assert.equal(report.md5, md5Of(enc));
+  assert.ok(report.collections.every((c) => 'bsonFileBytes' in c && !('bson_file_bytes' in c)));
 
   const decrypted = await a0b.decryptBuffer(enc, SAMPLE_PASSWORD, { expectGzip: true });
   assert.ok(Buffer.isBuffer(decrypted));
@@ -212,3 +214,17 @@ test('restoreStream: failures leave nothing and say why', async (t) => {
   assert.deepEqual(fs.readdirSync(dir), [], 'nothing left behind');
 });
 
+
+test('replace (and its deprecated name overwrite) through the worker', async (t) => {
+  const dir = tempDir(t);
+  const dest = path.join(dir, 'd');
+  await a0b.restore(sample, dest, SAMPLE_PASSWORD);
+  await rejectsCode(a0b.restore(sample, dest, SAMPLE_PASSWORD), a0b.ERR_ALREADY_EXISTS);
+  await a0b.restore(sample, dest, SAMPLE_PASSWORD, { replace: true });
+  await a0b.restore(sample, dest, SAMPLE_PASSWORD, { overwrite: true });
+  checkAgainstManifest(dest);
+  await assert.rejects(a0b.restore(sample, dest, SAMPLE_PASSWORD, { overwrite: false, replace: true }), TypeError);
+  // The error crosses the thread as an A0BackupError with its string code and errno.
+  await assert.rejects(a0b.restore(sample, path.join(dir, 'e'), 'wrong'),
+    (e) => e instanceof a0b.A0BackupError && e.code === 'A0B_ERR_WRONG_PASSWORD' && e.errno === 3);
+});

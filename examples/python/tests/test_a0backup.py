@@ -3,7 +3,8 @@ runs them from outside the source tree):
 
     python -m unittest discover -s examples/python/tests -v
 
-The library comes from $A0BACKUP_LIB (see the package's docstring).
+The library is the one the package loads (the copy in the wheel, when the environment names none;
+see the package's docstring).
 """
 
 import hashlib
@@ -179,11 +180,35 @@ class SampleBackupTest(TempDirTestCase):
         self.check_manifest(dest)
         self.assertTrue(seen, "progress was reported")
         self.assertEqual(seen[-1][0], os.path.getsize(SAMPLE))
-        # A non-empty destination stays unless overwrite is set, and the message says so in
+        # A non-empty destination stays unless replace is set, and the message says so in
         # neutral words (no command-line option).
         e = self.assertCode(a0backup.ERR_ALREADY_EXISTS, a0backup.restore, SAMPLE, dest, SAMPLE_PASSWORD)
         self.assertEqual(e.message, "%s already exists; choose a new destination or allow replacing it" % dest)
-        a0backup.restore(SAMPLE, dest, SAMPLE_PASSWORD.encode(), expected_md5=md5, overwrite=True)
+        self.assertCode(a0backup.ERR_ALREADY_EXISTS, a0backup.restore, SAMPLE, dest, SAMPLE_PASSWORD, replace=False)
+        a0backup.restore(SAMPLE, dest, SAMPLE_PASSWORD.encode(), expected_md5=md5, replace=True)
+        self.check_manifest(dest)
+
+    def test_overwrite_is_the_deprecated_name_of_replace(self):
+        dest = self.path("restore")
+        a0backup.restore(SAMPLE, dest, SAMPLE_PASSWORD)
+        for call in (
+            lambda **kw: a0backup.restore(SAMPLE, dest, SAMPLE_PASSWORD, **kw),
+            lambda **kw: a0backup.decrypt_file(SAMPLE, self.path("out.tar.gz"), SAMPLE_PASSWORD, **kw),
+            lambda **kw: a0backup.encrypt_file(SAMPLE, self.path("out.enc"), "pw", **kw),
+            lambda **kw: a0backup.pack(os.path.join(dest, "dump"), self.path("out.tgz"), None, **kw),
+            lambda **kw: a0backup.restore_stream(read(SAMPLE), dest, SAMPLE_PASSWORD, **kw),
+        ):
+            call(replace=True)  # the output exists now: only replace (or overwrite) goes on
+            self.assertCode(a0backup.ERR_ALREADY_EXISTS, call)
+            with self.assertWarns(DeprecationWarning) as w:
+                call(overwrite=True)
+            self.assertIn("use `replace`", str(w.warning))
+            self.assertEqual(w.filename, __file__, "the warning points at the caller")
+            with self.assertRaises(TypeError):
+                call(overwrite=True, replace=False)
+            with self.assertWarns(DeprecationWarning):
+                self.assertCode(a0backup.ERR_ALREADY_EXISTS, call, overwrite=False)
+            call(replace=True)
         self.check_manifest(dest)
 
     def test_checksum_mismatch(self):
@@ -224,7 +249,7 @@ class SampleBackupTest(TempDirTestCase):
         a0backup.restore(SAMPLE, dest, SAMPLE_PASSWORD)
         before = {f: sha256(os.path.join(dest, f)) for f in list_files(dest)}
         write(os.path.join(dest, "mine.txt"), b"mine")
-        self.assertCode(a0backup.ERR_CANCELLED, a0backup.restore, SAMPLE, dest, SAMPLE_PASSWORD, overwrite=True,
+        self.assertCode(a0backup.ERR_CANCELLED, a0backup.restore, SAMPLE, dest, SAMPLE_PASSWORD, replace=True,
                         on_progress=cancel)
         self.assertEqual(read(os.path.join(dest, "mine.txt")), b"mine")
         self.assertEqual({f: sha256(os.path.join(dest, f)) for f in list_files(dest) if f != "mine.txt"}, before)
@@ -252,7 +277,7 @@ class SampleBackupTest(TempDirTestCase):
             last.append(done)
             return done < (4 << 20)
 
-        self.assertCode(a0backup.ERR_CANCELLED, a0backup.decrypt_file, src, out, "pw", overwrite=True,
+        self.assertCode(a0backup.ERR_CANCELLED, a0backup.decrypt_file, src, out, "pw", replace=True,
                         on_progress=halfway)
         self.assertTrue(0 < last[-1] < (8 << 20), last[-1])
         self.assertEqual(read(out), b"keep me")

@@ -25,8 +25,13 @@ export async function checkAndPack(input: string): Promise<string> {
   try {
     sync.decryptFile(input, 'out.tar.gz', 'pw', { expectGzip: true });
   } catch (e) {
-    if (e instanceof sync.A0BackupError && e.code === sync.ERR_WRONG_PASSWORD) return e.codeName;
+    if (e instanceof sync.A0BackupError && e.code === sync.ERR_WRONG_PASSWORD) return `${e.code} ${e.errno}`;
+    if (e instanceof sync.A0BackupError && e.code === 'A0B_ERR_CHECKSUM_MISMATCH') return e.code;
   }
+  sync.restore(input, 'dest', 'pw', { replace: true });
+  const code: a0b.ErrorCode = 'A0B_ERR_IO';
+  void code;
+  if (!report.collectionsOk) return `${report.otherFiles} ${report.collections[0]?.bsonFileBytes}`;
   const cipher = new sync.Cipher({ key: Buffer.alloc(32), iv: Buffer.alloc(16) });
   cipher.seek(16n).apply(plain);
   cipher.free();
@@ -40,6 +45,11 @@ export async function misuse(): Promise<void> {
   await a0b.decryptFile('in', 'out', 'pw', { expectedMD5: 'x' });
   // @ts-expect-error pack resolves to the md5, a string
   const n: number = await a0b.pack('src', 'out', null);
+  // @ts-expect-error report keys are camelCase
+  void (await a0b.checkBackup('in', null)).collections_ok;
+  // @ts-expect-error no such error code
+  const bad: a0b.ErrorCode = 'A0B_ERR_NOPE';
+  void bad;
   // @ts-expect-error the synchronous restore returns nothing to await on
   const p: Promise<void> = sync.restore('in', 'dest', 'pw');
   void n;

@@ -1,15 +1,22 @@
 """a0backup from Python, through the C library (include/a0backup.h) and ctypes (stdlib only).
 
     import a0backup
-    a0backup.restore("backup-retrieve.tar.gz.enc", "/tmp/restore", "Passw0rd",
+    a0backup.restore("backup-retrieve.tar.gz.enc", "restored", "Passw0rd",
                      expected_md5="eccdb928a3bab23f725f955b68ef66ff")
 
-The package is pure Python; the C library (liba0backup.so, from `make capi`) is found at the
-path in the environment variable A0BACKUP_LIB, else next to this file (a0backup/liba0backup.so
-in the installed package: copy it there, or into src/a0backup/ before `pip install`). Importing
-without either raises LibraryNotFoundError, naming both places. Every failure of a call raises
-A0BackupError, whose ``code`` is the a0b_result (A0B_ERR_*) and whose ``message`` is
+The C library is in the package (a0backup/liba0backup.so, built by the package's build from the
+a0backup crate: a platform wheel). It is loaded from, in order: the path in the environment
+variable A0BACKUP_LIB (alone, when it is set), the copy in the package, the system's
+(liba0backup.so.0.1 through the dynamic loader: LD_LIBRARY_PATH, the ld.so cache; `make install`
+or `cargo cinstall` install it), then what ctypes.util.find_library('a0backup') finds, if it is
+this ABI version. Importing when none loads raises LibraryNotFoundError, listing each place and
+why. library_path() says which file was loaded. Every failure of a call raises A0BackupError,
+whose ``code`` is the a0b_result (A0B_ERR_*), ``code_name`` its name, and whose ``message`` is
 a0b_last_error_message().
+
+``replace=True`` lets a call replace an existing output or non-empty destination (the
+command's --force); ``overwrite``, its name before, is still accepted with a
+DeprecationWarning and will be removed in the next release.
 
 Passwords are bytes (as they are) or str (their UTF-8 bytes, as Node's crypto.createCipher uses
 them). Paths are str, bytes or os.PathLike; the library takes UTF-8 paths, so a path whose bytes
@@ -26,9 +33,11 @@ library has cleaned up.
 """
 
 import ctypes
+import ctypes.util
 import io
 import os
 import sys
+import warnings
 from collections import namedtuple
 
 __all__ = [
@@ -86,33 +95,121 @@ elif sys.platform == "win32":
 else:
     _LIB_NAME = "liba0backup.so"
 
-
-class LibraryNotFoundError(OSError):
-    """Neither $A0BACKUP_LIB nor a library next to the package: raised by the import."""
-
+# The ABI version of the library this package was written for: the soname's (liba0backup.so.0.1),
+# 0.y for 0.y.z versions as the Makefile and cargo-c make it. tests/test_install.py holds it to the
+# package's version and to the bundled library's soname.
+ABI_VERSION = "0.1"
+if sys.platform == "darwin":
+    SONAME = "liba0backup.%s.dylib" % ABI_VERSION
+elif sys.platform == "win32":
+    SONAME = "a0backup.dll"
+else:
+    SONAME = "liba0backup.so.%s" % ABI_VERSION
 
 ENV_VAR = "A0BACKUP_LIB"
 
 
-def library_path():
-    """The path of the shared library this module loads: $A0BACKUP_LIB when it is set, else
-    the copy next to this file."""
+class LibraryNotFoundError(OSError):
+    """The C library could not be loaded: raised by the import. ``tried`` lists each place
+    looked at and why it did not do, as the message does."""
+
+    def __init__(self, tried, advice):
+        self.tried = list(tried)
+        lines = ["  %d. %s" % (i + 1, t) for i, t in enumerate(self.tried)]
+        super().__init__(
+            "a0backup: could not load the a0backup C library. Tried, in order:\n%s\n%s"
+            % ("\n".join(lines), advice)
+        )
+
+    def __str__(self):
+        return self.args[0]
+
+
+def _mapped_path(name):
+    """The file a library loaded by name was mapped from (Linux: /proc/self/maps), or None."""
+    stem = name.split(".")[0] + "."
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as f:
+            paths = {line[line.index("/"):].rstrip("\n") for line in f if "/" in line}
+    except OSError:
+        return None
+    found = {p for p in paths if os.path.basename(p).startswith(stem)}
+    return found.pop() if len(found) == 1 else None
+
+
+def _library_version(cdll):
+    f = cdll.a0b_version
+    f.restype = ctypes.c_char_p
+    f.argtypes = []
+    return f().decode("utf-8", "replace")
+
+
+def _load():
+    """(the CDLL, the path it was loaded from or the name given to the loader) of the library:
+    $A0BACKUP_LIB when it is set (it alone), else the copy bundled in the package, else the
+    system's by its soname through the dynamic loader (LD_LIBRARY_PATH, the ld.so cache, the
+    system directories), else what ctypes.util.find_library('a0backup') names, if its version
+    is this package's ABI. Raises LibraryNotFoundError listing each."""
+    tried = []
     env = os.environ.get(ENV_VAR)
     if env:
         path = os.path.abspath(env)
         if not os.path.isfile(path):
-            raise LibraryNotFoundError("a0backup: %s=%s is not a file" % (ENV_VAR, env))
-        return path
-    beside = os.path.join(_HERE, _LIB_NAME)
-    if os.path.isfile(beside):
-        return beside
+            tried.append("%s=%s: no such file" % (ENV_VAR, env))
+        else:
+            try:
+                return ctypes.CDLL(path), path
+            except OSError as e:
+                tried.append("%s=%s: %s" % (ENV_VAR, env, e))
+        raise LibraryNotFoundError(tried, "%s, when set, is the only place tried: correct or unset it." % ENV_VAR)
+    tried.append("%s: not set" % ENV_VAR)
+
+    bundled = os.path.join(_HERE, _LIB_NAME)
+    if os.path.isfile(bundled):
+        try:
+            return ctypes.CDLL(bundled), bundled
+        except OSError as e:
+            tried.append("the library bundled in the package, %s: %s" % (bundled, e))
+    else:
+        tried.append("the library bundled in the package, %s: not in this installation (a wheel built "
+                     "for this platform has it)" % bundled)
+
+    try:
+        return ctypes.CDLL(SONAME), _mapped_path(SONAME) or SONAME
+    except OSError as e:
+        tried.append("the system's %s, through the dynamic loader (LD_LIBRARY_PATH, the ld.so cache "
+                     "(ldconfig), /lib, /usr/lib): %s" % (SONAME, e))
+
+    found = ctypes.util.find_library("a0backup")
+    if found is None:
+        tried.append("ctypes.util.find_library('a0backup'): nothing found")
+    elif found == SONAME:
+        tried.append("ctypes.util.find_library('a0backup'): %s, as above" % found)
+    else:
+        try:
+            cdll = ctypes.CDLL(found)
+            version = _library_version(cdll)
+            if version.startswith(ABI_VERSION + ".") or version == ABI_VERSION:
+                return cdll, _mapped_path(found) or found
+            tried.append("ctypes.util.find_library('a0backup'): %s, version %s, not %s.x as this package "
+                         "needs" % (found, version, ABI_VERSION))
+        except (OSError, AttributeError) as e:
+            tried.append("ctypes.util.find_library('a0backup'): %s: %s" % (found, e))
     raise LibraryNotFoundError(
-        "a0backup: the C library (%s) was not found: set %s to its path, or copy it to %s"
-        % (_LIB_NAME, ENV_VAR, beside)
+        tried,
+        "Install a wheel built for this platform (it carries the library), set %s to the library's "
+        "path, or install the library (make install or cargo cinstall in the a0backup repository)." % ENV_VAR,
     )
 
 
-_lib = ctypes.CDLL(library_path())
+_lib, _lib_path = _load()
+
+
+def library_path():
+    """The C library this package loaded: its path, or, when the dynamic loader found it by
+    name and the file cannot be told (outside Linux), that name."""
+    return _lib_path
+
 
 # --- Declarations --------------------------------------------------------------------------------
 
@@ -274,6 +371,21 @@ def _format(format):
         raise ValueError("a0backup: unknown format %r (%s)" % (format, ", ".join(_FORMATS))) from None
 
 
+def _replace(replace, overwrite):
+    """The value of the `replace` option, given `overwrite`, its deprecated name (None when not
+    given): a DeprecationWarning for `overwrite`, a TypeError for both with different values."""
+    if overwrite is None:
+        return bool(replace)
+    warnings.warn(
+        "a0backup: the option `overwrite` is deprecated and will be removed in the next release: use `replace`",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    if replace is not None and bool(replace) != bool(overwrite):
+        raise TypeError("a0backup: `overwrite` is the deprecated name of `replace`: give `replace` alone")
+    return bool(overwrite)
+
+
 class _Callbacks:
     """Python functions as C callbacks for one call. An exception raised by one fails the call
     (the callback returns non-zero to the library) and is re-raised by ``check`` once the
@@ -386,8 +498,8 @@ def derive_key_iv(password):
     return KeyIv(key.raw, iv.raw)
 
 
-def decrypt_file(input, output, password, *, expected_md5=None, overwrite=False, expect_gzip=False,
-                 format=None, pbkdf2_iterations=None, on_progress=None):
+def decrypt_file(input, output, password, *, expected_md5=None, replace=None, expect_gzip=False,
+                 format=None, pbkdf2_iterations=None, on_progress=None, overwrite=None):
     """Decrypts ``input`` into ``output``, published only when complete (and, with
     ``expected_md5``, only when the md5 of ``input`` matches). ``format``: 'auto' (default),
     'node', 'openssl-md5' or 'openssl-pbkdf2'."""
@@ -395,31 +507,31 @@ def decrypt_file(input, output, password, *, expected_md5=None, overwrite=False,
     _call_with_options(
         lambda o, _: _decrypt_file(_path(input), _path(output), pw, n, _md5_arg(expected_md5), o),
         on_progress,
-        overwrite=overwrite, expect_gzip=expect_gzip, format=_format(format),
+        overwrite=_replace(replace, overwrite), expect_gzip=expect_gzip, format=_format(format),
         pbkdf2_iterations=pbkdf2_iterations,
     )
 
 
-def encrypt_file(input, output, password, *, format=None, overwrite=False, pbkdf2_iterations=None,
-                 on_progress=None):
+def encrypt_file(input, output, password, *, format=None, replace=None, pbkdf2_iterations=None,
+                 on_progress=None, overwrite=None):
     """Encrypts ``input`` into ``output`` (default format: 'node', the appliance's)."""
     pw, n = _password(password)
     _call_with_options(
         lambda o, _: _encrypt_file(_path(input), _path(output), pw, n, o),
         on_progress,
-        overwrite=overwrite, format=_format(format), pbkdf2_iterations=pbkdf2_iterations,
+        overwrite=_replace(replace, overwrite), format=_format(format), pbkdf2_iterations=pbkdf2_iterations,
     )
 
 
-def restore(input, dest_dir, password, *, expected_md5=None, overwrite=False, on_progress=None,
-            format=None, allow_symlinks=False, allow_hardlinks=False, max_total_bytes=None):
+def restore(input, dest_dir, password, *, expected_md5=None, replace=None, on_progress=None,
+            format=None, allow_symlinks=False, allow_hardlinks=False, max_total_bytes=None, overwrite=None):
     """Restores an encrypted backup (.tar.gz.enc) into ``dest_dir``, which appears (or is
-    replaced, with ``overwrite``) only when everything checked out."""
+    replaced, with ``replace``) only when everything checked out."""
     pw, n = _password(password)
     _call_with_options(
         lambda o, _: _restore(_path(input), _path(dest_dir), pw, n, _md5_arg(expected_md5), o),
         on_progress,
-        overwrite=overwrite, format=_format(format), allow_symlinks=allow_symlinks,
+        overwrite=_replace(replace, overwrite), format=_format(format), allow_symlinks=allow_symlinks,
         allow_hardlinks=allow_hardlinks, max_total_bytes=max_total_bytes,
     )
 
@@ -447,8 +559,8 @@ def check(input, password=None, *, expected_md5=None, format=None, allow_symlink
         _string_free(out)
 
 
-def pack(src_dir, output, password, *, overwrite=False, level=None, format=None, pbkdf2_iterations=None,
-         on_progress=None):
+def pack(src_dir, output, password, *, replace=None, level=None, format=None, pbkdf2_iterations=None,
+         on_progress=None, overwrite=None):
     """Packs ``src_dir`` (its name is the archive's top entry, as with ``tar czf out dump``) into
     ``output`` as a .tar.gz, encrypted unless ``password`` is None; returns the md5 (hex) of
     what it wrote."""
@@ -457,7 +569,8 @@ def pack(src_dir, output, password, *, overwrite=False, level=None, format=None,
     _call_with_options(
         lambda o, _: _pack(_path(src_dir), _path(output), pw, n, hex_out, o),
         on_progress,
-        overwrite=overwrite, gzip_level=level, format=_format(format), pbkdf2_iterations=pbkdf2_iterations,
+        overwrite=_replace(replace, overwrite), gzip_level=level, format=_format(format),
+        pbkdf2_iterations=pbkdf2_iterations,
     )
     return hex_out.value.decode("ascii")
 
@@ -514,8 +627,9 @@ def encrypt_bytes(data, password, **options):
     return out.getvalue()
 
 
-def restore_stream(source, dest_dir, password, *, expected_md5=None, overwrite=False, on_progress=None,
-                   format=None, allow_symlinks=False, allow_hardlinks=False, max_total_bytes=None):
+def restore_stream(source, dest_dir, password, *, expected_md5=None, replace=None, on_progress=None,
+                   format=None, allow_symlinks=False, allow_hardlinks=False, max_total_bytes=None,
+                   overwrite=None):
     """Restores the encrypted backup that ``source`` gives (a binary file object, or bytes)
     into ``dest_dir``, with restore()'s guarantees: ``dest_dir`` appears only when everything
     checked out, and a source that fails leaves nothing behind."""
@@ -523,7 +637,7 @@ def restore_stream(source, dest_dir, password, *, expected_md5=None, overwrite=F
     _call_with_options(
         lambda o, cb: _restore_stream(cb.reader(source), None, _path(dest_dir), pw, n, _md5_arg(expected_md5), o),
         on_progress,
-        overwrite=overwrite, format=_format(format), allow_symlinks=allow_symlinks,
+        overwrite=_replace(replace, overwrite), format=_format(format), allow_symlinks=allow_symlinks,
         allow_hardlinks=allow_hardlinks, max_total_bytes=max_total_bytes,
     )
 
