@@ -418,6 +418,11 @@ def bson_corpus():
     write("bson", "length-too-long", struct.pack("<i", len(doc) + 1) + doc[4:] + b"\0")
     write("bson", "nested-overruns", bson_doc([bson_el(0x03, b"o", struct.pack("<i", 99) + inner[4:])]))
     write("bson", "negative-length", struct.pack("<i", -5) + bytes(8))
+    # Text that is not UTF-8 (the BSON corpus's decodeErrors): a string, a name, a regex.
+    bad = struct.pack("<i", 3) + b"\xe9\xe9\0"
+    write("bson", "string-not-utf8", bson_doc([bson_el(0x02, b"s", bad)]))
+    write("bson", "name-not-utf8", bson_doc([bson_el(0x10, b"\xc0\xaf", struct.pack("<i", 1))]))
+    write("bson", "regex-not-utf8", bson_doc([bson_el(0x0B, b"re", b"\xed\xa0\x80\0i\0")]))
 
 
 # ---------------------------------------------------------------------------------- inflate

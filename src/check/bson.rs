@@ -15,8 +15,11 @@
 //! * a file that ends inside a document (or inside its length prefix) is an error at that
 //!   document.
 //!
-//! The content of strings is not checked for UTF-8, nor are array keys checked to be `0`, `1`,
-//! ...: mongod stores such documents, so they restore.
+//! Every string (values of type string, code, symbol, DBPointer and code with scope), element
+//! name and regular expression is checked to be UTF-8, as MongoDB's BSON corpus (the test suite
+//! every driver follows) requires: a driver refuses to read such a document, so it is damaged
+//! data even where mongod stored it. Array keys are not checked to be `0`, `1`, ...: drivers
+//! read such arrays, and mongod stores them.
 //!
 //! The walk is iterative (no recursion on hostile nesting) and every index is checked, so no
 //! input makes it panic.
@@ -277,6 +280,7 @@ pub fn check_document(doc: &[u8]) -> Result<(), (usize, String)> {
                 "an element name runs past the end of its document".to_string(),
             )
         })?;
+        utf8(doc, pos + 1, name_end, "an element name").map_err(|r| (at, r))?;
         pos = name_end + 1;
         let value = pos;
         let overrun = |what: &str| {
@@ -314,7 +318,11 @@ pub fn check_document(doc: &[u8]) -> Result<(), (usize, String)> {
             0x0B => {
                 let pattern =
                     find_nul(doc, value, limit).ok_or_else(|| overrun("regex pattern"))?;
-                find_nul(doc, pattern + 1, limit).ok_or_else(|| overrun("regex options"))? + 1
+                utf8(doc, value, pattern, "a regex pattern").map_err(|r| (at, r))?;
+                let options =
+                    find_nul(doc, pattern + 1, limit).ok_or_else(|| overrun("regex options"))?;
+                utf8(doc, pattern + 1, options, "regex options").map_err(|r| (at, r))?;
+                options + 1
             }
             0x05 => {
                 let n = read_len(doc, value, limit).map_err(|r| (at, r))?;
@@ -393,8 +401,22 @@ fn string(doc: &[u8], at: usize, limit: usize) -> Result<usize, String> {
         .filter(|&e| e <= limit)
         .ok_or_else(|| format!("a string of {n} bytes runs past the end of its document"))?;
     match doc[end - 1] {
-        0 => Ok(end),
+        0 => {
+            utf8(doc, at + 4, end - 1, "a string")?;
+            Ok(end)
+        }
         b => Err(format!("a string of {n} bytes ends in 0x{b:02x}, not NUL")),
+    }
+}
+
+/// `doc[from..to]`, the text of `what`, is UTF-8.
+fn utf8(doc: &[u8], from: usize, to: usize, what: &str) -> Result<(), String> {
+    match std::str::from_utf8(&doc[from..to]) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(format!(
+            "{what} that is not valid UTF-8 (at its byte {})",
+            e.valid_up_to()
+        )),
     }
 }
 

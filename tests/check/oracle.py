@@ -8,8 +8,9 @@
                            ({"file", "documents", "bytes", "error"}) for a .bson file, and
                            whether bson.json_util.loads reads a .metadata.json file
 
-Datetimes out of Python's range and strings that are not UTF-8 are decoded leniently
-(DATETIME_AUTO, surrogateescape): they are content, not framing, and mongod stores them.
+Datetimes out of Python's range are decoded leniently (DATETIME_AUTO): they are content, not
+framing. Strings, names and regexes that are not UTF-8 are refused (pymongo's strict default),
+as MongoDB's BSON corpus requires of every driver.
 """
 import json
 import os
@@ -32,12 +33,9 @@ from bson.timestamp import Timestamp
 try:
     from bson.codec_options import DatetimeConversion
 
-    OPTIONS = CodecOptions(
-        datetime_conversion=DatetimeConversion.DATETIME_AUTO,
-        unicode_decode_error_handler="surrogateescape",
-    )
+    OPTIONS = CodecOptions(datetime_conversion=DatetimeConversion.DATETIME_AUTO)
 except ImportError:  # pymongo < 4.3
-    OPTIONS = CodecOptions(unicode_decode_error_handler="surrogateescape")
+    OPTIONS = CodecOptions()
 
 MAX = 16 * 1024 * 1024 + 16 * 1024
 
