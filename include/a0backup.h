@@ -124,6 +124,13 @@ typedef struct a0b_options {
   uint8_t no_sync;
 } a0b_options;
 
+// Called with one JSON text (one object, NUL-terminated, `len` bytes without the NUL) and the
+// `userdata` given with the callback; returns 0 to go on, anything else to stop the call with
+// `A0B_ERR_CANCELLED`. `json` is valid only until the callback returns.
+typedef int32_t (*a0b_json_cb)(void *userdata,
+                               const char *json,
+                               size_t len);
+
 // Read callback: store up to `len` bytes in `buf`, set `*out_n` to how many were stored (0 at
 // the end of the input) and return 0; any other return value fails the call with
 // `A0B_ERR_IO` (the value is in the message). `userdata` is the pointer given with the
@@ -220,6 +227,25 @@ a0b_result a0b_check(const char *input,
                      const char *expected_md5,
                      const struct a0b_options *options,
                      char **report_json_out);
+
+// As `a0b_check`, but each collection's row of the report (the objects of its `collections`
+// array) goes to `each`, in archive-directory and name order, as the check reads them back
+// from its table; `*summary_json_out` then receives the report without its rows (its
+// `collections` array empty; `totals` and `collections_ok` over every row), to be freed with
+// `a0b_string_free`. Memory stays under 64 MiB whatever the backup holds.
+//
+// Errors: as `a0b_check`, and `A0B_ERR_CANCELLED` when `each` returns non-zero.
+//
+// # Safety
+// As `a0b_check`; `each` is a valid callback, called on this thread during the call only.
+a0b_result a0b_check_each(const char *input,
+                          const uint8_t *password,
+                          size_t password_len,
+                          const char *expected_md5,
+                          const struct a0b_options *options,
+                          a0b_json_cb each,
+                          void *userdata,
+                          char **summary_json_out);
 
 // Frees a string returned by a0backup (such as `a0b_check`'s report). NULL is a no-op.
 //

@@ -1,13 +1,14 @@
 //! `a0b_check`: will this backup restore? The report comes back as a JSON string that the
-//! caller frees with `a0b_string_free`.
+//! caller frees with `a0b_string_free`; `a0b_check_each` hands the collections' rows to a
+//! callback one at a time instead, in bounded memory whatever the backup holds.
 
-use std::ffi::{c_char, CString};
+use std::ffi::{c_char, c_void, CString};
 
 use super::boundary::{md5_arg, optional_password_arg, path_arg, Out};
 use super::files::unpack_options;
 use super::options::{a0b_options, options_arg};
 use super::*;
-use crate::check::{check_file, CheckOptions};
+use crate::check::{check_file, check_stream, CheckOptions};
 
 /// Checks the backup file `input` without writing anything: its MD5 (when `expected_md5` is
 /// not NULL), decryption (when `password` is not NULL; a plain `.tar.gz` otherwise), every gzip
@@ -45,11 +46,68 @@ pub unsafe extern "C" fn a0b_check(
             .decrypt_options(o.decrypt())
             .unpack(unpack_options(&o));
         let report = check_file(&input, pw.as_ref(), &check)?;
-        let json = CString::new(report.to_json().to_string())
-            .map_err(|_| crate::Error::InvalidArgument("the report holds a NUL byte".into()))?;
-        out.set(json.into_raw());
+        out.set(json_string(&report.to_json())?.into_raw());
         Ok(())
     }
+}
+
+/// Called with one JSON text (one object, NUL-terminated, `len` bytes without the NUL) and the
+/// `userdata` given with the callback; returns 0 to go on, anything else to stop the call with
+/// `A0B_ERR_CANCELLED`. `json` is valid only until the callback returns.
+pub type a0b_json_cb =
+    Option<unsafe extern "C" fn(userdata: *mut c_void, json: *const c_char, len: usize) -> i32>;
+
+/// As `a0b_check`, but each collection's row of the report (the objects of its `collections`
+/// array) goes to `each`, in archive-directory and name order, as the check reads them back
+/// from its table; `*summary_json_out` then receives the report without its rows (its
+/// `collections` array empty; `totals` and `collections_ok` over every row), to be freed with
+/// `a0b_string_free`. Memory stays under 64 MiB whatever the backup holds.
+///
+/// Errors: as `a0b_check`, and `A0B_ERR_CANCELLED` when `each` returns non-zero.
+///
+/// # Safety
+/// As `a0b_check`; `each` is a valid callback, called on this thread during the call only.
+#[no_mangle]
+pub unsafe extern "C" fn a0b_check_each(
+    input: *const c_char,
+    password: *const u8,
+    password_len: usize,
+    expected_md5: *const c_char,
+    options: *const a0b_options,
+    each: a0b_json_cb,
+    userdata: *mut c_void,
+    summary_json_out: *mut *mut c_char,
+) -> a0b_result {
+    ffi_boundary! {
+        let input = unsafe { path_arg(input, "input") }?;
+        let pw = unsafe { optional_password_arg(password, password_len) }?;
+        let expected = unsafe { md5_arg(expected_md5) }?;
+        let o = unsafe { options_arg(options) }?;
+        let each = each.ok_or_else(|| super::boundary::invalid("each is NULL"))?;
+        let out = unsafe { Out::new(summary_json_out, "summary_json_out") }?;
+        let check = CheckOptions::new()
+            .expected_md5(expected)
+            .decrypt_options(o.decrypt())
+            .unpack(unpack_options(&o));
+        let file = std::fs::File::open(&input).map_err(crate::Error::path(&input))?;
+        let mut rows = check_stream(file, pw.as_ref(), &check)?;
+        for row in rows.by_ref() {
+            let json = json_string(&row?.to_json())?;
+            // SAFETY: the caller's promise: a valid callback; `json` lives across the call.
+            let code = unsafe { each(userdata, json.as_ptr(), json.as_bytes().len()) };
+            if code != 0 {
+                return Err(crate::Error::Cancelled);
+            }
+        }
+        let summary = json_string(&rows.finish()?.to_json())?;
+        out.set(summary.into_raw());
+        Ok(())
+    }
+}
+
+fn json_string(value: &serde_json::Value) -> Result<CString, crate::Error> {
+    CString::new(value.to_string())
+        .map_err(|_| crate::Error::InvalidArgument("the report holds a NUL byte".into()))
 }
 
 /// Frees a string returned by a0backup (such as `a0b_check`'s report). NULL is a no-op.

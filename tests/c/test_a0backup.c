@@ -8,6 +8,21 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* a0b_check_each's callback: counts the rows (and the users collection), stops at stop_at. */
+struct rows {
+  int count;
+  int users;
+  int stop_at;
+};
+
+static int32_t count_rows(void *userdata, const char *json, size_t len) {
+  struct rows *r = userdata;
+  r->count++;
+  if (strlen(json) != len || json[0] != '{') return 1;
+  if (strstr(json, "\"collection\":\"users\"") != NULL) r->users++;
+  return r->stop_at != 0 && r->count >= r->stop_at;
+}
+
 static int passed = 0, failed = 0;
 
 #define CHECK(cond)                                                         \
@@ -188,6 +203,22 @@ static void test_files(void) {
   CHECK(a0b_check(sample, PW, PW_LEN, "00000000000000000000000000000000", NULL, &report) ==
         A0B_ERR_CHECKSUM_MISMATCH);
   CHECK(report == NULL);
+
+  /* The same, row by row: each collection's JSON to a callback, then the summary. */
+  struct rows rows = {0, 0, 0};
+  CHECK(a0b_check_each(sample, PW, PW_LEN, SAMPLE_MD5, NULL, count_rows, &rows, &report) == A0B_OK);
+  CHECK(rows.count > 0 && rows.users == 1);
+  CHECK(strstr(report, "\"collections\":[]") != NULL);
+  CHECK(strstr(report, "\"collections_ok\":true") != NULL);
+  a0b_string_free(report);
+  report = NULL;
+  rows.stop_at = 1;
+  rows.count = 0;
+  CHECK(a0b_check_each(sample, PW, PW_LEN, NULL, NULL, count_rows, &rows, &report) ==
+        A0B_ERR_CANCELLED);
+  CHECK(rows.count == 1 && report == NULL);
+  CHECK(a0b_check_each(sample, PW, PW_LEN, NULL, NULL, NULL, &rows, &report) ==
+        A0B_ERR_INVALID_ARGUMENT);
 
   /* Pack what was restored, encrypted, and restore that. */
   const char *packed = path(2, scratch, "packed.tar.gz.enc");
