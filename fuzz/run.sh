@@ -5,6 +5,10 @@
 #   fuzz/run.sh [SECONDS_PER_TARGET]
 #   FUZZ_TARGETS="inflate restore" fuzz/run.sh 300     # only these targets
 #
+# Any single allocation over MALLOC_LIMIT_MB (default 64) is a crash libFuzzer reports, so an
+# allocation bomb cannot hide; RSS_LIMIT_MB (default 2048: AddressSanitizer's shadow memory
+# counts) bounds the whole process.
+#
 # Each target starts from a copy of fuzz/corpus/<target>/ (plus fuzz/regressions/<target>/), so
 # the committed corpus does not grow by accident; crashing inputs land in
 # fuzz/artifacts/<target>/ (ignored by git). Copy one to fuzz/regressions/<target>/ to make
@@ -67,7 +71,8 @@ for t in "${targets[@]}"; do
     echo "== fuzzing $t for ${secs}s"
     set +e
     "${nice_cmd[@]}" cargo fuzz run -s "$sanitizer" "$t" "$corpus" -- \
-        -max_total_time="$secs" -rss_limit_mb=2048 -print_final_stats=1 >"$log" 2>&1
+        -max_total_time="$secs" -rss_limit_mb="${RSS_LIMIT_MB:-2048}" \
+        -malloc_limit_mb="${MALLOC_LIMIT_MB:-64}" -print_final_stats=1 >"$log" 2>&1
     rc=$?
     set -e
     n="$(sed -n 's/^stat::number_of_executed_units: *\([0-9]*\).*/\1/p' "$log" | tail -n 1)"
