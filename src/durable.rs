@@ -366,6 +366,16 @@ pub(crate) fn for_each_unowned(
     Ok(())
 }
 
+/// Whether `parent` holds an entry that one of `patterns` names (false when it cannot be
+/// listed).
+pub(crate) fn any_named(parent: &Path, patterns: &[Pattern<'_>]) -> bool {
+    fs::read_dir(parent).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|e| patterns.iter().any(|p| p.matches(&e.file_name())))
+    })
+}
+
 /// Takes the exclusive lock of the directory `dir` itself, waiting for it: the lock that
 /// publishing into `dir` and putting back what a dead run left there are done under, so
 /// that two runs never interleave their renames there. `None` where the directory cannot be

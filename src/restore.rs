@@ -213,9 +213,10 @@ pub struct RestoreSummary {
 ///
 /// [`Error::WrongPassword`] (found from the first bytes, before any file is created),
 /// [`Error::ChecksumMismatch`], [`Error::UnsafeEntry`], [`Error::LimitExceeded`],
-/// [`Error::Malformed`], [`Error::AlreadyExists`], [`Error::InvalidArgument`] (a `dest` that
-/// holds `input` or the current directory), [`Error::Cancelled`], I/O errors. In every case
-/// `dest` is left as it was.
+/// [`Error::Malformed`], [`Error::AlreadyExists`], [`Error::DestinationAppeared`] (`dest` was
+/// missing or empty at the start, and another restore published there meanwhile),
+/// [`Error::InvalidArgument`] (a `dest` that holds `input` or the current directory),
+/// [`Error::Cancelled`], I/O errors. In every case `dest` is left as it was.
 ///
 /// # Examples
 ///
@@ -300,7 +301,7 @@ pub fn restore_reader<R: Read>(
     // and stay.
     recover_set_aside(&target)?;
     durable::remove_leftovers(&target.parent, &[target.staging_pattern()], Kind::Dir)?;
-    check_destination(&target.path, options.replace)?;
+    let found = check_destination(&target.path, options.replace)?;
     let sync = options.syncs();
     let counting = Counting::new(input);
     let count = counting.count.clone();
@@ -350,7 +351,7 @@ pub fn restore_reader<R: Read>(
     };
     let progress = &mut options.progress;
     let mut check = || progress.report(count.get(), total);
-    publish(staging, &target, options.replace, sync, &mut check)?;
+    publish(staging, &target, found, options.replace, sync, &mut check)?;
     Ok(RestoreSummary {
         md5,
         input_bytes: count.get(),
@@ -457,6 +458,10 @@ impl Target {
 ///
 /// The sweep never removes the only copy of a tree.
 fn recover_set_aside(target: &Target) -> Result<()> {
+    let patterns = target.aside_patterns();
+    if !durable::any_named(&target.parent, &patterns) {
+        return Ok(()); // the common case: nothing to look at, no lock to take
+    }
     let _publishing = durable::lock_publishing(&target.parent);
     let dest = target.path.as_path();
     durable::for_each_unowned(
@@ -672,13 +677,14 @@ impl Drop for Staging {
 fn publish(
     staging: Staging,
     target: &Target,
+    found: Existing,
     replace: bool,
     sync: bool,
     check: &mut dyn FnMut() -> Result<()>,
 ) -> Result<()> {
     let dest = target.path.as_path();
     // Refused before the flush, which may take long: it is looked at again after it.
-    if let Err(e) = check_destination(dest, replace) {
+    if let Err(e) = recheck_destination(dest, replace, found) {
         return Err(staging.fail(e));
     }
     // The destination keeps the mode of an existing one; a new one gets what mkdir(1) gives.
@@ -702,7 +708,7 @@ fn publish(
     // into the same destination, and a sweep putting back a set-aside tree, never interleave
     // with them. The destination is looked at again under it.
     let publishing = durable::lock_publishing(&target.parent);
-    let existing = match check_destination(dest, replace) {
+    let existing = match recheck_destination(dest, replace, found) {
         Ok(now) => now,
         Err(e) => return Err(staging.fail(e)),
     };
@@ -710,7 +716,11 @@ fn publish(
         // rename(2) replaces an empty directory atomically.
         if let Err(e) = fs::rename(staging.path(), dest) {
             let e = match e.raw_os_error() {
-                Some(libc::ENOTEMPTY) | Some(libc::EEXIST) => Error::AlreadyExists(dest.into()),
+                // Filled since it was looked at, under the lock: by a program that does not
+                // take it.
+                Some(libc::ENOTEMPTY) | Some(libc::EEXIST) => {
+                    Error::DestinationAppeared(dest.into())
+                }
                 _ => Error::Path {
                     path: dest.to_path_buf(),
                     source: e,
@@ -731,6 +741,20 @@ fn publish(
     let removed = durable::remove_tree(&old_at);
     drop(old_lock);
     removed.map_err(|e| Error::leftover("the replaced tree", e, None))
+}
+
+/// [`check_destination`] again, at the end of a restore that found `found` at its start: a
+/// destination that was missing or empty then and holds a tree now is
+/// [`Error::DestinationAppeared`], with or without replacing, since that tree was not there
+/// to be replaced when the restore was asked for.
+fn recheck_destination(dest: &Path, replace: bool, found: Existing) -> Result<Existing> {
+    let was_a_tree = found == Existing::TreeToReplace;
+    match check_destination(dest, replace) {
+        Err(Error::AlreadyExists(_)) | Ok(Existing::TreeToReplace) if !was_a_tree => {
+            Err(Error::DestinationAppeared(dest.to_path_buf()))
+        }
+        other => other,
+    }
 }
 
 /// Opens and locks the directory at `path` (waiting for another restore that is publishing
