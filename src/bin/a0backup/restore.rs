@@ -40,11 +40,15 @@ pub struct SafetyArgs {
     /// are masked by the umask, as GNU tar does for ordinary users.
     #[arg(long, short = 'p')]
     preserve_permissions: bool,
-    /// Write only the entries whose archive path matches GLOB (repeatable; `*` and `?` match
-    /// `/` too, as in GNU tar). Every entry is still read and judged.
+    /// Write only the entries GLOB selects (repeatable), as GNU tar's member arguments with
+    /// --wildcards: an archive path it matches, and everything under a directory it matches
+    /// (`*` and `?` match `/` too; ./dump/x and dump/x name the same entry). Every entry is
+    /// still read and judged.
     #[arg(long, value_name = "GLOB")]
     include: Vec<String>,
-    /// Leave out the entries whose archive path matches GLOB (repeatable).
+    /// Leave out the entries GLOB matches (repeatable), as GNU tar's --exclude: any run of
+    /// whole components of the path (`admin`, `dump/admin`), and everything under a
+    /// directory it matches.
     #[arg(long, value_name = "GLOB")]
     exclude: Vec<String>,
     /// Write only this collection's .bson and .metadata.json (repeatable; with --include, both
