@@ -10,6 +10,7 @@
 use std::cell::Cell;
 use std::fs::{self, File};
 use std::io::{self, Read};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -295,6 +296,7 @@ pub fn restore_reader<R: Read>(
     mut options: RestoreOptions<'_>,
 ) -> Result<RestoreSummary> {
     let target = Target::of(dest)?;
+    target.check_parent()?;
     // What earlier runs on this destination left when they died (SIGKILL, power loss) goes
     // first: a tree they had set aside is put back, or removed once the destination holds
     // the new one, then their staging directories are removed. Those of live runs are locked
@@ -412,6 +414,25 @@ impl Target {
         }
     }
 
+    /// Refuses a parent that is missing, is not a directory, or cannot be written and
+    /// searched by this process (where the staging directory is made and renamed).
+    fn check_parent(&self) -> Result<()> {
+        let meta = fs::metadata(&self.parent).map_err(Error::path(&self.parent))?;
+        if !meta.is_dir() {
+            return Err(Error::path(&self.parent)(io::Error::from_raw_os_error(
+                libc::ENOTDIR,
+            )));
+        }
+        use rustix::fs::{accessat, Access, AtFlags, CWD};
+        accessat(
+            CWD,
+            &self.parent,
+            Access::WRITE_OK | Access::EXEC_OK,
+            AtFlags::EACCESS,
+        )
+        .map_err(|e| Error::path(&self.parent)(e.into()))
+    }
+
     /// The names of trees set aside by a replacing restore: this version's and earlier ones'.
     fn aside_patterns(&self) -> [Pattern<'_>; 2] {
         [
@@ -521,7 +542,22 @@ fn check_destination_with(
     replace: bool,
     device: &dyn Fn(&Path, &fs::Metadata) -> u64,
 ) -> Result<Existing> {
-    let meta = match fs::symlink_metadata(dest) {
+    // `link/` names the directory a link leads to, but rename(2) would not replace it there.
+    let meta = match fs::symlink_metadata(without_trailing_slash(dest)) {
+        Ok(m) if m.file_type().is_symlink() => {
+            let to = fs::read_link(without_trailing_slash(dest)).unwrap_or_default();
+            return Err(Error::InvalidArgument(format!(
+                "{} is a symlink (to {}): a restore renames the new tree to the destination's \
+                 name, which would replace the link, not the directory it leads to; give that \
+                 directory's own path",
+                dest.display(),
+                to.display()
+            )));
+        }
+        Ok(_) => fs::symlink_metadata(dest),
+        Err(e) => Err(e),
+    };
+    let meta = match meta {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Existing::Nothing),
         Err(e) => {
             return Err(Error::Path {
@@ -581,6 +617,49 @@ fn check_destination_with(
         });
     }
     Ok(Existing::TreeToReplace)
+}
+
+/// `path` without the `/`s at its end (`/` stays itself).
+fn without_trailing_slash(path: &Path) -> &Path {
+    let bytes = path.as_os_str().as_encoded_bytes();
+    let mut end = bytes.len();
+    while end > 1 && bytes[end - 1] == b'/' {
+        end -= 1;
+    }
+    Path::new(std::ffi::OsStr::from_bytes(&bytes[..end]))
+}
+
+/// Refuses, before any work, a destination that a restore would refuse: one that is not a
+/// directory or is a symlink (`-C link/`), a non-empty one without `replace`, one with a file
+/// system mounted inside or that holds the current directory, and one whose parent is
+/// missing, is not a directory or cannot be written (the staging directory and the renames
+/// are made there). [`restore_reader`] checks the same at its start, and again before it
+/// publishes; a caller that has work to do first (asking for a password, opening the input)
+/// calls this before it.
+///
+/// # Errors
+///
+/// [`Error::InvalidArgument`], [`Error::AlreadyExists`], or [`Error::Path`] naming DEST or its
+/// parent.
+///
+/// # Examples
+///
+/// ```
+/// use a0backup::{restore::validate_destination, Error};
+/// let work = tempfile::tempdir()?;
+/// std::fs::create_dir(work.path().join("real"))?;
+/// std::os::unix::fs::symlink("real", work.path().join("link"))?;
+/// let r = validate_destination(&work.path().join("link/"), true);
+/// assert!(matches!(r, Err(Error::InvalidArgument(_))));
+/// assert!(validate_destination(&work.path().join("new"), false).is_ok());
+/// let r = validate_destination(&work.path().join("no/such/new"), false);
+/// assert!(matches!(r, Err(Error::Path { .. })));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn validate_destination(dest: &Path, replace: bool) -> Result<()> {
+    let target = Target::of(dest)?;
+    target.check_parent()?;
+    check_destination(&target.path, replace).map(|_| ())
 }
 
 /// Refuses a restore into `dest` when `dest` holds `path` (an input of the restore: the

@@ -156,6 +156,8 @@ pub fn restore(a: RestoreArgs, quiet: bool, json: bool) -> Result<(), Failure> {
             a.expected.status.as_deref(),
         ],
     )?;
+    // DEST is refused before the password is asked for and the input read.
+    restore_mod::validate_destination(&a.dest, a.force).map_err(|e| writing(&a.dest, e))?;
     let format = a.format.read()?;
     let checked = a.expected.read()?;
     let expected = checked.as_ref().map(|e| e.md5);
@@ -262,6 +264,7 @@ pub fn unpack(a: UnpackArgs, quiet: bool, json: bool) -> Result<(), Failure> {
         &a.dest,
         &[Some(a.input.as_path()), a.expected.status.as_deref()],
     )?;
+    restore_mod::validate_destination(&a.dest, a.force).map_err(|e| writing(&a.dest, e))?;
     let checked = a.expected.read()?;
     let Input {
         reader: input,
