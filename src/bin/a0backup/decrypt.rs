@@ -9,7 +9,7 @@ use a0backup::{DecryptOptions, Error};
 use clap::Args;
 
 use crate::args::{md5_said, ExpectedMd5Args, FormatArgs};
-use crate::failure::{io_failure, usage, writing, Failure};
+use crate::failure::{usage, writing, Failure};
 use crate::io::{display_input, file_size, is_dash, looks_gzip, name_ends, one_stdin};
 use crate::password::{prompt, PasswordArgs, Purpose};
 use crate::progress::Bar;
@@ -138,7 +138,7 @@ pub fn decrypt(a: DecryptArgs, quiet: bool) -> Result<(), Failure> {
             let s = if from_stdin {
                 files::decrypt_stream(io::stdin().lock(), &mut stdout, None, &password, options)?
             } else {
-                let f = File::open(&a.input).map_err(|e| io_failure(&a.input, e))?;
+                let (f, _) = crate::io::input_reader(&a.input)?;
                 files::decrypt_stream(f, &mut stdout, total, &password, options)
                     .map_err(plain_hint)?
             };

@@ -1,6 +1,5 @@
 //! `a0backup encrypt`: a file encrypted as the appliance does, or in an openssl enc format.
 
-use std::fs::File;
 use std::io::{self, Read};
 use std::path::PathBuf;
 
@@ -8,7 +7,7 @@ use a0backup::files::{self, FileOptions};
 use clap::Args;
 
 use crate::args::FormatArgs;
-use crate::failure::{io_failure, writing, Failure};
+use crate::failure::{writing, Failure};
 use crate::io::{display_input, file_size, is_dash, one_stdin};
 use crate::password::{PasswordArgs, Purpose};
 use crate::progress::Bar;
@@ -70,7 +69,7 @@ pub fn encrypt(a: EncryptArgs, quiet: bool) -> Result<(), Failure> {
             let input: Box<dyn Read> = if from_stdin {
                 Box::new(io::stdin().lock())
             } else {
-                Box::new(File::open(&a.input).map_err(|e| io_failure(&a.input, e))?)
+                crate::io::input_reader(&a.input)?.0
             };
             files::encrypt_stream(
                 input,

@@ -20,14 +20,48 @@ pub fn file_size(p: &Path) -> Option<u64> {
     std::fs::metadata(p).ok().map(|m| m.len())
 }
 
-/// `path` opened for reading (`-`: stdin), with its size when it has one.
+/// `path` opened for reading (`-`: stdin), with its size when it has one. Its read errors
+/// name it (`Error::Path`), however deep in the pipeline they come out.
 pub fn input_reader(path: &Path) -> Result<(Box<dyn Read>, Option<u64>), Failure> {
     if is_dash(path) {
-        Ok((Box::new(io::stdin().lock()), None))
+        let named = Named::new(io::stdin().lock(), Path::new("standard input"));
+        Ok((Box::new(named), None))
     } else {
         let f = File::open(path).map_err(|e| io_failure(path, e))?;
         let len = f.metadata().ok().map(|m| m.len());
-        Ok((Box::new(io::BufReader::with_capacity(1 << 20, f)), len))
+        let named = Named::new(io::BufReader::with_capacity(1 << 20, f), path);
+        Ok((Box::new(named), len))
+    }
+}
+
+/// A reader whose errors are `Error::Path` naming it (those already an `Error` and
+/// `Interrupted` pass as they are).
+pub struct Named<R> {
+    inner: R,
+    path: std::path::PathBuf,
+}
+
+impl<R> Named<R> {
+    pub fn new(inner: R, path: &Path) -> Self {
+        Named {
+            inner,
+            path: path.to_path_buf(),
+        }
+    }
+}
+
+impl<R: Read> Read for Named<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf).map_err(|e| {
+            let travelled = e.get_ref().is_some_and(|i| i.is::<a0backup::Error>());
+            if travelled || e.kind() == io::ErrorKind::Interrupted {
+                return e;
+            }
+            io::Error::from(a0backup::Error::Path {
+                path: self.path.clone(),
+                source: e,
+            })
+        })
     }
 }
 
