@@ -37,8 +37,8 @@ pub fn list(a: ListArgs, json: bool) -> Result<(), Failure> {
     let input = open_input(&a.input)?;
     let password = a.password.for_input(latin1, &a.input, &input.head)?;
     let input = input.reader;
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
+    let mut out =
+        io::BufWriter::new(crate::io::stdout().map_err(|e| io_failure(Path::new("-"), e))?);
     let mut write_err = None;
     let mut table = crate::collections::Table::default();
     let mut tvf = Tvf::default();

@@ -166,6 +166,7 @@ pub fn restore(a: RestoreArgs, quiet: bool, json: bool) -> Result<(), Failure> {
         reader: input,
         size: total,
         head,
+        ..
     } = open_input(&a.input)?;
     let password = match a.password.given(latin1)? {
         Some(p) => p,
@@ -270,6 +271,7 @@ pub fn unpack(a: UnpackArgs, quiet: bool, json: bool) -> Result<(), Failure> {
         reader: input,
         size: total,
         head,
+        ..
     } = open_input(&a.input)?;
     if looks_encrypted(&a.input, &head) {
         return Err(usage(format!(
