@@ -9,7 +9,9 @@
 //! * **Found after a crash.** A run looks, beside its own final name, for siblings whose names
 //!   follow the same pattern, and removes those whose lock it can take (their owner is gone: a
 //!   SIGKILL, a power loss). One whose lock it cannot take belongs to a live run and is left
-//!   alone. Nothing is ever guessed from a file's age.
+//!   alone. Nothing is ever guessed from a file's age. What is done with one is the caller's
+//!   ([`for_each_unowned`]): a restore puts a tree it had set aside back in place rather than
+//!   removing the only copy of it.
 //! * **Removable.** Trees are removed by [`crate::tree::remove_tree`], and a failure is
 //!   reported, never swallowed.
 //!
@@ -294,9 +296,37 @@ pub(crate) fn remove_leftovers(
     patterns: &[Pattern<'_>],
     kind: Kind,
 ) -> Result<Vec<PathBuf>> {
+    let mut removed = Vec::new();
+    for_each_unowned(parent, patterns, kind, |path| {
+        let done = match kind {
+            Kind::Dir => crate::tree::remove_tree(path),
+            Kind::File => not_found_ok(fs::remove_file(path)).map_err(Error::path(path)),
+        };
+        if let Err(e) = done {
+            return Err(Error::leftover("a leftover of an earlier run", e, None));
+        }
+        removed.push(path.to_path_buf());
+        Ok(())
+    })?;
+    Ok(removed)
+}
+
+/// Calls `f` on each sibling in `parent` that one of `patterns` names and that no live run
+/// owns (an entry of `kind`, owned by this user, whose lock can be taken now), holding its
+/// lock during the call, so that a run that opens it meanwhile leaves it alone. The first
+/// error of `f` stops the walk.
+///
+/// A `parent` that cannot be listed for lack of permission is not an error (nothing can be
+/// known there); a missing one is, naming `parent`.
+pub(crate) fn for_each_unowned(
+    parent: &Path,
+    patterns: &[Pattern<'_>],
+    kind: Kind,
+    mut f: impl FnMut(&Path) -> Result<()>,
+) -> Result<()> {
     let entries = match fs::read_dir(parent) {
         Ok(it) => it,
-        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => return Ok(Vec::new()),
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => return Ok(()),
         Err(e) => return Err(Error::path(parent)(e)),
     };
     let me = rustix::process::geteuid().as_raw();
@@ -308,7 +338,7 @@ pub(crate) fn remove_leftovers(
             candidates.push(entry.path());
         }
     }
-    let mut removed = Vec::new();
+    candidates.sort();
     for path in candidates {
         let opened = match kind {
             Kind::Dir => open_dir_nofollow(&path),
@@ -328,19 +358,35 @@ pub(crate) fn remove_leftovers(
         if !right_kind || meta.uid() != me || !try_lock(&handle) || !same_file(&handle, &path) {
             continue;
         }
-        // Ours, and its owner is gone. The lock is held while removing, so a run that opened
-        // it meanwhile leaves it alone.
-        let done = match kind {
-            Kind::Dir => crate::tree::remove_tree(&path),
-            Kind::File => not_found_ok(fs::remove_file(&path)).map_err(Error::path(&path)),
-        };
-        if let Err(e) = done {
-            return Err(Error::leftover("a leftover of an earlier run", e, None));
-        }
+        // Ours, and its owner is gone.
+        f(&path)?;
         drop(handle);
-        removed.push(path);
     }
-    Ok(removed)
+    Ok(())
+}
+
+/// Whether `parent` holds an entry that one of `patterns` names (false when it cannot be
+/// listed).
+pub(crate) fn any_named(parent: &Path, patterns: &[Pattern<'_>]) -> bool {
+    fs::read_dir(parent).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|e| patterns.iter().any(|p| p.matches(&e.file_name())))
+    })
+}
+
+/// Takes the exclusive lock of the directory `dir` itself, waiting for it: the lock that
+/// publishing into `dir` and putting back what a dead run left there are done under, so
+/// that two runs never interleave their renames there. `None` where the directory cannot be
+/// opened or locked (no locking on this file system): the caller goes on without.
+pub(crate) fn lock_publishing(dir: &Path) -> Option<File> {
+    let f = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY)
+        .open(dir)
+        .ok()?;
+    f.lock().ok()?;
+    Some(f)
 }
 
 fn not_found_ok(r: io::Result<()>) -> io::Result<()> {

@@ -106,6 +106,15 @@ pub enum Error {
     #[error("{} already exists; choose a new destination or allow replacing it", .0.display())]
     AlreadyExists(PathBuf),
 
+    /// The destination was missing or empty when the restore started, and holds files at its
+    /// end: another restore into it (or another program) published there meanwhile. Nothing was
+    /// replaced, whether replacing was allowed or not: what is there was not there to be
+    /// replaced when the restore was asked for. Its [`kind`](Error::kind) is
+    /// [`ErrorKind::AlreadyExists`].
+    #[error("{} was made by someone else while this restore ran (another restore into it?): \
+             nothing was replaced", .0.display())]
+    DestinationAppeared(PathBuf),
+
     /// An argument is not valid (bad hex, zero iterations, ...).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
@@ -291,7 +300,7 @@ pub enum ErrorKind {
     Cancelled,
     /// [`Error::UnsupportedFormat`].
     Unsupported,
-    /// [`Error::AlreadyExists`].
+    /// [`Error::AlreadyExists`] and [`Error::DestinationAppeared`].
     AlreadyExists,
     /// [`Error::ChangedWhileReading`]: a file changed while it was packed; trying again later
     /// may succeed.
@@ -343,7 +352,7 @@ impl Error {
             Error::Malformed { .. } => ErrorKind::Malformed,
             Error::UnsupportedFormat(_) => ErrorKind::Unsupported,
             Error::UnsafeEntry { .. } | Error::LimitExceeded { .. } => ErrorKind::UnsafeArchive,
-            Error::AlreadyExists(_) => ErrorKind::AlreadyExists,
+            Error::AlreadyExists(_) | Error::DestinationAppeared(_) => ErrorKind::AlreadyExists,
             Error::InvalidArgument(_) => ErrorKind::InvalidArgument,
             Error::Cancelled => ErrorKind::Cancelled,
             Error::ChangedWhileReading { .. } => ErrorKind::ChangedWhileReading,

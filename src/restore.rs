@@ -10,7 +10,8 @@
 use std::cell::Cell;
 use std::fs::{self, File};
 use std::io::{self, Read};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -213,9 +214,10 @@ pub struct RestoreSummary {
 ///
 /// [`Error::WrongPassword`] (found from the first bytes, before any file is created),
 /// [`Error::ChecksumMismatch`], [`Error::UnsafeEntry`], [`Error::LimitExceeded`],
-/// [`Error::Malformed`], [`Error::AlreadyExists`], [`Error::InvalidArgument`] (a `dest` that
-/// holds `input` or the current directory), [`Error::Cancelled`], I/O errors. In every case
-/// `dest` is left as it was.
+/// [`Error::Malformed`], [`Error::AlreadyExists`], [`Error::DestinationAppeared`] (`dest` was
+/// missing or empty at the start, and another restore published there meanwhile),
+/// [`Error::InvalidArgument`] (a `dest` that holds `input` or the current directory),
+/// [`Error::Cancelled`], I/O errors. In every case `dest` is left as it was.
 ///
 /// # Examples
 ///
@@ -294,10 +296,14 @@ pub fn restore_reader<R: Read>(
     mut options: RestoreOptions<'_>,
 ) -> Result<RestoreSummary> {
     let target = Target::of(dest)?;
-    // Staging directories of earlier runs on this destination that died (SIGKILL, power loss)
-    // go first; those of live runs are locked and stay.
-    durable::remove_leftovers(&target.parent, &target.leftover_patterns(), Kind::Dir)?;
-    check_destination(&target.path, options.replace)?;
+    target.check_parent()?;
+    // What earlier runs on this destination left when they died (SIGKILL, power loss) goes
+    // first: a tree they had set aside is put back, or removed once the destination holds
+    // the new one, then their staging directories are removed. Those of live runs are locked
+    // and stay.
+    recover_set_aside(&target)?;
+    durable::remove_leftovers(&target.parent, &[target.staging_pattern()], Kind::Dir)?;
+    let found = check_destination(&target.path, options.replace)?;
     let sync = options.syncs();
     let counting = Counting::new(input);
     let count = counting.count.clone();
@@ -347,7 +353,7 @@ pub fn restore_reader<R: Read>(
     };
     let progress = &mut options.progress;
     let mut check = || progress.report(count.get(), total);
-    publish(staging, &target, options.replace, sync, &mut check)?;
+    publish(staging, &target, found, options.replace, sync, &mut check)?;
     Ok(RestoreSummary {
         md5,
         input_bytes: count.get(),
@@ -366,8 +372,13 @@ struct Target {
 }
 
 const STAGING_TAG: &str = ".a0backup-staging-";
-/// Earlier versions moved a replaced tree aside under this tag; their leftovers are removed
-/// too.
+/// Where the kernel cannot exchange two names, the tree being replaced is renamed to
+/// `.NAME.a0backup-aside-RANDOM` (RANDOM that of the staging directory holding the new tree)
+/// before the new tree takes its name: the sweep of a later run recognises it and puts it
+/// back if the destination is missing.
+const ASIDE_TAG: &str = ".a0backup-aside-";
+/// Earlier versions moved a replaced tree aside under this tag; the sweep treats them as
+/// set-aside trees without a staging directory.
 const OLD_TAG: &str = ".a0backup-old-";
 
 impl Target {
@@ -403,9 +414,33 @@ impl Target {
         }
     }
 
-    fn leftover_patterns(&self) -> [Pattern<'_>; 2] {
+    /// Refuses a parent that is missing, is not a directory, or cannot be written and
+    /// searched by this process (where the staging directory is made and renamed).
+    fn check_parent(&self) -> Result<()> {
+        let meta = fs::metadata(&self.parent).map_err(Error::path(&self.parent))?;
+        if !meta.is_dir() {
+            return Err(Error::path(&self.parent)(io::Error::from_raw_os_error(
+                libc::ENOTDIR,
+            )));
+        }
+        use rustix::fs::{accessat, Access, AtFlags, CWD};
+        accessat(
+            CWD,
+            &self.parent,
+            Access::WRITE_OK | Access::EXEC_OK,
+            AtFlags::EACCESS,
+        )
+        .map_err(|e| Error::path(&self.parent)(e.into()))
+    }
+
+    /// The names of trees set aside by a replacing restore: this version's and earlier ones'.
+    fn aside_patterns(&self) -> [Pattern<'_>; 2] {
         [
-            self.staging_pattern(),
+            Pattern {
+                name: &self.name,
+                tag: ASIDE_TAG,
+                suffix: "",
+            },
             Pattern {
                 name: &self.name,
                 tag: OLD_TAG,
@@ -413,6 +448,77 @@ impl Target {
             },
         ]
     }
+
+    /// `.NAME{from}RANDOM` beside the destination, for `.NAME{to}RANDOM` (a staging
+    /// directory's aside name, or an aside's staging directory); `None` for another name.
+    fn sibling(&self, path: &Path, from: &str, to: &str) -> Option<PathBuf> {
+        let name = path.file_name()?.as_encoded_bytes();
+        let mut head = b".".to_vec();
+        head.extend_from_slice(self.name.as_encoded_bytes());
+        head.extend_from_slice(from.as_bytes());
+        let random = name.strip_prefix(&head[..])?;
+        let mut sibling = std::ffi::OsString::from(".");
+        sibling.push(&self.name);
+        sibling.push(to);
+        sibling.push(std::str::from_utf8(random).ok()?);
+        Some(self.parent.join(sibling))
+    }
+}
+
+/// Puts back, or removes, the trees that replacing restores set aside and did not live to
+/// remove (a SIGKILL, a power loss between their two renames), under the publishing lock of
+/// the destination's parent. For each such tree, whose owner is gone:
+///
+/// * empty: removed (the run died before moving the old tree onto it);
+/// * the destination missing: renamed back to the destination (the run died between moving
+///   the old tree aside and moving the new one in), so it holds the old tree again;
+/// * the destination present and the staging directory of the same run gone: the new tree
+///   is in place, and the set-aside one is removed;
+/// * the destination present and that staging directory still there: the destination was
+///   made by someone else since, and nothing is removed ([`Error::Path`] naming the tree).
+///
+/// The sweep never removes the only copy of a tree.
+fn recover_set_aside(target: &Target) -> Result<()> {
+    let patterns = target.aside_patterns();
+    if !durable::any_named(&target.parent, &patterns) {
+        return Ok(()); // the common case: nothing to look at, no lock to take
+    }
+    let _publishing = durable::lock_publishing(&target.parent);
+    let dest = target.path.as_path();
+    durable::for_each_unowned(
+        &target.parent,
+        &target.aside_patterns(),
+        Kind::Dir,
+        |aside| {
+            if is_empty_dir(aside)? {
+                return fs::remove_dir(aside).map_err(Error::path(aside));
+            }
+            match fs::symlink_metadata(dest) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    fs::rename(aside, dest).map_err(Error::path(aside))?;
+                    return crate::tree::fsync_dir(&target.parent);
+                }
+                Err(e) => return Err(Error::path(dest)(e)),
+                Ok(_) => {}
+            }
+            let staging = target.sibling(aside, ASIDE_TAG, STAGING_TAG);
+            if staging.is_some_and(|s| fs::symlink_metadata(s).is_ok()) {
+                return Err(Error::Path {
+                    path: aside.to_path_buf(),
+                    source: io::Error::new(
+                        io::ErrorKind::AlreadyExists,
+                        format!(
+                            "holds the tree an interrupted restore had moved aside from {}, which \
+                         was made again since: nothing removed (move one of them away)",
+                            dest.display()
+                        ),
+                    ),
+                });
+            }
+            crate::tree::remove_tree(aside)
+                .map_err(|e| Error::leftover("a leftover of an earlier run", e, None))
+        },
+    )
 }
 
 /// What is at the destination.
@@ -436,7 +542,22 @@ fn check_destination_with(
     replace: bool,
     device: &dyn Fn(&Path, u64) -> u64,
 ) -> Result<Existing> {
-    let meta = match fs::symlink_metadata(dest) {
+    // `link/` names the directory a link leads to, but rename(2) would not replace it there.
+    let meta = match fs::symlink_metadata(without_trailing_slash(dest)) {
+        Ok(m) if m.file_type().is_symlink() => {
+            let to = fs::read_link(without_trailing_slash(dest)).unwrap_or_default();
+            return Err(Error::InvalidArgument(format!(
+                "{} is a symlink (to {}): a restore renames the new tree to the destination's \
+                 name, which would replace the link, not the directory it leads to; give that \
+                 directory's own path",
+                dest.display(),
+                to.display()
+            )));
+        }
+        Ok(_) => fs::symlink_metadata(dest),
+        Err(e) => Err(e),
+    };
+    let meta = match meta {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Existing::Nothing),
         Err(e) => {
             return Err(Error::Path {
@@ -496,6 +617,49 @@ fn check_destination_with(
         });
     }
     Ok(Existing::TreeToReplace)
+}
+
+/// `path` without the `/`s at its end (`/` stays itself).
+fn without_trailing_slash(path: &Path) -> &Path {
+    let bytes = path.as_os_str().as_encoded_bytes();
+    let mut end = bytes.len();
+    while end > 1 && bytes[end - 1] == b'/' {
+        end -= 1;
+    }
+    Path::new(std::ffi::OsStr::from_bytes(&bytes[..end]))
+}
+
+/// Refuses, before any work, a destination that a restore would refuse: one that is not a
+/// directory or is a symlink (`-C link/`), a non-empty one without `replace`, one with a file
+/// system mounted inside or that holds the current directory, and one whose parent is
+/// missing, is not a directory or cannot be written (the staging directory and the renames
+/// are made there). [`restore_reader`] checks the same at its start, and again before it
+/// publishes; a caller that has work to do first (asking for a password, opening the input)
+/// calls this before it.
+///
+/// # Errors
+///
+/// [`Error::InvalidArgument`], [`Error::AlreadyExists`], or [`Error::Path`] naming DEST or its
+/// parent.
+///
+/// # Examples
+///
+/// ```
+/// use a0backup::{restore::validate_destination, Error};
+/// let work = tempfile::tempdir()?;
+/// std::fs::create_dir(work.path().join("real"))?;
+/// std::os::unix::fs::symlink("real", work.path().join("link"))?;
+/// let r = validate_destination(&work.path().join("link/"), true);
+/// assert!(matches!(r, Err(Error::InvalidArgument(_))));
+/// assert!(validate_destination(&work.path().join("new"), false).is_ok());
+/// let r = validate_destination(&work.path().join("no/such/new"), false);
+/// assert!(matches!(r, Err(Error::Path { .. })));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn validate_destination(dest: &Path, replace: bool) -> Result<()> {
+    let target = Target::of(dest)?;
+    target.check_parent()?;
+    check_destination(&target.path, replace).map(|_| ())
 }
 
 /// Refuses a restore into `dest` when `dest` holds `path` (an input of the restore: the
@@ -592,15 +756,16 @@ impl Drop for Staging {
 fn publish(
     staging: Staging,
     target: &Target,
+    found: Existing,
     replace: bool,
     sync: bool,
     check: &mut dyn FnMut() -> Result<()>,
 ) -> Result<()> {
     let dest = target.path.as_path();
-    let existing = match check_destination(dest, replace) {
-        Ok(e) => e,
-        Err(e) => return Err(staging.fail(e)),
-    };
+    // Refused before the flush, which may take long: it is looked at again after it.
+    if let Err(e) = recheck_destination(dest, replace, found) {
+        return Err(staging.fail(e));
+    }
     // The destination keeps the mode of an existing one; a new one gets what mkdir(1) gives.
     let mode = match fs::symlink_metadata(dest) {
         Ok(m) => m.permissions().mode() & 0o7777,
@@ -618,11 +783,23 @@ fn publish(
     if let Err(e) = prepared {
         return Err(staging.fail(e));
     }
+    // The renames are made under the publishing lock of the parent: those of another restore
+    // into the same destination, and a sweep putting back a set-aside tree, never interleave
+    // with them. The destination is looked at again under it.
+    let publishing = durable::lock_publishing(&target.parent);
+    let existing = match recheck_destination(dest, replace, found) {
+        Ok(now) => now,
+        Err(e) => return Err(staging.fail(e)),
+    };
     if existing != Existing::TreeToReplace {
         // rename(2) replaces an empty directory atomically.
         if let Err(e) = fs::rename(staging.path(), dest) {
             let e = match e.raw_os_error() {
-                Some(libc::ENOTEMPTY) | Some(libc::EEXIST) => Error::AlreadyExists(dest.into()),
+                // Filled since it was looked at, under the lock: by a program that does not
+                // take it.
+                Some(libc::ENOTEMPTY) | Some(libc::EEXIST) => {
+                    Error::DestinationAppeared(dest.into())
+                }
                 _ => Error::Path {
                     path: dest.to_path_buf(),
                     source: e,
@@ -636,7 +813,27 @@ fn publish(
         }
         return Ok(());
     }
-    replace_tree(staging, target, sync)
+    let (old_at, old_lock) = replace_tree(staging, target, sync)?;
+    drop(publishing);
+    // The old tree goes outside the lock (it may be large), still locked itself, so that no
+    // sweep takes it meanwhile.
+    let removed = crate::tree::remove_tree(&old_at);
+    drop(old_lock);
+    removed.map_err(|e| Error::leftover("the replaced tree", e, None))
+}
+
+/// [`check_destination`] again, at the end of a restore that found `found` at its start: a
+/// destination that was missing or empty then and holds a tree now is
+/// [`Error::DestinationAppeared`], with or without replacing, since that tree was not there
+/// to be replaced when the restore was asked for.
+fn recheck_destination(dest: &Path, replace: bool, found: Existing) -> Result<Existing> {
+    let was_a_tree = found == Existing::TreeToReplace;
+    match check_destination(dest, replace) {
+        Err(Error::AlreadyExists(_)) | Ok(Existing::TreeToReplace) if !was_a_tree => {
+            Err(Error::DestinationAppeared(dest.to_path_buf()))
+        }
+        other => other,
+    }
 }
 
 /// Opens and locks the directory at `path` (waiting for another restore that is publishing
@@ -666,8 +863,9 @@ fn lock_dir(path: &Path) -> Result<File> {
     })
 }
 
-/// Swaps the staging tree in for the non-empty destination, then removes the old tree.
-fn replace_tree(staging: Staging, target: &Target, sync: bool) -> Result<()> {
+/// Swaps the staging tree in for the non-empty destination, and returns where the old tree
+/// is now, with the handle that keeps it locked.
+fn replace_tree(staging: Staging, target: &Target, sync: bool) -> Result<(PathBuf, File)> {
     let dest = target.path.as_path();
     let old_lock = match lock_dir(dest) {
         Ok(l) => l,
@@ -685,31 +883,87 @@ fn replace_tree(staging: Staging, target: &Target, sync: bool) -> Result<()> {
             path
         }
         Ok(false) => {
-            let aside = match durable::create_dir(&target.parent, target.staging_pattern()) {
-                Ok(a) => a,
-                Err(e) => return Err(staging.fail(e)),
+            let Some(aside) = target.sibling(staging.path(), STAGING_TAG, ASIDE_TAG) else {
+                let e = Error::path(staging.path())(io::Error::other("not a staging name"));
+                return Err(staging.fail(e));
             };
-            // `aside` is an empty directory, so renaming dest onto it is atomic too.
-            if let Err(e) = fs::rename(dest, aside.path()) {
-                let _ = fs::remove_dir(aside.path());
-                return Err(staging.fail(Error::path(dest)(e)));
-            }
-            if let Err(e) = fs::rename(staging.path(), dest) {
-                let _ = fs::rename(aside.path(), dest);
-                return Err(staging.fail(Error::path(dest)(e)));
+            match set_aside_and_move_in(&staging, dest, &aside, &target.parent, sync) {
+                Ok(()) => {}
+                Err(Stuck::Clean(e)) => return Err(staging.fail(e)),
+                // Both trees are kept (the staging directory too, so that the sweep sees that
+                // the destination is not the new tree and removes nothing).
+                Err(Stuck::BothKept(e)) => {
+                    let _ = staging.into_parts();
+                    return Err(e);
+                }
             }
             let (_, new_tree) = staging.into_parts();
-            if sync {
-                crate::tree::fsync_dir(&target.parent)?;
-            }
             drop(new_tree);
-            aside.into_parts().0
+            aside
         }
         Err(e) => return Err(staging.fail(Error::path(dest)(e))),
     };
-    let removed = crate::tree::remove_tree(&old_at);
-    drop(old_lock);
-    removed.map_err(|e| Error::leftover("the replaced tree", e, None))
+    Ok((old_at, old_lock))
+}
+
+/// How [`set_aside_and_move_in`] failed.
+enum Stuck {
+    /// The destination holds the old tree, as before; the staging tree may go.
+    Clean(Error),
+    /// The old tree is set aside and could not be put back: keep everything.
+    BothKept(Error),
+}
+
+/// Publishes the staging tree at `dest`, a non-empty directory, where the kernel cannot
+/// exchange them: `dest` is renamed to `aside` (an empty directory made for it first, so the
+/// rename is atomic and takes no one else's name), the parent flushed, the staging tree
+/// renamed to `dest`, and the parent flushed again. Between the two renames the old tree's
+/// only name is `aside`, which a later run's sweep recognises ([`recover_set_aside`]).
+fn set_aside_and_move_in(
+    staging: &Staging,
+    dest: &Path,
+    aside: &Path,
+    parent: &Path,
+    sync: bool,
+) -> std::result::Result<(), Stuck> {
+    fs::DirBuilder::new()
+        .mode(0o700)
+        .create(aside)
+        .map_err(|e| Stuck::Clean(Error::path(aside)(e)))?;
+    if let Err(e) = fs::rename(dest, aside) {
+        let _ = fs::remove_dir(aside);
+        return Err(Stuck::Clean(Error::path(dest)(e)));
+    }
+    let moved_in = match sync {
+        true => crate::tree::fsync_dir(parent),
+        false => Ok(()),
+    }
+    .and_then(|()| fs::rename(staging.path(), dest).map_err(Error::path(dest)));
+    if let Err(e) = moved_in {
+        return match fs::rename(aside, dest) {
+            Ok(()) => Err(Stuck::Clean(e)),
+            Err(back) => Err(Stuck::BothKept(Error::Path {
+                path: aside.to_path_buf(),
+                source: io::Error::new(
+                    back.kind(),
+                    format!(
+                        "holds the old tree of {}, moved aside to be replaced: the new tree \
+                         (kept at {}) could not take its place ({e}), and the old one could not \
+                         be put back ({back}); the next restore into {} puts it back",
+                        dest.display(),
+                        staging.path().display(),
+                        dest.display()
+                    ),
+                ),
+            })),
+        };
+    }
+    if sync {
+        // The new tree is in place; a failure here is reported, and the old tree stays
+        // aside for the sweep, which removes it since the staging name is gone.
+        crate::tree::fsync_dir(parent).map_err(Stuck::BothKept)?;
+    }
+    Ok(())
 }
 
 struct Counting<R> {

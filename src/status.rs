@@ -42,17 +42,46 @@ impl BackupStatus {
     /// Parses the output of `a0cli backup-status`: strict JSON, or the appliance's own sample
     /// layout, which leaves out the comma between members that stand on separate lines.
     ///
+    /// A UTF-8 byte order mark before the record (as some Windows editors save files) is
+    /// skipped. A record in which one object names a key twice (two `md5`s: which one is
+    /// meant?) is refused, wherever it is.
+    ///
     /// # Errors
     ///
     /// [`Error::Malformed`] for anything that is not such a record with an `arguments.md5` of
-    /// 32 hex digits.
+    /// 32 hex digits, and for a record with a key given twice in one object.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::{BackupStatus, Error};
+    /// let two = r#"{"arguments": {"md5": "900150983cd24fb0d6963f7d28e17f72",
+    ///                               "md5": "d41d8cd98f00b204e9800998ecf8427e"}}"#;
+    /// match BackupStatus::parse(two) {
+    ///     Err(Error::Malformed { detail, .. }) => assert!(detail.contains("\"md5\" twice")),
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// let bom = "\u{feff}{\"arguments\": {\"md5\": \"900150983cd24fb0d6963f7d28e17f72\"}}";
+    /// assert!(BackupStatus::parse(bom).is_ok());
+    /// ```
     pub fn parse(text: &str) -> Result<BackupStatus> {
-        let value: serde_json::Value = match serde_json::from_str(text) {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let value: serde_json::Value = match from_str_unique_keys(text) {
             Ok(v) => v,
-            Err(strict_err) => {
+            Err(Parse::Duplicate(key)) => return Err(duplicate(&key)),
+            Err(Parse::Json(strict_err)) => {
                 let repaired = insert_missing_commas(text);
-                serde_json::from_str(&repaired)
-                    .map_err(|_| Error::malformed("backup status", None, not_json(&strict_err)))?
+                match from_str_unique_keys(&repaired) {
+                    Ok(v) => v,
+                    Err(Parse::Duplicate(key)) => return Err(duplicate(&key)),
+                    Err(Parse::Json(_)) => {
+                        return Err(Error::malformed(
+                            "backup status",
+                            None,
+                            not_json(&strict_err),
+                        ))
+                    }
+                }
             }
         };
         let bad = |detail: &str| Error::malformed("backup status", None, detail.to_string());
@@ -137,6 +166,117 @@ impl BackupStatus {
         let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
         serde::Serialize::serialize(&value, &mut ser).expect("a JSON value always serializes");
         String::from_utf8(out).expect("serde_json writes UTF-8")
+    }
+}
+
+/// Why a record did not parse.
+enum Parse {
+    /// Not JSON.
+    Json(serde_json::Error),
+    /// This key is given twice in one object.
+    Duplicate(String),
+}
+
+fn duplicate(key: &str) -> Error {
+    Error::malformed(
+        "backup status",
+        None,
+        format!("ambiguous: one object gives {key:?} twice"),
+    )
+}
+
+/// `text` as a JSON value, refusing an object that gives a key twice (which
+/// `serde_json::from_str` accepts, keeping the last).
+fn from_str_unique_keys(text: &str) -> std::result::Result<serde_json::Value, Parse> {
+    use serde::de::DeserializeSeed;
+    let duplicate = std::cell::RefCell::new(None);
+    let mut de = serde_json::Deserializer::from_str(text);
+    let parsed = UniqueKeys(&duplicate)
+        .deserialize(&mut de)
+        .and_then(|v| de.end().map(|()| v));
+    match (parsed, duplicate.into_inner()) {
+        (_, Some(key)) => Err(Parse::Duplicate(key)),
+        (Ok(v), None) => Ok(v),
+        (Err(e), None) => Err(Parse::Json(e)),
+    }
+}
+
+/// Deserializes any JSON value, noting in the cell the first key an object gives twice (and
+/// failing there).
+struct UniqueKeys<'a>(&'a std::cell::RefCell<Option<String>>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for UniqueKeys<'_> {
+    type Value = serde_json::Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        d: D,
+    ) -> std::result::Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeys<'_> {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> std::result::Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_i64<E>(self, v: i64) -> std::result::Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_u64<E>(self, v: u64) -> std::result::Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_f64<E>(self, v: f64) -> std::result::Result<Self::Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, Into::into))
+    }
+
+    fn visit_str<E>(self, v: &str) -> std::result::Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_string<E>(self, v: String) -> std::result::Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_unit<E>(self) -> std::result::Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> std::result::Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(v) = seq.next_element_seed(UniqueKeys(self.0))? {
+            items.push(v);
+        }
+        Ok(items.into())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Self::Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                let e = <A::Error as serde::de::Error>::custom(format!("duplicate key {key:?}"));
+                *self.0.borrow_mut() = Some(key);
+                return Err(e);
+            }
+            let value = map.next_value_seed(UniqueKeys(self.0))?;
+            object.insert(key, value);
+        }
+        Ok(object.into())
     }
 }
 

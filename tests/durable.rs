@@ -373,11 +373,18 @@ fn a_leftover_whose_owner_is_alive_is_not_removed() {
     );
     assert!(temp_a.exists(), "a live run's temporary file was removed");
 
-    // A goes on, finds its output taken, and cleans up after itself.
-    for fed in [restore_a, decrypt_a] {
+    // A goes on, finds its output taken, and cleans up after itself: the restore says that
+    // DEST was made while it ran (it was new when A started), the decrypt that it exists.
+    for (fed, says) in [
+        (
+            restore_a,
+            "dest was made by another restore (or program) while this one ran",
+        ),
+        (decrypt_a, "already exists"),
+    ] {
         let out = fed.finish();
         assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-        assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{}", stderr(&out));
     }
     assert_eq!(
         names(work.path()),

@@ -523,12 +523,17 @@ pub fn md5(data: &[u8]) -> Result<(), String> {
 /// * What it accepts re-serializes with `to_json` into strict JSON that parses to the same
 ///   record and serializes to the same text.
 /// * Strict JSON is read for what it says: accepted exactly when it is an object with an
-///   `arguments.md5` of 32 hex digits and string (or absent) `message` and `arguments.name`.
+///   `arguments.md5` of 32 hex digits and string (or absent) `message` and `arguments.name`,
+///   and no object in it gives a key twice (which is ambiguous: refused).
 pub fn status(data: &[u8]) -> Result<(), String> {
     let text = String::from_utf8_lossy(data);
     let parsed = BackupStatus::parse(&text);
     if let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) {
-        match (&parsed, status_from_value(&value)) {
+        let says = match has_duplicate_keys(&text) {
+            true => None,
+            false => status_from_value(&value),
+        };
+        match (&parsed, says) {
             (Ok(got), Some(want)) => ensure!(
                 *got == want,
                 "strict JSON {text:?} parsed to {got:?}, it says {want:?}"
@@ -563,6 +568,53 @@ pub fn status(data: &[u8]) -> Result<(), String> {
         "to_json is not stable for {status:?}"
     );
     Ok(())
+}
+
+/// Whether an object anywhere in the strict JSON `text` gives a key twice (keys compared
+/// unescaped). A scan of the tokens, independent of how a0backup finds them.
+fn has_duplicate_keys(text: &str) -> bool {
+    let b = text.as_bytes();
+    // One entry per open object (the keys seen) or array (None).
+    let mut stack: Vec<Option<std::collections::HashSet<String>>> = Vec::new();
+    let mut key_next = false;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'{' => {
+                stack.push(Some(Default::default()));
+                key_next = true;
+            }
+            b'[' => {
+                stack.push(None);
+                key_next = false;
+            }
+            b'}' | b']' => {
+                stack.pop();
+                key_next = false;
+            }
+            b',' => key_next = matches!(stack.last(), Some(Some(_))),
+            b'"' => {
+                let start = i;
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                if key_next {
+                    let raw = text.get(start..=i.min(b.len() - 1)).unwrap_or("");
+                    let key: String = serde_json::from_str(raw).unwrap_or_default();
+                    if let Some(Some(seen)) = stack.last_mut() {
+                        if !seen.insert(key) {
+                            return true;
+                        }
+                    }
+                    key_next = false;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    false
 }
 
 /// The record a strict JSON value describes, if it is a valid one.

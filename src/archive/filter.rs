@@ -9,12 +9,27 @@ use crate::error::{Error, Result};
 
 /// A selection of an archive's entries for [`UnpackOptions::filter`](super::UnpackOptions::filter).
 ///
-/// A regular file, link or other non-directory entry is written when it matches an include
-/// (or there is none) and no exclude. Patterns are matched against the whole archive path
-/// without a leading `./`, as GNU tar's `--wildcards` does: `*` and `?` also match `/`.
-/// Directory entries are written only when no include is given; with includes, the parents of
-/// the selected entries are made as they are needed. The safety policy is the same either way:
-/// every entry is still read and judged, selected or not.
+/// The rules are GNU tar's for member arguments with `--wildcards` (includes) and for
+/// `--exclude`, as `tar -xf` applies them:
+///
+/// * Patterns are shell patterns in which `*` and `?` also match `/` (GNU tar's
+///   `--wildcards-match-slash`, its default).
+/// * An entry is written when an include (or a collection) selects it, or there is none, and
+///   no exclude matches it; a directory entry likewise (with includes, the parents of the
+///   selected entries that are not selected themselves are made as they are needed).
+/// * An include is anchored: it matches the whole path, or a leading part of it that ends at
+///   a `/`, so `dump/auth0` selects the directory and everything under it, and `auth0` or
+///   `dump/au` select nothing there.
+/// * An exclude is not anchored: it matches any run of whole components of the path, so
+///   `admin`, `dump/admin` and `dump/ad*` all leave out `dump/admin` and everything under it,
+///   and `users.bson` leaves out every file of that name.
+/// * A leading `./` (and a trailing `/`) is not part of a name, on either side: `./dump/x` and
+///   `dump/x` name the same entry whether the archive was made with `tar -C d .` (whose
+///   names `list` prints as `./dump/x`) or `tar -C d dump`. (GNU tar compares them as
+///   written, and says "Not found in archive" for the other form.)
+///
+/// The safety policy is the same either way: every entry is still read and judged, selected
+/// or not.
 ///
 /// # Examples
 ///
@@ -25,18 +40,63 @@ use crate::error::{Error, Result};
 /// assert!(f.selects(b"dump/auth0/users.metadata.json", false));
 /// assert!(!f.selects(b"dump/auth0/logs.bson", false));
 /// assert!(!f.selects(b"dump/auth0/users.bson.gz", false));
+///
+/// // A directory selects, or leaves out, everything under it; `./` matches either form.
+/// let f = EntryFilter::new().include("./dump/auth0")?.exclude("dump/auth0/tmp")?;
+/// assert!(f.selects(b"dump/auth0/users.bson", false));
+/// assert!(f.selects(b"./dump/auth0/", true));
+/// assert!(!f.selects(b"./dump/auth0/tmp/x.bson", false));
+/// assert!(!f.selects(b"dump/admin/system.version.bson", false));
+/// assert!(!f.selects(b"dump/auth0x/users.bson", false));
 /// # Ok::<(), a0backup::Error>(())
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct EntryFilter {
     include: Vec<Pattern>,
+    /// The includes as given, for messages.
+    include_text: Vec<String>,
     exclude: Vec<Pattern>,
     /// (database, collection) pairs selected with [`collection`](Self::collection).
     collections: Vec<(String, String)>,
 }
 
 fn pattern(p: &str) -> Result<Pattern> {
-    Pattern::new(p).map_err(|e| Error::InvalidArgument(format!("bad pattern {p:?}: {e}")))
+    Pattern::new(normalized(p))
+        .map_err(|e| Error::InvalidArgument(format!("bad pattern {p:?}: {e}")))
+}
+
+/// A name or pattern without its leading `./` (any number of them) and trailing `/`: how the
+/// same entry is named by `tar -C d .` and `tar -C d dump`, and as a directory or not.
+fn normalized(name: &str) -> &str {
+    let mut s = name;
+    while let Some(rest) = s.strip_prefix("./") {
+        s = rest.trim_start_matches('/');
+    }
+    let trimmed = s.trim_end_matches('/');
+    if trimmed.is_empty() {
+        s
+    } else {
+        trimmed
+    }
+}
+
+/// Whether `p` matches `path` or a leading part of it that ends at a `/` (GNU tar's member
+/// arguments: a directory selects its subtree).
+fn matches_leading(p: &Pattern, path: &str) -> bool {
+    p.matches_with(path, OPTIONS)
+        || path
+            .match_indices('/')
+            .any(|(i, _)| p.matches_with(&path[..i], OPTIONS))
+}
+
+/// Whether `p` matches a run of whole components of `path`: starting at its beginning or
+/// after a `/`, ending at its end or before a `/` (GNU tar's `--exclude`, not anchored, and
+/// what it leaves out, it leaves out with everything under it).
+fn matches_components(p: &Pattern, path: &str) -> bool {
+    let starts = std::iter::once(0).chain(path.match_indices('/').map(|(i, _)| i + 1));
+    starts
+        .filter(|&start| start < path.len())
+        .any(|start| matches_leading(p, &path[start..]))
 }
 
 const OPTIONS: MatchOptions = MatchOptions {
@@ -56,17 +116,22 @@ impl EntryFilter {
         self.include.is_empty() && self.exclude.is_empty() && self.collections.is_empty()
     }
 
-    /// Also write entries whose path matches `pattern`.
+    /// Also write the entries that `pattern` selects: those whose path it matches, and
+    /// everything under a directory whose path it matches (anchored, as GNU tar's member
+    /// arguments; see the type's docs).
     ///
     /// # Errors
     ///
     /// [`Error::InvalidArgument`] for a malformed pattern.
     pub fn include(mut self, pattern_text: &str) -> Result<Self> {
         self.include.push(pattern(pattern_text)?);
+        self.include_text.push(pattern_text.to_string());
         Ok(self)
     }
 
-    /// Never write entries whose path matches `pattern`.
+    /// Never write the entries that `pattern` matches: those with a run of whole path
+    /// components it matches, and so everything under a directory it matches (not anchored,
+    /// as GNU tar's `--exclude`; see the type's docs).
     ///
     /// # Errors
     ///
@@ -91,18 +156,15 @@ impl EntryFilter {
         Ok(self)
     }
 
-    /// Whether the entry at `path` (as stored in the archive) is written.
+    /// Whether the entry at `path` (as stored in the archive; `is_dir` for a directory entry)
+    /// is written.
     pub fn selects(&self, path: &[u8], is_dir: bool) -> bool {
         let text = String::from_utf8_lossy(path);
-        let text = text.trim_start_matches("./");
-        let included = self.include.is_empty() && self.collections.is_empty();
-        if is_dir {
-            return included;
-        }
-        let included = included
-            || self.include.iter().any(|p| p.matches_with(text, OPTIONS))
-            || self.is_selected_collection(text);
-        included && !self.exclude.iter().any(|p| p.matches_with(text, OPTIONS))
+        let text = normalized(&text);
+        let included = (self.include.is_empty() && self.collections.is_empty())
+            || self.include.iter().any(|p| matches_leading(p, text))
+            || (!is_dir && self.is_selected_collection(text));
+        included && !self.exclude.iter().any(|p| matches_components(p, text))
     }
 
     /// How many includes and collections there are: the length of the `found` slice of
@@ -115,10 +177,10 @@ impl EntryFilter {
     /// matches (excluded or not: it is in the archive).
     pub(crate) fn mark_found(&self, path: &[u8], found: &mut [bool]) {
         let text = String::from_utf8_lossy(path);
-        let text = text.trim_start_matches("./");
+        let text = normalized(&text);
         let (patterns, collections) = found.split_at_mut(self.include.len());
         for (p, hit) in self.include.iter().zip(patterns) {
-            *hit |= p.matches_with(text, OPTIONS);
+            *hit |= matches_leading(p, text);
         }
         for (c, hit) in self.collections.iter().zip(collections) {
             *hit |= Self::in_collection(c, text);
@@ -128,10 +190,7 @@ impl EntryFilter {
     /// [`Error::InvalidArgument`] naming the includes and collections that matched no file of
     /// the archive (a mistyped name would otherwise restore nothing, silently).
     pub(crate) fn not_found(&self, found: &[bool]) -> Result<()> {
-        let patterns = self
-            .include
-            .iter()
-            .map(|p| format!("pattern {:?}", p.as_str()));
+        let patterns = self.include_text.iter().map(|p| format!("pattern {p:?}"));
         let collections = self
             .collections
             .iter()

@@ -398,6 +398,7 @@ mod tests {
                 limit: 1,
             },
             Error::AlreadyExists("o".into()),
+            Error::DestinationAppeared("d".into()),
             Error::InvalidArgument("a".into()),
             Error::Cancelled,
             Error::ChangedWhileReading { path: "f".into() },
@@ -408,7 +409,7 @@ mod tests {
                 after: None,
             },
         ];
-        let mut seen = [false; 13];
+        let mut seen = [false; 14];
         for e in &all {
             let i = match e {
                 Error::Io(_) => 0,
@@ -424,6 +425,7 @@ mod tests {
                 Error::Cancelled => 10,
                 Error::ChangedWhileReading { .. } => 11,
                 Error::Leftover { .. } => 12,
+                Error::DestinationAppeared(_) => 13,
             };
             seen[i] = true;
         }

@@ -9,7 +9,27 @@ use flate2::bufread::GzDecoder;
 use crate::error::{Error, Result};
 use crate::stream::GZIP_MAGIC;
 
-type Source<R> = BufReader<io::Chain<io::Cursor<[u8; 3]>, R>>;
+type Source<R> = BufReader<io::Chain<io::Cursor<[u8; 3]>, SourceErrors<R>>>;
+
+/// The input of the decoder, whose read errors are marked as such on their way through
+/// flate2: an error of the input (a disk's EIO, a failed callback) comes out as that I/O
+/// error, never as damage to the gzip stream.
+struct SourceErrors<R>(R);
+
+impl<R: Read> Read for SourceErrors<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf).map_err(|e| {
+            let travelled = e.get_ref().is_some_and(|i| i.is::<Error>());
+            if travelled || e.kind() == io::ErrorKind::Interrupted {
+                e
+            } else {
+                // Error::Io(e) unwraps to e on the way into an io::Error: box it instead, so
+                // that `gzip_error` sees it has travelled and `Error::from` gives Error::Io.
+                io::Error::other(Error::Io(e))
+            }
+        })
+    }
+}
 
 /// What it means when the stream does not start like gzip.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,7 +92,8 @@ impl<R: Read> GzipChecked<R> {
 
     /// A decoder of `r`, whose first three bytes `magic` [`read_magic`] read already.
     pub(crate) fn after_magic(r: R, magic: [u8; 3]) -> Self {
-        let source = BufReader::with_capacity(64 * 1024, io::Cursor::new(magic).chain(r));
+        let source =
+            BufReader::with_capacity(64 * 1024, io::Cursor::new(magic).chain(SourceErrors(r)));
         GzipChecked {
             member: Some(GzDecoder::new(source)),
             between: None,
@@ -199,6 +220,37 @@ mod tests {
         // A member after zero padding is not a member: padding ends the stream.
         let input = [gz(b"a"), vec![0; 4], gz(b"b")].concat();
         assert!(inflate(&input).0.is_err());
+    }
+
+    /// A reader that gives `data`, then fails as a disk does.
+    struct FailingAfter<'a>(&'a [u8]);
+
+    impl Read for FailingAfter<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.0.is_empty() {
+                return Err(io::Error::from_raw_os_error(5)); // EIO
+            }
+            let n = buf.len().min(self.0.len()).min(1000);
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_read_error_of_the_input_is_an_io_error_not_damage() {
+        let full = gz(&(0..200_000u32)
+            .map(|i| (i * 7 % 251) as u8)
+            .collect::<Vec<_>>());
+        for cut in [3, 10, full.len() / 2, full.len() - 1, full.len()] {
+            let mut g = GzipChecked::new(FailingAfter(&full[..cut]), NotGzip::Malformed).unwrap();
+            let e = Error::from(g.read_to_end(&mut Vec::new()).unwrap_err());
+            match &e {
+                Error::Io(io) => assert_eq!(io.raw_os_error(), Some(5), "{cut}: {e}"),
+                other => panic!("{cut}: {other:?}"),
+            }
+            assert_eq!(e.kind(), crate::error::ErrorKind::Io);
+        }
     }
 
     #[test]

@@ -45,14 +45,12 @@ impl ExpectedMd5Args {
             return Ok(None);
         };
         let (text, source) = if is_dash(path) {
-            let mut text = String::new();
-            io::stdin()
-                .lock()
-                .read_to_string(&mut text)
+            let text = read_status(io::stdin().lock())
                 .map_err(|e| io_failure(Path::new("standard input"), e))?;
             (text, "the status on standard input".to_string())
         } else {
-            let text = std::fs::read_to_string(path).map_err(|e| {
+            let opened = std::fs::File::open(path);
+            let text = opened.and_then(read_status).map_err(|e| {
                 let mut f = io_failure(path, e);
                 // `--status HEX`: the md5 itself, given to the option for a file.
                 let name = path.as_os_str().to_string_lossy();
@@ -79,6 +77,28 @@ impl ExpectedMd5Args {
     pub fn reads_stdin(&self) -> bool {
         self.status.as_deref().is_some_and(is_dash)
     }
+}
+
+/// The most a backup-status record is read for: the appliance's is a few hundred bytes, and
+/// anything longer is not one (`yes | a0backup verify --status - ...` is refused instead of
+/// read for ever).
+pub const STATUS_MAX: u64 = 1 << 20;
+
+/// A status record from `r`, read up to [`STATUS_MAX`] bytes.
+fn read_status(r: impl Read) -> io::Result<String> {
+    let mut bytes = Vec::new();
+    r.take(STATUS_MAX + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > STATUS_MAX {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "longer than {} KiB: not an a0cli backup-status record",
+                STATUS_MAX >> 10
+            ),
+        ));
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not UTF-8 text"))
 }
 
 /// What the success line says about the md5: `md5 HEX matches SOURCE`, or that it was not

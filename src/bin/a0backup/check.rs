@@ -154,7 +154,7 @@ fn print_json(mut stream: Checked) -> Result<CheckReport, Failure> {
         }
     }
     let head = head.to_string();
-    let mut out = io::BufWriter::new(io::stdout().lock());
+    let mut out = io::BufWriter::new(crate::io::stdout().map_err(stdout_failure)?);
     let mut put = |s: &str| out.write_all(s.as_bytes());
     let written = (|| -> Result<CheckReport, Failure> {
         put(&head[..head.len() - 1]).map_err(stdout_failure)?;

@@ -10,7 +10,7 @@ use clap::Args;
 
 use crate::args::{md5_said, ExpectedMd5Args, FormatArgs};
 use crate::failure::{io_failure, usage, writing, Failure};
-use crate::io::{display_input, file_size, is_dash, looks_gzip, name_ends, one_stdin};
+use crate::io::{display_input, is_dash, looks_gzip, name_ends, one_stdin, open_input, stdout};
 use crate::password::{prompt, PasswordArgs, Purpose};
 use crate::progress::Bar;
 use crate::signals;
@@ -64,12 +64,10 @@ pub fn decrypt(a: DecryptArgs, quiet: bool) -> Result<(), Failure> {
         },
     };
     let expect_gzip = a.expect_gzip || names_gzip(&a.input, &output);
-    // A plain .tar.gz given by mistake: say so instead of asking for a password.
-    let input_head = if is_dash(&a.input) {
-        Vec::new()
-    } else {
-        file_head(&a.input)
-    };
+    // INPUT is opened once and read from that handle: its first bytes (a plain .tar.gz given
+    // by mistake is said so instead of asking for a password) come back through the reader.
+    let input = open_input(&a.input)?;
+    let input_head = input.head.clone();
     let latin1 = a.format.latin1_password;
     let password = match a.password.given(latin1)? {
         Some(p) => p,
@@ -98,11 +96,7 @@ pub fn decrypt(a: DecryptArgs, quiet: bool) -> Result<(), Failure> {
     if let Some(f) = format {
         decrypt_options = decrypt_options.format(f);
     }
-    let total = if is_dash(&a.input) {
-        None
-    } else {
-        file_size(&a.input)
-    };
+    let total = input.size;
     let bar = Bar::new(quiet, total);
     let options = FileOptions::new()
         .overwrite(a.force)
@@ -112,38 +106,28 @@ pub fn decrypt(a: DecryptArgs, quiet: bool) -> Result<(), Failure> {
         .progress(bar.progress());
     signals::install();
 
-    let (summary, head) = match (is_dash(&a.input), is_dash(&output)) {
-        (false, false) => {
-            let s =
-                files::decrypt_file(&a.input, &output, &password, options).map_err(plain_hint)?;
-            (s, file_head(&output))
-        }
-        (true, false) => {
-            let s = files::decrypt_to_file(io::stdin().lock(), None, &output, &password, options)
-                .map_err(|e| writing(&output, e))?;
-            (s, file_head(&output))
-        }
-        (from_stdin, true) => {
-            // Standard output cannot be taken back, so a file's md5 is checked before any
-            // byte is written; from stdin it can only be checked at the end (exit code 4).
-            if let (false, Some(e)) = (from_stdin, &expected) {
-                files::verify_file(&a.input, e)?;
-            }
-            let options = if from_stdin {
-                options
-            } else {
-                options.expected_md5(None)
-            };
-            let mut stdout = HeadWriter::new(io::stdout());
-            let s = if from_stdin {
-                files::decrypt_stream(io::stdin().lock(), &mut stdout, None, &password, options)?
-            } else {
-                let f = File::open(&a.input).map_err(|e| io_failure(&a.input, e))?;
-                files::decrypt_stream(f, &mut stdout, total, &password, options)
-                    .map_err(plain_hint)?
-            };
-            (s, stdout.head)
-        }
+    let (summary, head) = if !is_dash(&output) {
+        let s = files::decrypt_to_file(input.reader, total, &output, &password, options)
+            .map_err(plain_hint)?;
+        (s, file_head(&output))
+    } else {
+        // Standard output cannot be taken back, so the md5 of a regular file is checked
+        // (through the same open file) before any byte is written; that of a pipe can only
+        // be checked at its end (exit code 4).
+        let (input, options) = match expected {
+            Some(e) => match input.rewound_md5()? {
+                (Some(actual), input) => {
+                    actual.verify(&e)?;
+                    (input, options.expected_md5(None))
+                }
+                (None, input) => (input, options),
+            },
+            None => (input, options),
+        };
+        let mut stdout = HeadWriter::new(stdout().map_err(|e| io_failure(Path::new("-"), e))?);
+        let s = files::decrypt_stream(input.reader, &mut stdout, total, &password, options)
+            .map_err(plain_hint)?;
+        (s, stdout.head)
     };
     drop(bar);
     if !expect_gzip && !looks_gzip(&head) {

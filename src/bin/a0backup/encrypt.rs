@@ -1,15 +1,13 @@
 //! `a0backup encrypt`: a file encrypted as the appliance does, or in an openssl enc format.
 
-use std::fs::File;
-use std::io::{self, Read};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use a0backup::files::{self, FileOptions};
 use clap::Args;
 
 use crate::args::FormatArgs;
 use crate::failure::{io_failure, writing, Failure};
-use crate::io::{display_input, file_size, is_dash, one_stdin};
+use crate::io::{display_input, input_reader, is_dash, one_stdin, stdout};
 use crate::password::{PasswordArgs, Purpose};
 use crate::progress::Bar;
 use crate::signals;
@@ -43,44 +41,20 @@ pub fn encrypt(a: EncryptArgs, quiet: bool) -> Result<(), Failure> {
     let password = a
         .password
         .read(a.format.latin1_password, Purpose::Encrypt(&a.input))?;
-    let total = if is_dash(&a.input) {
-        None
-    } else {
-        file_size(&a.input)
-    };
+    // INPUT opened once, a FIFO without waiting in the open (see `crate::io`).
+    let (input, total) = input_reader(&a.input)?;
     let bar = Bar::new(quiet, total);
     let options = FileOptions::new()
         .overwrite(a.force)
         .sync(!a.no_sync)
         .progress(bar.progress());
     signals::install();
-    let summary = match (is_dash(&a.input), is_dash(&a.output)) {
-        (false, false) => files::encrypt_file(&a.input, &a.output, &password, format, options)
-            .map_err(|e| writing(&a.output, e))?,
-        (true, false) => files::encrypt_to_file(
-            io::stdin().lock(),
-            None,
-            &a.output,
-            &password,
-            format,
-            options,
-        )
-        .map_err(|e| writing(&a.output, e))?,
-        (from_stdin, true) => {
-            let input: Box<dyn Read> = if from_stdin {
-                Box::new(io::stdin().lock())
-            } else {
-                Box::new(File::open(&a.input).map_err(|e| io_failure(&a.input, e))?)
-            };
-            files::encrypt_stream(
-                input,
-                io::stdout().lock(),
-                total,
-                &password,
-                format,
-                options,
-            )?
-        }
+    let summary = if is_dash(&a.output) {
+        let out = stdout().map_err(|e| io_failure(Path::new("-"), e))?;
+        files::encrypt_stream(input, out, total, &password, format, options)?
+    } else {
+        files::encrypt_to_file(input, total, &a.output, &password, format, options)
+            .map_err(|e| writing(&a.output, e))?
     };
     drop(bar);
     if !quiet {

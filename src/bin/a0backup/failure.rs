@@ -69,6 +69,11 @@ pub fn message(e: &Error) -> String {
                 path.display()
             )
         }
+        Error::DestinationAppeared(path) => format!(
+            "{} was made by another restore (or program) while this one ran: nothing was \
+             replaced (run again with --force to replace it)",
+            path.display()
+        ),
         Error::UnsafeEntry {
             path,
             opt_in: Some(opt_in),

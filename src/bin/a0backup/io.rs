@@ -1,33 +1,233 @@
-//! Inputs and outputs: `-` for stdin and stdout, sizes for the progress bar.
+//! Inputs and outputs: `-` for stdin and stdout, sizes for the progress bar, and the waits on
+//! pipes, FIFOs and terminals. Every input is opened once and read from that handle (its
+//! first bytes included: [`open_input`] peeks through the reader it returns), and where a read
+//! or a write can wait for ever it waits in poll(2) with a short timeout, so that SIGINT,
+//! SIGTERM and SIGHUP end the command wherever it waits (see [`wait_ready`]).
 
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::Path;
+use std::sync::OnceLock;
+
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
+use rustix::fs::FileType;
 
 use crate::failure::{io_failure, usage, Failure};
+use crate::signals;
 
 /// One line of results on standard output (see `outln!`).
 pub fn print_line(line: fmt::Arguments) -> Result<(), Failure> {
-    writeln!(io::stdout().lock(), "{line}").map_err(|e| io_failure(Path::new("-"), e))
+    let mut out = stdout().map_err(|e| io_failure(Path::new("-"), e))?;
+    writeln!(out, "{line}").map_err(|e| io_failure(Path::new("-"), e))
 }
 
 pub fn is_dash(p: &Path) -> bool {
     p.as_os_str() == "-"
 }
 
-pub fn file_size(p: &Path) -> Option<u64> {
-    std::fs::metadata(p).ok().map(|m| m.len())
+/// How long one wait on a pipe, a FIFO or a terminal lasts before the signal flag is looked
+/// at again: a signal ends a wait within this time.
+const TICK: Timespec = Timespec {
+    tv_sec: 0,
+    tv_nsec: 100_000_000,
+};
+
+/// The most bytes written to a pipe after it said it has room: what a pipe with one free
+/// page takes without blocking.
+const PIPE_CHUNK: usize = 4096;
+
+/// How many bytes the pipe `f` takes now without blocking, counted low: its pages, less one
+/// for each started page of what it holds and one more for a page the reader is part way
+/// through. `None` when `f` is not a pipe (a terminal, a socket): [`PIPE_CHUNK`] then.
+fn pipe_room(f: &File) -> Option<usize> {
+    let size = rustix::pipe::fcntl_getpipe_size(f).ok()?;
+    let held = usize::try_from(rustix::io::ioctl_fionread(f).ok()?).ok()?;
+    let pages = size / PIPE_CHUNK;
+    Some(pages.saturating_sub(held.div_ceil(PIPE_CHUNK) + 1) * PIPE_CHUNK)
 }
 
-/// `path` opened for reading (`-`: stdin), with its size when it has one.
-pub fn input_reader(path: &Path) -> Result<(Box<dyn Read>, Option<u64>), Failure> {
-    if is_dash(path) {
-        Ok((Box::new(io::stdin().lock()), None))
+/// Waits until `fd` is ready for `events` (or reports a hang-up or an error, which the read
+/// or write that follows tells), looking at the signal flag every [`TICK`]: once a signal
+/// came, the wait ends with `Error::Cancelled`, which the command reports as stopped by it.
+fn wait_ready(fd: BorrowedFd<'_>, events: PollFlags) -> io::Result<()> {
+    loop {
+        if signals::received().is_some() {
+            return Err(io::Error::from(a0backup::Error::Cancelled));
+        }
+        let mut fds = [PollFd::from_borrowed_fd(fd, events)];
+        match poll(&mut fds, Some(&TICK)) {
+            Ok(0) => {}
+            Ok(_) => return Ok(()),
+            Err(e) if e == rustix::io::Errno::INTR => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Whether reading or writing `f` can wait for ever (a pipe, a FIFO, a socket, a terminal),
+/// rather than only for a disk (a regular file, a block device).
+fn can_wait(f: &File) -> io::Result<bool> {
+    let kind = FileType::from_raw_mode(rustix::fs::fstat(f)?.st_mode);
+    Ok(!matches!(
+        kind,
+        FileType::RegularFile | FileType::BlockDevice
+    ))
+}
+
+/// An input read once, from the handle it was opened as: where reading it can wait (a pipe,
+/// a FIFO, a process substitution, a socket, a terminal), each read first waits with poll(2)
+/// until there is data or an end, so that a signal ends the wait.
+pub struct Waiting {
+    file: File,
+    waits: bool,
+}
+
+impl Waiting {
+    fn new(file: File) -> io::Result<Waiting> {
+        let waits = can_wait(&file)?;
+        Ok(Waiting { file, waits })
+    }
+
+    /// Whether the input is a regular file (or a block device): one that can be read again.
+    pub fn is_regular(&self) -> bool {
+        !self.waits
+    }
+}
+
+impl Read for Waiting {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if !self.waits {
+            return self.file.read(buf);
+        }
+        loop {
+            // A FIFO opened without a writer: Linux reports no hang-up before a writer came,
+            // so this waits for the writer's data or its end, and the read tells which.
+            wait_ready(self.file.as_fd(), PollFlags::IN)?;
+            match self.file.read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                other => return other,
+            }
+        }
+    }
+}
+
+/// `path` opened for reading without waiting: O_NONBLOCK, so that a FIFO without a writer
+/// does not block the open (the reads wait instead, see [`Waiting`]); a regular file gets its
+/// blocking mode back.
+fn open_path(path: &Path) -> io::Result<File> {
+    use rustix::fs::{fcntl_getfl, fcntl_setfl, open, Mode, OFlags};
+    let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY;
+    let file = File::from(open(path, flags, Mode::empty())?);
+    if !can_wait(&file)? {
+        fcntl_setfl(&file, fcntl_getfl(&file)? & !OFlags::NONBLOCK)?;
+    }
+    Ok(file)
+}
+
+/// `path` (`-`: standard input) opened once for reading, as a [`Waiting`] reader.
+pub fn open_waiting(path: &Path) -> Result<Waiting, Failure> {
+    let file = if is_dash(path) {
+        io::stdin()
+            .as_fd()
+            .try_clone_to_owned()
+            .map(File::from)
+            .map_err(|e| io_failure(Path::new("standard input"), e))?
     } else {
-        let f = File::open(path).map_err(|e| io_failure(path, e))?;
-        let len = f.metadata().ok().map(|m| m.len());
-        Ok((Box::new(io::BufReader::with_capacity(1 << 20, f)), len))
+        open_path(path).map_err(|e| io_failure(path, e))?
+    };
+    Waiting::new(file).map_err(|e| io_failure(Path::new(&display_input(path)), e))
+}
+
+/// `path` opened for reading (`-`: stdin), with its size when it has one. Its read errors
+/// name it (`Error::Path`), however deep in the pipeline they come out.
+pub fn input_reader(path: &Path) -> Result<(Box<dyn Read>, Option<u64>), Failure> {
+    Ok(reader_of(open_waiting(path)?, path))
+}
+
+fn reader_of(waiting: Waiting, path: &Path) -> (Box<dyn Read>, Option<u64>) {
+    let size = match waiting.is_regular() {
+        true => waiting.file.metadata().ok().map(|m| m.len()),
+        false => None,
+    };
+    let name = Path::new(&display_input(path)).to_path_buf();
+    let named = Named::new(io::BufReader::with_capacity(1 << 20, waiting), &name);
+    (Box::new(named), size)
+}
+
+/// A reader whose errors are `Error::Path` naming it (those already an `Error` and
+/// `Interrupted` pass as they are).
+pub struct Named<R> {
+    inner: R,
+    path: std::path::PathBuf,
+}
+
+impl<R> Named<R> {
+    pub fn new(inner: R, path: &Path) -> Self {
+        Named {
+            inner,
+            path: path.to_path_buf(),
+        }
+    }
+}
+
+impl<R: Read> Read for Named<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf).map_err(|e| {
+            let travelled = e.get_ref().is_some_and(|i| i.is::<a0backup::Error>());
+            if travelled || e.kind() == io::ErrorKind::Interrupted {
+                return e;
+            }
+            io::Error::from(a0backup::Error::Path {
+                path: self.path.clone(),
+                source: e,
+            })
+        })
+    }
+}
+
+/// Standard output, written so that a signal ends a wait for a reader that does not read:
+/// where writing can wait (a pipe, a terminal), each write first waits with poll(2) until
+/// there is room, then writes no more than the pipe takes without blocking ([`pipe_room`]).
+#[derive(Clone, Copy)]
+pub struct Stdout {
+    file: &'static File,
+    waits: bool,
+}
+
+/// The command's standard output (one handle for the whole run).
+pub fn stdout() -> io::Result<Stdout> {
+    static OUT: OnceLock<(File, bool)> = OnceLock::new();
+    if OUT.get().is_none() {
+        let file = File::from(io::stdout().as_fd().try_clone_to_owned()?);
+        let waits = can_wait(&file)?;
+        let _ = OUT.set((file, waits));
+    }
+    let (file, waits) = OUT.get().expect("set above");
+    Ok(Stdout {
+        file,
+        waits: *waits,
+    })
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if !self.waits || buf.is_empty() {
+            return self.file.write(buf);
+        }
+        loop {
+            wait_ready(self.file.as_fd(), PollFlags::OUT)?;
+            let room = pipe_room(self.file).unwrap_or(0).max(PIPE_CHUNK);
+            match self.file.write(&buf[..buf.len().min(room)]) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                other => return other,
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
@@ -68,20 +268,60 @@ pub struct Input {
     pub size: Option<u64>,
     /// Up to the first 16 bytes (fewer only for a shorter input).
     pub head: Vec<u8>,
+    /// For a regular file, a second handle on the same open file (for [`Input::rewound_md5`]).
+    regular: Option<(File, std::path::PathBuf)>,
 }
 
+/// `path` opened once (see [`input_reader`]), its first bytes read from that very handle and
+/// given back by the reader.
 pub fn open_input(path: &Path) -> Result<Input, Failure> {
-    let (mut reader, size) = input_reader(path)?;
+    let waiting = open_waiting(path)?;
+    let regular = match waiting.is_regular() {
+        true => waiting
+            .file
+            .try_clone()
+            .ok()
+            .map(|f| (f, path.to_path_buf())),
+        false => None,
+    };
+    let (mut reader, size) = reader_of(waiting, path);
     let mut head = Vec::with_capacity(16);
     (&mut reader)
         .take(16)
         .read_to_end(&mut head)
-        .map_err(|e| io_failure(Path::new(&display_input(path)), e))?;
+        .map_err(|e| Failure::from(a0backup::Error::from(e)))?;
     Ok(Input {
         reader: Box::new(io::Cursor::new(head.clone()).chain(reader)),
         size,
         head,
+        regular,
     })
+}
+
+impl Input {
+    /// For a regular file: its md5, read through the same open file from its start, and the
+    /// input again from its start (what was read so far is dropped). For an input that can be
+    /// read only once (a pipe, a FIFO): no md5 (it is known only at its end), and the input as
+    /// it is.
+    pub fn rewound_md5(self) -> Result<(Option<a0backup::Md5Digest>, Input), Failure> {
+        use std::io::{Seek, SeekFrom};
+        let Some((mut file, path)) = self.regular else {
+            return Ok((None, self));
+        };
+        let named = |e: io::Error| io_failure(&path, e);
+        file.seek(SeekFrom::Start(0)).map_err(named)?;
+        let (md5, _) = a0backup::checksum::md5_reader(&mut file).map_err(named)?;
+        file.seek(SeekFrom::Start(0)).map_err(named)?;
+        let waiting = Waiting::new(file).map_err(named)?;
+        let (reader, size) = reader_of(waiting, &path);
+        let input = Input {
+            reader,
+            size,
+            head: self.head,
+            regular: None,
+        };
+        Ok((Some(md5), input))
+    }
 }
 
 /// The first bytes of every gzip stream: the magic and the deflate method.

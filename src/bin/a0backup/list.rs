@@ -47,8 +47,8 @@ pub fn list(a: ListArgs, json: bool) -> Result<(), Failure> {
             None => crate::collections::print(input, json),
         };
     }
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
+    let mut out =
+        io::BufWriter::new(crate::io::stdout().map_err(|e| io_failure(Path::new("-"), e))?);
     let mut write_err = None;
     let mut tvf = Tvf::default();
     {

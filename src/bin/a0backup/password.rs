@@ -7,7 +7,7 @@
 //! looks encrypted).
 
 use std::ffi::OsString;
-use std::io::{self, IsTerminal, Read};
+use std::io::{self, BufRead, IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
 use a0backup::Password;
@@ -116,27 +116,18 @@ struct Source<'a> {
 impl Source<'_> {
     fn read(&self, latin1: bool) -> Result<Option<Password>, Failure> {
         let (bytes, from): (Vec<u8>, String) = if let Some(path) = self.file {
-            let mut all = if is_dash(path) {
-                let mut v = Vec::new();
-                io::stdin()
-                    .lock()
-                    .read_to_end(&mut v)
-                    .map_err(|e| io_failure(Path::new("standard input"), e))?;
-                v
-            } else {
-                std::fs::read(path).map_err(|e| io_failure(path, e))?
-            };
-            let end = all.iter().position(|&b| b == b'\n').unwrap_or(all.len());
-            all.truncate(end);
-            if all.last() == Some(&b'\r') {
-                all.pop();
-            }
             let from = if is_dash(path) {
                 "the first line of standard input".to_string()
             } else {
                 format!("the first line of {}", path.display())
             };
-            (all, from)
+            let line = if is_dash(path) {
+                first_line(io::stdin().lock(), &from, Path::new("standard input"))?
+            } else {
+                let f = std::fs::File::open(path).map_err(|e| io_failure(path, e))?;
+                first_line(f, &from, path)?
+            };
+            (line, from)
         } else if let Some(var) = self.env {
             let value = std::env::var_os(var).ok_or_else(|| {
                 usage(format!(
@@ -162,6 +153,39 @@ impl Source<'_> {
         password(bytes, latin1).map(Some)
     }
 }
+
+/// The longest first line a password file may have: a password is far shorter, and anything
+/// longer (`yes | a0backup ... --password-file -`, a backup given by mistake) is refused
+/// without being read further.
+pub const PASSWORD_LINE_MAX: usize = 64 << 10;
+
+/// The first line of `r` (described as `from`), read no further than its newline (or
+/// [`PASSWORD_LINE_MAX`] bytes), without its line ending (`\n` or `\r\n`) and without a
+/// UTF-8 byte order mark before it (as Windows editors save files).
+fn first_line(r: impl Read, from: &str, path: &Path) -> Result<Vec<u8>, Failure> {
+    let mut line = Vec::new();
+    io::BufReader::with_capacity(4096, r.take(PASSWORD_LINE_MAX as u64 + 1))
+        .read_until(b'\n', &mut line)
+        .map_err(|e| io_failure(path, e))?;
+    if line.last() == Some(&b'\n') {
+        line.pop();
+    } else if line.len() > PASSWORD_LINE_MAX {
+        return Err(usage(format!(
+            "{from} is longer than {} KiB: not a password",
+            PASSWORD_LINE_MAX >> 10
+        )));
+    }
+    if line.last() == Some(&b'\r') {
+        line.pop();
+    }
+    if line.starts_with(BOM) {
+        line.drain(..BOM.len());
+    }
+    Ok(line)
+}
+
+/// The UTF-8 byte order mark.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 fn password(bytes: Vec<u8>, latin1: bool) -> Result<Password, Failure> {
     if latin1 {

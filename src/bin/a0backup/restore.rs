@@ -40,11 +40,15 @@ pub struct SafetyArgs {
     /// are masked by the umask, as GNU tar does for ordinary users.
     #[arg(long, short = 'p')]
     preserve_permissions: bool,
-    /// Write only the entries whose archive path matches GLOB (repeatable; `*` and `?` match
-    /// `/` too, as in GNU tar). Every entry is still read and judged.
+    /// Write only the entries GLOB selects (repeatable), as GNU tar's member arguments with
+    /// --wildcards: an archive path it matches, and everything under a directory it matches
+    /// (`*` and `?` match `/` too; ./dump/x and dump/x name the same entry). Every entry is
+    /// still read and judged.
     #[arg(long, value_name = "GLOB")]
     include: Vec<String>,
-    /// Leave out the entries whose archive path matches GLOB (repeatable).
+    /// Leave out the entries GLOB matches (repeatable), as GNU tar's --exclude: any run of
+    /// whole components of the path (`admin`, `dump/admin`), and everything under a
+    /// directory it matches.
     #[arg(long, value_name = "GLOB")]
     exclude: Vec<String>,
     /// Write only this collection's .bson and .metadata.json (repeatable; with --include, both
@@ -152,6 +156,8 @@ pub fn restore(a: RestoreArgs, quiet: bool, json: bool) -> Result<(), Failure> {
             a.expected.status.as_deref(),
         ],
     )?;
+    // DEST is refused before the password is asked for and the input read.
+    restore_mod::validate_destination(&a.dest, a.force).map_err(|e| writing(&a.dest, e))?;
     let format = a.format.read()?;
     let checked = a.expected.read()?;
     let expected = checked.as_ref().map(|e| e.md5);
@@ -160,6 +166,7 @@ pub fn restore(a: RestoreArgs, quiet: bool, json: bool) -> Result<(), Failure> {
         reader: input,
         size: total,
         head,
+        ..
     } = open_input(&a.input)?;
     let password = match a.password.given(latin1)? {
         Some(p) => p,
@@ -258,11 +265,13 @@ pub fn unpack(a: UnpackArgs, quiet: bool, json: bool) -> Result<(), Failure> {
         &a.dest,
         &[Some(a.input.as_path()), a.expected.status.as_deref()],
     )?;
+    restore_mod::validate_destination(&a.dest, a.force).map_err(|e| writing(&a.dest, e))?;
     let checked = a.expected.read()?;
     let Input {
         reader: input,
         size: total,
         head,
+        ..
     } = open_input(&a.input)?;
     if looks_encrypted(&a.input, &head) {
         return Err(usage(format!(

@@ -3,6 +3,12 @@
 //! exits with 128 + the signal's number (130, 143, 129). A second signal ends the process at
 //! once (the next run on the same destination removes what it left). A signal that was
 //! ignored when the command started (`nohup`) stays ignored.
+//!
+//! The handlers restart an interrupted system call (SA_RESTART), so a read or an open that
+//! blocks would not see the signal: where the command can wait for ever (a pipe, a FIFO, a
+//! terminal, a standard output nobody reads), it waits in poll(2) with a short timeout instead
+//! and looks at [`received`] between two (see `crate::io`). Before [`install`], a signal has
+//! its default action: it ends the process, which has made nothing yet.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 

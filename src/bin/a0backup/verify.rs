@@ -1,6 +1,6 @@
 //! `a0backup md5` and `a0backup verify`: md5s as md5sum prints them, and checked.
 
-use std::io::{self, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use a0backup::{checksum, Error};
@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::args::ExpectedMd5Args;
 use crate::failure::{io_failure, usage, Failure};
-use crate::io::{is_dash, one_stdin};
+use crate::io::{input_reader, is_dash, one_stdin, stdout};
 
 #[derive(Args, Debug)]
 pub struct Md5Args {
@@ -29,15 +29,18 @@ pub struct VerifyArgs {
 pub fn md5(a: Md5Args, json: bool) -> Result<(), Failure> {
     let mut failed = None;
     let mut records = Vec::new();
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
+    let mut out = stdout().map_err(|e| io_failure(Path::new("-"), e))?;
     for path in &a.files {
-        let result = if is_dash(path) {
-            checksum::md5_reader(io::stdin().lock())
+        // Each opened once, a FIFO without waiting in the open (see `crate::io`).
+        let result = match input_reader(path) {
+            Ok((input, _)) => checksum::md5_reader(input)
                 .map(|(d, _)| d)
-                .map_err(Error::from)
-        } else {
-            checksum::md5_file(path)
+                .map_err(Error::from),
+            Err(f) => {
+                eprintln!("a0backup: {}", f.message);
+                failed = Some(f);
+                continue;
+            }
         };
         match result {
             Ok(d) if json => {
@@ -80,13 +83,8 @@ pub fn verify(a: VerifyArgs, json: bool, quiet: bool) -> Result<(), Failure> {
         .read()?
         .ok_or_else(|| usage("verify needs --md5 HEX or --status FILE"))?
         .md5;
-    let actual = if is_dash(&a.file) {
-        checksum::md5_reader(io::stdin().lock())
-            .map_err(|e| io_failure(Path::new("standard input"), e))?
-            .0
-    } else {
-        checksum::md5_file(&a.file)?
-    };
+    let (input, _) = input_reader(&a.file)?;
+    let actual = checksum::md5_reader(input).map_err(Error::from)?.0;
     let ok = actual == expected;
     if json {
         outln!(
