@@ -244,9 +244,8 @@ impl<'a> PathPolicy<'a> {
             };
         };
         if !self.options.filter.is_all() {
-            if entry.kind != EntryKind::Directory {
-                self.options.filter.mark_found(raw, &mut self.found);
-            }
+            // Any entry, a directory too (`tar -x ARCHIVE dump/empty-dir` finds it).
+            self.options.filter.mark_found(raw, &mut self.found);
             let selected = self
                 .options
                 .filter
