@@ -28,7 +28,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Leftover, Result};
 
 thread_local! {
     /// Whether [`start_writeback`] does anything on this thread.
@@ -303,7 +303,7 @@ pub(crate) fn remove_leftovers(
             Kind::File => not_found_ok(fs::remove_file(path)).map_err(Error::path(path)),
         };
         if let Err(e) = done {
-            return Err(Error::leftover("a leftover of an earlier run", e, None));
+            return Err(Error::leftover(Leftover::EarlierRun, e, None));
         }
         removed.push(path.to_path_buf());
         Ok(())

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use crate::checksum::Md5Digest;
 use crate::durable::{self, Kind, Owned, Pattern};
-use crate::error::{Error, Result};
+use crate::error::{Error, Leftover, Result};
 use crate::kdf::{Format, Password};
 use crate::pipeline::{copy_with_writer_thread, MaybeHashed, CHUNK};
 use crate::progress::Progress;
@@ -728,7 +728,7 @@ impl AtomicFile {
         let temp = self.temp.take().expect("discard runs once");
         match fs::remove_file(temp.path()) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(Error::Leftover {
-                what: "the temporary file",
+                what: Leftover::TemporaryFile,
                 path: temp.path().to_path_buf(),
                 source: e,
                 after: None,

@@ -18,7 +18,7 @@ use std::rc::Rc;
 use crate::archive::{note_trailing_zeros, unpack_tar, UnpackOptions, UnpackSummary};
 use crate::checksum::Md5Digest;
 use crate::durable::{self, Kind, Owned, Pattern};
-use crate::error::{Error, Result};
+use crate::error::{Error, Leftover, Result};
 use crate::gzip::{GzipReader, NotGzip};
 use crate::kdf::Password;
 use crate::pipeline::{hand_off, MaybeHashed};
@@ -516,7 +516,7 @@ fn recover_set_aside(target: &Target) -> Result<()> {
                 });
             }
             crate::tree::remove_tree(aside)
-                .map_err(|e| Error::leftover("a leftover of an earlier run", e, None))
+                .map_err(|e| Error::leftover(Leftover::EarlierRun, e, None))
         },
     )
 }
@@ -732,7 +732,7 @@ impl Staging {
         let owned = self.owned.take().expect("live staging");
         match crate::tree::remove_tree(owned.path()) {
             Ok(()) => cause,
-            Err(e) => Error::leftover("the staging directory", e, Some(cause)),
+            Err(e) => Error::leftover(Leftover::StagingDirectory, e, Some(cause)),
         }
     }
 
@@ -819,7 +819,7 @@ fn publish(
     // sweep takes it meanwhile.
     let removed = crate::tree::remove_tree(&old_at);
     drop(old_lock);
-    removed.map_err(|e| Error::leftover("the replaced tree", e, None))
+    removed.map_err(|e| Error::leftover(Leftover::ReplacedTree, e, None))
 }
 
 /// [`check_destination`] again, at the end of a restore that found `found` at its start: a

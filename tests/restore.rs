@@ -384,7 +384,10 @@ fn a_damaged_download_is_reported_as_an_md5_mismatch_when_the_md5_is_known() {
         )
         .unwrap_err();
         assert!(
-            matches!(err, Error::Malformed { .. } | Error::WrongPassword { .. }),
+            matches!(
+                err,
+                Error::Malformed { .. } | Error::Truncated { .. } | Error::WrongPassword { .. }
+            ),
             "{what}: {err}"
         );
         assert!(!dest.exists());

@@ -470,7 +470,7 @@ fn global_headers_count_against_the_entry_limit() {
         matches!(
             r,
             Err(Error::LimitExceeded {
-                what: "entry count",
+                limit: a0backup::error::Limit::EntryCount,
                 ..
             })
         ),

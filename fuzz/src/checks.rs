@@ -297,7 +297,7 @@ fn check_open(
         ],
         None => {
             ensure!(
-                matches!(opened, Err(Error::UnsupportedFormat(_))),
+                matches!(opened, Err(Error::FormatNeeded)),
                 "{what}: a salted file without a format gave {}",
                 describe(&opened)
             );
@@ -427,7 +427,7 @@ fn check_roundtrip(
     let detected = open(&file, password, &DecryptOptions::new());
     if format.is_salted() {
         ensure!(
-            matches!(detected, Err(Error::UnsupportedFormat(_))),
+            matches!(detected, Err(Error::FormatNeeded)),
             "{format:?}: detecting without gzip gave {}",
             describe(&detected)
         );
@@ -811,7 +811,7 @@ fn same_verdict_as_check<T>(
             Error::UnsafeEntry { .. }
                 | Error::LimitExceeded { .. }
                 | Error::Malformed {
-                    what: "tar archive",
+                    input: a0backup::error::Input::Tar,
                     ..
                 }
         )

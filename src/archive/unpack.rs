@@ -7,7 +7,7 @@ use std::os::unix::ffi::OsStrExt;
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Limit, Result};
 
 use super::extract::Extraction;
 use super::tar_reader::TarReader;
@@ -59,7 +59,7 @@ pub fn list<R: Read>(gz: R, each: impl FnMut(&EntryInfo)) -> Result<()> {
 /// let mut gz = Vec::new();
 /// pack(dir.path(), &mut gz, &PackOptions::new().prefix(""))?;
 /// let r = list_with(&gz[..], &UnpackOptions::new().max_entries(2), |_| {});
-/// assert!(matches!(r, Err(Error::LimitExceeded { limit: 2, .. })));
+/// assert!(matches!(r, Err(Error::LimitExceeded { max: 2, .. })));
 /// # Ok::<(), a0backup::Error>(())
 /// ```
 pub fn list_with<R: Read>(
@@ -115,7 +115,7 @@ pub fn list_with<R: Read>(
 /// let dest = tempfile::tempdir()?;
 /// let small = UnpackOptions::new().max_total_bytes(1_000);
 /// match unpack(&gz[..], dest.path(), &small) {
-///     Err(Error::LimitExceeded { limit, .. }) => assert_eq!(limit, 1_000),
+///     Err(Error::LimitExceeded { max, .. }) => assert_eq!(max, 1_000),
 ///     other => panic!("unexpected {other:?}"),
 /// }
 /// # Ok::<(), a0backup::Error>(())
@@ -229,7 +229,7 @@ impl UnpackOptions {
     /// let mut gz = Vec::new();
     /// pack(src.path(), &mut gz, &PackOptions::new().prefix(""))?;
     /// let r = unpack(&gz[..], tempfile::tempdir()?.path(), &UnpackOptions::new().max_entries(2));
-    /// assert!(matches!(r, Err(Error::LimitExceeded { limit: 2, .. })));
+    /// assert!(matches!(r, Err(Error::LimitExceeded { max: 2, .. })));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn max_entries(mut self, entries: u64) -> Self {
@@ -249,7 +249,7 @@ impl UnpackOptions {
     /// let mut gz = Vec::new();
     /// pack(src.path(), &mut gz, &PackOptions::new().prefix(""))?;
     /// let r = unpack(&gz[..], tempfile::tempdir()?.path(), &UnpackOptions::new().max_path_len(8));
-    /// assert!(matches!(r, Err(Error::LimitExceeded { limit: 8, .. })));
+    /// assert!(matches!(r, Err(Error::LimitExceeded { max: 8, .. })));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn max_path_len(mut self, bytes: usize) -> Self {
@@ -491,8 +491,8 @@ fn drain_counting<R: Read>(r: &mut R, limit: u64) -> Result<u64> {
         total += n as u64;
         if total > limit {
             return Err(Error::LimitExceeded {
-                what: "bytes after the end of the archive",
-                limit,
+                limit: Limit::TrailingBytes,
+                max: limit,
             });
         }
         nonzero += buf[..n].iter().filter(|&&b| b != 0).count() as u64;

@@ -112,7 +112,7 @@ impl<R: Read> DecryptReader<R> {
     /// * [`Error::Malformed`]: a salted format was given (or a `Salted__` magic was found) but the
     ///   16-byte header is missing or cut short; or gzip was expected of a file too short to
     ///   hold a gzip header.
-    /// * [`Error::UnsupportedFormat`]: the file is salted, no format was given and gzip was not
+    /// * [`Error::FormatNeeded`]: the file is salted, no format was given and gzip was not
     ///   expected, so nothing tells MD5 from PBKDF2.
     /// * [`Error::WrongPassword`]: gzip was expected and the first plaintext bytes are not gzip.
     /// * [`Error::Io`]: reading the inner reader failed.

@@ -72,7 +72,7 @@ impl DecryptOptions {
     /// w.write_all(b"not gzip")?;
     /// let file = w.finish()?;
     /// let detect = DecryptReader::new(Cursor::new(&file), &pw, &DecryptOptions::new());
-    /// assert!(matches!(detect, Err(Error::UnsupportedFormat(_))));
+    /// assert!(matches!(detect, Err(Error::FormatNeeded)));
     /// let told = DecryptOptions::new().format(Format::OpenSslMd5);
     /// assert_eq!(DecryptReader::new(Cursor::new(&file), &pw, &told)?.format(), Format::OpenSslMd5);
     /// # Ok::<(), a0backup::Error>(())

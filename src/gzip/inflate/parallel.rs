@@ -22,7 +22,7 @@ use super::bits::Bits;
 use super::decoder::{Decoder, Known, Stop, MARKER, WINDOW};
 use super::finder::{speculate, Speculated};
 use super::member::{header_len, Header};
-use crate::error::Error;
+use crate::error::{Error, Input};
 
 /// Output the consumer decodes itself per step before handing it on.
 pub(crate) const STEP: usize = 256 * 1024;
@@ -226,11 +226,11 @@ impl<R> std::fmt::Debug for ParallelGunzip<R> {
 }
 
 fn malformed(detail: &str) -> io::Error {
-    io::Error::from(Error::malformed("gzip stream", None, detail.to_string()))
+    io::Error::from(Error::malformed(Input::Gzip, None, detail.to_string()))
 }
 
 fn truncated() -> io::Error {
-    malformed(crate::error::TRUNCATED)
+    io::Error::from(Error::Truncated { input: Input::Gzip })
 }
 
 /// Damage in the deflate data, in the words the sequential path (flate2 over zlib-rs) uses
