@@ -157,6 +157,7 @@ pub mod cipher;
 mod digest;
 mod durable;
 pub mod error;
+pub mod extjson;
 #[cfg(feature = "capi")]
 pub mod ffi;
 pub mod files;
@@ -164,6 +165,7 @@ pub mod gzip;
 pub mod kdf;
 mod pipeline;
 pub mod progress;
+mod rawbson;
 pub mod restore;
 pub mod status;
 pub mod stream;
