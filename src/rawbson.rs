@@ -182,7 +182,7 @@ mod tests {
     #[test]
     fn offsets_follow_keys_and_sizes() {
         // {"a": 1 (int32), "bc": "x"}
-        let doc = b"\x17\0\0\0\x10a\0\x01\0\0\0\x02bc\0\x02\0\0\0x\0\0";
+        let doc = b"\x16\0\0\0\x10a\0\x01\0\0\0\x02bc\0\x02\0\0\0x\0\0";
         let doc = document(doc).unwrap();
         let all: Vec<_> = elements(doc).map(Result::unwrap).collect();
         assert_eq!((all[0].offset, all[0].value_offset), (4, 7));
@@ -200,7 +200,7 @@ mod tests {
     #[test]
     fn a_bad_string_is_reported_at_its_element() {
         // {"a": 1, "s": <invalid UTF-8>}
-        let doc = b"\x16\0\0\0\x10a\0\x01\0\0\0\x02s\0\x02\0\0\0\xff\0\0";
+        let doc = b"\x15\0\0\0\x10a\0\x01\0\0\0\x02s\0\x02\0\0\0\xff\0\0";
         let doc = document(doc).unwrap();
         let bad = elements(doc).nth(1).unwrap().unwrap_err();
         assert_eq!(bad.at, 11, "{bad:?}");
