@@ -4,19 +4,25 @@
 
 use std::io::{self, Write};
 
-/// Bytes gathered before they go to the caller's writer, so that a writer without a buffer of
-/// its own (a `File`, a socket) sees few large writes.
-const BUFFER: usize = 8 * 1024;
+/// Bytes gathered before they go to the caller's writer: all of a document's JSON when it
+/// fits (so a document found damaged halfway has written nothing), and otherwise chunks of
+/// this size, so that a writer without a buffer of its own (a `File`, a socket) sees few
+/// large writes.
+pub(super) const BUFFER: usize = 64 * 1024;
 
-/// Writes JSON tokens into `W`, keeping track of commas, and of newlines and tabs when pretty.
+/// Writes JSON tokens into `W` through a buffer, keeping track of commas, and of newlines and
+/// tabs when pretty.
 ///
 /// The layout is Go's `json.Indent(dst, src, "", "\t")` of the compact form, which is what
 /// `bsondump --pretty` prints: a newline and one tab per level before every member, `": "`
 /// between a key and its value, and empty objects and arrays as `{}` and `[]`.
-pub(super) struct Emitter<'w, W: Write + ?Sized> {
-    out: &'w mut W,
-    buf: [u8; BUFFER],
-    len: usize,
+pub(super) struct Emitter<'a, W: Write + ?Sized> {
+    out: &'a mut W,
+    buf: &'a mut Vec<u8>,
+    /// Keep everything in `buf`, up to [`BUFFER`] bytes, and fail past that (setting
+    /// `overflowed`) rather than pass anything on.
+    hold: bool,
+    pub overflowed: bool,
     pretty: bool,
     level: usize,
     /// No member written yet in the innermost open object or array.
@@ -25,12 +31,13 @@ pub(super) struct Emitter<'w, W: Write + ?Sized> {
     after_key: bool,
 }
 
-impl<'w, W: Write + ?Sized> Emitter<'w, W> {
-    pub fn new(out: &'w mut W, pretty: bool) -> Self {
+impl<'a, W: Write + ?Sized> Emitter<'a, W> {
+    pub fn new(out: &'a mut W, buf: &'a mut Vec<u8>, hold: bool, pretty: bool) -> Self {
         Emitter {
             out,
-            buf: [0; BUFFER],
-            len: 0,
+            buf,
+            hold,
+            overflowed: false,
             pretty,
             level: 0,
             first: true,
@@ -39,21 +46,27 @@ impl<'w, W: Write + ?Sized> Emitter<'w, W> {
     }
 
     pub fn raw(&mut self, bytes: &[u8]) -> io::Result<()> {
-        if self.len + bytes.len() > BUFFER {
+        if self.buf.len() + bytes.len() > BUFFER {
+            if self.hold {
+                self.overflowed = true;
+                return Err(io::Error::other(
+                    "the JSON of this document is larger than the buffer",
+                ));
+            }
             self.flush()?;
             if bytes.len() > BUFFER {
                 return self.out.write_all(bytes);
             }
         }
-        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
-        self.len += bytes.len();
+        self.buf.extend_from_slice(bytes);
         Ok(())
     }
 
     /// Hands what is gathered to the writer (not `flush`ing the writer itself).
     pub fn flush(&mut self) -> io::Result<()> {
-        let n = std::mem::take(&mut self.len);
-        self.out.write_all(&self.buf[..n])
+        self.out.write_all(self.buf)?;
+        self.buf.clear();
+        Ok(())
     }
 
     fn newline(&mut self) -> io::Result<()> {
@@ -154,44 +167,53 @@ impl<'w, W: Write + ?Sized> Emitter<'w, W> {
         let bytes = s.as_bytes();
         let mut start = 0;
         let mut i = 0;
-        while i < bytes.len() {
+        while let Some(step) = bytes[i..].iter().position(|&b| SPECIAL[usize::from(b)]) {
+            i += step;
             let b = bytes[i];
-            let escape: Option<[u8; 6]> = match b {
-                b'"' | b'\\' => Some([b'\\', b, 0, 0, 0, 0]),
-                b'\n' => Some(*b"\\n\0\0\0\0"),
-                b'\r' => Some(*b"\\r\0\0\0\0"),
-                b'\t' => Some(*b"\\t\0\0\0\0"),
-                0..0x20 => Some([
-                    b'\\',
-                    b'u',
-                    b'0',
-                    b'0',
-                    HEX[usize::from(b >> 4)],
-                    HEX[usize::from(b & 15)],
-                ]),
-                // U+2028 and U+2029 are E2 80 A8 and E2 80 A9.
-                0xe2 if bytes.get(i + 1) == Some(&0x80)
-                    && matches!(bytes.get(i + 2), Some(0xa8 | 0xa9)) =>
-                {
-                    let last = if bytes[i + 2] == 0xa8 { b'8' } else { b'9' };
-                    Some([b'\\', b'u', b'2', b'0', b'2', last])
+            let two = |c: u8| ([b'\\', c, 0, 0, 0, 0], 2, 1);
+            let (escape, len, width) = match b {
+                b'"' | b'\\' => two(b),
+                b'\n' => two(b'n'),
+                b'\r' => two(b'r'),
+                b'\t' => two(b't'),
+                0..0x20 => {
+                    let (hi, lo) = (HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]);
+                    ([b'\\', b'u', b'0', b'0', hi, lo], 6, 1)
                 }
-                _ => None,
-            };
-            let Some(escape) = escape else {
-                i += 1;
-                continue;
+                // 0xE2: U+2028 and U+2029 are E2 80 A8 and E2 80 A9; other E2 sequences pass.
+                _ => match bytes.get(i + 1..i + 3) {
+                    Some([0x80, 0xa8]) => (*b"\\u2028", 6, 3),
+                    Some([0x80, 0xa9]) => (*b"\\u2029", 6, 3),
+                    _ => {
+                        i += 1;
+                        continue;
+                    }
+                },
             };
             self.raw(&bytes[start..i])?;
-            let n = if escape[1] == b'u' { 6 } else { 2 };
-            self.raw(&escape[..n])?;
-            i += if escape[2] == b'2' { 3 } else { 1 };
+            self.raw(&escape[..len])?;
+            i += width;
             start = i;
         }
         self.raw(&bytes[start..])?;
         self.raw(b"\"")
     }
 }
+
+/// The bytes [`Emitter::string_body`] looks at twice: control characters, `"`, `\`, and 0xE2
+/// (the first byte of U+2028 and U+2029).
+static SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = true;
+        b += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t[0xe2] = true;
+    t
+};
 
 /// A small buffer that `write!` can format into, for numbers.
 pub(super) struct Digits {
@@ -399,8 +421,8 @@ mod tests {
 
     #[test]
     fn strings_escaped_as_go_escapes_them() {
-        let mut out = Vec::new();
-        let mut e = Emitter::new(&mut out, false);
+        let (mut out, mut buf) = (Vec::new(), Vec::new());
+        let mut e = Emitter::new(&mut out, &mut buf, false, false);
         e.string("a\"b\\c\n\r\t\u{1}\u{8}\u{c}\u{7f}é\u{2028}\u{2029}<&>")
             .unwrap();
         e.flush().unwrap();

@@ -18,9 +18,10 @@
 //! that is not UTF-8, a boolean other than 0 or 1, nesting deeper than [`MAX_DEPTH`], and
 //! every other `decodeErrors` case of MongoDB's BSON corpus.
 //!
-//! Memory: the writer streams, keeping a fixed 8 KiB buffer and a few bytes per nesting level
-//! besides the document it is given, whatever the document's size (binary values are encoded
-//! to base64 in chunks). Decoding is the `bson` crate's (`RawDocument`); the JSON is written
+//! Memory: the writer streams, keeping a buffer of at most 64 KiB and a few bytes per nesting
+//! level besides the document it is given, whatever the document's size (binary values are
+//! encoded to base64 in chunks). A document whose JSON fits in the buffer is written in one
+//! pass; a larger one is checked in a first pass, then streamed. Decoding is the `bson` crate's (`RawDocument`); the JSON is written
 //! here rather than through `bson::Bson::into_canonical_extjson`, which builds the whole
 //! document as a `serde_json::Value` first (tens of bytes of heap per element: hundreds of MiB
 //! for a 16 MiB document of small values) and spells doubles otherwise than `bsondump`.
@@ -140,8 +141,8 @@ impl ExtJsonOptions {
 }
 
 /// Writes one BSON document as Extended JSON into `out`, with no newline after it (see the
-/// [module docs](self)). The document is checked whole first: nothing is written for a damaged
-/// one.
+/// [module docs](self)). A damaged document writes nothing. To write many documents, an
+/// [`ExtJsonWriter`] keeps its buffer from one to the next.
 ///
 /// # Errors
 ///
@@ -171,16 +172,7 @@ pub fn write_document<W: Write + ?Sized>(
     out: &mut W,
     options: &ExtJsonOptions,
 ) -> Result<()> {
-    let doc = rawbson::document(document).map_err(Bad::into_error)?;
-    walk(doc, 0, &mut Check).map_err(Failure::into_error)?;
-    let mut json = Json {
-        out: Emitter::new(out, options.pretty),
-        relaxed: options.relaxed,
-    };
-    json.out.open(b'{')?;
-    walk(doc, 0, &mut json).map_err(Failure::into_error)?;
-    json.out.close(b'}')?;
-    json.out.flush().map_err(Error::Io)
+    write_with(document, out, options, &mut Vec::new())
 }
 
 /// [`write_document`] into a `String`.
@@ -201,6 +193,163 @@ pub fn to_string(document: &[u8], options: &ExtJsonOptions) -> Result<String> {
     let mut out = Vec::new();
     write_document(document, &mut out, options)?;
     String::from_utf8(out).map_err(|_| Error::InvalidArgument("non-UTF-8 output".into()))
+}
+
+/// Writes documents one after the other into a writer, as [`write_document`] does, reusing one
+/// buffer (at most 64 KiB) for all of them: what a dump of a collection wants.
+///
+/// # Examples
+///
+/// ```
+/// use std::io::Write;
+/// use a0backup::extjson::{ExtJsonOptions, ExtJsonWriter};
+/// let mut w = ExtJsonWriter::new(Vec::new(), ExtJsonOptions::new().relaxed(true));
+/// for n in 0..2 {
+///     w.write_document(bson::rawdoc! { "n": n }.as_bytes())?;
+///     w.get_mut().write_all(b"\n")?;
+/// }
+/// assert_eq!(w.into_inner(), b"{\"n\":0}\n{\"n\":1}\n");
+/// # Ok::<(), a0backup::Error>(())
+/// ```
+pub struct ExtJsonWriter<W: Write> {
+    out: W,
+    options: ExtJsonOptions,
+    buf: Vec<u8>,
+}
+
+impl<W: Write> ExtJsonWriter<W> {
+    /// A writer into `out` with these options.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::extjson::{ExtJsonOptions, ExtJsonWriter};
+    /// let w = ExtJsonWriter::new(std::io::sink(), ExtJsonOptions::new().pretty(true));
+    /// # drop(w);
+    /// ```
+    pub fn new(out: W, options: ExtJsonOptions) -> Self {
+        ExtJsonWriter {
+            out,
+            options,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Writes one document, with no newline after it; a damaged one writes nothing.
+    ///
+    /// # Errors
+    ///
+    /// As [`write_document`]: [`Error::Malformed`] for a damaged document (the writer can go
+    /// on with the next one), [`Error::Io`] when the inner writer fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::extjson::{ExtJsonOptions, ExtJsonWriter};
+    /// let mut w = ExtJsonWriter::new(Vec::new(), ExtJsonOptions::new());
+    /// assert!(w.write_document(b"\x05\0\0\0\x01").is_err());
+    /// w.write_document(bson::rawdoc! { "ok": true }.as_bytes())?;
+    /// assert_eq!(w.get_ref(), br#"{"ok":true}"#);
+    /// # Ok::<(), a0backup::Error>(())
+    /// ```
+    pub fn write_document(&mut self, document: &[u8]) -> Result<()> {
+        write_with(document, &mut self.out, &self.options, &mut self.buf)
+    }
+
+    /// The inner writer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let w = a0backup::extjson::ExtJsonWriter::new(Vec::<u8>::new(), Default::default());
+    /// assert!(w.get_ref().is_empty());
+    /// ```
+    pub fn get_ref(&self) -> &W {
+        &self.out
+    }
+
+    /// The inner writer, to write between documents (a newline, a comma).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// let mut w = a0backup::extjson::ExtJsonWriter::new(Vec::new(), Default::default());
+    /// w.get_mut().write_all(b"[")?;
+    /// assert_eq!(w.get_ref(), b"[");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out
+    }
+
+    /// The inner writer back (nothing is buffered between documents).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let w = a0backup::extjson::ExtJsonWriter::new(Vec::<u8>::new(), Default::default());
+    /// let out: Vec<u8> = w.into_inner();
+    /// assert!(out.is_empty());
+    /// ```
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+}
+
+impl<W: Write> std::fmt::Debug for ExtJsonWriter<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExtJsonWriter")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The writer: one pass into `buf` when the JSON fits in it (the usual case), else a checking
+/// pass, then a second pass streaming through `buf`.
+fn write_with<W: Write + ?Sized>(
+    document: &[u8],
+    out: &mut W,
+    options: &ExtJsonOptions,
+    buf: &mut Vec<u8>,
+) -> Result<()> {
+    let doc = rawbson::document(document).map_err(Bad::into_error)?;
+    buf.clear();
+    match emit(doc, out, buf, options, true) {
+        Ok(()) => {
+            out.write_all(buf)?;
+            buf.clear();
+            return Ok(());
+        }
+        Err(Failure::Io(_)) => {} // larger than the buffer: nothing written yet
+        Err(bad) => return Err(bad.into_error()),
+    }
+    walk(doc, 0, &mut Check).map_err(Failure::into_error)?;
+    buf.clear();
+    let streamed = emit(doc, out, buf, options, false);
+    buf.clear();
+    streamed.map_err(Failure::into_error)
+}
+
+/// One writing walk: held in `buf` (failing once it is full) or streamed through it.
+fn emit<W: Write + ?Sized>(
+    doc: &RawDocument,
+    out: &mut W,
+    buf: &mut Vec<u8>,
+    options: &ExtJsonOptions,
+    hold: bool,
+) -> Result<(), Failure> {
+    let mut json = Json {
+        out: Emitter::new(out, buf, hold, options.pretty),
+        relaxed: options.relaxed,
+    };
+    json.out.open(b'{')?;
+    walk(doc, 0, &mut json)?;
+    json.out.close(b'}')?;
+    if !hold {
+        json.out.flush()?;
+    }
+    Ok(())
 }
 
 /// Why a walk stopped.
@@ -326,8 +475,8 @@ impl Visit for Check {
 }
 
 /// The writing walk.
-struct Json<'w, W: Write + ?Sized> {
-    out: Emitter<'w, W>,
+struct Json<'a, W: Write + ?Sized> {
+    out: Emitter<'a, W>,
     relaxed: bool,
 }
 
