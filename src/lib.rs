@@ -165,6 +165,7 @@ pub mod gzip;
 pub mod kdf;
 mod pipeline;
 pub mod progress;
+pub mod query;
 mod rawbson;
 pub mod restore;
 pub mod status;
