@@ -347,9 +347,9 @@ impl Translator {
                 return refuse(what);
             }
         }
-        if matches!(self.peek(0), Some('0'..='9' | '+' | '-'))
-            && self.peek(1).is_some_and(|c| c.is_ascii_digit())
-        {
+        let signed = matches!(self.peek(0), Some('+' | '-'))
+            && self.peek(1).is_some_and(|c| c.is_ascii_digit());
+        if signed || self.peek(0).is_some_and(|c| c.is_ascii_digit()) {
             return refuse("a subroutine call");
         }
         if self.starts_with(":") {
