@@ -1245,15 +1245,30 @@ fn crc32(data: &[u8]) -> u32 {
 // ------------------------------------------------------------------------------------------
 
 /// The outcome of writing one document: its JSON, or the error's offset and detail.
-fn write_json(doc: &[u8], options: &a0backup::extjson::ExtJsonOptions) -> Result<Result<String, (u64, String)>, String> {
+fn write_json(
+    doc: &[u8],
+    options: &a0backup::extjson::ExtJsonOptions,
+) -> Result<Result<String, (u64, String)>, String> {
     let mut out = Vec::new();
     match a0backup::extjson::write_document(doc, &mut out, options) {
         Ok(()) => String::from_utf8(out)
             .map(Ok)
             .map_err(|_| "the JSON is not UTF-8".to_string()),
-        Err(Error::Malformed { at: Some(at), detail, .. }) => {
-            ensure!(out.is_empty(), "a damaged document wrote {} bytes", out.len());
-            ensure!(at <= doc.len() as u64, "error offset {at} past the document ({} bytes)", doc.len());
+        Err(Error::Malformed {
+            at: Some(at),
+            detail,
+            ..
+        }) => {
+            ensure!(
+                out.is_empty(),
+                "a damaged document wrote {} bytes",
+                out.len()
+            );
+            ensure!(
+                at <= doc.len() as u64,
+                "error offset {at} past the document ({} bytes)",
+                doc.len()
+            );
             Ok(Err((at, detail)))
         }
         Err(other) => Err(format!("not a Malformed error: {other:?}")),
@@ -1297,16 +1312,18 @@ pub fn extjson(data: &[u8]) -> Result<(), String> {
                 json_value(c)? == json_value(p)?,
                 "pretty and compact differ:\n{c}\n{p}"
             );
-            ensure!(checked.is_ok(), "written, but check_document says {checked:?}");
+            ensure!(
+                checked.is_ok(),
+                "written, but check_document says {checked:?}"
+            );
         }
         (Err(c), Err(p)) => ensure!(c == p, "compact error {c:?}, pretty error {p:?}"),
         _ => return Err(format!("compact {compact:?}, pretty {pretty:?}")),
     }
 
     // The same document inside a large one.
-    let envelope_ok = doc.len() >= 5
-        && doc[..4] == (doc.len() as i32).to_le_bytes()
-        && doc.last() == Some(&0);
+    let envelope_ok =
+        doc.len() >= 5 && doc[..4] == (doc.len() as i32).to_le_bytes() && doc.last() == Some(&0);
     if envelope_ok && doc.len() < 1 << 20 {
         let pad = "p".repeat(70_000);
         let mut outer = vec![0u8; 4];
@@ -1323,10 +1340,16 @@ pub fn extjson(data: &[u8]) -> Result<(), String> {
         match (&compact, &wrapped) {
             (Ok(inner), Ok(json)) => {
                 let want = format!("{{\"pad\":\"{pad}\",\"d\":{inner}}}");
-                ensure!(*json == want, "the wrapped document's JSON is not the composition");
+                ensure!(
+                    *json == want,
+                    "the wrapped document's JSON is not the composition"
+                );
             }
             (Err((at, _)), Err((outer_at, _))) => {
-                ensure!(*outer_at == at + base, "wrapped error at {outer_at}, alone at {at} (+{base})");
+                ensure!(
+                    *outer_at == at + base,
+                    "wrapped error at {outer_at}, alone at {at} (+{base})"
+                );
             }
             (Ok(_), Err((_, detail))) if detail.contains("deeper") => {}
             _ => return Err(format!("alone {compact:?}, wrapped {wrapped:?}")),
@@ -1342,7 +1365,10 @@ pub fn extjson(data: &[u8]) -> Result<(), String> {
         Ok(json) => format!("{json}{{}}"),
         Err(_) => "{}".to_string(),
     };
-    ensure!(first == compact.is_ok() && got == want, "ExtJsonWriter wrote {got:?}, want {want:?}");
+    ensure!(
+        first == compact.is_ok() && got == want,
+        "ExtJsonWriter wrote {got:?}, want {want:?}"
+    );
     Ok(())
 }
 
@@ -1369,14 +1395,20 @@ pub fn query(data: &[u8]) -> Result<(), String> {
         Err(other) => return Err(format!("parsing {text:?}: not InvalidArgument: {other:?}")),
     };
     let verdict = filter.matches(doc);
-    let valid = a0backup::extjson::write_document(doc, &mut std::io::sink(), &Default::default()).is_ok();
+    let valid =
+        a0backup::extjson::write_document(doc, &mut std::io::sink(), &Default::default()).is_ok();
     match &verdict {
         Ok(_) => {}
-        Err(Error::Malformed { .. }) => ensure!(!valid, "{text}: a valid document gave {verdict:?}"),
+        Err(Error::Malformed { .. }) => {
+            ensure!(!valid, "{text}: a valid document gave {verdict:?}")
+        }
         Err(other) => return Err(format!("{text}: matching gave {other:?}")),
     }
     let again = filter.matches(doc).map_err(|e| e.to_string());
-    ensure!(again == verdict.as_ref().map(|b| *b).map_err(|e| e.to_string()), "{text}: not deterministic");
+    ensure!(
+        again == verdict.as_ref().map(|b| *b).map_err(|e| e.to_string()),
+        "{text}: not deterministic"
+    );
     let Ok(matched) = verdict else { return Ok(()) };
     for wrapped in [
         format!("{{\"$and\": [{text}]}}"),
@@ -1386,7 +1418,10 @@ pub fn query(data: &[u8]) -> Result<(), String> {
         // Wrapping can pass serde_json's nesting limit; only a filter that parses is compared.
         if let Ok(f) = Filter::parse(&wrapped) {
             let got = f.matches(doc).map_err(|e| e.to_string())?;
-            ensure!(got == matched, "{wrapped}: {got}, the filter alone: {matched}");
+            ensure!(
+                got == matched,
+                "{wrapped}: {got}, the filter alone: {matched}"
+            );
         }
     }
     Ok(())
