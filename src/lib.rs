@@ -158,6 +158,7 @@ pub mod cipher;
 mod digest;
 mod durable;
 pub mod error;
+pub mod extjson;
 #[cfg(feature = "capi")]
 pub mod ffi;
 pub mod files;
@@ -165,6 +166,8 @@ pub mod gzip;
 pub mod kdf;
 mod pipeline;
 pub mod progress;
+pub mod query;
+mod rawbson;
 pub mod restore;
 pub mod status;
 pub mod stream;
