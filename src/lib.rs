@@ -102,6 +102,39 @@
 //! | `OpenSslMd5` | `Salted__` + salt | `EVP_BytesToKey(MD5)` with salt | `openssl enc -md md5` |
 //! | `OpenSslPbkdf2` | `Salted__` + salt | PBKDF2-HMAC-SHA256 | `openssl enc -pbkdf2 -md sha256` |
 //!
+//! ## How the API is shaped
+//!
+//! One convention for every job (restore, check, list, unpack, pack, decrypt, encrypt, dump,
+//! find, diff), in the manner of `std::fs::OpenOptions` and flate2's builders:
+//!
+//! * **Options are built, then given by value.** Each job has one options type,
+//!   `XxxOptions::new()` (also its `Default`), changed by methods that take and return it
+//!   (`fn replace(mut self, yes: bool) -> Self`) and passed by value as the job's last
+//!   argument. Their fields are private and they have no getters: a caller sets what it means
+//!   and the job reads it. Settings that shape a lower layer are that layer's options, given
+//!   whole: [`archive::UnpackOptions`] (limits, links, selection) to `.unpack(..)`,
+//!   [`gzip::InflateOptions`] to `.inflate(..)`.
+//! * **A password is an argument**, never an option: `&Password` where the job cannot run
+//!   without one (decrypt, encrypt), `Option<&Password>` where it reads or writes either a
+//!   `.tar.gz.enc` or a plain `.tar.gz` (restore, check, list, pack, dump, find, diff). It is
+//!   borrowed, never copied, and wiped when dropped ([`Password`]).
+//! * **What to check is an option:** `.expected_md5(status.md5)` takes the digest the
+//!   appliance reported ([`BackupStatus::md5`]); the file's md5 is computed on a thread of its
+//!   own and compared at the end, before anything is published.
+//! * **Progress and cancellation are one option:** `.progress(Progress::new(|done, total| ..))`;
+//!   returning `false` cancels the job, which fails with [`Error::Cancelled`] and leaves
+//!   nothing behind. A job reading from a `Read` knows the input's length only when told:
+//!   `.input_len(n)`.
+//! * **The same idea has the same name** in Rust, C, Node and Python: `replace` (an existing
+//!   destination or output may be replaced; the command's `--force`), `sync`, `expected_md5`,
+//!   `format`, `progress`, `threads`.
+//! * **A job returns a summary** (`Result<XxxSummary>`): plain data with public fields,
+//!   `#[non_exhaustive]` so that fields can be added, `Serialize` with the `serde` feature.
+//!   A job whose result can be larger than memory (the rows of a check, the entries of a list,
+//!   the documents of a dump) returns an iterator instead, and its summary at the end.
+//! * **Errors are [`Error`]**, one variant per condition a caller may treat differently
+//!   (truncated input, each [`error::Limit`], each [`error::Leftover`]), never text to match.
+//!
 //! ## The safety policy of unpack
 //!
 //! Archives are treated as hostile. [`archive::unpack`] and [`restore`] write only regular files
