@@ -188,13 +188,16 @@ pub mod archive;
 pub mod check;
 pub mod checksum;
 pub mod cipher;
+pub mod diff;
 mod digest;
+pub mod dump;
 mod durable;
 pub mod error;
 pub mod extjson;
 #[cfg(feature = "capi")]
 pub mod ffi;
 pub mod files;
+pub mod find;
 pub mod gzip;
 pub mod kdf;
 mod pipeline;
