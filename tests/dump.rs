@@ -66,7 +66,7 @@ fn same(a: &Value, b: &Value, key: &str) -> bool {
 
 fn generate(dir: &Path, args: &[&str]) -> String {
     let mut all: Vec<&std::ffi::OsStr> = vec![args[0].as_ref(), dir.as_os_str()];
-    all.extend(args[1..].iter().map(|a| std::ffi::OsStr::new(a)));
+    all.extend(args[1..].iter().map(std::ffi::OsStr::new));
     pyoracle::run("tests/dump/gen.py", &all)
 }
 
@@ -258,15 +258,19 @@ fn a_damaged_document_is_where_check_says_and_exits_6() {
 fn hostile_archives_are_refused_as_check_refuses_them() {
     let doc = bson::rawdoc! { "_id": 1 }.into_bytes();
     let cases: Vec<Vec<Vec<u8>>> = vec![
-        [vec![file("../evil", b"x")], users_tree(&[doc.clone()])].concat(),
+        [
+            vec![file("../evil", b"x")],
+            users_tree(std::slice::from_ref(&doc)),
+        ]
+        .concat(),
         [
             vec![symlink("dump/link", "/etc")],
-            users_tree(&[doc.clone()]),
+            users_tree(std::slice::from_ref(&doc)),
         ]
         .concat(),
         [
             vec![dir("dump/"), file("dump/a", b"1"), file("dump/a", b"2")],
-            users_tree(&[doc.clone()]),
+            users_tree(std::slice::from_ref(&doc)),
         ]
         .concat(),
     ];

@@ -65,7 +65,7 @@ pub(crate) struct Opened<R> {
 
 enum Layers<R> {
     Plain(MaybeHashed<Counted<R>>),
-    Encrypted(DecryptReader<MaybeHashed<Counted<R>>>),
+    Encrypted(Box<DecryptReader<MaybeHashed<Counted<R>>>>),
 }
 
 /// A reader that publishes how many bytes went through it (for progress on another thread).
@@ -100,8 +100,8 @@ pub(crate) fn open<R: Read>(
     let hashed = MaybeHashed::new(counted, source.expected_md5.is_some());
     let layers = match password {
         Some(pw) => {
-            let decrypt = source.decrypt.clone().expect_gzip(true);
-            Layers::Encrypted(DecryptReader::new(hashed, pw, &decrypt)?)
+            let decrypt = source.decrypt.expect_gzip(true);
+            Layers::Encrypted(Box::new(DecryptReader::new(hashed, pw, &decrypt)?))
         }
         None => Layers::Plain(hashed),
     };
@@ -137,7 +137,8 @@ pub(crate) fn walk<R: Read>(
             );
             (r, hashed)
         }
-        Layers::Encrypted(mut decrypt) => {
+        Layers::Encrypted(decrypt) => {
+            let mut decrypt = *decrypt;
             let r = inspect(
                 &mut decrypt,
                 NotGzip::WrongPassword,

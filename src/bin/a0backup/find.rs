@@ -86,7 +86,7 @@ pub fn find(a: FindArgs, quiet: bool, json: bool) -> Result<(), Failure> {
                         "collection": namespace.to_string(),
                         "present": b.present,
                         "documents": b.documents,
-                        "error": b.error.as_ref().map(|e| crate::failure::message(e)),
+                        "error": b.error.as_ref().map(crate::failure::message),
                     });
                     writeln!(out.get_mut(), "{line}").map_err(stdout_failure)?;
                 } else if !a.docs {

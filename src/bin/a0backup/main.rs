@@ -49,10 +49,14 @@ Examples:
   # Pack and encrypt a mongodump tree as the appliance does, printing its status record:
   a0backup pack --password-file pw.txt dump -o backup.tar.gz.enc
 
-Exit codes: 0 ok, 1 error, 2 usage, 3 probably wrong password, 4 md5 mismatch, 5 unsafe archive
-(an entry refused by the safety policy, or a --max-size/--max-entries/--max-path-len limit),
-6 (check, dump, find, diff) restorable but collection data damaged, 130/143/129 stopped by SIGINT/SIGTERM/SIGHUP
-(cleaned up, nothing published), 141 the reader of standard output went away (`| head`).";
+  # One user back from a backup, as Extended JSON, without restoring it:
+  a0backup dump --password-file pw.txt backup.tar.gz.enc auth0.users --filter '{\"email\": \"ann@example.com\"}'
+
+Exit codes: 0 ok, 1 error, 2 usage (dump: no such collection), 3 probably wrong password,
+4 md5 mismatch, 5 unsafe archive (an entry refused by the safety policy, or a
+--max-size/--max-entries/--max-path-len limit), 6 (check, dump, find, diff) restorable but
+collection data damaged, 130/143/129 stopped by SIGINT/SIGTERM/SIGHUP (cleaned up, nothing
+published), 141 the reader of standard output went away (`| head`).";
 
 /// Decrypt, verify, restore and create Auth0 Appliance backups.
 #[derive(Parser, Debug)]
