@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use a0backup::dump::{dump_reader, metadata_reader, DumpOptions, Namespace};
 use a0backup::error::Input as Layer;
-use a0backup::extjson::{ExtJsonOptions, ExtJsonWriter};
+use a0backup::extjson::ExtJsonOptions;
 use a0backup::query::Filter;
 use a0backup::Error;
 use clap::Args;
@@ -15,6 +15,7 @@ use crate::args::{md5_said, Expected, ExpectedMd5Args, FormatArgs};
 use crate::check::DAMAGED_COLLECTIONS;
 use crate::failure::{io_failure, usage, Failure};
 use crate::io::{is_dash, one_stdin, open_input, Input};
+use crate::jsonl::{write_lines, Failed};
 use crate::password::ListPasswordArgs;
 
 #[derive(Args, Debug)]
@@ -126,29 +127,28 @@ fn print_documents(
 ) -> Result<(u64, a0backup::dump::DumpSummary), Failure> {
     let mut documents = dump_reader(input.reader, namespace, password, options).map_err(failure)?;
     let stdout = crate::io::stdout().map_err(stdout_failure)?;
-    let mut out = ExtJsonWriter::new(io::BufWriter::with_capacity(256 * 1024, stdout), json);
-    let mut printed = 0u64;
-    for doc in documents.by_ref() {
-        let doc = doc.map_err(failure)?;
-        match out.write_document(&doc.bytes) {
-            Ok(()) => {}
-            Err(Error::Io(e)) => return Err(stdout_failure(e)),
-            // What check's validator lets through and the writer does not (it is stricter
-            // on nothing check accepts today): damaged, at this document.
-            Err(e) => {
-                return Err(failure(Error::DamagedDocument {
-                    namespace: crate::check::shown_name(&namespace.database, &namespace.collection),
-                    document: doc.index,
-                    offset: doc.offset,
-                    at: doc.offset,
-                    reason: e.to_string(),
-                }))
-            }
+    let mut out = io::BufWriter::with_capacity(256 * 1024, stdout);
+    let printed = match write_lines(&mut documents, &mut out, &json) {
+        Ok(n) => n,
+        Err(Failed::Write(e)) => return Err(stdout_failure(e)),
+        Err(Failed::Dump(e, None)) => {
+            out.flush().map_err(stdout_failure)?;
+            return Err(failure(e));
         }
-        out.get_mut().write_all(b"\n").map_err(stdout_failure)?;
-        printed += 1;
-    }
-    out.get_mut().flush().map_err(stdout_failure)?;
+        // What check's validator lets through and the writer does not: damaged, at this
+        // document.
+        Err(Failed::Dump(e, Some(doc))) => {
+            out.flush().map_err(stdout_failure)?;
+            return Err(failure(Error::DamagedDocument {
+                namespace: crate::check::shown_name(&namespace.database, &namespace.collection),
+                document: doc.index,
+                offset: doc.offset,
+                at: doc.offset,
+                reason: e.to_string(),
+            }));
+        }
+    };
+    out.flush().map_err(stdout_failure)?;
     let summary = documents.finish().map_err(failure)?;
     Ok((printed, summary))
 }

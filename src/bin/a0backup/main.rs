@@ -22,6 +22,7 @@ mod encrypt;
 mod failure;
 mod find;
 mod io;
+mod jsonl;
 mod list;
 mod man;
 mod pack;
