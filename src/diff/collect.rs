@@ -15,7 +15,7 @@ use crate::error::Result;
 use crate::kdf::Password;
 use crate::rawbson;
 
-use super::digest::{hash, Digests};
+use super::digest::{hash, Digests, Hash};
 use super::metadata::{self, MetaDigest};
 
 /// What one backup holds of one collection.
@@ -28,16 +28,19 @@ pub(crate) struct Side {
     pub(crate) documents: u64,
 }
 
-/// The collections met in either backup, numbered in the order met.
-#[derive(Debug, Default)]
-pub(crate) struct Collections {
+/// What one backup holds: its collections, numbered in the order met, and their documents'
+/// digests.
+#[derive(Debug)]
+pub(crate) struct Backup {
     pub(crate) names: Vec<Namespace>,
     numbers: HashMap<Namespace, u32>,
-    /// Per collection number, what each backup holds.
-    pub(crate) sides: Vec<[Side; 2]>,
+    /// Per collection number.
+    pub(crate) sides: Vec<Side>,
+    pub(crate) digests: Digests,
+    pub(crate) md5: Option<Md5Digest>,
 }
 
-impl Collections {
+impl Backup {
     fn number(&mut self, ns: &Namespace) -> u32 {
         if let Some(&n) = self.numbers.get(ns) {
             return n;
@@ -45,22 +48,32 @@ impl Collections {
         let n = self.names.len() as u32;
         self.names.push(ns.clone());
         self.numbers.insert(ns.clone(), n);
-        self.sides.push(Default::default());
+        self.sides.push(Side::default());
         n
+    }
+
+    /// The number of collection `ns`, if the backup holds it.
+    pub(crate) fn find(&self, ns: &Namespace) -> Option<u32> {
+        self.numbers.get(ns).copied()
     }
 }
 
-/// Reads one backup (`which`: 0 old, 1 new) into `collections` and `digests`; only the
-/// collection `only` when given (and then reading stops once its files are behind).
+/// Reads one backup; only the collection `only` when given (and then reading stops once its
+/// files are behind). `budget`: bytes of digests held in memory.
 pub(crate) fn read_backup<R: Read>(
     input: R,
     password: Option<&Password>,
     source: &Source,
     only: Option<&Namespace>,
-    which: usize,
-    collections: &mut Collections,
-    digests: &mut Digests,
-) -> Result<Option<Md5Digest>> {
+    budget: usize,
+) -> Result<Backup> {
+    let mut backup = Backup {
+        names: Vec::new(),
+        numbers: HashMap::new(),
+        sides: Vec::new(),
+        digests: Digests::new(budget),
+        md5: None,
+    };
     let opened = source::open(
         input,
         password,
@@ -72,20 +85,22 @@ pub(crate) fn read_backup<R: Read>(
         if only.is_some_and(|ns| *ns != entry.namespace) {
             return Ok(Flow::Continue);
         }
-        let n = collections.number(&entry.namespace);
+        let n = backup.number(&entry.namespace);
         let shown = escape_name(entry.namespace.to_string().as_bytes());
-        let side = &mut collections.sides[n as usize][which];
+        let side = &mut backup.sides[n as usize];
         match entry.role {
             Role::Bson if !side.bson => {
                 side.bson = true;
                 let mut docs = crate::dump::docs::DocReader::new(entry.data, shown);
                 while let Some(doc) = docs.next_doc()? {
-                    let (id_hash, id) = match id_of(doc.bytes) {
-                        Some(id) => (hash(&id), id),
-                        // Without an _id, a document is known by its content alone.
-                        None => (hash(doc.bytes), Vec::new()),
+                    let id = id_of(doc.bytes);
+                    // Without an _id, a document is known by its content alone.
+                    let key = match &id {
+                        Some(id) => id_key(id),
+                        None => hashed_key(doc.bytes),
                     };
-                    digests.add(n, &id_hash, &hash(doc.bytes), &id)?;
+                    let id = id.unwrap_or_default();
+                    backup.digests.add(n, &key, &hash(doc.bytes), &id)?;
                     side.documents += 1;
                 }
             }
@@ -98,7 +113,30 @@ pub(crate) fn read_backup<R: Read>(
         let done = only.is_some() && side.bson && side.metadata.is_some();
         Ok(if done { Flow::Stop } else { Flow::Continue })
     })?;
-    Ok(walked.md5)
+    backup.digests.seal()?;
+    backup.md5 = walked.md5;
+    Ok(backup)
+}
+
+/// The key of an `_id` (its type byte and value bytes): the bytes themselves, after their
+/// length, when they fit in 15 (an ObjectId takes 13, an int64 9); else a hash
+/// ([`hashed_key`]). The two forms never meet: a short key's first byte is at most 15.
+fn id_key(id: &[u8]) -> Hash {
+    if id.len() < 16 {
+        let mut key = [0u8; 16];
+        key[0] = id.len() as u8;
+        key[1..=id.len()].copy_from_slice(id);
+        key
+    } else {
+        hashed_key(id)
+    }
+}
+
+/// A key by hash: 0xff, then 15 bytes of the hash.
+fn hashed_key(bytes: &[u8]) -> Hash {
+    let mut key = hash(bytes);
+    key[0] = 0xff;
+    key
 }
 
 /// The `_id` element of a checked document: its type byte and value bytes.
@@ -139,6 +177,8 @@ mod tests {
         let doc = bson::rawdoc! { "a": 1, "_id": oid, "b": "x" };
         let id = id_of(doc.as_bytes()).unwrap();
         assert_eq!(id.len(), 13);
+        assert_eq!(id_key(&id)[0], 13);
+        assert_eq!(id_key(&[2; 40])[0], 0xff);
         let back = id_document(&id).unwrap();
         assert_eq!(back, bson::rawdoc! { "_id": oid }.as_bytes());
         assert!(id_of(bson::rawdoc! { "a": 1 }.as_bytes()).is_none());

@@ -37,15 +37,19 @@ pub(crate) struct Record {
 }
 
 impl Record {
-    fn key(&self) -> (&Hash, &Hash) {
-        (&self.id_hash, &self.doc_hash)
+    /// The order of records, as integers (big-endian: the order of the bytes).
+    fn key(&self) -> (u128, u128) {
+        (
+            u128::from_be_bytes(self.id_hash),
+            u128::from_be_bytes(self.doc_hash),
+        )
     }
 }
 
 /// Fixed bytes of a record on disk: collection, two hashes, the `_id`'s length.
 const HEAD: usize = 4 + 16 + 16 + 4;
 /// Memory of a record held, besides its `_id` (the index entry and the arena's head).
-const HELD: usize = HEAD + 16;
+const HELD: usize = HEAD + 48;
 /// Read buffer of one run's cursor during a merge.
 const CURSOR_BUFFER: usize = 16 * 1024;
 
@@ -55,8 +59,9 @@ pub(crate) struct Digests {
     budget: usize,
     /// Records held: their heads and `_id`s, back to back.
     arena: Vec<u8>,
-    /// (collection, offset in `arena`) of each record held.
-    held: Vec<(u32, usize)>,
+    /// (collection, `_id` hash, document hash, offset in `arena`) of each record held, the
+    /// hashes as big-endian integers (sorting compares integers, not bytes).
+    held: Vec<(u32, u128, u128, usize)>,
     file: Option<File>,
     written: u64,
     /// Per run, per collection in it: (collection, start, end) in the file.
@@ -84,7 +89,11 @@ impl Digests {
         id: &[u8],
     ) -> io::Result<()> {
         let id_len = u32::try_from(id.len()).map_err(|_| bad())?;
-        self.held.push((coll, self.arena.len()));
+        let (ih, dh) = (
+            u128::from_be_bytes(*id_hash),
+            u128::from_be_bytes(*doc_hash),
+        );
+        self.held.push((coll, ih, dh, self.arena.len()));
         self.arena.extend_from_slice(&coll.to_le_bytes());
         self.arena.extend_from_slice(id_hash);
         self.arena.extend_from_slice(doc_hash);
@@ -102,9 +111,8 @@ impl Digests {
             return Ok(());
         }
         let arena = &self.arena;
-        let key = |off: usize| &arena[off + 4..off + 36];
         self.held
-            .sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| key(a.1).cmp(key(b.1))));
+            .sort_unstable_by_key(|&(coll, ih, dh, _)| (coll, ih, dh));
         if self.file.is_none() {
             self.file = Some(tempfile::tempfile()?);
         }
@@ -118,7 +126,7 @@ impl Digests {
         );
         let mut segments: Vec<(u32, u64, u64)> = Vec::new();
         let mut at = self.written;
-        for &(coll, off) in &self.held {
+        for &(coll, _, _, off) in &self.held {
             let id_len =
                 u32::from_le_bytes(arena[off + 36..off + 40].try_into().map_err(|_| bad())?);
             let len = HEAD + id_len as usize;
@@ -271,6 +279,13 @@ pub(crate) struct Merged {
 }
 
 impl Merged {
+    /// No records.
+    pub(crate) fn empty() -> Merged {
+        Merged {
+            heap: BinaryHeap::new(),
+        }
+    }
+
     /// The next record, or `None` after the last.
     pub(crate) fn next_record(&mut self) -> io::Result<Option<Record>> {
         let Some(mut head) = self.heap.pop() else {

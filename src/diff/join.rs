@@ -6,8 +6,8 @@ use std::collections::VecDeque;
 
 use crate::error::Result;
 
-use super::collect::{id_document, Collections};
-use super::digest::{Digests, Merged, Record};
+use super::collect::{id_document, Backup, Side};
+use super::digest::{Merged, Record};
 use super::metadata::{compare, MetaDigest};
 use super::{Change, CollectionDiff, DiffEntry, DiffSummary, IdChange, Presence};
 
@@ -20,10 +20,10 @@ use super::{Change, CollectionDiff, DiffEntry, DiffSummary, IdChange, Presence};
 /// See the [module docs](super).
 #[derive(Debug)]
 pub struct Diff {
-    collections: Collections,
-    digests: [Digests; 2],
-    /// Collection numbers in name order, and the next one to compare.
-    order: Vec<u32>,
+    backups: [Backup; 2],
+    /// The collections of either backup in name order (their numbers in each), and the next
+    /// one to compare.
+    order: Vec<[Option<u32>; 2]>,
     next: usize,
     ids: bool,
     summary: DiffSummary,
@@ -33,7 +33,6 @@ pub struct Diff {
 
 /// One collection being joined.
 struct Joining {
-    number: u32,
     old: Merged,
     new: Merged,
     peek: [Option<Record>; 2],
@@ -45,24 +44,23 @@ struct Joining {
 impl std::fmt::Debug for Joining {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Joining")
-            .field("number", &self.number)
+            .field("namespace", &self.diff.namespace)
             .finish_non_exhaustive()
     }
 }
 
 impl Diff {
-    pub(super) fn new(
-        collections: Collections,
-        digests: [Digests; 2],
-        ids: bool,
-        mut summary: DiffSummary,
-    ) -> Diff {
-        let mut order: Vec<u32> = (0..collections.names.len() as u32).collect();
-        order.sort_by(|a, b| collections.names[*a as usize].cmp(&collections.names[*b as usize]));
+    pub(super) fn new(old: Backup, new: Backup, ids: bool, mut summary: DiffSummary) -> Diff {
+        let mut names: Vec<&crate::dump::Namespace> = old.names.iter().chain(&new.names).collect();
+        names.sort();
+        names.dedup();
+        let order: Vec<[Option<u32>; 2]> = names
+            .iter()
+            .map(|ns| [old.find(ns), new.find(ns)])
+            .collect();
         summary.collections = order.len() as u64;
         Diff {
-            collections,
-            digests,
+            backups: [old, new],
             order,
             next: 0,
             ids,
@@ -89,10 +87,14 @@ impl Diff {
         Ok(self.summary)
     }
 
-    fn start(&mut self, number: u32) -> Result<Joining> {
-        let n = number as usize;
-        let [old_side, new_side] = &self.collections.sides[n];
-        let present = |s: &super::collect::Side| s.bson || s.metadata.is_some();
+    fn start(&mut self, numbers: [Option<u32>; 2]) -> Result<Joining> {
+        let none = Side::default();
+        let side = |b: usize| match numbers[b] {
+            Some(n) => &self.backups[b].sides[n as usize],
+            None => &none,
+        };
+        let (old_side, new_side) = (side(0), side(1));
+        let present = |s: &Side| s.bson || s.metadata.is_some();
         let presence = match (present(old_side), present(new_side)) {
             (true, false) => Presence::OldOnly,
             (false, true) => Presence::NewOnly,
@@ -105,16 +107,23 @@ impl Diff {
             compare(&old_meta.indexes, &new_meta.indexes);
         let (options_added, options_removed, options_changed) =
             compare(&old_meta.options, &new_meta.options);
-        let mut old = self.digests[0].collection(number)?;
-        let mut new = self.digests[1].collection(number)?;
+        let records = |b: usize| match numbers[b] {
+            Some(n) => self.backups[b].digests.collection(n),
+            None => Ok(Merged::empty()),
+        };
+        let (mut old, mut new) = (records(0)?, records(1)?);
         let peek = [old.next_record()?, new.next_record()?];
+        let namespace = match numbers {
+            [Some(n), _] => self.backups[0].names[n as usize].clone(),
+            [None, Some(n)] => self.backups[1].names[n as usize].clone(),
+            [None, None] => crate::dump::Namespace::new("", ""),
+        };
         Ok(Joining {
-            number,
             old,
             new,
             peek,
             diff: CollectionDiff {
-                namespace: self.collections.names[n].clone(),
+                namespace,
                 presence,
                 added: 0,
                 removed: 0,
@@ -238,9 +247,9 @@ impl Iterator for Diff {
                 s.changed_collections += u64::from(!done.is_unchanged());
                 return Some(Ok(DiffEntry::Collection(done)));
             }
-            let number = *self.order.get(self.next)?;
+            let numbers = *self.order.get(self.next)?;
             self.next += 1;
-            match self.start(number) {
+            match self.start(numbers) {
                 Ok(j) => self.current = Some(j),
                 Err(e) => {
                     self.failed = true;
@@ -248,5 +257,49 @@ impl Iterator for Diff {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::archive::{pack, PackOptions};
+    use crate::diff::{diff_readers, DiffEntry, DiffOptions};
+
+    fn backup(docs: &[bson::RawDocumentBuf]) -> Vec<u8> {
+        let tree = tempfile::tempdir().unwrap();
+        std::fs::create_dir(tree.path().join("d")).unwrap();
+        let bson: Vec<u8> = docs.iter().flat_map(|d| d.as_bytes().to_vec()).collect();
+        std::fs::write(tree.path().join("d/c.bson"), bson).unwrap();
+        let mut gz = Vec::new();
+        pack(tree.path(), &mut gz, &PackOptions::new()).unwrap();
+        gz
+    }
+
+    #[test]
+    fn documents_without_id_and_duplicate_ids_pair_by_content() {
+        let (a, b) = (bson::rawdoc! { "v": 1 }, bson::rawdoc! { "v": 2 });
+        let (x1, x2, x3) = (
+            bson::rawdoc! { "_id": 1, "n": 1 },
+            bson::rawdoc! { "_id": 1, "n": 2 },
+            bson::rawdoc! { "_id": 1, "n": 3 },
+        );
+        let old = backup(&[a.clone(), a.clone(), b.clone(), x1.clone(), x2.clone()]);
+        let new = backup(&[a.clone(), b.clone(), b, x2, x3.clone(), x3]);
+        let options = DiffOptions::new().ids(true);
+        let entries: Vec<_> = diff_readers(&old[..], &new[..], None, options)
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let Some(DiffEntry::Collection(c)) = entries.last() else {
+            panic!("{entries:?}")
+        };
+        // {v:1} twice then once: one removed; {v:2} once then twice: one added; _id 1: n=2
+        // unchanged, n=1 against n=3 changed, the second n=3 added.
+        assert_eq!((c.added, c.removed, c.changed, c.unchanged), (2, 1, 1, 3));
+        let without_id = entries
+            .iter()
+            .filter(|e| matches!(e, DiffEntry::Id(i) if i.id.is_none()))
+            .count();
+        assert_eq!(without_id, 2);
     }
 }

@@ -320,8 +320,8 @@ pub fn diff_files(
 }
 
 /// Compares two backups (`.tar.gz.enc` with the password, `.tar.gz` without; both with the
-/// same): both are read here, whole (or up to the collection asked for), and the returned
-/// [`Diff`] hands over the changes.
+/// same): both are read here, at the same time (`new` on a thread of its own), whole (or up
+/// to the collection asked for), and the returned [`Diff`] hands over the changes.
 ///
 /// # Errors
 ///
@@ -330,49 +330,39 @@ pub fn diff_files(
 /// [`Error::DamagedDocument`], a metadata file that is not JSON ([`Error::Malformed`]), I/O
 /// errors (the temporary file's too); [`Error::NoSuchCollection`] when
 /// [`DiffOptions::collection`] is in neither backup.
-pub fn diff_readers<O: Read, N: Read>(
+pub fn diff_readers<O: Read, N: Read + Send>(
     old: O,
     new: N,
     password: Option<&Password>,
     options: DiffOptions,
 ) -> Result<Diff> {
-    let mut collections = collect::Collections::default();
-    let mut digests = [
-        digest::Digests::new(options.memory / 2),
-        digest::Digests::new(options.memory / 2),
-    ];
     let only = options.collection.as_ref();
-    let [old_digests, new_digests] = &mut digests;
-    let old_md5 = collect::read_backup(
-        old,
-        password,
-        &options.source(options.old_md5),
-        only,
-        0,
-        &mut collections,
-        old_digests,
-    )?;
-    let new_md5 = collect::read_backup(
-        new,
-        password,
-        &options.source(options.new_md5),
-        only,
-        1,
-        &mut collections,
-        new_digests,
-    )?;
-    if let (Some(ns), true) = (only, collections.names.is_empty()) {
+    let budget = options.memory / 2;
+    let (old_source, new_source) = (
+        options.source(options.old_md5),
+        options.source(options.new_md5),
+    );
+    // Both backups at once, each on this thread's helper and its own walk.
+    let (old, new) = std::thread::scope(|scope| {
+        let new = scope.spawn(|| collect::read_backup(new, password, &new_source, only, budget));
+        let old = collect::read_backup(old, password, &old_source, only, budget);
+        let new = new.join().unwrap_or_else(|_| {
+            Err(Error::Io(std::io::Error::other(
+                "the diff's reading thread panicked",
+            )))
+        });
+        (old, new)
+    });
+    let (old, new) = (old?, new?);
+    if let (Some(ns), true) = (only, old.names.is_empty() && new.names.is_empty()) {
         return Err(Error::NoSuchCollection {
             namespace: crate::archive::escape_name(ns.to_string().as_bytes()),
         });
     }
-    for d in &mut digests {
-        d.seal()?;
-    }
     let summary = DiffSummary {
-        old_md5,
-        new_md5,
+        old_md5: old.md5,
+        new_md5: new.md5,
         ..Default::default()
     };
-    Ok(Diff::new(collections, digests, options.ids, summary))
+    Ok(Diff::new(old, new, options.ids, summary))
 }

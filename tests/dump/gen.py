@@ -149,6 +149,9 @@ def id_text(v):
 def cmd_pair(out, seed, n):
     rng = random.Random(seed)
     old = tree(rng, n)
+    # _ids longer than 15 bytes (keyed by hash, not by their bytes).
+    old["auth0/devices"] = ([SON([("_id", f"device-{i:020d}"), ("os", "linux")]) for i in range(50)],
+                            metadata("devices", [("_id_", [("_id", 1)])]))
     new = {k: ([SON(d) for d in docs], meta) for k, docs_meta in old.items() for docs, meta in [docs_meta]}
     users, _ = new["auth0/users"]
     removed = rng.sample(range(n), n // 10)
@@ -170,6 +173,10 @@ def cmd_pair(out, seed, n):
     new["auth0/users"] = (keep, metadata("users", [USER_INDEXES[0], ("email_1", [("email", -1)]), ("identities.user_id_1", [("identities.user_id", 1)])], {"validator": {"email": {"$exists": True}}}))
     new["auth0/empty"] = ([], metadata("empty", [("_id_", [("_id", 1)])], {"capped": True, "size": 8192, "max": 10}))
     del new["auth0/a%2Fb"]
+    devices = [SON(d) for d in old["auth0/devices"][0][5:]]
+    devices[0]["os"] = "windows"
+    devices.append(SON([("_id", "device-new-and-long-enough"), ("os", "mac")]))
+    new["auth0/devices"] = (devices, old["auth0/devices"][1])
     new["auth0/logs"] = ([SON([("_id", ObjectId(bytes([i] * 12))), ("type", "s")]) for i in range(5)], metadata("logs", [("_id_", [("_id", 1)])]))
     pack(old, os.path.join(out, "old.tar.gz"))
     pack(new, os.path.join(out, "new.tar.gz"))
