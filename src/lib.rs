@@ -162,6 +162,7 @@
 //! | staging, locks, cleanup, durable publishing | `src/durable.rs` |
 //! | whole trees relative to directory handles: removal, fsync, mount search | `src/tree.rs` |
 //! | whole jobs: restore a backup, decrypt/encrypt a file | [`restore`], [`files`] |
+//! | answers without a restore: a collection's documents, find across backups, diff of two | [`dump`] (`dump/source.rs`: the walk they share), [`find`], [`diff`] |
 //! | errors, exit codes and C result codes | [`error`] |
 //!
 //! ## The C ABI
