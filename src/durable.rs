@@ -15,12 +15,9 @@
 //! * **Removable.** Trees are removed by [`crate::tree::remove_tree`], and a failure is
 //!   reported, never swallowed.
 //!
-//! And [`start_writeback`] (with `crate::tree`'s fsyncs) makes a tree or a file durable before
-//! it is published.
+//! Publishing is made durable by `crate::tree`'s fsyncs, with a head start from
+//! `crate::writeback`.
 
-#![allow(unsafe_code)] // one call: sync_file_range(2), which rustix does not wrap
-
-use std::cell::Cell;
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io;
@@ -29,58 +26,6 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsE
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Leftover, Result};
-
-thread_local! {
-    /// Whether [`start_writeback`] does anything on this thread.
-    static WRITEBACK: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Runs `f` with [`start_writeback`] switched on (or off) on this thread.
-pub(crate) fn with_writeback<T>(on: bool, f: impl FnOnce() -> T) -> T {
-    let before = WRITEBACK.with(|w| w.replace(on));
-    let out = f();
-    WRITEBACK.with(|w| w.set(before));
-    out
-}
-
-/// Starts writing back the dirty pages of a file just written, without waiting for them, so
-/// that the fsync before publishing has little left to do. Does nothing unless the calling
-/// thread is inside [`with_writeback`]`(true, ..)`, and nothing off Linux. Errors are ignored:
-/// this is only a head start, the fsync that follows reports what matters.
-pub(crate) fn start_writeback(f: &File) {
-    if !WRITEBACK.with(Cell::get) {
-        return;
-    }
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::fd::AsRawFd;
-        // SAFETY: sync_file_range only reads its integer arguments; the descriptor is borrowed
-        // from a live File for the duration of the call.
-        unsafe {
-            libc::sync_file_range(f.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE);
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = f;
-}
-
-/// Starts writeback of `len` bytes at `offset` (see [`start_writeback`]), for a file written
-/// in one long stream. Not tied to [`with_writeback`]: callers decide.
-pub(crate) fn start_writeback_range(f: &File, offset: u64, len: u64) {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::fd::AsRawFd;
-        let (Ok(off), Ok(n)) = (i64::try_from(offset), i64::try_from(len)) else {
-            return;
-        };
-        // SAFETY: as in start_writeback.
-        unsafe {
-            libc::sync_file_range(f.as_raw_fd(), off, n, libc::SYNC_FILE_RANGE_WRITE);
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = (f, offset, len);
-}
 
 /// How the temporary siblings of one final name are named: `.{name}{tag}{RANDOM}{suffix}`,
 /// RANDOM being ASCII letters and digits.

@@ -17,7 +17,7 @@ use crate::digest::Md5Digest;
 /// use a0backup::{DecryptOptions, DecryptReader, Error, Password};
 /// let options = DecryptOptions::new().expect_gzip(true);
 /// // Zeros decrypt to the keystream itself, which does not start like gzip.
-/// match DecryptReader::new(&[0u8; 32][..], &Password::from("Passw0rd"), &options) {
+/// match DecryptReader::new(&[0u8; 32][..], &Password::from("Passw0rd"), options) {
 ///     Err(Error::WrongPassword { detail }) => assert!(detail.contains("gzip")),
 ///     Err(other) => panic!("another error: {other}"),
 ///     Ok(_) => panic!("a wrong password went unnoticed"),
@@ -179,14 +179,15 @@ pub enum Error {
 /// # Examples
 ///
 /// ```
-/// use a0backup::archive::{pack, unpack, PackOptions, UnpackOptions};
+/// use a0backup::archive::{unpack, UnpackOptions};
+/// use a0backup::pack::{pack_writer, PackOptions};
 /// use a0backup::error::{Error, OptIn};
 /// let src = tempfile::tempdir()?;
 /// std::fs::write(src.path().join("users.bson"), b"x")?;
 /// std::os::unix::fs::symlink("users.bson", src.path().join("latest"))?;
 /// let mut gz = Vec::new();
-/// pack(src.path(), &mut gz, &PackOptions::new().prefix(""))?;
-/// match unpack(&gz[..], tempfile::tempdir()?.path(), &UnpackOptions::new()) {
+/// pack_writer(src.path(), &mut gz, None, PackOptions::new().prefix(""))?;
+/// match unpack(&gz[..], tempfile::tempdir()?.path(), UnpackOptions::new()) {
 ///     Err(Error::UnsafeEntry { opt_in, .. }) => assert_eq!(opt_in, Some(OptIn::Symlinks)),
 ///     other => panic!("{other:?}"),
 /// }

@@ -18,7 +18,7 @@
 //! use std::path::Path;
 //!
 //! let status = BackupStatus::from_file(Path::new("backup-status.txt"))?;
-//! let options = restore::RestoreOptions::new().expected_md5(Some(status.md5));
+//! let options = restore::RestoreOptions::new().expected_md5(status.md5);
 //! let summary = restore::restore_file(
 //!     Path::new("backup-retrieve.tar.gz.enc"),
 //!     Path::new("restored"),
@@ -40,7 +40,7 @@
 //! w.write_all(b"a mongodump tree, gzipped")?;
 //! let encrypted = w.finish()?;
 //!
-//! let mut r = DecryptReader::new(Cursor::new(encrypted), &password, &DecryptOptions::new())?;
+//! let mut r = DecryptReader::new(Cursor::new(encrypted), &password, DecryptOptions::new())?;
 //! let mut plain = String::new();
 //! r.read_to_string(&mut plain)?;
 //! assert_eq!(plain, "a mongodump tree, gzipped");
@@ -59,7 +59,7 @@
 //! let password = Password::from("Passw0rd");
 //! let mut w = EncryptWriter::new(Vec::new(), &password, Format::Node)?;
 //! w.write_all(b"0123456789")?;
-//! let mut r = DecryptReader::new(Cursor::new(w.finish()?), &password, &DecryptOptions::new())?;
+//! let mut r = DecryptReader::new(Cursor::new(w.finish()?), &password, DecryptOptions::new())?;
 //! r.seek(SeekFrom::Start(7))?;
 //! let mut tail = String::new();
 //! r.read_to_string(&mut tail)?;
@@ -83,13 +83,14 @@
 //! core, returning the md5 that `a0cli backup-status` would report.
 //!
 //! ```
-//! use a0backup::{archive, Format, Password};
+//! use a0backup::pack::{pack_writer, PackOptions};
+//! use a0backup::Password;
 //! let tree = tempfile::tempdir()?;
 //! std::fs::create_dir(tree.path().join("dump"))?;
 //! std::fs::write(tree.path().join("dump/users.bson"), b"\x05\0\0\0\0")?;
-//! let options = archive::PackOptions::new().encrypt(Password::from("Passw0rd"), Format::Node);
+//! let password = Password::from("Passw0rd");
 //! let mut backup = Vec::new();
-//! let summary = archive::pack(&tree.path().join("dump"), &mut backup, &options)?;
+//! let summary = pack_writer(&tree.path().join("dump"), &mut backup, Some(&password), PackOptions::new())?;
 //! assert_eq!(summary.md5, a0backup::checksum::md5_bytes(&backup));
 //! # Ok::<(), a0backup::Error>(())
 //! ```
@@ -185,6 +186,7 @@
 #![warn(rust_2018_idioms, missing_debug_implementations)]
 
 pub mod archive;
+mod atomic_file;
 pub mod check;
 pub mod checksum;
 pub mod cipher;
@@ -196,15 +198,19 @@ pub mod extjson;
 pub mod ffi;
 pub mod files;
 pub mod gzip;
+mod io_ext;
 pub mod kdf;
+pub mod pack;
 mod pipeline;
 pub mod progress;
 pub mod query;
 mod rawbson;
 pub mod restore;
+mod source;
 pub mod status;
 pub mod stream;
 mod tree;
+mod writeback;
 
 pub use checksum::Md5Digest;
 pub use cipher::Cipher;

@@ -287,7 +287,7 @@ impl<'a> Extraction<'a> {
             }
             f.write_all(&self.buf[..n]).map_err(Error::path(&full))?;
         }
-        crate::durable::start_writeback(&f);
+        crate::writeback::start_writeback(&f);
         self.summary.bytes += entry.size;
         self.summary.files += 1;
         rustix::fs::fchmod(&f, Mode::from_raw_mode(entry.mode & 0o777 & !self.mask))
