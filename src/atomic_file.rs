@@ -122,7 +122,7 @@ impl AtomicFile {
         let renamed = if self.overwrite {
             fs::rename(temp.path(), &self.path)
         } else {
-            durable::rename_noreplace(temp.path(), &self.path)
+            crate::rename::rename_noreplace(temp.path(), &self.path)
         };
         match renamed {
             Ok(()) => {

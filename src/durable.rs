@@ -341,68 +341,6 @@ fn not_found_ok(r: io::Result<()>) -> io::Result<()> {
     }
 }
 
-/// Atomically swaps two directory entries (`renameat2(RENAME_EXCHANGE)`). `Ok(false)` when the
-/// kernel or the file system cannot (EINVAL, ENOSYS, EOPNOTSUPP): the caller falls back.
-pub(crate) fn exchange(a: &Path, b: &Path) -> io::Result<bool> {
-    #[cfg(target_os = "linux")]
-    {
-        use rustix::fs::{renameat_with, RenameFlags, CWD};
-        match renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE) {
-            Ok(()) => Ok(true),
-            Err(e)
-                if e == rustix::io::Errno::INVAL
-                    || e == rustix::io::Errno::NOSYS
-                    || e == rustix::io::Errno::OPNOTSUPP =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(e.into()),
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = (a, b);
-        Ok(false)
-    }
-}
-
-/// Renames `from` to `to` unless `to` exists (`renameat2(RENAME_NOREPLACE)`, or a hard link
-/// and an unlink where the kernel lacks it). An existing `to` is `ErrorKind::AlreadyExists`.
-pub(crate) fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
-    #[cfg(target_os = "linux")]
-    {
-        use rustix::fs::{renameat_with, RenameFlags, CWD};
-        match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
-            Ok(()) => return Ok(()),
-            Err(e)
-                if e == rustix::io::Errno::INVAL
-                    || e == rustix::io::Errno::NOSYS
-                    || e == rustix::io::Errno::OPNOTSUPP => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    fs::hard_link(from, to)?;
-    fs::remove_file(from)
-}
-
-/// The process's umask, read without changing it where the system tells it (Linux 4.7+).
-pub(crate) fn umask() -> u32 {
-    if let Ok(status) = fs::read_to_string("/proc/self/status") {
-        for line in status.lines() {
-            if let Some(v) = line.strip_prefix("Umask:") {
-                if let Ok(m) = u32::from_str_radix(v.trim(), 8) {
-                    return m & 0o777;
-                }
-            }
-        }
-    }
-    // Elsewhere the only way is to set it and put it back; another thread creating a file in
-    // between would get 022 for a moment.
-    let old = rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o022));
-    rustix::process::umask(old);
-    old.as_raw_mode() as u32 & 0o777
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -476,11 +414,5 @@ mod tests {
         let removed = remove_leftovers(dir.path(), &[pattern("x")], Kind::Dir).unwrap();
         assert_eq!(removed, std::slice::from_ref(&path));
         assert!(!path.exists());
-    }
-
-    #[test]
-    fn umask_is_read() {
-        let m = umask();
-        assert_eq!(m & !0o777, 0);
     }
 }

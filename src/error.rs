@@ -353,7 +353,7 @@ impl From<Error> for io::Error {
 ///
 /// It is the one mapping behind both outward codes: [`exit_code`](Self::exit_code) is the exit
 /// status of the `a0backup` command, and the C ABI returns the `A0B_ERR_*` code of the same
-/// name (see [`crate::ffi`]). Several kinds share exit code 1, since the command's exit codes
+/// name (see the C API, `include/a0backup.h`). Several kinds share exit code 1, since the command's exit codes
 /// stay few and stable, but no kind has two codes.
 ///
 /// | kind | exit code | C result code |

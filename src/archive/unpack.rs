@@ -212,7 +212,7 @@ impl UnpackOptions {
     ///
     /// # Examples
     ///
-    /// [`pack`](super::pack) never writes hardlinks, so the option changes nothing for its archives:
+    /// [`pack`](crate::pack) never writes hardlinks, so the option changes nothing for its archives:
     ///
     /// ```
     /// use a0backup::archive::{unpack, UnpackOptions};
@@ -341,7 +341,7 @@ impl UnpackOptions {
 
     /// How to inflate the gzip stream: sequentially with zlib-rs (the default, fastest on
     /// two cores), or on worker threads (see [`InflateOptions`] for why sequential is the
-    /// default, and for the memory the threads take). Used by [`unpack`], [`list_with`],
+    /// default, and for the memory the threads take). Used by [`unpack`], [`list`],
     /// [`restore`](crate::restore) (through [`RestoreOptions::unpack`]) and
     /// [`check`](crate::check) (through [`CheckOptions::unpack`]); the output and the
     /// errors are the same either way.

@@ -53,6 +53,7 @@ pub mod metadata;
 mod names;
 mod report;
 mod run;
+mod spill;
 mod table;
 
 use std::io::{self, Read};

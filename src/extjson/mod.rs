@@ -1,7 +1,7 @@
 //! BSON documents as MongoDB Extended JSON v2, as `bsondump` prints them.
 //!
 //! [`write_document`] writes one BSON document (its bytes, as a `.bson` file of a mongodump
-//! holds them, or [`bson::RawDocument::as_bytes`]) into an [`io::Write`]:
+//! holds them, or [`bson::RawDocument::as_bytes`]) into an [`std::io::Write`]:
 //!
 //! * **canonical** by default (every number typed: `{"$numberInt": "1"}`,
 //!   `{"$numberDouble": "1.0"}`, dates as `{"$date": {"$numberLong": "..."}}`), which keeps every

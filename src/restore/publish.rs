@@ -71,7 +71,7 @@ pub(super) fn publish(
     // The destination keeps the mode of an existing one; a new one gets what mkdir(1) gives.
     let mode = match fs::symlink_metadata(dest) {
         Ok(m) => m.permissions().mode() & 0o7777,
-        Err(_) => 0o777 & !durable::umask(),
+        Err(_) => 0o777 & !crate::process::umask(),
     };
     let prepared = staging
         .owned()
@@ -165,7 +165,7 @@ pub(super) fn replace_tree(
     };
     // Where the old tree ends up: at the staging name (exchange), or at a fresh name beside it
     // (rename aside, where the kernel cannot exchange). Either way locked by `old_lock`.
-    let old_at = match durable::exchange(staging.path(), dest) {
+    let old_at = match crate::rename::exchange(staging.path(), dest) {
         Ok(true) => {
             let (path, new_tree) = staging.into_parts();
             if sync {

@@ -25,6 +25,7 @@ mod bits;
 mod decoder;
 mod finder;
 mod huffman;
+mod jobs;
 mod member;
 mod parallel;
 
@@ -32,9 +33,10 @@ use std::io::{self, Read};
 
 use super::checked::{read_magic, GzipChecked, NotGzip};
 use crate::error::Result;
+use jobs::{cap, lookahead};
+use parallel::ParallelGunzip;
 #[cfg(test)]
 use parallel::ParallelStats;
-use parallel::{cap, lookahead, ParallelGunzip};
 
 /// Most worker threads [`InflateOptions::threads`] uses (memory grows with each).
 const MAX_THREADS: usize = 16;

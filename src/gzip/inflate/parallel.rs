@@ -14,133 +14,18 @@
 
 use std::collections::VecDeque;
 use std::io::{self, Read};
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::{self, Sender};
 use std::thread::JoinHandle;
 
 use super::bits::Bits;
 use super::decoder::{Decoder, Known, Stop, MARKER, WINDOW};
-use super::finder::{speculate, Speculated};
+use super::finder::Speculated;
+use super::jobs::{cap, lookahead, spawn_workers, Backoff, Job, Pending, Pools};
 use super::member::{header_len, Header};
 use crate::error::{Error, Input};
 
 /// Output the consumer decodes itself per step before handing it on.
 pub(crate) const STEP: usize = 256 * 1024;
-
-/// The longest pause in handing chunks to workers, in chunks (see [`Backoff`]).
-const MAX_PAUSE: u64 = 64;
-
-/// When to stop handing chunks to workers for a while: streams whose chunks the workers
-/// cannot decode (fixed-Huffman blocks only, data that keeps offering false starts) would
-/// otherwise cost every worker a whole chunk's scan for nothing, many times the CPU of
-/// decoding them here. After a whole round of chunks in flight is dropped, no chunk is handed
-/// out until the confirmed position has gone `pause` chunks further, and the pause doubles
-/// (up to [`MAX_PAUSE`]) each time that happens again before a chunk is taken.
-#[derive(Debug, Clone, Copy)]
-struct Backoff {
-    /// Chunks dropped since the last one taken or the last pause.
-    misses: usize,
-    /// The next pause, in chunks.
-    pause: u64,
-    /// No chunk is handed out while the confirmed position is in a chunk before this one.
-    until: u64,
-}
-
-impl Backoff {
-    fn new() -> Self {
-        Backoff {
-            misses: 0,
-            pause: 1,
-            until: 0,
-        }
-    }
-
-    /// Notes a chunk taken or dropped while the confirmed position is in chunk `at`, with
-    /// `round` chunks in flight at most.
-    fn note(&mut self, taken: bool, at: u64, round: usize) {
-        if taken {
-            *self = Backoff::new();
-            return;
-        }
-        self.misses += 1;
-        if self.misses >= round {
-            self.until = at + self.pause;
-            self.pause = (self.pause * 2).min(MAX_PAUSE);
-            self.misses = 0;
-        }
-    }
-}
-
-/// Speculative output allowed per chunk, in values per compressed byte of the chunk (or of
-/// [`MIN_LOOKAHEAD`], for small chunks).
-pub(crate) const CAP_PER_BYTE: usize = 8;
-/// Input a worker gets past the end of its chunk, at least: the rest of the block that
-/// crosses the end (zlib's blocks are some tens of KiB; stored ones at most 64 KiB).
-pub(crate) const MIN_LOOKAHEAD: usize = 128 * 1024;
-
-/// Compressed bytes past its chunk a worker gets, for chunks of `chunk` bytes.
-pub(crate) fn lookahead(chunk: usize) -> usize {
-    chunk.max(MIN_LOOKAHEAD)
-}
-
-/// Values a worker may produce, for chunks of `chunk` bytes.
-pub(crate) fn cap(chunk: usize) -> usize {
-    CAP_PER_BYTE * chunk.max(MIN_LOOKAHEAD)
-}
-
-struct Job {
-    input: Vec<u8>,
-    /// A buffer for the output (recycled, so that memory stays what it was at the start).
-    out: Vec<u16>,
-    base: u64,
-    chunk_end: usize,
-    cap: usize,
-    reply: SyncSender<Reply>,
-}
-
-/// A worker's answer, with the job's buffers to use again.
-struct Reply {
-    result: Option<Speculated>,
-    input: Vec<u8>,
-    /// The output buffer when `result` did not take it.
-    spare: Vec<u16>,
-}
-
-/// A chunk handed to a worker, in stream order.
-struct Pending {
-    /// The first bit of the chunk: its decode cannot start before.
-    first_bit: u64,
-    reply: Receiver<Reply>,
-    /// The result, once received.
-    got: Option<Option<Speculated>>,
-}
-
-impl Pending {
-    /// The worker's result, waiting for it if needed; its buffers go back to the pools.
-    fn result(&mut self, pools: &mut Pools) -> Option<&Speculated> {
-        if self.got.is_none() {
-            // A worker that went away (it cannot, short of a panic) counts as no result.
-            let result = self.reply.recv().ok().and_then(|r| {
-                pools.inputs.push(r.input);
-                // Empty when the result took the buffer: keeping it would grow the pool by one
-                // per chunk.
-                if r.spare.capacity() > 0 {
-                    pools.outputs.push(r.spare);
-                }
-                r.result
-            });
-            self.got = Some(result);
-        }
-        self.got.as_ref().and_then(Option::as_ref)
-    }
-}
-
-/// Buffers of finished jobs, for the next ones.
-#[derive(Default)]
-struct Pools {
-    inputs: Vec<Vec<u8>>,
-    outputs: Vec<Vec<u16>>,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -227,32 +112,7 @@ impl<R: Read> ParallelGunzip<R> {
     /// A reader of `src`, whose first bytes `magic` were read already, with `threads` workers
     /// and chunks of `chunk` bytes.
     pub(crate) fn new(src: R, magic: &[u8], threads: usize, chunk: usize) -> io::Result<Self> {
-        let (tx, rx) = mpsc::channel::<Job>();
-        let rx = Arc::new(Mutex::new(rx));
-        let mut workers = Vec::with_capacity(threads);
-        for _ in 0..threads.max(1) {
-            let rx = Arc::clone(&rx);
-            let worker = std::thread::Builder::new()
-                .name("a0backup-inflate".into())
-                .spawn(move || loop {
-                    let job = match rx.lock() {
-                        Ok(guard) => match guard.recv() {
-                            Ok(job) => job,
-                            Err(_) => return,
-                        },
-                        Err(_) => return,
-                    };
-                    let mut out = job.out;
-                    let result = speculate(&job.input, job.base, job.chunk_end, job.cap, &mut out);
-                    // The consumer may have gone (an error): nothing to do then.
-                    let _ = job.reply.send(Reply {
-                        result,
-                        input: job.input,
-                        spare: out,
-                    });
-                })?;
-            workers.push(worker);
-        }
+        let (tx, workers) = spawn_workers(threads.max(1))?;
         Ok(ParallelGunzip {
             src,
             src_eof: false,
