@@ -158,12 +158,20 @@
 //! | MD5 and `md5sum` lines | [`checksum`] |
 //! | the `a0cli backup-status` record | [`status`] |
 //! | gzip: checked reader, inflate on several cores (`src/gzip/inflate/`), parallel writer | [`gzip`] |
-//! | tar: the one parser, the path policy, the file-system writer, packing | [`archive`] (`tar_reader.rs`, `policy.rs`, `extract.rs`, `pack.rs`) |
+//! | tar: the one parser, the path policy, the file-system writer, the tar.gz writer | [`archive`] (`tar_reader.rs`, `policy.rs`, `extract.rs`, `pack.rs`) |
+//! | a job's input: decrypt if a password is given, md5 on the side, checked at the end | `src/source.rs` |
+//! | whole jobs: restore, check, pack, decrypt/encrypt a file | [`restore`] (`target.rs`, `extract.rs`, `publish.rs`), [`check`] (`table.rs`, `spill.rs`), [`pack`], [`files`] |
+//! | documents: Extended JSON, query filters | [`extjson`], [`query`] |
 //! | threads and bounded channels between the steps | `src/pipeline.rs` |
-//! | staging, locks, cleanup, durable publishing | `src/durable.rs` |
+//! | small pieces every layer uses: `read_full`, counting and labelled readers | `src/io_ext.rs` |
+//! | locked temporaries and the leftover sweep | `src/durable.rs` |
+//! | a file that appears under its name only once complete | `src/atomic_file.rs` |
+//! | renames that exchange or never replace; the umask; writeback hints | `src/rename.rs`, `src/process.rs`, `src/writeback.rs` |
 //! | whole trees relative to directory handles: removal, fsync, mount search | `src/tree.rs` |
-//! | whole jobs: restore a backup, decrypt/encrypt a file | [`restore`], [`files`] |
 //! | errors, exit codes and C result codes | [`error`] |
+//!
+//! `tests/layers.rs` holds this layering: no module imports in a cycle, `archive`, `gzip`,
+//! `stream` and `error` import no job, and nothing outside `ffi` knows the C API.
 //!
 //! ## The C ABI
 //!

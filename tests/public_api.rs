@@ -42,7 +42,6 @@ fn the_public_api_is_the_listed_one() {
     let api = public_api::Builder::from_rustdoc_json(rustdoc_json())
         .omit_blanket_impls(true)
         .omit_auto_trait_impls(true)
-        .omit_auto_derived_impls(true)
         .build()
         .expect("public-api reads rustdoc's JSON");
     let listed: String = api.items().map(|item| format!("{item}\n")).collect();
