@@ -425,6 +425,99 @@ def bson_corpus():
     write("bson", "regex-not-utf8", bson_doc([bson_el(0x0B, b"re", b"\xed\xa0\x80\0i\0")]))
 
 
+# ---------------------------------------------------------------------------------- extjson
+
+
+def bson_string(text):
+    b = text.encode() if isinstance(text, str) else text
+    return struct.pack("<i", len(b) + 1) + b + b"\0"
+
+
+def extjson_documents():
+    """Documents of every type (the deprecated ones too), and damaged ones."""
+    scope = bson_doc([bson_el(0x10, b"x", struct.pack("<i", 1))])
+    every = bson_doc([
+        bson_el(0x01, b"d", struct.pack("<d", 1.0)),
+        bson_el(0x01, b"big", struct.pack("<d", 1.2345678921232e18)),
+        bson_el(0x01, b"nan", bytes.fromhex("000000000000F87F")),
+        bson_el(0x02, b"s", bson_string("I am a string \u2028 \x01 \"q\"")),
+        bson_el(0x03, b"o", scope),
+        bson_el(0x04, b"a", bson_doc([bson_el(0x10, b"0", struct.pack("<i", 1)), bson_el(0x02, b"1", bson_string("x"))])),
+        bson_el(0x05, b"b", struct.pack("<i", 3) + b"\x00abc"),
+        bson_el(0x05, b"old", struct.pack("<i", 7) + b"\x02" + struct.pack("<i", 3) + b"abc"),
+        bson_el(0x06, b"u", b""),
+        bson_el(0x07, b"id", bytes(range(12))),
+        bson_el(0x08, b"t", b"\x01"),
+        bson_el(0x09, b"dt", struct.pack("<q", 1415991783000)),
+        bson_el(0x09, b"y10k", struct.pack("<q", 253402300800000)),
+        bson_el(0x0A, b"nil", b""),
+        bson_el(0x0B, b"re", b"a.*\0mix\0"),
+        bson_el(0x0C, b"ptr", bson_string("db.c") + bytes(12)),
+        bson_el(0x0D, b"code", bson_string("f()")),
+        bson_el(0x0E, b"sym", bson_string("sym")),
+        bson_el(0x0F, b"cws", struct.pack("<i", 4 + 4 + 4 + len(scope)) + bson_string("g()") + scope),
+        bson_el(0x10, b"i", struct.pack("<i", -7)),
+        bson_el(0x11, b"ts", struct.pack("<II", 1, 1415991783)),
+        bson_el(0x12, b"l", struct.pack("<q", 1 << 40)),
+        bson_el(0x13, b"dec", bytes.fromhex("0F000000000000000000000000003E30")),
+        bson_el(0x7F, b"max", b""),
+        bson_el(0xFF, b"min", b""),
+    ])
+    nested = b"\x05\0\0\0\0"
+    for _ in range(10):
+        nested = bson_doc([bson_el(0x03, b"o", nested)])
+    return [
+        ("every-type", every),
+        ("empty", b"\x05\0\0\0\0"),
+        ("nested", nested),
+        ("bad-utf8", bson_doc([bson_el(0x02, b"s", bson_string(b"\xff\xfe"))])),
+        ("bad-bool", bson_doc([bson_el(0x08, b"b", b"\x02")])),
+        ("bad-type", every[:4] + b"\x42" + every[5:]),
+        ("cut", every[:40]),
+        ("bad-scope", bson_doc([bson_el(0x0F, b"c", struct.pack("<i", 99) + bson_string("g") + scope)])),
+    ]
+
+
+def extjson_corpus():
+    # Flags: bit 0 relaxed.
+    for n, (name, doc) in enumerate(extjson_documents()):
+        write("extjson", name, bytes([n % 2]) + doc)
+
+
+# ---------------------------------------------------------------------------------- query
+
+
+def query_corpus():
+    # Input: the filter's length (u16 LE), the filter, then one document.
+    docs = dict(extjson_documents())
+    user = bson_doc([
+        bson_el(0x02, b"email", bson_string("ann@example.com")),
+        bson_el(0x10, b"logins", struct.pack("<i", 7)),
+        bson_el(0x04, b"identities", bson_doc([
+            bson_el(0x03, b"0", bson_doc([bson_el(0x02, b"provider", bson_string("auth0"))])),
+            bson_el(0x03, b"1", bson_doc([bson_el(0x02, b"provider", bson_string("github"))])),
+        ])),
+        bson_el(0x09, b"created", struct.pack("<q", 1600000000000)),
+    ])
+    filters = [
+        ("eq", '{"email": "ann@example.com"}', user),
+        ("dotted", '{"identities.provider": {"$in": ["github", null]}}', user),
+        ("index", '{"identities.1.provider": {"$ne": "auth0"}}', user),
+        ("range", '{"logins": {"$gte": 3, "$lt": {"$numberLong": "10"}}}', user),
+        ("regex", '{"email": {"$regex": "^a.*\\.com$", "$options": "i"}}', user),
+        ("not", '{"email": {"$not": {"$regularExpression": {"pattern": "b", "options": ""}}}}', user),
+        ("or", '{"$or": [{"logins": {"$exists": false}}, {"created": {"$gt": {"$date": "2020-01-01T00:00:00Z"}}}]}', user),
+        ("types", '{"d": {"$gt": {"$minKey": 1}}, "dec": 1.5, "a": [1, "x"], "o": {"x": 1}}', docs["every-type"]),
+        ("nin", '{"i": {"$nin": [{"$numberDecimal": "-7"}]}, "nan": {"$numberDouble": "NaN"}}', docs["every-type"]),
+        ("deep", '{"o.o.o.o.o": {"$exists": true}}', docs["nested"]),
+        ("damaged", '{"s": "x"}', docs["bad-utf8"]),
+        ("refused", '{"a": {"$size": 1}}', user),
+    ]
+    for name, text, doc in filters:
+        t = text.encode()
+        write("query", name, struct.pack("<H", len(t)) + t + doc)
+
+
 # ---------------------------------------------------------------------------------- inflate
 
 
@@ -477,6 +570,8 @@ def main():
     md5_corpus()
     bson_corpus()
     inflate_corpus()
+    extjson_corpus()
+    query_corpus()
     total = 0
     for target in sorted(os.listdir(os.path.join(HERE, "corpus"))):
         d = os.path.join(HERE, "corpus", target)

@@ -4,6 +4,7 @@
 #
 #   fuzz/run.sh [SECONDS_PER_TARGET]
 #   FUZZ_TARGETS="inflate restore" fuzz/run.sh 300     # only these targets
+#   FUZZ_FLAGS="-max_len=65536" fuzz/run.sh            # more libFuzzer flags, for every target
 #
 # Any single allocation over MALLOC_LIMIT_MB (default 64) is a crash libFuzzer reports, so an
 # allocation bomb cannot hide; RSS_LIMIT_MB (default 2048: AddressSanitizer's shadow memory
@@ -39,7 +40,8 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
     "${nice_cmd[@]}" cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
 fi
 
-read -r -a targets <<<"${FUZZ_TARGETS:-decrypt status unpack restore md5 bson inflate}"
+read -r -a targets <<<"${FUZZ_TARGETS:-decrypt status unpack restore md5 bson inflate extjson query}"
+read -r -a extra_flags <<<"${FUZZ_FLAGS:-}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/a0backup-fuzz.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 touch "$work/start"
@@ -72,7 +74,8 @@ for t in "${targets[@]}"; do
     set +e
     "${nice_cmd[@]}" cargo fuzz run -s "$sanitizer" "$t" "$corpus" -- \
         -max_total_time="$secs" -rss_limit_mb="${RSS_LIMIT_MB:-2048}" \
-        -malloc_limit_mb="${MALLOC_LIMIT_MB:-64}" -print_final_stats=1 >"$log" 2>&1
+        -malloc_limit_mb="${MALLOC_LIMIT_MB:-64}" -print_final_stats=1 \
+        ${extra_flags[@]+"${extra_flags[@]}"} >"$log" 2>&1
     rc=$?
     set -e
     n="$(sed -n 's/^stat::number_of_executed_units: *\([0-9]*\).*/\1/p' "$log" | tail -n 1)"

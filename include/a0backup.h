@@ -95,8 +95,10 @@ typedef int32_t (*a0b_progress_fn)(uint64_t done,
 typedef struct a0b_options {
   // `sizeof(a0b_options)` as the caller was compiled with; set by `a0b_options_init`.
   size_t struct_size;
-  // Flag: replace an existing output file or non-empty destination directory.
-  uint8_t overwrite;
+  // Flag: replace an existing output file or non-empty destination directory (`replace` in
+  // Rust, Node and Python; the command's `--force`). Named `overwrite` before 0.2, at the
+  // same place.
+  uint8_t replace;
   // One of the `A0B_FORMAT_*` values.
   uint32_t format;
   // PBKDF2 iterations for `A0B_FORMAT_OPENSSL_PBKDF2` (0: openssl's default, 10000).
@@ -284,7 +286,7 @@ a0b_result a0b_encrypt_file(const char *input,
                             const struct a0b_options *options);
 
 // Restores an encrypted backup (`.tar.gz.enc`) into the directory `dest_dir` in one pass,
-// with the unpack safety policy. `dest_dir` appears (or is replaced, with `overwrite`) only
+// with the unpack safety policy. `dest_dir` appears (or is replaced, with `replace`) only
 // when everything checked out.
 //
 // # Safety
@@ -444,7 +446,7 @@ a0b_result a0b_encrypt_stream(a0b_read_cb read_cb,
 
 // Restores an encrypted backup (`.tar.gz.enc`) that `read_cb` gives into the directory
 // `dest_dir`, in one pass, with the unpack safety policy and the guarantees of `a0b_restore`:
-// `dest_dir` appears (or is replaced, with `overwrite`) only when everything checked out,
+// `dest_dir` appears (or is replaced, with `replace`) only when everything checked out,
 // `expected_md5` included; on any failure, a failed read callback included, it is as it was.
 // Progress reports count input bytes, with a total of 0 (unknown).
 //

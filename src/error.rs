@@ -17,7 +17,7 @@ use crate::digest::Md5Digest;
 /// use a0backup::{DecryptOptions, DecryptReader, Error, Password};
 /// let options = DecryptOptions::new().expect_gzip(true);
 /// // Zeros decrypt to the keystream itself, which does not start like gzip.
-/// match DecryptReader::new(&[0u8; 32][..], &Password::from("Passw0rd"), &options) {
+/// match DecryptReader::new(&[0u8; 32][..], &Password::from("Passw0rd"), options) {
 ///     Err(Error::WrongPassword { detail }) => assert!(detail.contains("gzip")),
 ///     Err(other) => panic!("another error: {other}"),
 ///     Ok(_) => panic!("a wrong password went unnoticed"),
@@ -66,19 +66,36 @@ pub enum Error {
     },
 
     /// The input is damaged or not of the expected shape.
-    #[error("malformed {what}{}: {detail}", at.map(|o| format!(" at byte {o}")).unwrap_or_default())]
+    #[error("malformed {input}{}: {detail}", at.map(|o| format!(" at byte {o}")).unwrap_or_default())]
     Malformed {
-        /// Which kind of input: "openssl header", "backup status", "gzip stream", "tar archive", ...
-        what: &'static str,
-        /// Byte offset in that input, where known.
+        /// Which layer of the input is damaged.
+        input: Input,
+        /// Byte offset in that layer, where known.
         at: Option<u64>,
         /// What is wrong.
         detail: String,
     },
 
+    /// The input ends before its last gzip member does: it was cut short (an incomplete
+    /// download, most often). Its [`kind`](Error::kind) is [`ErrorKind::Malformed`].
+    #[error("malformed {input}: truncated")]
+    Truncated {
+        /// The layer that ends early (the gzip stream).
+        input: Input,
+    },
+
     /// The input is of a format (or uses an option) this crate cannot read or write.
     #[error("unsupported format: {0}")]
     UnsupportedFormat(String),
+
+    /// A file with an openssl `Salted__` header was read without its format: the header does
+    /// not say whether MD5 or PBKDF2 made the key. Its [`kind`](Error::kind) is
+    /// [`ErrorKind::Unsupported`].
+    #[error(
+        "unsupported format: the file has an openssl Salted__ header, which does not say \
+             whether MD5 or PBKDF2 made its key: give the format (openssl-md5 or openssl-pbkdf2)"
+    )]
+    FormatNeeded,
 
     /// An archive entry was refused by the unpack safety policy.
     #[error("unsafe archive entry \"{path}\": {reason}")]
@@ -93,13 +110,13 @@ pub enum Error {
         opt_in: Option<OptIn>,
     },
 
-    /// A configured limit (total size, entry count, path length) would be exceeded.
-    #[error("limit exceeded: {what} (limit {limit})")]
+    /// A limit (total size, entry count, path length, ...) would be exceeded.
+    #[error("limit exceeded: {limit} (limit {max})")]
     LimitExceeded {
-        /// Which limit: for those a caller sets, one of the [`limits`] constants.
-        what: &'static str,
-        /// The limit's value.
-        limit: u64,
+        /// Which limit.
+        limit: Limit,
+        /// Its value.
+        max: u64,
     },
 
     /// The output (file or destination directory) exists and replacing it was not asked for.
@@ -143,11 +160,10 @@ pub enum Error {
     #[error("{}{what} {} could not be removed: {source}{}",
         after.as_ref().map(|e| format!("{e}; and ")).unwrap_or_default(),
         path.display(),
-        if after.is_none() && *what == "the replaced tree" { " (the destination holds the new tree)" } else { "" })]
+        if after.is_none() && *what == Leftover::ReplacedTree { " (the destination holds the new tree)" } else { "" })]
     Leftover {
-        /// What it is: "the staging directory", "the temporary file", "the replaced tree" or
-        /// "a leftover of an earlier run".
-        what: &'static str,
+        /// What it is.
+        what: Leftover,
         /// What is left.
         path: PathBuf,
         /// Why it could not be removed.
@@ -163,14 +179,15 @@ pub enum Error {
 /// # Examples
 ///
 /// ```
-/// use a0backup::archive::{pack, unpack, PackOptions, UnpackOptions};
+/// use a0backup::archive::{unpack, UnpackOptions};
+/// use a0backup::pack::{pack_writer, PackOptions};
 /// use a0backup::error::{Error, OptIn};
 /// let src = tempfile::tempdir()?;
 /// std::fs::write(src.path().join("users.bson"), b"x")?;
 /// std::os::unix::fs::symlink("users.bson", src.path().join("latest"))?;
 /// let mut gz = Vec::new();
-/// pack(src.path(), &mut gz, &PackOptions::new().prefix(""))?;
-/// match unpack(&gz[..], tempfile::tempdir()?.path(), &UnpackOptions::new()) {
+/// pack_writer(src.path(), &mut gz, None, PackOptions::new().prefix(""))?;
+/// match unpack(&gz[..], tempfile::tempdir()?.path(), UnpackOptions::new()) {
 ///     Err(Error::UnsafeEntry { opt_in, .. }) => assert_eq!(opt_in, Some(OptIn::Symlinks)),
 ///     other => panic!("{other:?}"),
 /// }
@@ -187,32 +204,115 @@ pub enum OptIn {
     Hardlinks,
 }
 
-/// The [`Error::LimitExceeded::what`] of the limits a caller sets, to match on rather than on
-/// the message.
-pub mod limits {
-    /// [`UnpackOptions::max_total_bytes`](crate::archive::UnpackOptions::max_total_bytes).
-    pub const TOTAL_BYTES: &str = "total bytes extracted";
-    /// [`UnpackOptions::max_entries`](crate::archive::UnpackOptions::max_entries).
-    pub const ENTRY_COUNT: &str = "entry count";
-    /// [`UnpackOptions::max_path_len`](crate::archive::UnpackOptions::max_path_len).
-    pub const PATH_LENGTH: &str = "entry path length";
-    /// A link's target, also held to
-    /// [`UnpackOptions::max_path_len`](crate::archive::UnpackOptions::max_path_len) and to the
-    /// 4095 bytes the kernel takes.
-    pub const LINK_TARGET_LENGTH: &str = "link target length";
-    /// One component of an entry's path (a file or directory name): at most 255 bytes, the
-    /// `NAME_MAX` of Linux file systems.
-    pub const NAME_LENGTH: &str = "file name length";
+/// Which layer of an input is damaged ([`Error::Malformed`], [`Error::Truncated`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Input {
+    /// The `Salted__` header of an `openssl enc` file.
+    OpensslHeader,
+    /// An encrypted backup, as a whole (too short to hold what it must).
+    Encrypted,
+    /// The gzip stream (a `.tar.gz`, or a backup once decrypted).
+    Gzip,
+    /// The tar archive inside the gzip stream.
+    Tar,
+    /// An `a0cli backup-status` record.
+    BackupStatus,
+    /// A BSON document (of a collection's `.bson` file).
+    Bson,
 }
 
-/// The [`Error::UnsupportedFormat`] detail of a salted (`openssl enc`) file read without its
-/// format: its header does not say whether MD5 or PBKDF2 made the key.
-pub const SALTED_FORMAT_UNKNOWN: &str = "the file has an openssl Salted__ header, which does not \
-     say whether MD5 or PBKDF2 made its key: give the format (openssl-md5 or openssl-pbkdf2)";
+impl std::fmt::Display for Input {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Input::OpensslHeader => "openssl header",
+            Input::Encrypted => "encrypted backup",
+            Input::Gzip => "gzip stream",
+            Input::Tar => "tar archive",
+            Input::BackupStatus => "backup status",
+            Input::Bson => "BSON document",
+        })
+    }
+}
 
-/// The [`Error::Malformed`] detail of a gzip stream that ends before its last member does: the
-/// input was cut short (an incomplete download, most often).
-pub const TRUNCATED: &str = "truncated";
+/// Which limit an archive would exceed ([`Error::LimitExceeded`]): those a caller sets
+/// through [`UnpackOptions`](crate::archive::UnpackOptions), and those of the file system and
+/// of the library's own memory.
+///
+/// # Examples
+///
+/// ```
+/// use a0backup::error::{Error, Limit};
+/// let e = Error::LimitExceeded { limit: Limit::EntryCount, max: 10 };
+/// assert_eq!(e.to_string(), "limit exceeded: entry count (limit 10)");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Limit {
+    /// [`UnpackOptions::max_total_bytes`](crate::archive::UnpackOptions::max_total_bytes).
+    TotalBytes,
+    /// [`UnpackOptions::max_entries`](crate::archive::UnpackOptions::max_entries).
+    EntryCount,
+    /// [`UnpackOptions::max_path_len`](crate::archive::UnpackOptions::max_path_len).
+    PathLength,
+    /// A link's target: [`UnpackOptions::max_path_len`](crate::archive::UnpackOptions::max_path_len),
+    /// and the 4095 bytes the kernel takes.
+    LinkTargetLength,
+    /// One component of an entry's path (a file or directory name): 255 bytes, the
+    /// `NAME_MAX` of Linux file systems.
+    NameLength,
+    /// The memory the safety policy keeps of the archive's tree (24 MiB): its directories,
+    /// links and a hash of every file.
+    TreeMemory,
+    /// A PAX extended header (two paths' worth and 64 KiB).
+    PaxHeader,
+    /// A PAX global header (as a PAX extended header).
+    PaxGlobalHeader,
+    /// Bytes after the end of the archive, held to
+    /// [`UnpackOptions::max_total_bytes`](crate::archive::UnpackOptions::max_total_bytes).
+    TrailingBytes,
+}
+
+impl std::fmt::Display for Limit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Limit::TotalBytes => "total bytes extracted",
+            Limit::EntryCount => "entry count",
+            Limit::PathLength => "entry path length",
+            Limit::LinkTargetLength => "link target length",
+            Limit::NameLength => "file name length",
+            Limit::TreeMemory => "memory for the archive's directory and link paths",
+            Limit::PaxHeader => "PAX extended header size",
+            Limit::PaxGlobalHeader => "PAX global header size",
+            Limit::TrailingBytes => "bytes after the end of the archive",
+        })
+    }
+}
+
+/// What [`Error::Leftover`] could not remove.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Leftover {
+    /// The staging directory of a failed or cancelled restore.
+    StagingDirectory,
+    /// The temporary file of a failed or cancelled decrypt, encrypt or pack.
+    TemporaryFile,
+    /// The tree a replacing restore replaced (the destination holds the new one).
+    ReplacedTree,
+    /// What an earlier run that died left behind.
+    EarlierRun,
+}
+
+impl std::fmt::Display for Leftover {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Leftover::StagingDirectory => "the staging directory",
+            Leftover::TemporaryFile => "the temporary file",
+            Leftover::ReplacedTree => "the replaced tree",
+            Leftover::EarlierRun => "a leftover of an earlier run",
+        })
+    }
+}
 
 /// `Result` with this crate's [`Error`].
 ///
@@ -253,7 +353,7 @@ impl From<Error> for io::Error {
 ///
 /// It is the one mapping behind both outward codes: [`exit_code`](Self::exit_code) is the exit
 /// status of the `a0backup` command, and the C ABI returns the `A0B_ERR_*` code of the same
-/// name (see [`crate::ffi`]). Several kinds share exit code 1, since the command's exit codes
+/// name (see the C API, `include/a0backup.h`). Several kinds share exit code 1, since the command's exit codes
 /// stay few and stable, but no kind has two codes.
 ///
 /// | kind | exit code | C result code |
@@ -275,7 +375,7 @@ impl From<Error> for io::Error {
 ///
 /// ```
 /// use a0backup::error::{Error, ErrorKind};
-/// let e = Error::LimitExceeded { what: "entries", limit: 10 };
+/// let e = Error::LimitExceeded { limit: a0backup::error::Limit::EntryCount, max: 10 };
 /// assert_eq!(e.kind(), ErrorKind::UnsafeArchive);
 /// assert_eq!(e.exit_code(), 5);
 /// assert_eq!(ErrorKind::Malformed.exit_code(), 1);
@@ -294,11 +394,11 @@ pub enum ErrorKind {
     /// [`Error::UnsafeEntry`] and [`Error::LimitExceeded`]: the unpack safety policy refused
     /// the archive.
     UnsafeArchive,
-    /// [`Error::Malformed`]: damaged or truncated input.
+    /// [`Error::Malformed`] and [`Error::Truncated`]: damaged or truncated input.
     Malformed,
     /// [`Error::Cancelled`].
     Cancelled,
-    /// [`Error::UnsupportedFormat`].
+    /// [`Error::UnsupportedFormat`] and [`Error::FormatNeeded`].
     Unsupported,
     /// [`Error::AlreadyExists`] and [`Error::DestinationAppeared`].
     AlreadyExists,
@@ -349,8 +449,8 @@ impl Error {
             Error::Io(_) | Error::Path { .. } => ErrorKind::Io,
             Error::ChecksumMismatch { .. } => ErrorKind::ChecksumMismatch,
             Error::WrongPassword { .. } => ErrorKind::WrongPassword,
-            Error::Malformed { .. } => ErrorKind::Malformed,
-            Error::UnsupportedFormat(_) => ErrorKind::Unsupported,
+            Error::Malformed { .. } | Error::Truncated { .. } => ErrorKind::Malformed,
+            Error::UnsupportedFormat(_) | Error::FormatNeeded => ErrorKind::Unsupported,
             Error::UnsafeEntry { .. } | Error::LimitExceeded { .. } => ErrorKind::UnsafeArchive,
             Error::AlreadyExists(_) | Error::DestinationAppeared(_) => ErrorKind::AlreadyExists,
             Error::InvalidArgument(_) => ErrorKind::InvalidArgument,
@@ -370,7 +470,7 @@ impl Error {
     ///
     /// ```
     /// use a0backup::Error;
-    /// let e = Error::LimitExceeded { what: "total bytes", limit: 1 << 20 };
+    /// let e = Error::LimitExceeded { limit: a0backup::error::Limit::TotalBytes, max: 1 << 20 };
     /// assert_eq!(e.exit_code(), 5);
     /// assert_eq!(Error::InvalidArgument("bad hex".into()).exit_code(), 2);
     /// ```
@@ -388,6 +488,7 @@ impl Error {
         matches!(
             self,
             Error::Malformed { .. }
+                | Error::Truncated { .. }
                 | Error::WrongPassword { .. }
                 | Error::UnsafeEntry { .. }
                 | Error::LimitExceeded { .. }
@@ -395,7 +496,7 @@ impl Error {
     }
 
     /// A failed cleanup of `path`, after `cause` (the operation's own error), if any.
-    pub(crate) fn leftover(what: &'static str, cleanup: Error, cause: Option<Error>) -> Error {
+    pub(crate) fn leftover(what: Leftover, cleanup: Error, cause: Option<Error>) -> Error {
         let (path, source) = match cleanup {
             Error::Path { path, source } => (path, source),
             other => (PathBuf::new(), io::Error::other(other.to_string())),
@@ -419,7 +520,7 @@ impl Error {
     /// ```
     /// use a0backup::Error;
     /// let e = Error::Leftover {
-    ///     what: "the staging directory",
+    ///     what: a0backup::error::Leftover::StagingDirectory,
     ///     path: "/srv/.restored.a0backup-staging-x1".into(),
     ///     source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
     ///     after: Some(Box::new(Error::Cancelled)),
@@ -437,13 +538,9 @@ impl Error {
         }
     }
 
-    pub(crate) fn malformed(
-        what: &'static str,
-        at: Option<u64>,
-        detail: impl Into<String>,
-    ) -> Error {
+    pub(crate) fn malformed(input: Input, at: Option<u64>, detail: impl Into<String>) -> Error {
         Error::Malformed {
-            what,
+            input,
             at,
             detail: detail.into(),
         }
@@ -460,7 +557,7 @@ mod tests {
     fn hints_are_in_neutral_words() {
         let errors = [
             Error::AlreadyExists("/srv/restored".into()),
-            Error::UnsupportedFormat(SALTED_FORMAT_UNKNOWN.into()),
+            Error::FormatNeeded,
         ];
         for e in errors {
             let m = e.to_string();

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use crate::checksum::Md5Digest;
-use crate::error::{Error, Result};
+use crate::error::{Error, Input, Result};
 
 /// What `a0cli backup-status` reports for an existing backup.
 ///
@@ -76,7 +76,7 @@ impl BackupStatus {
                     Err(Parse::Duplicate(key)) => return Err(duplicate(&key)),
                     Err(Parse::Json(_)) => {
                         return Err(Error::malformed(
-                            "backup status",
+                            Input::BackupStatus,
                             None,
                             not_json(&strict_err),
                         ))
@@ -84,7 +84,7 @@ impl BackupStatus {
                 }
             }
         };
-        let bad = |detail: &str| Error::malformed("backup status", None, detail.to_string());
+        let bad = |detail: &str| Error::malformed(Input::BackupStatus, None, detail.to_string());
         let obj = value.as_object().ok_or_else(|| bad("not a JSON object"))?;
         let message = match obj.get("message") {
             None => None,
@@ -179,7 +179,7 @@ enum Parse {
 
 fn duplicate(key: &str) -> Error {
     Error::malformed(
-        "backup status",
+        Input::BackupStatus,
         None,
         format!("ambiguous: one object gives {key:?} twice"),
     )

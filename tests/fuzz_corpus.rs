@@ -109,6 +109,16 @@ fn inflate_corpus() {
     replay("inflate");
 }
 
+#[test]
+fn extjson_corpus() {
+    replay("extjson");
+}
+
+#[test]
+fn query_corpus() {
+    replay("query");
+}
+
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
 

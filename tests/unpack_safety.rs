@@ -9,7 +9,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use a0backup::archive::{UnpackOptions, UnpackSummary};
-use a0backup::error::OptIn;
+use a0backup::error::{Input, Limit, OptIn};
 use a0backup::restore::{restore_reader, RestoreOptions};
 use a0backup::Error;
 
@@ -34,7 +34,6 @@ impl Scene {
     fn restore(&self, gz: &[u8], options: UnpackOptions) -> a0backup::Result<UnpackSummary> {
         restore_reader(
             gz,
-            None,
             &self.dest(),
             None,
             RestoreOptions::new().unpack(options),
@@ -371,9 +370,9 @@ fn pax_path_override_with_parent_dir() {
     );
 }
 
-fn assert_malformed<T: std::fmt::Debug>(r: a0backup::Result<T>, what: &str) {
+fn assert_malformed<T: std::fmt::Debug>(r: a0backup::Result<T>, what: Input) {
     match r {
-        Err(Error::Malformed { what: w, .. }) => assert_eq!(w, what),
+        Err(Error::Malformed { input, .. }) => assert_eq!(input, what),
         other => panic!("expected malformed {what}, got {other:?}"),
     }
 }
@@ -386,7 +385,7 @@ fn truncated_tar() {
         let s = Scene::new();
         assert_malformed(
             s.restore(&gzip(&t[..cut]), UnpackOptions::new()),
-            "tar archive",
+            Input::Tar,
         );
         s.assert_untouched();
     }
@@ -419,7 +418,10 @@ fn truncated_gzip() {
     let gz = gzip(&tar(&[file("a", &common::pattern(100_000))]));
     for cut in [20, gz.len() / 2, gz.len() - 4, gz.len() - 1] {
         let s = Scene::new();
-        assert_malformed(s.restore(&gz[..cut], UnpackOptions::new()), "gzip stream");
+        match s.restore(&gz[..cut], UnpackOptions::new()) {
+            Err(Error::Truncated { input: Input::Gzip }) => {}
+            other => panic!("cut at {cut}: expected a truncated gzip stream, got {other:?}"),
+        }
         s.assert_untouched();
     }
 }
@@ -430,7 +432,7 @@ fn corrupt_gzip_crc_after_a_valid_tar() {
     let n = gz.len();
     gz[n - 8] ^= 0xff; // the CRC32 of the gzip trailer
     let s = Scene::new();
-    assert_malformed(s.restore(&gz, UnpackOptions::new()), "gzip stream");
+    assert_malformed(s.restore(&gz, UnpackOptions::new()), Input::Gzip);
     s.assert_untouched();
 }
 
@@ -440,7 +442,7 @@ fn gzip_bomb_over_the_limit() {
     assert!(gz.len() * 50 < 4 << 20, "a small input that inflates a lot");
     let s = Scene::new();
     match s.restore(&gz, UnpackOptions::new().max_total_bytes(1 << 20)) {
-        Err(Error::LimitExceeded { limit, .. }) => assert_eq!(limit, 1 << 20),
+        Err(Error::LimitExceeded { max, .. }) => assert_eq!(max, 1 << 20),
         other => panic!("expected a limit, got {other:?}"),
     }
     s.assert_untouched();
@@ -460,7 +462,7 @@ fn too_many_entries_and_too_long_paths() {
     assert!(matches!(
         s.restore(&gzip(&tar(&many)), UnpackOptions::new().max_entries(10)),
         Err(Error::LimitExceeded {
-            what: "entry count",
+            limit: Limit::EntryCount,
             ..
         })
     ));
@@ -472,7 +474,7 @@ fn too_many_entries_and_too_long_paths() {
             UnpackOptions::new().max_path_len(50)
         ),
         Err(Error::LimitExceeded {
-            what: "entry path length",
+            limit: Limit::PathLength,
             ..
         })
     ));
@@ -484,7 +486,7 @@ fn trailing_garbage_after_the_gzip_stream() {
     let mut gz = gzip(&tar(&[file("a", b"1")]));
     gz.extend_from_slice(b"this is not gzip");
     let s = Scene::new();
-    assert_malformed(s.restore(&gz, UnpackOptions::new()), "gzip stream");
+    assert_malformed(s.restore(&gz, UnpackOptions::new()), Input::Gzip);
     s.assert_untouched();
 }
 
@@ -493,7 +495,7 @@ fn bytes_after_the_end_marker_are_reported() {
     let mut t = tar(&[file("a", b"1")]);
     t.extend_from_slice(b"junk");
     let s = Scene::new();
-    let r = restore_reader(&gzip(&t)[..], None, &s.dest(), None, RestoreOptions::new()).unwrap();
+    let r = restore_reader(&gzip(&t)[..], &s.dest(), None, RestoreOptions::new()).unwrap();
     assert_eq!(r.unpacked.trailing_bytes, 4);
     assert_eq!(s.paths(), vec!["dest", "dest/a", "outside.txt"]);
 }
@@ -514,8 +516,7 @@ fn not_gzip_at_all() {
     match s.restore(&tar(&[file("a", b"1")]), UnpackOptions::new()) {
         Err(
             e @ Error::Malformed {
-                what: "gzip stream",
-                ..
+                input: Input::Gzip, ..
             },
         ) => {
             assert!(e.to_string().contains("not gzip"), "{e}")

@@ -17,18 +17,19 @@ use std::io::{Cursor, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
-use a0backup::archive::{list_with, pack, EntryKind, PackOptions, UnpackOptions};
+use a0backup::archive::{list, EntryKind, UnpackOptions};
 use a0backup::check::{check_reader, CheckOptions};
 use a0backup::checksum::{md5_bytes, Md5};
 use a0backup::gzip::{GzipReader, InflateOptions};
+use a0backup::pack::{pack_writer, PackOptions};
 use a0backup::restore::{restore_reader, RestoreOptions};
 use a0backup::{
     BackupStatus, DecryptOptions, DecryptReader, EncryptWriter, Error, Format, Md5Digest, Password,
 };
 
 /// The fuzz targets, by name: the names of their corpus directories too.
-pub const TARGETS: [&str; 7] = [
-    "decrypt", "status", "unpack", "restore", "md5", "bson", "inflate",
+pub const TARGETS: [&str; 9] = [
+    "decrypt", "status", "unpack", "restore", "md5", "bson", "inflate", "extjson", "query",
 ];
 
 /// The most bytes of file data the `unpack` target lets an archive write.
@@ -50,6 +51,8 @@ pub fn check(target: &str, data: &[u8]) -> Result<(), String> {
         "md5" => md5(data),
         "bson" => bson(data),
         "inflate" => inflate(data),
+        "extjson" => extjson(data),
+        "query" => query(data),
         other => Err(format!("unknown fuzz target {other:?}")),
     }
 }
@@ -168,7 +171,7 @@ fn open(
     password: &Password,
     options: &DecryptOptions,
 ) -> Result<DecryptReader<Cursor<Vec<u8>>>, Error> {
-    DecryptReader::new(Cursor::new(bytes.to_vec()), password, options)
+    DecryptReader::new(Cursor::new(bytes.to_vec()), password, *options)
 }
 
 fn read_all<R: Read>(r: &mut R) -> Result<Vec<u8>, String> {
@@ -297,7 +300,7 @@ fn check_open(
         ],
         None => {
             ensure!(
-                matches!(opened, Err(Error::UnsupportedFormat(_))),
+                matches!(opened, Err(Error::FormatNeeded)),
                 "{what}: a salted file without a format gave {}",
                 describe(&opened)
             );
@@ -427,7 +430,7 @@ fn check_roundtrip(
     let detected = open(&file, password, &DecryptOptions::new());
     if format.is_salted() {
         ensure!(
-            matches!(detected, Err(Error::UnsupportedFormat(_))),
+            matches!(detected, Err(Error::FormatNeeded)),
             "{format:?}: detecting without gzip gave {}",
             describe(&detected)
         );
@@ -674,13 +677,10 @@ pub fn unpack(data: &[u8]) -> Result<(), String> {
         .max_entries(UNPACK_MAX_ENTRIES)
         .allow_symlinks(allow_symlinks)
         .allow_hardlinks(allow_hardlinks);
-    let result = restore_reader(
-        &gz[..],
-        Some(gz.len() as u64),
-        &dest,
-        None,
-        RestoreOptions::new().unpack(options.clone()),
-    );
+    let restore = RestoreOptions::new()
+        .unpack(options.clone())
+        .input_len(gz.len() as u64);
+    let result = restore_reader(&gz[..], &dest, None, restore);
     let top = list_dir(work.path())?;
     same_verdict_as_check(&gz, &options, &result)?;
     let summary = match result {
@@ -775,7 +775,10 @@ pub fn unpack(data: &[u8]) -> Result<(), String> {
     );
     // `list` reads with the same parser: it accepts what unpack accepted and names every file.
     let mut listed = std::collections::BTreeSet::new();
-    list_with(&gz[..], &options, |e| {
+    let entries =
+        list(&gz[..], options).map_err(|e| format!("unpack accepted what list refuses: {e}"))?;
+    for e in entries {
+        let e = e.map_err(|e| format!("unpack accepted an archive that list refuses: {e}"))?;
         if matches!(e.kind, EntryKind::File | EntryKind::Hardlink) {
             let normal: PathBuf = e
                 .path
@@ -784,8 +787,7 @@ pub fn unpack(data: &[u8]) -> Result<(), String> {
                 .collect();
             listed.insert(normal);
         }
-    })
-    .map_err(|e| format!("unpack accepted an archive that list refuses: {e}"))?;
+    }
     for (rel, node) in &tree {
         ensure!(
             node.kind != Kind::File || listed.contains(rel),
@@ -804,14 +806,14 @@ fn same_verdict_as_check<T>(
     options: &UnpackOptions,
     restored: &Result<T, Error>,
 ) -> Result<(), String> {
-    let checked = check_reader(gz, None, &CheckOptions::new().unpack(options.clone()));
+    let checked = check_reader(gz, None, CheckOptions::new().unpack(options.clone()));
     let refusal = |e: &Error| {
         matches!(
             e,
             Error::UnsafeEntry { .. }
                 | Error::LimitExceeded { .. }
                 | Error::Malformed {
-                    what: "tar archive",
+                    input: a0backup::error::Input::Tar,
                     ..
                 }
         )
@@ -823,7 +825,7 @@ fn same_verdict_as_check<T>(
             report.refusal
         ),
         (Err(e), Ok(report)) if refusal(e) => ensure!(
-            report.refusal.as_deref() == Some(e.to_string().as_str()),
+            report.refusal.as_ref().map(ToString::to_string) == Some(e.to_string()),
             "restore refused with {e}, check says {:?}",
             report.refusal
         ),
@@ -947,11 +949,9 @@ pub fn restore(data: &[u8]) -> Result<(), String> {
     }
 
     let mut file = Vec::new();
-    let options = PackOptions::new()
-        .level(level)
-        .encrypt(password.clone(), format)
-        .prefix("t");
-    let packed = pack(&src, &mut file, &options).map_err(|e| format!("pack failed: {e:?}"))?;
+    let options = PackOptions::new().level(level).format(format).prefix("t");
+    let packed = pack_writer(&src, &mut file, Some(&password), options)
+        .map_err(|e| format!("pack failed: {e:?}"))?;
     ensure!(
         packed.md5 == md5_bytes(&file),
         "pack reported md5 {} for bytes whose md5 is {}",
@@ -984,15 +984,11 @@ pub fn restore(data: &[u8]) -> Result<(), String> {
     let changed = mutated != file;
 
     let dest = work.path().join("out");
-    let result = restore_reader(
-        &mutated[..],
-        Some(mutated.len() as u64),
-        &dest,
-        Some(&password),
-        RestoreOptions::new()
-            .expected_md5(Some(packed.md5))
-            .decrypt_options(DecryptOptions::new().format(format)),
-    );
+    let options = RestoreOptions::new()
+        .expected_md5(packed.md5)
+        .format(format)
+        .input_len(mutated.len() as u64);
+    let result = restore_reader(&mutated[..], &dest, Some(&password), options);
     let top = list_dir(work.path())?;
     if !changed {
         let summary = result.map_err(|e| format!("an intact {format:?} backup failed: {e:?}"))?;
@@ -1292,7 +1288,7 @@ pub fn inflate(data: &[u8]) -> Result<(), String> {
 }
 
 fn gunzip(gz: &[u8], options: &InflateOptions) -> Result<(Vec<u8>, u64), Error> {
-    let mut r = GzipReader::new(gz, options)?;
+    let mut r = GzipReader::new(gz, *options)?;
     let mut out = Vec::new();
     r.read_to_end(&mut out)?;
     Ok((out, r.trailing_zeros()))
@@ -1337,4 +1333,191 @@ fn crc32(data: &[u8]) -> u32 {
     let mut h = flate2::Crc::new();
     h.update(data);
     h.sum()
+}
+
+// ------------------------------------------------------------------------------------------
+// extjson
+// ------------------------------------------------------------------------------------------
+
+/// The outcome of writing one document: its JSON, or the error's offset and detail.
+fn write_json(
+    doc: &[u8],
+    options: a0backup::extjson::ExtJsonOptions,
+) -> Result<Result<String, (u64, String)>, String> {
+    let mut out = Vec::new();
+    match a0backup::extjson::write_document(doc, &mut out, options) {
+        Ok(()) => String::from_utf8(out)
+            .map(Ok)
+            .map_err(|_| "the JSON is not UTF-8".to_string()),
+        Err(Error::Malformed {
+            at: Some(at),
+            detail,
+            ..
+        }) => {
+            ensure!(
+                out.is_empty(),
+                "a damaged document wrote {} bytes",
+                out.len()
+            );
+            ensure!(
+                at <= doc.len() as u64,
+                "error offset {at} past the document ({} bytes)",
+                doc.len()
+            );
+            Ok(Err((at, detail)))
+        }
+        Err(other) => Err(format!("not a Malformed error: {other:?}")),
+    }
+}
+
+/// JSON text as a value, `None` past serde_json's nesting limit.
+fn json_value(text: &str) -> Result<Option<serde_json::Value>, String> {
+    match serde_json::from_str(text) {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.to_string().contains("recursion limit") => Ok(None),
+        Err(e) => Err(format!("not JSON ({e}): {text}")),
+    }
+}
+
+/// `extjson`: input = flags, then one BSON document. flags: bit 0 relaxed.
+///
+/// * Writing never panics; a damaged document is [`Error::Malformed`] at an offset within it,
+///   writes nothing, and is damaged alike in every mode (canonical, relaxed, pretty).
+/// * The output is UTF-8 and JSON (where serde_json's nesting limit lets it be read), on one
+///   line, and pretty output is the same JSON.
+/// * What the writer accepts, `check::bson::check_document` (framing only) accepts.
+/// * The document inside `{"pad": <70 000 bytes>, "d": DOC}`, whose JSON is past the writer's
+///   64 KiB buffer (checked, then streamed), is written as `{"pad":"...","d":` + the document's
+///   JSON + `}`, or refused at the document's error offset moved by its place (nesting limit
+///   aside).
+/// * An `ExtJsonWriter` writes the same bytes, and goes on after a damaged document.
+pub fn extjson(data: &[u8]) -> Result<(), String> {
+    use a0backup::extjson::{ExtJsonOptions, ExtJsonWriter};
+    let mut input = Input(data);
+    let flags = input.byte();
+    let doc = input.rest();
+    let options = ExtJsonOptions::new().relaxed(flags & 1 != 0);
+    let compact = write_json(doc, options)?;
+    let pretty = write_json(doc, options.pretty(true))?;
+    let checked = a0backup::check::bson::check_document(doc);
+    match (&compact, &pretty) {
+        (Ok(c), Ok(p)) => {
+            ensure!(!c.contains('\n'), "compact JSON holds a newline");
+            ensure!(
+                json_value(c)? == json_value(p)?,
+                "pretty and compact differ:\n{c}\n{p}"
+            );
+            ensure!(
+                checked.is_ok(),
+                "written, but check_document says {checked:?}"
+            );
+        }
+        (Err(c), Err(p)) => ensure!(c == p, "compact error {c:?}, pretty error {p:?}"),
+        _ => return Err(format!("compact {compact:?}, pretty {pretty:?}")),
+    }
+
+    // The same document inside a large one.
+    let envelope_ok =
+        doc.len() >= 5 && doc[..4] == (doc.len() as i32).to_le_bytes() && doc.last() == Some(&0);
+    if envelope_ok && doc.len() < 1 << 20 {
+        let pad = "p".repeat(70_000);
+        let mut outer = vec![0u8; 4];
+        outer.extend_from_slice(b"\x02pad\0");
+        outer.extend_from_slice(&(pad.len() as i32 + 1).to_le_bytes());
+        outer.extend_from_slice(pad.as_bytes());
+        outer.extend_from_slice(b"\0\x03d\0");
+        let base = outer.len() as u64;
+        outer.extend_from_slice(doc);
+        outer.push(0);
+        let len = outer.len() as i32;
+        outer[..4].copy_from_slice(&len.to_le_bytes());
+        let wrapped = write_json(&outer, options)?;
+        match (&compact, &wrapped) {
+            (Ok(inner), Ok(json)) => {
+                let want = format!("{{\"pad\":\"{pad}\",\"d\":{inner}}}");
+                ensure!(
+                    *json == want,
+                    "the wrapped document's JSON is not the composition"
+                );
+            }
+            (Err((at, _)), Err((outer_at, _))) => {
+                ensure!(
+                    *outer_at == at + base,
+                    "wrapped error at {outer_at}, alone at {at} (+{base})"
+                );
+            }
+            (Ok(_), Err((_, detail))) if detail.contains("deeper") => {}
+            _ => return Err(format!("alone {compact:?}, wrapped {wrapped:?}")),
+        }
+    }
+
+    let mut w = ExtJsonWriter::new(Vec::new(), options);
+    let first = w.write_document(doc).is_ok();
+    w.write_document(b"\x05\0\0\0\0")
+        .map_err(|e| format!("an empty document after this one: {e}"))?;
+    let got = String::from_utf8(w.into_inner()).map_err(|_| "not UTF-8".to_string())?;
+    let want = match &compact {
+        Ok(json) => format!("{json}{{}}"),
+        Err(_) => "{}".to_string(),
+    };
+    ensure!(
+        first == compact.is_ok() && got == want,
+        "ExtJsonWriter wrote {got:?}, want {want:?}"
+    );
+    Ok(())
+}
+
+// ------------------------------------------------------------------------------------------
+// query
+// ------------------------------------------------------------------------------------------
+
+/// `query`: input = the filter's length (u16 LE), the filter's text (UTF-8, lossily), then one
+/// BSON document.
+///
+/// * Parsing never panics; a refused filter is [`Error::InvalidArgument`].
+/// * Matching never panics and gives the same answer twice; on a document the Extended JSON
+///   writer accepts it never fails, and when it fails the writer refuses the document too.
+/// * `{"$and": [F]}`, `{"$or": [F, F]}` and `{"$and": [F, {}]}` match as `F` does.
+pub fn query(data: &[u8]) -> Result<(), String> {
+    use a0backup::query::Filter;
+    let mut input = Input(data);
+    let n = usize::from(input.u16());
+    let text = String::from_utf8_lossy(input.take(n)).into_owned();
+    let doc = input.rest();
+    let filter = match Filter::parse(&text) {
+        Ok(f) => f,
+        Err(Error::InvalidArgument(_)) => return Ok(()),
+        Err(other) => return Err(format!("parsing {text:?}: not InvalidArgument: {other:?}")),
+    };
+    let verdict = filter.matches(doc);
+    let valid =
+        a0backup::extjson::write_document(doc, &mut std::io::sink(), Default::default()).is_ok();
+    match &verdict {
+        Ok(_) => {}
+        Err(Error::Malformed { .. }) => {
+            ensure!(!valid, "{text}: a valid document gave {verdict:?}")
+        }
+        Err(other) => return Err(format!("{text}: matching gave {other:?}")),
+    }
+    let again = filter.matches(doc).map_err(|e| e.to_string());
+    ensure!(
+        again == verdict.as_ref().map(|b| *b).map_err(|e| e.to_string()),
+        "{text}: not deterministic"
+    );
+    let Ok(matched) = verdict else { return Ok(()) };
+    for wrapped in [
+        format!("{{\"$and\": [{text}]}}"),
+        format!("{{\"$or\": [{text}, {text}]}}"),
+        format!("{{\"$and\": [{text}, {{}}]}}"),
+    ] {
+        // Wrapping can pass serde_json's nesting limit; only a filter that parses is compared.
+        if let Ok(f) = Filter::parse(&wrapped) {
+            let got = f.matches(doc).map_err(|e| e.to_string())?;
+            ensure!(
+                got == matched,
+                "{wrapped}: {got}, the filter alone: {matched}"
+            );
+        }
+    }
+    Ok(())
 }

@@ -6,7 +6,7 @@
 
 use std::io::{self, Read};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Input, Result};
 
 use super::policy::{Action, PathPolicy};
 use super::tar_reader::TarReader;
@@ -130,7 +130,7 @@ fn is_refusal(e: &Error) -> bool {
         Error::UnsafeEntry { .. }
             | Error::LimitExceeded { .. }
             | Error::Malformed {
-                what: "tar archive",
+                input: Input::Tar,
                 ..
             }
     )

@@ -26,7 +26,7 @@ use std::hash::BuildHasher;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
-use crate::error::{limits, Error, OptIn, Result};
+use crate::error::{Error, Limit, OptIn, Result};
 
 use super::tar_reader::TarEntry;
 use super::{escape_name, EntryKind, UnpackOptions};
@@ -176,8 +176,8 @@ impl<'a> PathPolicy<'a> {
         self.model_bytes += bytes;
         if self.model_bytes > MODEL_BYTES_LIMIT {
             return Err(Error::LimitExceeded {
-                what: "memory for the archive's directory and link paths",
-                limit: MODEL_BYTES_LIMIT as u64,
+                limit: Limit::TreeMemory,
+                max: MODEL_BYTES_LIMIT as u64,
             });
         }
         Ok(())
@@ -277,8 +277,8 @@ impl<'a> PathPolicy<'a> {
     pub(crate) fn safe_relative(&self, raw: &[u8]) -> Result<Option<PathBuf>> {
         if raw.len() > self.options.max_path_len {
             return Err(Error::LimitExceeded {
-                what: limits::PATH_LENGTH,
-                limit: self.options.max_path_len as u64,
+                limit: Limit::PathLength,
+                max: self.options.max_path_len as u64,
             });
         }
         let mut out = PathBuf::new();
@@ -286,8 +286,8 @@ impl<'a> PathPolicy<'a> {
             match c {
                 Component::Normal(n) if n.len() > NAME_MAX => {
                     return Err(Error::LimitExceeded {
-                        what: limits::NAME_LENGTH,
-                        limit: NAME_MAX as u64,
+                        limit: Limit::NameLength,
+                        max: NAME_MAX as u64,
                     })
                 }
                 Component::Normal(n) => out.push(n),
@@ -393,8 +393,8 @@ impl<'a> PathPolicy<'a> {
     fn file(&mut self, rel: PathBuf, raw: &[u8], size: u64) -> Result<Planned> {
         if self.bytes.saturating_add(size) > self.options.max_total_bytes {
             return Err(Error::LimitExceeded {
-                what: limits::TOTAL_BYTES,
-                limit: self.options.max_total_bytes,
+                limit: Limit::TotalBytes,
+                max: self.options.max_total_bytes,
             });
         }
         if self.taken(&rel) {
@@ -424,8 +424,8 @@ impl<'a> PathPolicy<'a> {
         let target = target.ok_or_else(|| refuse(raw, "symlink without a target"))?;
         if target.len() > LINK_TARGET_MAX {
             return Err(Error::LimitExceeded {
-                what: limits::LINK_TARGET_LENGTH,
-                limit: LINK_TARGET_MAX as u64,
+                limit: Limit::LinkTargetLength,
+                max: LINK_TARGET_MAX as u64,
             });
         }
         if self.traversed_by_links.contains(&rel) {
@@ -587,12 +587,12 @@ mod tests {
         let mut p = PathPolicy::new(&options);
         let long_name = format!("d/{}", "n".repeat(NAME_MAX + 1));
         let limit = |r: Result<Option<Planned>>| match r {
-            Err(Error::LimitExceeded { what, limit }) => (what, limit),
+            Err(Error::LimitExceeded { limit, max }) => (limit, max),
             other => panic!("expected a limit, got {other:?}"),
         };
         assert_eq!(
             limit(p.plan(&entry(&long_name, EntryKind::File, None))),
-            (limits::NAME_LENGTH, NAME_MAX as u64)
+            (Limit::NameLength, NAME_MAX as u64)
         );
         assert!(p
             .plan(&entry(
@@ -604,7 +604,7 @@ mod tests {
         let target = "t/".repeat(LINK_TARGET_MAX / 2 + 1);
         assert_eq!(
             limit(p.plan(&entry("l", EntryKind::Symlink, Some(&target)))),
-            (limits::LINK_TARGET_LENGTH, LINK_TARGET_MAX as u64)
+            (Limit::LinkTargetLength, LINK_TARGET_MAX as u64)
         );
     }
 }

@@ -21,7 +21,7 @@
 
 use std::io::{self, Read};
 
-use crate::error::{limits, Error, Result};
+use crate::error::{Error, Input, Limit, Result};
 
 use super::header::{Header, HeaderError, BLOCK};
 use super::pax::{self, PaxOwner, PaxRecords};
@@ -125,7 +125,7 @@ impl<R: Read> TarReader<R> {
     }
 
     fn malformed(&self, at: u64, detail: impl Into<String>) -> Error {
-        Error::malformed("tar archive", Some(at), detail)
+        Error::malformed(Input::Tar, Some(at), detail)
     }
 
     fn truncated(&self) -> Error {
@@ -182,7 +182,7 @@ impl<R: Read> TarReader<R> {
 
     /// Reads the next header block. `Ok(false)` at a clean end of stream.
     fn read_block(&mut self) -> Result<bool> {
-        let n = crate::pipeline::read_full(&mut self.inner, &mut self.block[..])?;
+        let n = crate::io_ext::read_full(&mut self.inner, &mut self.block[..])?;
         self.offset += n as u64;
         match n {
             0 => Ok(false),
@@ -195,9 +195,9 @@ impl<R: Read> TarReader<R> {
     }
 
     /// Reads a whole extension record's data, at most `limit` bytes.
-    fn read_record(&mut self, size: u64, limit: u64, what: &'static str) -> Result<Vec<u8>> {
-        if size > limit {
-            return Err(Error::LimitExceeded { what, limit });
+    fn read_record(&mut self, size: u64, max: u64, limit: Limit) -> Result<Vec<u8>> {
+        if size > max {
+            return Err(Error::LimitExceeded { limit, max });
         }
         self.start_data(size);
         let mut data = vec![0u8; size as usize];
@@ -218,8 +218,8 @@ impl<R: Read> TarReader<R> {
         self.entries += 1;
         if self.entries > self.max_entries {
             return Err(Error::LimitExceeded {
-                what: limits::ENTRY_COUNT,
-                limit: self.max_entries,
+                limit: Limit::EntryCount,
+                max: self.max_entries,
             });
         }
         Ok(())
@@ -284,18 +284,18 @@ impl<R: Read> TarReader<R> {
                             "two GNU long-name records for one entry",
                         ));
                     }
-                    let limit = self.max_path_len as u64;
-                    let what = if flag == b'L' {
-                        limits::PATH_LENGTH
+                    let max = self.max_path_len as u64;
+                    let limit = if flag == b'L' {
+                        Limit::PathLength
                     } else {
-                        limits::LINK_TARGET_LENGTH
+                        Limit::LinkTargetLength
                     };
                     // The record holds the name and its terminating NUL: one byte more than
                     // the limit on the name, which is the limit to report.
-                    if size > limit + 1 {
-                        return Err(Error::LimitExceeded { what, limit });
+                    if size > max + 1 {
+                        return Err(Error::LimitExceeded { limit, max });
                     }
-                    let data = self.read_record(size, limit + 1, what)?;
+                    let data = self.read_record(size, max + 1, limit)?;
                     let end = data.iter().position(|&b| b == 0).unwrap_or(data.len());
                     let value = data[..end].to_vec();
                     pending.since.get_or_insert(at);
@@ -314,7 +314,7 @@ impl<R: Read> TarReader<R> {
                         ));
                     }
                     let limit = 2 * self.max_path_len as u64 + PAX_EXTRA;
-                    let data = self.read_record(size, limit, "PAX extended header size")?;
+                    let data = self.read_record(size, limit, Limit::PaxHeader)?;
                     let records = pax::parse(&data)
                         .map_err(|why| self.malformed(at, format!("PAX extended header: {why}")))?;
                     pending.since.get_or_insert(at);
@@ -329,7 +329,7 @@ impl<R: Read> TarReader<R> {
                         ));
                     }
                     let limit = 2 * self.max_path_len as u64 + PAX_EXTRA;
-                    let data = self.read_record(size, limit, "PAX global header size")?;
+                    let data = self.read_record(size, limit, Limit::PaxGlobalHeader)?;
                     let records = pax::parse(&data)
                         .map_err(|why| self.malformed(at, format!("PAX global header: {why}")))?;
                     if records.path.is_some()

@@ -386,16 +386,20 @@ mod tests {
                 actual: Md5Digest([1; 16]),
             },
             Error::WrongPassword { detail: "d".into() },
-            Error::malformed("tar archive", Some(0), "d"),
+            Error::malformed(crate::error::Input::Tar, Some(0), "d"),
+            Error::Truncated {
+                input: crate::error::Input::Gzip,
+            },
             Error::UnsupportedFormat("f".into()),
+            Error::FormatNeeded,
             Error::UnsafeEntry {
                 path: "../x".into(),
                 reason: "r".into(),
                 opt_in: None,
             },
             Error::LimitExceeded {
-                what: "entries",
-                limit: 1,
+                limit: crate::error::Limit::EntryCount,
+                max: 1,
             },
             Error::AlreadyExists("o".into()),
             Error::DestinationAppeared("d".into()),
@@ -403,13 +407,13 @@ mod tests {
             Error::Cancelled,
             Error::ChangedWhileReading { path: "f".into() },
             Error::Leftover {
-                what: "the staging directory",
+                what: crate::error::Leftover::StagingDirectory,
                 path: "s".into(),
                 source: std::io::Error::other("x"),
                 after: None,
             },
         ];
-        let mut seen = [false; 14];
+        let mut seen = [false; 16];
         for e in &all {
             let i = match e {
                 Error::Io(_) => 0,
@@ -426,6 +430,8 @@ mod tests {
                 Error::ChangedWhileReading { .. } => 11,
                 Error::Leftover { .. } => 12,
                 Error::DestinationAppeared(_) => 13,
+                Error::Truncated { .. } => 14,
+                Error::FormatNeeded => 15,
             };
             seen[i] = true;
         }
@@ -469,8 +475,8 @@ mod tests {
     #[test]
     fn a_limit_is_an_unsafe_archive_in_both() {
         let e = Error::LimitExceeded {
-            what: "entries",
-            limit: 1,
+            limit: crate::error::Limit::EntryCount,
+            max: 1,
         };
         assert_eq!(code_of(&e), A0B_ERR_UNSAFE_ARCHIVE);
         assert_eq!(e.exit_code(), 5);

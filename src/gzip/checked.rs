@@ -6,8 +6,8 @@ use std::io::{self, BufRead, BufReader, Read};
 
 use flate2::bufread::GzDecoder;
 
-use crate::error::{Error, Result};
-use crate::stream::GZIP_MAGIC;
+use super::GZIP_MAGIC;
+use crate::error::{Error, Input, Result};
 
 type Source<R> = BufReader<io::Chain<io::Cursor<[u8; 3]>, SourceErrors<R>>>;
 
@@ -48,7 +48,7 @@ pub(crate) enum NotGzip {
 /// does not start with a gzip header, and read errors.
 pub(crate) fn read_magic<R: Read>(r: &mut R, not_gzip: NotGzip) -> Result<[u8; 3]> {
     let mut magic = [0u8; 3];
-    let n = crate::pipeline::read_full(r, &mut magic)?;
+    let n = crate::io_ext::read_full(r, &mut magic)?;
     if n < 3 || magic != GZIP_MAGIC {
         let detail = if n < 3 {
             "the stream is too short to be gzip"
@@ -60,7 +60,7 @@ pub(crate) fn read_magic<R: Read>(r: &mut R, not_gzip: NotGzip) -> Result<[u8; 3
                 detail: detail.into(),
             },
             NotGzip::Malformed => {
-                Error::malformed("gzip stream", Some(0), format!("not gzip: {detail}"))
+                Error::malformed(Input::Gzip, Some(0), format!("not gzip: {detail}"))
             }
         });
     }
@@ -124,7 +124,7 @@ impl<R: Read> GzipChecked<R> {
             if let Some(pos) = available.iter().position(|&b| b != 0) {
                 let at = self.trailing_zeros + pos as u64;
                 return Err(io::Error::from(Error::malformed(
-                    "gzip stream",
+                    Input::Gzip,
                     None,
                     format!(
                         "bytes after the last gzip member that are neither a gzip member nor zero padding ({at} bytes after it)"
@@ -165,15 +165,10 @@ fn gzip_error(e: io::Error) -> io::Error {
     if travelled || e.kind() == io::ErrorKind::Interrupted {
         return e;
     }
-    io::Error::from(Error::malformed(
-        "gzip stream",
-        None,
-        if e.kind() == io::ErrorKind::UnexpectedEof {
-            crate::error::TRUNCATED.to_string()
-        } else {
-            e.to_string()
-        },
-    ))
+    if e.kind() == io::ErrorKind::UnexpectedEof {
+        return io::Error::from(Error::Truncated { input: Input::Gzip });
+    }
+    io::Error::from(Error::malformed(Input::Gzip, None, e.to_string()))
 }
 
 #[cfg(test)]
@@ -213,7 +208,7 @@ mod tests {
             let input = [gz(b"data"), tail.to_vec()].concat();
             let (out, _) = inflate(&input);
             assert!(
-                matches!(out, Err(Error::Malformed { .. })),
+                matches!(out, Err(Error::Malformed { .. } | Error::Truncated { .. })),
                 "{tail:?}: {out:?}"
             );
         }
@@ -258,7 +253,7 @@ mod tests {
         let full = gz(&[7u8; 5000]);
         for cut in [10, full.len() - 8, full.len() - 1] {
             assert!(
-                matches!(inflate(&full[..cut]).0, Err(Error::Malformed { .. })),
+                matches!(inflate(&full[..cut]).0, Err(Error::Truncated { .. })),
                 "{cut}"
             );
         }

@@ -3,10 +3,11 @@
 //! payload's first bytes into a gzip header.
 
 use crate::cipher::Cipher;
-use crate::error::{Error, Result};
+use crate::error::{Error, Input, Result};
 use crate::kdf::{Format, Password, DEFAULT_PBKDF2_ITERATIONS, SALTED_HEADER_LEN, SALTED_MAGIC};
 
-use super::{DecryptOptions, GZIP_MAGIC};
+use super::DecryptOptions;
+use crate::gzip::GZIP_MAGIC;
 
 /// Bytes to peek at before decrypting: a salted header and a few payload bytes to test for gzip.
 pub(super) const PEEK_LEN: usize = SALTED_HEADER_LEN + GZIP_MAGIC.len();
@@ -29,7 +30,7 @@ pub(super) fn detect(
     let payload_head = &head[header_len..];
     if options.expect_gzip && payload_head.len() < GZIP_MAGIC.len() {
         return Err(Error::malformed(
-            "encrypted backup",
+            Input::Encrypted,
             Some(header_len as u64),
             format!(
                 "{} bytes of payload: too short to hold a gzip header",
@@ -59,7 +60,7 @@ fn read_header(head: &[u8], hint: Option<Format>) -> Result<(usize, Option<[u8; 
     }
     if !has_magic || head.len() < SALTED_HEADER_LEN {
         return Err(Error::malformed(
-            "openssl header",
+            Input::OpensslHeader,
             Some(0),
             if has_magic {
                 format!("Salted__ header cut short: {} of 16 bytes", head.len())
@@ -85,11 +86,7 @@ fn candidates(salted: bool, options: &DecryptOptions) -> Result<Vec<Format>> {
             },
             Format::OpenSslMd5,
         ],
-        None => {
-            return Err(Error::UnsupportedFormat(
-                crate::error::SALTED_FORMAT_UNKNOWN.into(),
-            ))
-        }
+        None => return Err(Error::FormatNeeded),
     })
 }
 

@@ -3,7 +3,7 @@
 use std::io;
 use std::path::Path;
 
-use a0backup::error::{limits, OptIn, SALTED_FORMAT_UNKNOWN, TRUNCATED};
+use a0backup::error::{Limit, OptIn};
 use a0backup::Error;
 
 use crate::signals;
@@ -58,8 +58,8 @@ impl From<Error> for Failure {
 /// The library's message for `e`, with its hints in the command's words: the library names
 /// what to change in neutral words ("allow replacing it", "opt in", "give the format"), the
 /// command names its own options (`--force`, `--allow-symlinks`, `--format`). Matched on the
-/// error's variant and on the library's own values for its fields (`OptIn`, `limits`,
-/// `SALTED_FORMAT_UNKNOWN`), never on its words, so a rewording in the library cannot bring
+/// error's variant and on the library's own values for its fields (`OptIn`, `Limit`), never
+/// on its words, so a rewording in the library cannot bring
 /// them back here (`tests/cli_answers.rs` checks each).
 pub fn message(e: &Error) -> String {
     match e {
@@ -92,11 +92,11 @@ pub fn message(e: &Error) -> String {
             };
             format!("unsafe archive entry \"{path}\": {reason}")
         }
-        Error::LimitExceeded { what, .. } => {
-            let option = match *what {
-                limits::TOTAL_BYTES => Some("--max-size"),
-                limits::ENTRY_COUNT => Some("--max-entries"),
-                limits::PATH_LENGTH | limits::LINK_TARGET_LENGTH => Some("--max-path-len"),
+        Error::LimitExceeded { limit, .. } => {
+            let option = match limit {
+                Limit::TotalBytes => Some("--max-size"),
+                Limit::EntryCount => Some("--max-entries"),
+                Limit::PathLength | Limit::LinkTargetLength => Some("--max-path-len"),
                 _ => None,
             };
             match option {
@@ -106,11 +106,11 @@ pub fn message(e: &Error) -> String {
         }
         // Without an md5 (a wrong one would have said so first), a cut-off gzip stream is
         // most likely an incomplete download.
-        Error::Malformed { detail, .. } if detail == TRUNCATED => format!(
+        Error::Truncated { .. } => format!(
             "{e} (the file ends early: an incomplete download? check it against the appliance's \
              md5 with --status or --md5)"
         ),
-        Error::UnsupportedFormat(detail) if detail == SALTED_FORMAT_UNKNOWN => {
+        Error::FormatNeeded => {
             "unsupported format: the file has an openssl Salted__ header, which does not say \
              whether MD5 or PBKDF2 \
              made its key: give --format openssl-md5 or --format openssl-pbkdf2"
