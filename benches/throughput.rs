@@ -9,12 +9,12 @@ use std::hint::black_box;
 use std::io::{self, Read, Write};
 use std::time::Duration;
 
-use a0backup::archive::{pack, PackOptions};
 use a0backup::checksum::{md5_bytes, Md5};
 use a0backup::files::{self, FileOptions};
 use a0backup::kdf::{evp_bytes_to_key, pbkdf2_sha256, DEFAULT_PBKDF2_ITERATIONS};
+use a0backup::pack::{pack_writer, PackOptions};
 use a0backup::restore::{restore_reader, RestoreOptions};
-use a0backup::{Cipher, DecryptOptions, EncryptWriter, Format, Password};
+use a0backup::{Cipher, EncryptWriter, Format, Password};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
@@ -349,15 +349,10 @@ fn decrypt_md5(c: &mut Criterion) {
     let run = |md5: bool| {
         let opts = FileOptions::new()
             .compute_md5(md5)
-            .decrypt_options(DecryptOptions::new().format(Format::Node));
-        files::decrypt_stream(
-            black_box(&encrypted[..]),
-            io::sink(),
-            Some(encrypted.len() as u64),
-            &password,
-            opts,
-        )
-        .expect("decrypting in memory")
+            .format(Format::Node)
+            .input_len(encrypted.len() as u64);
+        files::decrypt_stream(black_box(&encrypted[..]), io::sink(), &password, opts)
+            .expect("decrypting in memory")
     };
     // Check once that the benchmark measures a correct pipeline.
     assert_eq!(run(true).ciphertext_md5, Some(expected));
@@ -417,10 +412,9 @@ fn restore_pipeline(c: &mut Criterion) {
         b.iter_batched(
             || tempfile::tempdir().expect("a scratch directory"),
             |dir| {
-                let options = RestoreOptions::new().expected_md5(Some(md5));
+                let options = RestoreOptions::new().expected_md5(md5);
                 restore_reader(
                     &enc[..],
-                    None,
                     &dir.path().join("out"),
                     Some(&Password::from(PASSWORD)),
                     options,
@@ -439,19 +433,21 @@ fn restore_pipeline(c: &mut Criterion) {
 fn pack_tree(c: &mut Criterion) {
     let (gz, tar_len) = mongodump_tar_gz(4 * MIB);
     let dir = tempfile::tempdir().expect("a scratch directory");
-    restore_reader(
-        &gz[..],
-        None,
-        &dir.path().join("t"),
-        None,
-        RestoreOptions::new(),
-    )
-    .expect("the tree unpacks");
-    let options = PackOptions::new().encrypt(Password::from(PASSWORD), Format::Node);
+    restore_reader(&gz[..], &dir.path().join("t"), None, RestoreOptions::new())
+        .expect("the tree unpacks");
+    let password = Password::from(PASSWORD);
     let mut g = c.benchmark_group("pack");
     g.throughput(Throughput::Bytes(tar_len as u64));
     g.bench_function("tree_to_tar_gz_enc", |b| {
-        b.iter(|| pack(&dir.path().join("t/dump"), io::sink(), &options).expect("packs"))
+        b.iter(|| {
+            pack_writer(
+                &dir.path().join("t/dump"),
+                io::sink(),
+                Some(&password),
+                PackOptions::new(),
+            )
+            .expect("packs")
+        })
     });
     g.finish();
 }

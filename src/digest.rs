@@ -43,6 +43,14 @@ impl fmt::Display for Md5Digest {
     }
 }
 
+/// As its 32 hex digits.
+#[cfg(feature = "serde")]
+impl serde::Serialize for Md5Digest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 impl fmt::Debug for Md5Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Md5Digest({self})")

@@ -15,12 +15,9 @@
 //! * **Removable.** Trees are removed by [`crate::tree::remove_tree`], and a failure is
 //!   reported, never swallowed.
 //!
-//! And [`start_writeback`] (with `crate::tree`'s fsyncs) makes a tree or a file durable before
-//! it is published.
+//! Publishing is made durable by `crate::tree`'s fsyncs, with a head start from
+//! `crate::writeback`.
 
-#![allow(unsafe_code)] // one call: sync_file_range(2), which rustix does not wrap
-
-use std::cell::Cell;
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io;
@@ -29,58 +26,6 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsE
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Leftover, Result};
-
-thread_local! {
-    /// Whether [`start_writeback`] does anything on this thread.
-    static WRITEBACK: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Runs `f` with [`start_writeback`] switched on (or off) on this thread.
-pub(crate) fn with_writeback<T>(on: bool, f: impl FnOnce() -> T) -> T {
-    let before = WRITEBACK.with(|w| w.replace(on));
-    let out = f();
-    WRITEBACK.with(|w| w.set(before));
-    out
-}
-
-/// Starts writing back the dirty pages of a file just written, without waiting for them, so
-/// that the fsync before publishing has little left to do. Does nothing unless the calling
-/// thread is inside [`with_writeback`]`(true, ..)`, and nothing off Linux. Errors are ignored:
-/// this is only a head start, the fsync that follows reports what matters.
-pub(crate) fn start_writeback(f: &File) {
-    if !WRITEBACK.with(Cell::get) {
-        return;
-    }
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::fd::AsRawFd;
-        // SAFETY: sync_file_range only reads its integer arguments; the descriptor is borrowed
-        // from a live File for the duration of the call.
-        unsafe {
-            libc::sync_file_range(f.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE);
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = f;
-}
-
-/// Starts writeback of `len` bytes at `offset` (see [`start_writeback`]), for a file written
-/// in one long stream. Not tied to [`with_writeback`]: callers decide.
-pub(crate) fn start_writeback_range(f: &File, offset: u64, len: u64) {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::fd::AsRawFd;
-        let (Ok(off), Ok(n)) = (i64::try_from(offset), i64::try_from(len)) else {
-            return;
-        };
-        // SAFETY: as in start_writeback.
-        unsafe {
-            libc::sync_file_range(f.as_raw_fd(), off, n, libc::SYNC_FILE_RANGE_WRITE);
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = (f, offset, len);
-}
 
 /// How the temporary siblings of one final name are named: `.{name}{tag}{RANDOM}{suffix}`,
 /// RANDOM being ASCII letters and digits.
@@ -396,68 +341,6 @@ fn not_found_ok(r: io::Result<()>) -> io::Result<()> {
     }
 }
 
-/// Atomically swaps two directory entries (`renameat2(RENAME_EXCHANGE)`). `Ok(false)` when the
-/// kernel or the file system cannot (EINVAL, ENOSYS, EOPNOTSUPP): the caller falls back.
-pub(crate) fn exchange(a: &Path, b: &Path) -> io::Result<bool> {
-    #[cfg(target_os = "linux")]
-    {
-        use rustix::fs::{renameat_with, RenameFlags, CWD};
-        match renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE) {
-            Ok(()) => Ok(true),
-            Err(e)
-                if e == rustix::io::Errno::INVAL
-                    || e == rustix::io::Errno::NOSYS
-                    || e == rustix::io::Errno::OPNOTSUPP =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(e.into()),
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = (a, b);
-        Ok(false)
-    }
-}
-
-/// Renames `from` to `to` unless `to` exists (`renameat2(RENAME_NOREPLACE)`, or a hard link
-/// and an unlink where the kernel lacks it). An existing `to` is `ErrorKind::AlreadyExists`.
-pub(crate) fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
-    #[cfg(target_os = "linux")]
-    {
-        use rustix::fs::{renameat_with, RenameFlags, CWD};
-        match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
-            Ok(()) => return Ok(()),
-            Err(e)
-                if e == rustix::io::Errno::INVAL
-                    || e == rustix::io::Errno::NOSYS
-                    || e == rustix::io::Errno::OPNOTSUPP => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    fs::hard_link(from, to)?;
-    fs::remove_file(from)
-}
-
-/// The process's umask, read without changing it where the system tells it (Linux 4.7+).
-pub(crate) fn umask() -> u32 {
-    if let Ok(status) = fs::read_to_string("/proc/self/status") {
-        for line in status.lines() {
-            if let Some(v) = line.strip_prefix("Umask:") {
-                if let Ok(m) = u32::from_str_radix(v.trim(), 8) {
-                    return m & 0o777;
-                }
-            }
-        }
-    }
-    // Elsewhere the only way is to set it and put it back; another thread creating a file in
-    // between would get 022 for a moment.
-    let old = rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o022));
-    rustix::process::umask(old);
-    old.as_raw_mode() as u32 & 0o777
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -531,11 +414,5 @@ mod tests {
         let removed = remove_leftovers(dir.path(), &[pattern("x")], Kind::Dir).unwrap();
         assert_eq!(removed, std::slice::from_ref(&path));
         assert!(!path.exists());
-    }
-
-    #[test]
-    fn umask_is_read() {
-        let m = umask();
-        assert_eq!(m & !0o777, 0);
     }
 }

@@ -17,7 +17,7 @@ use crate::digest::Md5Digest;
 /// use a0backup::{DecryptOptions, DecryptReader, Error, Password};
 /// let options = DecryptOptions::new().expect_gzip(true);
 /// // Zeros decrypt to the keystream itself, which does not start like gzip.
-/// match DecryptReader::new(&[0u8; 32][..], &Password::from("Passw0rd"), &options) {
+/// match DecryptReader::new(&[0u8; 32][..], &Password::from("Passw0rd"), options) {
 ///     Err(Error::WrongPassword { detail }) => assert!(detail.contains("gzip")),
 ///     Err(other) => panic!("another error: {other}"),
 ///     Ok(_) => panic!("a wrong password went unnoticed"),
@@ -208,14 +208,15 @@ pub enum Error {
 /// # Examples
 ///
 /// ```
-/// use a0backup::archive::{pack, unpack, PackOptions, UnpackOptions};
+/// use a0backup::archive::{unpack, UnpackOptions};
+/// use a0backup::pack::{pack_writer, PackOptions};
 /// use a0backup::error::{Error, OptIn};
 /// let src = tempfile::tempdir()?;
 /// std::fs::write(src.path().join("users.bson"), b"x")?;
 /// std::os::unix::fs::symlink("users.bson", src.path().join("latest"))?;
 /// let mut gz = Vec::new();
-/// pack(src.path(), &mut gz, &PackOptions::new().prefix(""))?;
-/// match unpack(&gz[..], tempfile::tempdir()?.path(), &UnpackOptions::new()) {
+/// pack_writer(src.path(), &mut gz, None, PackOptions::new().prefix(""))?;
+/// match unpack(&gz[..], tempfile::tempdir()?.path(), UnpackOptions::new()) {
 ///     Err(Error::UnsafeEntry { opt_in, .. }) => assert_eq!(opt_in, Some(OptIn::Symlinks)),
 ///     other => panic!("{other:?}"),
 /// }
@@ -385,7 +386,7 @@ impl From<Error> for io::Error {
 ///
 /// It is the one mapping behind both outward codes: [`exit_code`](Self::exit_code) is the exit
 /// status of the `a0backup` command, and the C ABI returns the `A0B_ERR_*` code of the same
-/// name (see [`crate::ffi`]). Several kinds share exit code 1, since the command's exit codes
+/// name (see the C API, `include/a0backup.h`). Several kinds share exit code 1, since the command's exit codes
 /// stay few and stable, but no kind has two codes.
 ///
 /// | kind | exit code | C result code |

@@ -15,7 +15,7 @@
 //! # Examples
 //!
 //! ```
-//! use a0backup::archive::{pack, PackOptions};
+//! use a0backup::pack::{pack_writer, PackOptions};
 //! use a0backup::dump::Namespace;
 //! use a0backup::find::{find, FindEntry, FindOptions};
 //! use a0backup::query::Filter;
@@ -27,7 +27,7 @@
 //!     let bson: Vec<u8> = users.iter().flat_map(|u| bson::rawdoc! { "_id": *u }.as_bytes().to_vec()).collect();
 //!     std::fs::write(tree.join("auth0/users.bson"), bson)?;
 //!     let backup = dir.path().join(format!("{night}.tar.gz"));
-//!     pack(&tree, std::fs::File::create(&backup)?, &PackOptions::new())?;
+//!     pack_writer(&tree, std::fs::File::create(&backup)?, None, PackOptions::new())?;
 //!     backups.push(backup);
 //! }
 //! let ann = Filter::parse(r#"{"_id": "ann"}"#)?;

@@ -373,6 +373,14 @@ impl std::fmt::Display for Format {
     }
 }
 
+/// As its [`name`](Format::name).
+#[cfg(feature = "serde")]
+impl serde::Serialize for Format {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
 impl std::str::FromStr for Format {
     type Err = Error;
 

@@ -18,7 +18,7 @@
 //! use std::path::Path;
 //!
 //! let status = BackupStatus::from_file(Path::new("backup-status.txt"))?;
-//! let options = restore::RestoreOptions::new().expected_md5(Some(status.md5));
+//! let options = restore::RestoreOptions::new().expected_md5(status.md5);
 //! let summary = restore::restore_file(
 //!     Path::new("backup-retrieve.tar.gz.enc"),
 //!     Path::new("restored"),
@@ -40,7 +40,7 @@
 //! w.write_all(b"a mongodump tree, gzipped")?;
 //! let encrypted = w.finish()?;
 //!
-//! let mut r = DecryptReader::new(Cursor::new(encrypted), &password, &DecryptOptions::new())?;
+//! let mut r = DecryptReader::new(Cursor::new(encrypted), &password, DecryptOptions::new())?;
 //! let mut plain = String::new();
 //! r.read_to_string(&mut plain)?;
 //! assert_eq!(plain, "a mongodump tree, gzipped");
@@ -59,7 +59,7 @@
 //! let password = Password::from("Passw0rd");
 //! let mut w = EncryptWriter::new(Vec::new(), &password, Format::Node)?;
 //! w.write_all(b"0123456789")?;
-//! let mut r = DecryptReader::new(Cursor::new(w.finish()?), &password, &DecryptOptions::new())?;
+//! let mut r = DecryptReader::new(Cursor::new(w.finish()?), &password, DecryptOptions::new())?;
 //! r.seek(SeekFrom::Start(7))?;
 //! let mut tail = String::new();
 //! r.read_to_string(&mut tail)?;
@@ -83,13 +83,14 @@
 //! core, returning the md5 that `a0cli backup-status` would report.
 //!
 //! ```
-//! use a0backup::{archive, Format, Password};
+//! use a0backup::pack::{pack_writer, PackOptions};
+//! use a0backup::Password;
 //! let tree = tempfile::tempdir()?;
 //! std::fs::create_dir(tree.path().join("dump"))?;
 //! std::fs::write(tree.path().join("dump/users.bson"), b"\x05\0\0\0\0")?;
-//! let options = archive::PackOptions::new().encrypt(Password::from("Passw0rd"), Format::Node);
+//! let password = Password::from("Passw0rd");
 //! let mut backup = Vec::new();
-//! let summary = archive::pack(&tree.path().join("dump"), &mut backup, &options)?;
+//! let summary = pack_writer(&tree.path().join("dump"), &mut backup, Some(&password), PackOptions::new())?;
 //! assert_eq!(summary.md5, a0backup::checksum::md5_bytes(&backup));
 //! # Ok::<(), a0backup::Error>(())
 //! ```
@@ -157,13 +158,21 @@
 //! | MD5 and `md5sum` lines | [`checksum`] |
 //! | the `a0cli backup-status` record | [`status`] |
 //! | gzip: checked reader, inflate on several cores (`src/gzip/inflate/`), parallel writer | [`gzip`] |
-//! | tar: the one parser, the path policy, the file-system writer, packing | [`archive`] (`tar_reader.rs`, `policy.rs`, `extract.rs`, `pack.rs`) |
+//! | tar: the one parser, the path policy, the file-system writer, the tar.gz writer | [`archive`] (`tar_reader.rs`, `policy.rs`, `extract.rs`, `pack.rs`) |
+//! | a job's input: decrypt if a password is given, md5 on the side, checked at the end | `src/source.rs` |
+//! | whole jobs: restore, check, pack, decrypt/encrypt a file | [`restore`] (`target.rs`, `extract.rs`, `publish.rs`), [`check`] (`table.rs`, `spill.rs`), [`pack`], [`files`] |
+//! | documents: Extended JSON, query filters | [`extjson`], [`query`] |
 //! | threads and bounded channels between the steps | `src/pipeline.rs` |
-//! | staging, locks, cleanup, durable publishing | `src/durable.rs` |
+//! | small pieces every layer uses: `read_full`, counting and labelled readers | `src/io_ext.rs` |
+//! | locked temporaries and the leftover sweep | `src/durable.rs` |
+//! | a file that appears under its name only once complete | `src/atomic_file.rs` |
+//! | renames that exchange or never replace; the umask; writeback hints | `src/rename.rs`, `src/process.rs`, `src/writeback.rs` |
 //! | whole trees relative to directory handles: removal, fsync, mount search | `src/tree.rs` |
-//! | whole jobs: restore a backup, decrypt/encrypt a file | [`restore`], [`files`] |
 //! | answers without a restore: a collection's documents, find across backups, diff of two | [`dump`] (`dump/source.rs`: the walk they share), [`find`], [`diff`] |
 //! | errors, exit codes and C result codes | [`error`] |
+//!
+//! `tests/layers.rs` holds this layering: no module imports in a cycle, `archive`, `gzip`,
+//! `stream` and `error` import no job, and nothing outside `ffi` knows the C API.
 //!
 //! ## The C ABI
 //!
@@ -186,6 +195,7 @@
 #![warn(rust_2018_idioms, missing_debug_implementations)]
 
 pub mod archive;
+mod atomic_file;
 pub mod check;
 pub mod checksum;
 pub mod cipher;
@@ -200,15 +210,21 @@ pub mod ffi;
 pub mod files;
 pub mod find;
 pub mod gzip;
+mod io_ext;
 pub mod kdf;
+pub mod pack;
 mod pipeline;
+mod process;
 pub mod progress;
 pub mod query;
 mod rawbson;
+mod rename;
 pub mod restore;
+mod source;
 pub mod status;
 pub mod stream;
 mod tree;
+mod writeback;
 
 pub use checksum::Md5Digest;
 pub use cipher::Cipher;

@@ -9,6 +9,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
 use crate::checksum::{Md5, Md5Digest};
+use crate::io_ext::read_full;
 
 /// Size of one chunk handed between threads.
 pub(crate) const CHUNK: usize = 1024 * 1024;
@@ -261,7 +262,7 @@ impl<R: Read> Read for MaybeHashed<R> {
 ///
 /// `on_chunk` is called on this thread after each chunk with the bytes read so far; an error it
 /// returns stops the copy.
-pub(crate) fn copy_with_writer_thread<R: Read, W: Write + Send>(
+pub(crate) fn copy_with_writer_thread<R: Read + ?Sized, W: Write + Send>(
     reader: &mut R,
     writer: &mut W,
     mut on_chunk: impl FnMut(u64) -> io::Result<()>,
@@ -356,18 +357,4 @@ pub(crate) fn hand_off<R: Read, T: Send>(
         });
         read.and(consumed)
     })
-}
-
-/// Reads until `buf` is full or the reader is at its end.
-pub(crate) fn read_full<R: Read>(reader: &mut R, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match reader.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }

@@ -22,14 +22,14 @@ type Callback<'a> = Box<dyn FnMut(u64, Option<u64>) -> bool + 'a>;
 /// Returning `false` stops the operation:
 ///
 /// ```
-/// use a0backup::{files, Error, Format, Password, Progress};
+/// use a0backup::{files, Error, Password, Progress};
 /// let mut calls = 0;
 /// let options = files::FileOptions::new().progress(Progress::new(|_, _| {
 ///     calls += 1;
 ///     false
 /// }));
 /// let input = vec![0u8; 4 << 20];
-/// let r = files::encrypt_stream(&input[..], Vec::new(), None, &Password::from("p"), Format::Node, options);
+/// let r = files::encrypt_stream(&input[..], Vec::new(), &Password::from("p"), options);
 /// assert!(matches!(r, Err(Error::Cancelled)));
 /// assert_eq!(calls, 1);
 /// ```

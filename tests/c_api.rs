@@ -57,12 +57,18 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn compile(out: &Path, link: &[&str]) {
+/// Builds the C test program `tests/c/<dir>/test_a0backup.c` (`dir` "" for today's) against
+/// the header next to it (today's: include/).
+fn compile(out: &Path, dir: &str, link: &[&str]) {
+    let include = match dir {
+        "" => root().join("include"),
+        dir => root().join("tests/c").join(dir),
+    };
     let mut cmd = Command::new("cc");
     cmd.args(["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-g"])
         .arg("-I")
-        .arg(root().join("include"))
-        .arg(root().join("tests/c/test_a0backup.c"))
+        .arg(include)
+        .arg(root().join("tests/c").join(dir).join("test_a0backup.c"))
         .arg("-o")
         .arg(out)
         .args(link);
@@ -96,21 +102,41 @@ fn c_tests_against_the_shared_library() {
     let dir = tempfile::tempdir().unwrap();
     let exe = dir.path().join("test_shared");
     let lib = lib_dir();
-    compile(&exe, &[&format!("-L{}", lib.display()), "-la0backup"]);
+    compile(&exe, "", &[&format!("-L{}", lib.display()), "-la0backup"]);
     // No rpath: the loader finds the soname's link through LD_LIBRARY_PATH, as the README's
     // steps without installing run a program.
     run(Command::new(&exe).env("LD_LIBRARY_PATH", &lib));
+    run_under_valgrind(&exe, &lib);
+}
 
+/// The ABI stays: the C test program of the previous version, built with that version's
+/// header (tests/c/previous, as they were before the API reshaping of issue 22), runs against
+/// today's shared library, under valgrind too.
+#[test]
+fn the_previous_c_test_program_runs_against_this_library() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("test_previous");
+    let lib = lib_dir();
+    compile(
+        &exe,
+        "previous",
+        &[&format!("-L{}", lib.display()), "-la0backup"],
+    );
+    run(Command::new(&exe).env("LD_LIBRARY_PATH", &lib));
+    run_under_valgrind(&exe, &lib);
+}
+
+fn run_under_valgrind(exe: &Path, lib: &Path) {
     if common::have("valgrind") {
         let stderr = run(Command::new("valgrind")
-            .env("LD_LIBRARY_PATH", &lib)
+            .env("LD_LIBRARY_PATH", lib)
             .args([
                 "--error-exitcode=99",
                 "--leak-check=full",
                 "--errors-for-leak-kinds=definite,indirect",
                 "--quiet",
             ])
-            .arg(&exe));
+            .arg(exe));
         assert!(!stderr.contains("definitely lost"), "{stderr}");
     }
 }
@@ -120,7 +146,11 @@ fn c_tests_against_the_static_library() {
     let dir = tempfile::tempdir().unwrap();
     let exe = dir.path().join("test_static");
     let lib = lib_dir().join("liba0backup.a");
-    compile(&exe, &[lib.to_str().unwrap(), "-lpthread", "-ldl", "-lm"]);
+    compile(
+        &exe,
+        "",
+        &[lib.to_str().unwrap(), "-lpthread", "-ldl", "-lm"],
+    );
     run(&mut Command::new(&exe));
 }
 

@@ -16,7 +16,8 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use a0backup::{archive, Format, Password};
+use a0backup::pack::PackOptions;
+use a0backup::Password;
 
 const PW: &str = "Passw0rd";
 
@@ -75,15 +76,17 @@ fn work(size: usize) -> tempfile::TempDir {
     fs::write(dump.join("users.bson"), [5u8, 0, 0, 0, 0].repeat(1000)).unwrap();
     fs::write(dump.join("users.metadata.json"), b"{}").unwrap();
     let top = w.path().join("tree/dump");
-    let plain = archive::PackOptions::new();
-    archive::pack(
+    let plain = PackOptions::new();
+    a0backup::pack::pack_writer(
         &top,
         File::create(w.path().join("b.tar.gz")).unwrap(),
-        &plain,
+        None,
+        plain,
     )
     .unwrap();
-    let enc = archive::PackOptions::new().encrypt(Password::from(PW), Format::Node);
-    archive::pack(&top, File::create(w.path().join("b.enc")).unwrap(), &enc).unwrap();
+    let pw = Password::from(PW);
+    let enc = File::create(w.path().join("b.enc")).unwrap();
+    a0backup::pack::pack_writer(&top, enc, Some(&pw), PackOptions::new()).unwrap();
     fs::remove_dir_all(w.path().join("tree")).unwrap();
     w
 }

@@ -187,7 +187,6 @@ fn the_library_says_destination_appeared() {
         let restore = s.spawn(|| {
             restore_reader(
                 &enc[..],
-                None,
                 &dest,
                 Some(&Password::from(PW)),
                 RestoreOptions::new().replace(true),

@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 
 /// The `_id` value of a `{_id: value}` document, as canonical Extended JSON text.
 fn id_text(doc: &[u8]) -> String {
-    let s = extjson::to_string(doc, &ExtJsonOptions::new()).unwrap();
+    let s = extjson::to_string(doc, ExtJsonOptions::new()).unwrap();
     let v: Value = serde_json::from_str(&s).unwrap();
     v["_id"].to_string()
 }

@@ -222,7 +222,7 @@ fn a_damaged_document_is_where_check_says_and_exits_6() {
     bad[4] = 0x20; // an unknown element type
     let entries = users_tree(&[good(0), good(1), bad, good(3)]);
     let gz = gzip(&tar(&entries));
-    let report = check_reader(&gz[..], None, &CheckOptions::new()).unwrap();
+    let report = check_reader(&gz[..], None, CheckOptions::new()).unwrap();
     let e = report.collections[0].error.clone().unwrap();
     let users = Namespace::new("auth0", "users");
     let items: Vec<_> = dump_reader(Cursor::new(gz.clone()), &users, None, DumpOptions::new())
@@ -277,9 +277,9 @@ fn hostile_archives_are_refused_as_check_refuses_them() {
     let t = tempfile::tempdir().unwrap();
     for (i, entries) in cases.iter().enumerate() {
         let gz = gzip(&tar(entries));
-        let report = check_reader(&gz[..], None, &CheckOptions::new()).unwrap();
+        let report = check_reader(&gz[..], None, CheckOptions::new()).unwrap();
         let refusal = report
-            .refusal_error
+            .refusal
             .expect("check refuses it")
             .error()
             .to_string();
@@ -335,7 +335,7 @@ fn reading_stops_once_the_collection_is_behind_and_the_md5_still_covers_everythi
         Some(r#"{"indexes":[],"collectionName":"users"}"#)
     );
     assert!(
-        !check_reader(&gzip(&archive)[..], None, &CheckOptions::new())
+        !check_reader(&gzip(&archive)[..], None, CheckOptions::new())
             .unwrap()
             .restorable
     );

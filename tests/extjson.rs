@@ -93,14 +93,13 @@ fn every_corpus_class_matches_pymongo() {
                 valid += 1;
                 for (mode, options) in [("canonical", canonical()), ("relaxed", relaxed())] {
                     let want = parse(case[mode].as_str().unwrap());
-                    match extjson::to_string(&bson, &options) {
+                    match extjson::to_string(&bson, options) {
                         Ok(got) => {
                             if let Err(why) = same(&parse(&got), &want, "", "") {
                                 failures.push(format!("{name} ({mode}): {why}\n  got  {got}"));
                             }
                             // Pretty is the same JSON over several lines.
-                            let pretty =
-                                extjson::to_string(&bson, &options.clone().pretty(true)).unwrap();
+                            let pretty = extjson::to_string(&bson, options.pretty(true)).unwrap();
                             if let Err(why) = same(&parse(&pretty), &parse(&got), "", "") {
                                 failures.push(format!("{name} ({mode}, pretty): {why}"));
                             }
@@ -112,7 +111,7 @@ fn every_corpus_class_matches_pymongo() {
             "decode_error" => {
                 refused += 1;
                 let mut out = Vec::new();
-                match extjson::write_document(&bson, &mut out, &canonical()) {
+                match extjson::write_document(&bson, &mut out, canonical()) {
                     Err(Error::Malformed { at: Some(at), .. }) if at <= bson.len() as u64 => {
                         if !out.is_empty() {
                             failures.push(format!("{name}: wrote {out:?} before refusing"));
@@ -128,7 +127,7 @@ fn every_corpus_class_matches_pymongo() {
                     ("pretty", canonical().pretty(true)),
                     ("relaxed", relaxed()),
                 ] {
-                    let got = extjson::to_string(&bson, &options).unwrap();
+                    let got = extjson::to_string(&bson, options).unwrap();
                     let want = case[mode].as_str().unwrap();
                     if got != want {
                         failures.push(format!("{name} ({mode}):\n  got  {got}\n  want {want}"));
@@ -195,10 +194,10 @@ fn deprecated_types_as_the_spec_writes_them() {
     ];
     for (doc, want) in cases {
         for options in [canonical(), relaxed()] {
-            assert_eq!(extjson::to_string(&doc, &options).unwrap(), want);
+            assert_eq!(extjson::to_string(&doc, options).unwrap(), want);
         }
     }
-    let pretty = extjson::to_string(&one(0x0C, &pointer), &canonical().pretty(true)).unwrap();
+    let pretty = extjson::to_string(&one(0x0C, &pointer), canonical().pretty(true)).unwrap();
     assert_eq!(
         pretty,
         "{\n\t\"a\": {\n\t\t\"$dbPointer\": {\n\t\t\t\"$ref\": \"b\",\n\t\t\t\"$id\": {\n\t\t\t\t\"$oid\": \"56e1fc72e0c917e9c4714161\"\n\t\t\t}\n\t\t}\n\t}\n}"
@@ -212,7 +211,7 @@ fn duplicate_keys_and_field_order_are_kept() {
     doc.append(bson::cstr!("a"), 2);
     doc.append(bson::cstr!("z"), "again");
     assert_eq!(
-        extjson::to_string(doc.as_bytes(), &relaxed()).unwrap(),
+        extjson::to_string(doc.as_bytes(), relaxed()).unwrap(),
         r#"{"z":1,"a":2,"z":"again"}"#
     );
 }
@@ -228,10 +227,10 @@ fn nested(levels: usize) -> bson::RawDocumentBuf {
 #[test]
 fn nesting_is_bounded() {
     let deepest = nested(MAX_DEPTH);
-    let json = extjson::to_string(deepest.as_bytes(), &canonical().pretty(true)).unwrap();
+    let json = extjson::to_string(deepest.as_bytes(), canonical().pretty(true)).unwrap();
     assert!(json.ends_with("\n}"));
     let deeper = nested(MAX_DEPTH + 1);
-    match extjson::to_string(deeper.as_bytes(), &canonical()) {
+    match extjson::to_string(deeper.as_bytes(), canonical()) {
         Err(Error::Malformed {
             at: Some(at),
             detail,
@@ -255,7 +254,7 @@ fn nesting_is_bounded() {
     doc.extend_from_slice(b"\x05\0\0\0\0");
     doc.extend(std::iter::repeat_n(0u8, levels));
     assert_eq!(doc.len(), total);
-    assert!(extjson::to_string(&doc, &canonical()).is_err());
+    assert!(extjson::to_string(&doc, canonical()).is_err());
 }
 
 /// A document of `n` int32 fields ("0", "1", ...) then, if `bad`, a string that is not UTF-8.
@@ -283,7 +282,7 @@ fn a_damaged_document_writes_nothing_whatever_its_size() {
     for n in [10, 100_000] {
         let doc = many_ints(n, true);
         let mut out = Vec::new();
-        match extjson::write_document(&doc, &mut out, &canonical().pretty(true)) {
+        match extjson::write_document(&doc, &mut out, canonical().pretty(true)) {
             Err(Error::Malformed {
                 at: Some(at),
                 detail,
@@ -298,7 +297,7 @@ fn a_damaged_document_writes_nothing_whatever_its_size() {
         // The same document without the damage is written, through the streaming path when
         // its JSON is larger than the buffer.
         let good = many_ints(n, false);
-        let json = extjson::to_string(&good, &canonical()).unwrap();
+        let json = extjson::to_string(&good, canonical()).unwrap();
         let value = parse(&json);
         assert_eq!(value.as_object().unwrap().len(), n);
         assert_eq!(
@@ -342,7 +341,7 @@ impl Write for Failing {
 #[test]
 fn write_errors_are_io_errors() {
     for n in [1, 50_000] {
-        match extjson::write_document(&many_ints(n, false), &mut Failing, &canonical()) {
+        match extjson::write_document(&many_ints(n, false), &mut Failing, canonical()) {
             Err(Error::Io(e)) => assert_eq!(e.kind(), io::ErrorKind::BrokenPipe),
             other => panic!("{other:?}"),
         }
@@ -381,7 +380,7 @@ fn memory_child() {
     let _ = std::fs::write("/proc/self/clear_refs", "5"); // resets the peak, where allowed
     let before = peak_rss_kib();
     for options in [canonical(), relaxed().pretty(true)] {
-        extjson::write_document(&doc, &mut io::sink(), &options).unwrap();
+        extjson::write_document(&doc, &mut io::sink(), options).unwrap();
     }
     let after = peak_rss_kib();
     println!("MEMORY {} {} {}", doc.len(), before, after);
@@ -450,7 +449,7 @@ proptest! {
         }
         for options in [canonical(), relaxed().pretty(true)] {
             let mut out = Vec::new();
-            match extjson::write_document(&doc, &mut out, &options) {
+            match extjson::write_document(&doc, &mut out, options) {
                 Ok(()) => { parse(std::str::from_utf8(&out).unwrap()); }
                 Err(Error::Malformed { at: Some(at), .. }) => {
                     prop_assert!(at <= doc.len() as u64);

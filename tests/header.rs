@@ -64,7 +64,7 @@ fn the_header_carries_the_contract_and_every_part_of_the_api() {
         "Contract",
         "typedef int32_t a0b_result;",
         "typedef struct a0b_options {",
-        "uint8_t overwrite;",
+        "uint8_t replace;",
         "typedef int32_t (*a0b_read_cb)(",
         "typedef int32_t (*a0b_write_cb)(",
         "a0b_result a0b_decrypt_stream(",

@@ -51,7 +51,7 @@ fn sizes(rng: &mut Rng) -> Vec<usize> {
 
 fn decrypt_all(file: &[u8], pw: &Password, format: Format) -> Vec<u8> {
     let opts = DecryptOptions::new().format(format);
-    let mut r = DecryptReader::new(Cursor::new(file), pw, &opts).unwrap();
+    let mut r = DecryptReader::new(Cursor::new(file), pw, opts).unwrap();
     let mut out = Vec::new();
     r.read_to_end(&mut out).unwrap();
     out

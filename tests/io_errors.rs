@@ -16,8 +16,9 @@ use std::process::Command;
 
 use a0backup::error::ErrorKind;
 use a0backup::gzip::InflateOptions;
+use a0backup::pack::{pack_writer, PackOptions};
 use a0backup::restore::{restore_reader, RestoreOptions};
-use a0backup::{archive, Error, Format, Password};
+use a0backup::{archive, Error, Password};
 
 const PW: &str = "Passw0rd";
 
@@ -52,20 +53,10 @@ fn work() -> tempfile::TempDir {
     fs::create_dir_all(&dump).unwrap();
     fs::write(dump.join("a.bson"), noise(6 << 20, 1)).unwrap();
     fs::write(dump.join("b.bson"), noise(3 << 20, 2)).unwrap();
-    let plain = archive::PackOptions::new();
-    archive::pack(
-        &dump,
-        fs::File::create(w.path().join("b.tar.gz")).unwrap(),
-        &plain,
-    )
-    .unwrap();
-    let enc = archive::PackOptions::new().encrypt(Password::from(PW), Format::Node);
-    archive::pack(
-        &dump,
-        fs::File::create(w.path().join("b.enc")).unwrap(),
-        &enc,
-    )
-    .unwrap();
+    let plain = fs::File::create(w.path().join("b.tar.gz")).unwrap();
+    pack_writer(&dump, plain, None, PackOptions::new()).unwrap();
+    let enc = fs::File::create(w.path().join("b.enc")).unwrap();
+    pack_writer(&dump, enc, Some(&Password::from(PW)), PackOptions::new()).unwrap();
     w
 }
 
@@ -256,7 +247,7 @@ fn the_library_reports_a_failing_reader_as_an_io_error_on_both_inflate_paths() {
                 let opts =
                     RestoreOptions::new().unpack(archive::UnpackOptions::new().inflate(inflate));
                 let dest = w.path().join("lib-dest");
-                let r = restore_reader(FailingAfter(&data[..cut]), None, &dest, password, opts);
+                let r = restore_reader(FailingAfter(&data[..cut]), &dest, password, opts);
                 match &r {
                     Err(e @ Error::Io(io)) => {
                         assert_eq!(io.raw_os_error(), Some(5), "{e}");
@@ -272,7 +263,6 @@ fn the_library_reports_a_failing_reader_as_an_io_error_on_both_inflate_paths() {
     let r = a0backup::files::decrypt_stream(
         FailingAfter(&enc[..enc.len() / 2]),
         &mut sink,
-        None,
         &pw,
         a0backup::files::FileOptions::new(),
     );
@@ -280,7 +270,7 @@ fn the_library_reports_a_failing_reader_as_an_io_error_on_both_inflate_paths() {
     let r = a0backup::check::check_reader(
         FailingAfter(&enc[..enc.len() / 2]),
         Some(&pw),
-        &a0backup::check::CheckOptions::new(),
+        a0backup::check::CheckOptions::new(),
     );
     assert!(matches!(&r, Err(e) if e.kind() == ErrorKind::Io), "{r:?}");
     let _ = io::stderr().flush();

@@ -14,8 +14,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use a0backup::archive::{pack, pack_with_progress, PackOptions};
-use a0backup::files::AtomicFile;
+use a0backup::pack::{pack_file, pack_writer, PackOptions};
 use a0backup::{Error, Progress};
 use common::have;
 
@@ -59,18 +58,12 @@ fn pack_while(
             changes
         })
     };
-    let mut progress = Progress::new(|_, _| {
+    let progress = Progress::new(|_, _| {
         start.store(true, Ordering::SeqCst);
         true
     });
-    let out = AtomicFile::create(&output, false).unwrap();
-    let result = pack_with_progress(
-        &dump,
-        out.as_file(),
-        &PackOptions::new().level(1),
-        &mut progress,
-    )
-    .and_then(|_| out.commit());
+    let options = PackOptions::new().level(1).progress(progress);
+    let result = pack_file(&dump, &output, None, options).map(|_| ());
     stop.store(true, Ordering::SeqCst);
     let changes = changer.join().unwrap();
     assert!(changes > 0, "the file was never changed");
@@ -160,7 +153,7 @@ fn a_symlink_swapped_in_for_a_file_is_never_followed() {
     let mut outcomes = [0u32; 3];
     for _ in 0..300 {
         let mut out = Vec::new();
-        match pack(&dump, &mut out, &PackOptions::new().level(0)) {
+        match pack_writer(&dump, &mut out, None, PackOptions::new().level(0)) {
             Ok(_) => {
                 outcomes[0] += 1;
                 let mut tar = Vec::new();
@@ -288,7 +281,7 @@ fn an_unchanged_tree_lists_and_extracts_with_gnu_tar_identically() {
     fs::create_dir(&src).unwrap();
     edge_tree(&src);
     let gz = work.path().join("b.tar.gz");
-    let summary = pack(&src, File::create(&gz).unwrap(), &PackOptions::new()).unwrap();
+    let summary = pack_writer(&src, File::create(&gz).unwrap(), None, PackOptions::new()).unwrap();
     let expected = listing(&src);
     assert_eq!(summary.entries, expected.len() as u64 + 1);
 
@@ -363,10 +356,11 @@ fn the_default_level_packs_mongodump_data_within_one_percent_of_gzip_6() {
         .trim()
         .parse()
         .unwrap();
-    let summary = pack(
+    let summary = pack_writer(
         &work.path().join("dump"),
         std::io::sink(),
-        &PackOptions::new(),
+        None,
+        PackOptions::new(),
     )
     .unwrap();
     let ratio = summary.output_bytes as f64 / gzip6 as f64;

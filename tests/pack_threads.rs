@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use a0backup::archive::{pack, pack_with_progress, PackOptions};
+use a0backup::pack::{pack_writer, PackOptions};
 use a0backup::{Error, Progress};
 
 fn threads() -> usize {
@@ -38,17 +38,14 @@ fn a_failed_pack_leaves_no_thread_running() {
     std::fs::write(dir.path().join("b.bson"), b"never packed").unwrap();
     let before = threads();
     for round in 0..3 {
-        let mut stop = Progress::new(|_, _| false);
-        let r = pack_with_progress(
-            dir.path(),
-            std::io::sink(),
-            &PackOptions::new().level(9),
-            &mut stop,
-        );
+        let stop = PackOptions::new()
+            .level(9)
+            .progress(Progress::new(|_, _| false));
+        let r = pack_writer(dir.path(), std::io::sink(), None, stop);
         assert!(matches!(r, Err(Error::Cancelled)), "{r:?}");
         assert_eq!(threads(), before, "threads left after failed pack {round}");
     }
     // And after a pack that succeeds.
-    pack(dir.path(), std::io::sink(), &PackOptions::new()).unwrap();
+    pack_writer(dir.path(), std::io::sink(), None, PackOptions::new()).unwrap();
     assert_eq!(threads(), before);
 }

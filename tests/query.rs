@@ -940,7 +940,7 @@ proptest! {
                             let id = i64::from(bson::RawDocument::from_bytes(d).unwrap().get_i32("_id").unwrap());
                             mine.contains(&id) != ids.contains(&id)
                         })
-                        .map(|d| extjson::to_string(d, &ExtJsonOptions::new().relaxed(true)).unwrap())
+                        .map(|d| extjson::to_string(d, ExtJsonOptions::new().relaxed(true)).unwrap())
                         .collect();
                     prop_assert!(false, "{}:\n  ours      {:?}\n  mongomock {:?}\n  documents where we differ:\n  {}", filter, mine, ids, differ.join("\n  "));
                 }

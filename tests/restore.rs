@@ -9,7 +9,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::Command;
 
-use a0backup::archive::{pack, PackOptions};
+use a0backup::pack::{pack_writer, PackOptions};
 use a0backup::restore::{restore_file, RestoreOptions};
 use a0backup::{BackupStatus, Error, Format, Password};
 use common::{data, have, sha256_hex};
@@ -54,7 +54,7 @@ fn sample_restores_to_exactly_its_manifest() {
         &data("sample-backup/backup-retrieve.tar.gz.enc"),
         &dest,
         Some(&Password::from("Passw0rd")),
-        RestoreOptions::new().expected_md5(Some(sample_status().md5)),
+        RestoreOptions::new().expected_md5(sample_status().md5),
     )
     .unwrap();
     assert_eq!(s.md5, Some(sample_status().md5));
@@ -100,10 +100,11 @@ fn pack_extracts_with_gnu_tar_to_identical_files() {
     std::fs::create_dir(&src).unwrap();
     awkward_tree(&src);
     let out = work.path().join("b.tar.gz");
-    pack(
+    pack_writer(
         &src,
         std::fs::File::create(&out).unwrap(),
-        &PackOptions::new(),
+        None,
+        PackOptions::new(),
     )
     .unwrap();
     let x = work.path().join("x");
@@ -171,10 +172,11 @@ fn packed_backups_decrypt_with_node_and_openssl() {
         ),
     ] {
         let enc = work.path().join("b.tar.gz.enc");
-        let summary = pack(
+        let summary = pack_writer(
             &src,
             std::fs::File::create(&enc).unwrap(),
-            &PackOptions::new().encrypt(pw.clone(), format),
+            Some(&pw),
+            PackOptions::new().format(format),
         )
         .unwrap();
         assert_eq!(a0backup::checksum::md5_file(&enc).unwrap(), summary.md5);
@@ -252,9 +254,7 @@ fn wrong_password_and_wrong_md5_leave_the_destination_as_it_was() {
         &input,
         &dest,
         Some(&Password::from("Passw0rd")),
-        RestoreOptions::new()
-            .replace(true)
-            .expected_md5(Some(wrong)),
+        RestoreOptions::new().replace(true).expected_md5(wrong),
     )
     .unwrap_err();
     assert!(matches!(err, Error::ChecksumMismatch { .. }), "{err}");
@@ -316,10 +316,11 @@ fn a_destination_that_runs_out_of_space_is_left_as_it_was() {
     std::fs::create_dir(&src).unwrap();
     std::fs::write(src.join("big.bson"), common::pattern(1 << 20)).unwrap();
     let enc = work.path().join("backup.tar.gz.enc");
-    pack(
+    pack_writer(
         &src,
         std::fs::File::create(&enc).unwrap(),
-        &PackOptions::new().encrypt(Password::from("p"), Format::Node),
+        Some(&Password::from("p")),
+        PackOptions::new().format(Format::Node),
     )
     .unwrap();
     std::fs::remove_dir_all(&src).unwrap();
@@ -365,7 +366,7 @@ fn a_damaged_download_is_reported_as_an_md5_mismatch_when_the_md5_is_known() {
             &input,
             &dest,
             Some(&Password::from("Passw0rd")),
-            RestoreOptions::new().expected_md5(Some(sample_status().md5)),
+            RestoreOptions::new().expected_md5(sample_status().md5),
         )
         .unwrap_err();
         match err {

@@ -52,7 +52,7 @@ fn the_sample_restores_to_its_manifest_on_threads() {
             &dest,
             Some(&Password::from("Passw0rd")),
             RestoreOptions::new()
-                .expected_md5(Some(md5()))
+                .expected_md5(md5())
                 .unpack(parallel(threads, chunk)),
         )
         .unwrap();
@@ -103,7 +103,11 @@ fn damaged_backups_fail_as_with_the_sequential_path() {
                     &input,
                     &dest,
                     Some(&pw),
-                    RestoreOptions::new().expected_md5(expected).unpack(unpack),
+                    match expected {
+                        Some(md5) => RestoreOptions::new().expected_md5(md5),
+                        None => RestoreOptions::new(),
+                    }
+                    .unpack(unpack),
                 );
                 let left = dest.exists();
                 if left {
@@ -133,22 +137,22 @@ fn damaged_backups_fail_as_with_the_sequential_path() {
 fn check_and_unpack_on_threads() {
     let pw = Password::from("Passw0rd");
     let enc = std::fs::read(data("sample-backup/backup-retrieve.tar.gz.enc")).unwrap();
-    let sequential = check_reader(&enc[..], Some(&pw), &CheckOptions::new()).unwrap();
+    let sequential = check_reader(&enc[..], Some(&pw), CheckOptions::new()).unwrap();
     let threaded = check_reader(
         &enc[..],
         Some(&pw),
-        &CheckOptions::new().unpack(parallel(2, 1024)),
+        CheckOptions::new().unpack(parallel(2, 1024)),
     )
     .unwrap();
     assert_eq!(threaded, sequential);
 
     // unpack of the plain .tar.gz inside.
     let mut gz = Vec::new();
-    a0backup::DecryptReader::new(&enc[..], &pw, &a0backup::DecryptOptions::new())
+    a0backup::DecryptReader::new(&enc[..], &pw, a0backup::DecryptOptions::new())
         .unwrap()
         .read_to_end(&mut gz)
         .unwrap();
     let dest = tempfile::tempdir().unwrap();
-    a0backup::archive::unpack(&gz[..], dest.path(), &parallel(2, 2048)).unwrap();
+    a0backup::archive::unpack(&gz[..], dest.path(), parallel(2, 2048)).unwrap();
     assert_eq!(files(dest.path()), sample_manifest());
 }

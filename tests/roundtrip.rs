@@ -33,7 +33,7 @@ proptest! {
         prop_assert_eq!(file.len(), plain.len() + if format.is_salted() { 16 } else { 0 });
 
         let opts = DecryptOptions::new().format(format);
-        let mut r = DecryptReader::new(Cursor::new(&file), &pw, &opts).unwrap();
+        let mut r = DecryptReader::new(Cursor::new(&file), &pw, opts).unwrap();
         let mut back = Vec::new();
         let mut buf = vec![0u8; read_chunk];
         loop {

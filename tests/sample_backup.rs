@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 
 use a0backup::files::{self, FileOptions};
-use a0backup::{checksum, BackupStatus, DecryptOptions, Error, Password};
+use a0backup::{checksum, BackupStatus, Error, Password};
 use common::{data, sample_manifest, sha256_hex};
 
 #[test]
@@ -26,8 +26,8 @@ fn sample_decrypts_to_the_files_of_its_manifest() {
     let out = dir.path().join("backup.tar.gz");
     let status = BackupStatus::from_file(&data("sample-backup/backup-status.txt")).unwrap();
     let opts = FileOptions::new()
-        .expected_md5(Some(status.md5))
-        .decrypt_options(DecryptOptions::new().expect_gzip(true));
+        .expected_md5(status.md5)
+        .expect_gzip(true);
     let summary = files::decrypt_file(
         &data("sample-backup/backup-retrieve.tar.gz.enc"),
         &out,
@@ -61,7 +61,7 @@ fn wrong_md5_publishes_nothing() {
         &data("sample-backup/backup-retrieve.tar.gz.enc"),
         &out,
         &Password::from("Passw0rd"),
-        FileOptions::new().expected_md5(Some(wrong)),
+        FileOptions::new().expected_md5(wrong),
     )
     .unwrap_err();
     assert!(matches!(err, Error::ChecksumMismatch { .. }), "{err}");
@@ -81,9 +81,7 @@ fn wrong_password_is_found_before_any_output_exists() {
         &data("sample-backup/backup-retrieve.tar.gz.enc"),
         &out,
         &Password::from("passw0rd"),
-        FileOptions::new()
-            .overwrite(true)
-            .decrypt_options(DecryptOptions::new().expect_gzip(true)),
+        FileOptions::new().replace(true).expect_gzip(true),
     )
     .unwrap_err();
     assert!(matches!(err, Error::WrongPassword { .. }), "{err}");

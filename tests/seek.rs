@@ -113,14 +113,14 @@ fn seeks_inside_a_larger_file_for_every_format_and_offset() {
                 );
                 let mut f = File::open(&path).unwrap();
                 f.seek(SeekFrom::Start(offset)).unwrap();
-                let mut r = DecryptReader::new(f, &pw, &opts).unwrap();
+                let mut r = DecryptReader::new(f, &pw, opts).unwrap();
                 check_read(&mut r, &plain, 0, read_first, &what);
                 exercise(&mut r, &plain, &mut rng, &what);
 
                 // Through a BufReader too, which reads ahead of what it hands out.
                 let mut f = BufReader::with_capacity(4096, File::open(&path).unwrap());
                 f.seek(SeekFrom::Start(offset)).unwrap();
-                let mut r = DecryptReader::new(f, &pw, &opts).unwrap();
+                let mut r = DecryptReader::new(f, &pw, opts).unwrap();
                 check_read(&mut r, &plain, 0, read_first, &what);
                 exercise(&mut r, &plain, &mut rng, &format!("{what}, buffered"));
             }

@@ -9,11 +9,19 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use a0backup::archive::{list, unpack, EntryKind, UnpackOptions};
+use a0backup::archive::{unpack, EntryInfo, EntryKind, UnpackOptions};
 use a0backup::Error;
 use common::tar_build::{dir, entry, file, gnu_long, gzip, pax, tar, with_data, Head};
 
 /// Names as `tar tf` prints them, or `None` when GNU tar fails on the archive.
+/// The entries of a `.tar.gz`, handed to `each` (the library's iterator, read to its end).
+fn list(gz: &[u8], mut each: impl FnMut(&EntryInfo)) -> a0backup::Result<()> {
+    for entry in a0backup::archive::list(gz, UnpackOptions::new())? {
+        each(&entry?);
+    }
+    Ok(())
+}
+
 fn gnu_names(tar_bytes: &[u8]) -> Option<Vec<String>> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a.tar");
@@ -95,7 +103,7 @@ fn snapshot(root: &Path) -> BTreeMap<String, (char, Vec<u8>, u32, i64)> {
 fn assert_unpacks_like_gnu_tar(tar_bytes: &[u8], options: UnpackOptions) {
     let work = tempfile::tempdir().unwrap();
     let ours = work.path().join("ours");
-    unpack(&gzip(tar_bytes)[..], &ours, &options).unwrap_or_else(|e| panic!("{e}"));
+    unpack(&gzip(tar_bytes)[..], &ours, options).unwrap_or_else(|e| panic!("{e}"));
     if !common::have("tar") {
         return;
     }
@@ -120,7 +128,7 @@ fn assert_unpacks_like_gnu_tar(tar_bytes: &[u8], options: UnpackOptions) {
 fn refused(tar_bytes: &[u8], options: UnpackOptions, needle: &str) -> Error {
     let work = tempfile::tempdir().unwrap();
     let dest = work.path().join("dest");
-    let e = unpack(&gzip(tar_bytes)[..], &dest, &options).expect_err("refused");
+    let e = unpack(&gzip(tar_bytes)[..], &dest, options).expect_err("refused");
     assert!(e.to_string().contains(needle), "{needle:?} not in: {e}");
     assert_lists_like_gnu_tar(tar_bytes);
     e
@@ -166,7 +174,7 @@ fn gnu_tar_of_dot_with_old_and_future_mtimes_restores_exactly() {
         let t = gnu_tar(&[&format!("--format={format}"), "."], root);
         assert_unpacks_like_gnu_tar(&t, UnpackOptions::new());
         let work = tempfile::tempdir().unwrap();
-        unpack(&gzip(&t)[..], &work.path().join("d"), &UnpackOptions::new()).unwrap();
+        unpack(&gzip(&t)[..], &work.path().join("d"), UnpackOptions::new()).unwrap();
         let old = std::fs::metadata(work.path().join("d/old.bson")).unwrap();
         assert_eq!(old.mtime(), -315_619_200, "{format}");
         let future = std::fs::metadata(work.path().join("d/future.bson")).unwrap();
@@ -186,7 +194,7 @@ fn negative_and_huge_base256_mtimes_never_panic() {
             b"x",
         )]);
         let work = tempfile::tempdir().unwrap();
-        let r = unpack(&gzip(&t)[..], &work.path().join("d"), &UnpackOptions::new());
+        let r = unpack(&gzip(&t)[..], &work.path().join("d"), UnpackOptions::new());
         // A time the file system cannot hold is clamped by the kernel or refused by it; never
         // a panic, and the file's content is written either way.
         if r.is_ok() {
@@ -203,7 +211,7 @@ fn zero_padding_after_the_gzip_stream_is_ignored_with_a_warning() {
     let mut gz = gzip(&tar(&[file("a", b"1")]));
     gz.extend_from_slice(&[0u8; 10_240]);
     let work = tempfile::tempdir().unwrap();
-    let s = unpack(&gz[..], &work.path().join("d"), &UnpackOptions::new()).unwrap();
+    let s = unpack(&gz[..], &work.path().join("d"), UnpackOptions::new()).unwrap();
     assert_eq!(s.files, 1);
     assert!(
         s.warnings.iter().any(|w| w.contains("10240 zero bytes")),
@@ -265,7 +273,7 @@ fn hardlink_with_a_size_carries_no_data() {
     unpack(
         &gzip(&t)[..],
         &d,
-        &UnpackOptions::new().allow_hardlinks(true),
+        UnpackOptions::new().allow_hardlinks(true),
     )
     .unwrap();
     assert_eq!(
@@ -332,7 +340,7 @@ fn sparse_files_are_refused_in_every_encoding() {
         args.push("holes.bson");
         let t = gnu_tar(&args, src.path());
         let work = tempfile::tempdir().unwrap();
-        let e = unpack(&gzip(&t)[..], &work.path().join("d"), &UnpackOptions::new())
+        let e = unpack(&gzip(&t)[..], &work.path().join("d"), UnpackOptions::new())
             .expect_err("sparse is refused");
         assert!(e.to_string().contains("sparse"), "{form:?}: {e}");
         assert!(matches!(e, Error::UnsafeEntry { .. }), "{form:?}: {e:?}");
@@ -464,7 +472,7 @@ fn global_headers_count_against_the_entry_limit() {
     let r = unpack(
         &gzip(&t)[..],
         &work.path().join("d"),
-        &UnpackOptions::new().max_entries(3),
+        UnpackOptions::new().max_entries(3),
     );
     assert!(
         matches!(
@@ -494,7 +502,7 @@ fn oversized_metadata_is_refused_before_it_is_read() {
             ..Head::default()
         });
         let work = tempfile::tempdir().unwrap();
-        let e = unpack(&gzip(&h)[..], &work.path().join("d"), &UnpackOptions::new()).unwrap_err();
+        let e = unpack(&gzip(&h)[..], &work.path().join("d"), UnpackOptions::new()).unwrap_err();
         assert!(matches!(e, Error::LimitExceeded { .. }), "{e:?}");
         assert!(e.to_string().contains(what), "{e}");
     }
@@ -505,7 +513,7 @@ fn damaged_headers_are_malformed() {
     let mut t = tar(&[file("a", b"1"), file("b", b"2")]);
     t[1024 + 10] ^= 1; // b's header, without fixing its checksum
     let work = tempfile::tempdir().unwrap();
-    let e = unpack(&gzip(&t)[..], &work.path().join("d"), &UnpackOptions::new()).unwrap_err();
+    let e = unpack(&gzip(&t)[..], &work.path().join("d"), UnpackOptions::new()).unwrap_err();
     assert!(e.to_string().contains("bad header checksum"), "{e}");
     let e = list(&gzip(&[7u8; 2048])[..], |_| {}).unwrap_err();
     assert!(e.to_string().contains("not a tar archive"), "{e}");
@@ -519,7 +527,7 @@ fn lone_zero_block_ends_the_archive_and_the_rest_is_counted() {
     t.extend(file("hidden", b"2"));
     t.extend_from_slice(&[0u8; 1024]);
     let work = tempfile::tempdir().unwrap();
-    let s = unpack(&gzip(&t)[..], &work.path().join("d"), &UnpackOptions::new()).unwrap();
+    let s = unpack(&gzip(&t)[..], &work.path().join("d"), UnpackOptions::new()).unwrap();
     assert_eq!(s.files, 1);
     assert!(s.trailing_bytes > 0);
     assert!(!work.path().join("d/hidden").exists());
@@ -538,7 +546,7 @@ fn block_devices_list_as_b_and_names_are_escaped_in_refusals() {
 
     let t = tar(&[entry(b"evil\x1b[2J/../x", b'0', b"", 0o644, b"")]);
     let work = tempfile::tempdir().unwrap();
-    let e = unpack(&gzip(&t)[..], &work.path().join("d"), &UnpackOptions::new()).unwrap_err();
+    let e = unpack(&gzip(&t)[..], &work.path().join("d"), UnpackOptions::new()).unwrap_err();
     let shown = e.to_string();
     assert!(shown.contains("evil\\033[2J"), "{shown}");
     assert!(!shown.contains('\x1b'), "{shown:?}");
@@ -569,7 +577,7 @@ fn pax_mtime_with_trailing_junk_takes_its_numeric_prefix_as_gnu_tar_does() {
     ]);
     assert_unpacks_like_gnu_tar(&t, UnpackOptions::new());
     let work = tempfile::tempdir().unwrap();
-    let s = unpack(&gzip(&t)[..], &work.path().join("d"), &UnpackOptions::new()).unwrap();
+    let s = unpack(&gzip(&t)[..], &work.path().join("d"), UnpackOptions::new()).unwrap();
     assert!(
         s.warnings.iter().any(|w| w.contains("PAX mtime")),
         "{:?}",
@@ -597,7 +605,7 @@ fn entries_left_out_by_a_filter_are_still_judged() {
         tar(&[file("a", b"1"), entry(b"l", b'2', b"", 0o777, b"/etc")]),
     ] {
         let work = tempfile::tempdir().unwrap();
-        let r = unpack(&gzip(&t)[..], &work.path().join("d"), &only_a());
+        let r = unpack(&gzip(&t)[..], &work.path().join("d"), only_a());
         assert!(matches!(r, Err(Error::UnsafeEntry { .. })), "{r:?}");
     }
     let work = tempfile::tempdir().unwrap();
@@ -605,7 +613,7 @@ fn entries_left_out_by_a_filter_are_still_judged() {
     let s = unpack(
         &gzip(&t)[..],
         &work.path().join("x"),
-        &UnpackOptions::new().filter(EntryFilter::new().exclude("*/b").unwrap()),
+        UnpackOptions::new().filter(EntryFilter::new().exclude("*/b").unwrap()),
     )
     .unwrap();
     assert_eq!((s.files, s.skipped), (1, 1));

@@ -34,7 +34,6 @@ impl Scene {
     fn restore(&self, gz: &[u8], options: UnpackOptions) -> a0backup::Result<UnpackSummary> {
         restore_reader(
             gz,
-            None,
             &self.dest(),
             None,
             RestoreOptions::new().unpack(options),
@@ -496,7 +495,7 @@ fn bytes_after_the_end_marker_are_reported() {
     let mut t = tar(&[file("a", b"1")]);
     t.extend_from_slice(b"junk");
     let s = Scene::new();
-    let r = restore_reader(&gzip(&t)[..], None, &s.dest(), None, RestoreOptions::new()).unwrap();
+    let r = restore_reader(&gzip(&t)[..], &s.dest(), None, RestoreOptions::new()).unwrap();
     assert_eq!(r.unpacked.trailing_bytes, 4);
     assert_eq!(s.paths(), vec!["dest", "dest/a", "outside.txt"]);
 }

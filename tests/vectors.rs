@@ -208,7 +208,7 @@ fn seek_current_and_end_through_a_salted_header() {
     let file = w.finish().unwrap();
     assert_eq!(file.len(), 1016);
     let opts = DecryptOptions::new().format(Format::OpenSslMd5);
-    let mut r = DecryptReader::new(Cursor::new(file), &pw, &opts).unwrap();
+    let mut r = DecryptReader::new(Cursor::new(file), &pw, opts).unwrap();
     assert_eq!(r.seek(SeekFrom::End(-10)).unwrap(), 990);
     let mut b = [0u8; 4];
     r.read_exact(&mut b).unwrap();
@@ -337,7 +337,7 @@ fn openssl_files_decrypt_with_the_format_given_and_encrypt_to_the_same_bytes() {
         let file = v.file.clone().unwrap_or(ours);
 
         let opts = DecryptOptions::new().format(v.format);
-        let mut r = DecryptReader::new(Cursor::new(&file), &pw, &opts).unwrap();
+        let mut r = DecryptReader::new(Cursor::new(&file), &pw, opts).unwrap();
         let mut back = Vec::new();
         r.read_to_end(&mut back).unwrap();
         assert_eq!(back, pattern(v.len), "{}", v.name);
@@ -345,7 +345,7 @@ fn openssl_files_decrypt_with_the_format_given_and_encrypt_to_the_same_bytes() {
 
         // Without a format, an unsalted file is read as Node's, and a salted one is refused as
         // ambiguous rather than guessed.
-        match DecryptReader::new(Cursor::new(&file), &pw, &DecryptOptions::new()) {
+        match DecryptReader::new(Cursor::new(&file), &pw, DecryptOptions::new()) {
             Ok(mut r) => {
                 assert!(!v.format.is_salted(), "{}", v.name);
                 let mut back = Vec::new();
@@ -372,11 +372,11 @@ fn salted_header_cut_anywhere_is_an_error() {
     for cut in 0..16 {
         for format in [Format::OpenSslMd5, Format::OpenSslPbkdf2 { iterations: 10 }] {
             let opts = DecryptOptions::new().format(format);
-            let err = DecryptReader::new(Cursor::new(&file[..cut]), &pw, &opts).unwrap_err();
+            let err = DecryptReader::new(Cursor::new(&file[..cut]), &pw, opts).unwrap_err();
             assert!(matches!(err, Error::Malformed { .. }), "cut {cut}: {err}");
         }
         if cut >= 8 {
-            let err = DecryptReader::new(Cursor::new(&file[..cut]), &pw, &DecryptOptions::new())
+            let err = DecryptReader::new(Cursor::new(&file[..cut]), &pw, DecryptOptions::new())
                 .unwrap_err();
             assert!(
                 matches!(err, Error::Malformed { .. }),
@@ -401,14 +401,14 @@ fn gzip_expectation_tells_md5_from_pbkdf2_and_catches_a_wrong_password() {
         w.write_all(&gz).unwrap();
         let file = w.finish().unwrap();
         let opts = DecryptOptions::new().expect_gzip(true);
-        let mut r = DecryptReader::new(Cursor::new(&file), &pw, &opts).unwrap();
+        let mut r = DecryptReader::new(Cursor::new(&file), &pw, opts).unwrap();
         assert_eq!(r.format(), format);
         let mut back = Vec::new();
         r.read_to_end(&mut back).unwrap();
         assert_eq!(back, gz);
 
         let wrong = Password::from("Passw0rd!");
-        let err = DecryptReader::new(Cursor::new(&file), &wrong, &opts).unwrap_err();
+        let err = DecryptReader::new(Cursor::new(&file), &wrong, opts).unwrap_err();
         assert!(
             matches!(err, Error::WrongPassword { .. }),
             "{format}: {err}"

@@ -70,7 +70,7 @@ const ReadFn = koffi.proto('int32_t a0b_read_cb(void *userdata, uint8_t *buf, si
 const WriteFn = koffi.proto('int32_t a0b_write_cb(void *userdata, const uint8_t *buf, size_t len, size_t *out_n)');
 const Options = koffi.struct('a0b_options', {
   struct_size: 'size_t',
-  overwrite: 'uint8_t',
+  replace: 'uint8_t',
   format: 'uint32_t',
   pbkdf2_iterations: 'uint32_t',
   expect_gzip: 'uint8_t',
@@ -224,8 +224,7 @@ function withOptions(options, call) {
   const opts = normalizeOptions(options);
   const o = {};
   check(c.optionsInit(o));
-  // `replace` is the C struct's `overwrite`.
-  if (opts.replace !== undefined) o.overwrite = opts.replace ? 1 : 0;
+  if (opts.replace !== undefined) o.replace = opts.replace ? 1 : 0;
   if (opts.format !== undefined) o.format = formatArg(opts.format);
   if (opts.pbkdf2Iterations !== undefined) o.pbkdf2_iterations = opts.pbkdf2Iterations;
   if (opts.expectGzip !== undefined) o.expect_gzip = opts.expectGzip ? 1 : 0;

@@ -17,10 +17,11 @@ use std::io::{Cursor, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
-use a0backup::archive::{list_with, pack, EntryKind, PackOptions, UnpackOptions};
+use a0backup::archive::{list, EntryKind, UnpackOptions};
 use a0backup::check::{check_reader, CheckOptions};
 use a0backup::checksum::{md5_bytes, Md5};
 use a0backup::gzip::{GzipReader, InflateOptions};
+use a0backup::pack::{pack_writer, PackOptions};
 use a0backup::restore::{restore_reader, RestoreOptions};
 use a0backup::{
     BackupStatus, DecryptOptions, DecryptReader, EncryptWriter, Error, Format, Md5Digest, Password,
@@ -175,7 +176,7 @@ fn open(
     password: &Password,
     options: &DecryptOptions,
 ) -> Result<DecryptReader<Cursor<Vec<u8>>>, Error> {
-    DecryptReader::new(Cursor::new(bytes.to_vec()), password, options)
+    DecryptReader::new(Cursor::new(bytes.to_vec()), password, *options)
 }
 
 fn read_all<R: Read>(r: &mut R) -> Result<Vec<u8>, String> {
@@ -681,13 +682,10 @@ pub fn unpack(data: &[u8]) -> Result<(), String> {
         .max_entries(UNPACK_MAX_ENTRIES)
         .allow_symlinks(allow_symlinks)
         .allow_hardlinks(allow_hardlinks);
-    let result = restore_reader(
-        &gz[..],
-        Some(gz.len() as u64),
-        &dest,
-        None,
-        RestoreOptions::new().unpack(options.clone()),
-    );
+    let restore = RestoreOptions::new()
+        .unpack(options.clone())
+        .input_len(gz.len() as u64);
+    let result = restore_reader(&gz[..], &dest, None, restore);
     let top = list_dir(work.path())?;
     same_verdict_as_check(&gz, &options, &result)?;
     let summary = match result {
@@ -782,7 +780,10 @@ pub fn unpack(data: &[u8]) -> Result<(), String> {
     );
     // `list` reads with the same parser: it accepts what unpack accepted and names every file.
     let mut listed = std::collections::BTreeSet::new();
-    list_with(&gz[..], &options, |e| {
+    let entries =
+        list(&gz[..], options).map_err(|e| format!("unpack accepted what list refuses: {e}"))?;
+    for e in entries {
+        let e = e.map_err(|e| format!("unpack accepted an archive that list refuses: {e}"))?;
         if matches!(e.kind, EntryKind::File | EntryKind::Hardlink) {
             let normal: PathBuf = e
                 .path
@@ -791,8 +792,7 @@ pub fn unpack(data: &[u8]) -> Result<(), String> {
                 .collect();
             listed.insert(normal);
         }
-    })
-    .map_err(|e| format!("unpack accepted an archive that list refuses: {e}"))?;
+    }
     for (rel, node) in &tree {
         ensure!(
             node.kind != Kind::File || listed.contains(rel),
@@ -811,7 +811,7 @@ fn same_verdict_as_check<T>(
     options: &UnpackOptions,
     restored: &Result<T, Error>,
 ) -> Result<(), String> {
-    let checked = check_reader(gz, None, &CheckOptions::new().unpack(options.clone()));
+    let checked = check_reader(gz, None, CheckOptions::new().unpack(options.clone()));
     let refusal = |e: &Error| {
         matches!(
             e,
@@ -830,7 +830,7 @@ fn same_verdict_as_check<T>(
             report.refusal
         ),
         (Err(e), Ok(report)) if refusal(e) => ensure!(
-            report.refusal.as_deref() == Some(e.to_string().as_str()),
+            report.refusal.as_ref().map(ToString::to_string) == Some(e.to_string()),
             "restore refused with {e}, check says {:?}",
             report.refusal
         ),
@@ -954,11 +954,9 @@ pub fn restore(data: &[u8]) -> Result<(), String> {
     }
 
     let mut file = Vec::new();
-    let options = PackOptions::new()
-        .level(level)
-        .encrypt(password.clone(), format)
-        .prefix("t");
-    let packed = pack(&src, &mut file, &options).map_err(|e| format!("pack failed: {e:?}"))?;
+    let options = PackOptions::new().level(level).format(format).prefix("t");
+    let packed = pack_writer(&src, &mut file, Some(&password), options)
+        .map_err(|e| format!("pack failed: {e:?}"))?;
     ensure!(
         packed.md5 == md5_bytes(&file),
         "pack reported md5 {} for bytes whose md5 is {}",
@@ -991,15 +989,11 @@ pub fn restore(data: &[u8]) -> Result<(), String> {
     let changed = mutated != file;
 
     let dest = work.path().join("out");
-    let result = restore_reader(
-        &mutated[..],
-        Some(mutated.len() as u64),
-        &dest,
-        Some(&password),
-        RestoreOptions::new()
-            .expected_md5(Some(packed.md5))
-            .decrypt_options(DecryptOptions::new().format(format)),
-    );
+    let options = RestoreOptions::new()
+        .expected_md5(packed.md5)
+        .format(format)
+        .input_len(mutated.len() as u64);
+    let result = restore_reader(&mutated[..], &dest, Some(&password), options);
     let top = list_dir(work.path())?;
     if !changed {
         let summary = result.map_err(|e| format!("an intact {format:?} backup failed: {e:?}"))?;
@@ -1299,7 +1293,7 @@ pub fn inflate(data: &[u8]) -> Result<(), String> {
 }
 
 fn gunzip(gz: &[u8], options: &InflateOptions) -> Result<(Vec<u8>, u64), Error> {
-    let mut r = GzipReader::new(gz, options)?;
+    let mut r = GzipReader::new(gz, *options)?;
     let mut out = Vec::new();
     r.read_to_end(&mut out)?;
     Ok((out, r.trailing_zeros()))
@@ -1353,7 +1347,7 @@ fn crc32(data: &[u8]) -> u32 {
 /// The outcome of writing one document: its JSON, or the error's offset and detail.
 fn write_json(
     doc: &[u8],
-    options: &a0backup::extjson::ExtJsonOptions,
+    options: a0backup::extjson::ExtJsonOptions,
 ) -> Result<Result<String, (u64, String)>, String> {
     let mut out = Vec::new();
     match a0backup::extjson::write_document(doc, &mut out, options) {
@@ -1408,8 +1402,8 @@ pub fn extjson(data: &[u8]) -> Result<(), String> {
     let flags = input.byte();
     let doc = input.rest();
     let options = ExtJsonOptions::new().relaxed(flags & 1 != 0);
-    let compact = write_json(doc, &options)?;
-    let pretty = write_json(doc, &options.clone().pretty(true))?;
+    let compact = write_json(doc, options)?;
+    let pretty = write_json(doc, options.pretty(true))?;
     let checked = a0backup::check::bson::check_document(doc);
     match (&compact, &pretty) {
         (Ok(c), Ok(p)) => {
@@ -1442,7 +1436,7 @@ pub fn extjson(data: &[u8]) -> Result<(), String> {
         outer.push(0);
         let len = outer.len() as i32;
         outer[..4].copy_from_slice(&len.to_le_bytes());
-        let wrapped = write_json(&outer, &options)?;
+        let wrapped = write_json(&outer, options)?;
         match (&compact, &wrapped) {
             (Ok(inner), Ok(json)) => {
                 let want = format!("{{\"pad\":\"{pad}\",\"d\":{inner}}}");
@@ -1502,7 +1496,7 @@ pub fn query(data: &[u8]) -> Result<(), String> {
     };
     let verdict = filter.matches(doc);
     let valid =
-        a0backup::extjson::write_document(doc, &mut std::io::sink(), &Default::default()).is_ok();
+        a0backup::extjson::write_document(doc, &mut std::io::sink(), Default::default()).is_ok();
     match &verdict {
         Ok(_) => {}
         Err(Error::Malformed { .. }) => {

@@ -14,7 +14,7 @@
 //! case-insensitive file system takes for an earlier one.
 
 use std::ffi::OsStr;
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
@@ -40,19 +40,6 @@ pub(super) struct Extraction<'a> {
     /// Bits to clear from every mode (the umask), unless permissions are preserved.
     mask: u32,
     buf: Vec<u8>,
-}
-
-/// The process umask, read without changing it (`umask(2)` can only be read by setting it,
-/// which would race with other threads creating files).
-fn current_umask() -> u32 {
-    fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("Umask:"))
-                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
-        })
-        .unwrap_or(0o022)
 }
 
 /// Seconds since the epoch as a `SystemTime`, for any i64 (pre-1970 included). The kernel
@@ -178,7 +165,7 @@ impl<'a> Extraction<'a> {
             mask: if options.preserve_permissions {
                 0
             } else {
-                current_umask()
+                crate::process::umask()
             },
             buf: vec![0u8; 256 * 1024],
         })
@@ -287,7 +274,7 @@ impl<'a> Extraction<'a> {
             }
             f.write_all(&self.buf[..n]).map_err(Error::path(&full))?;
         }
-        crate::durable::start_writeback(&f);
+        crate::writeback::start_writeback(&f);
         self.summary.bytes += entry.size;
         self.summary.files += 1;
         rustix::fs::fchmod(&f, Mode::from_raw_mode(entry.mode & 0o777 & !self.mask))

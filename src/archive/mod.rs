@@ -1,5 +1,7 @@
-//! Tar archives of a backup tree: pack a directory into a `.tar.gz`, list one, and unpack one
-//! under a safety policy that cannot be skipped by accident.
+//! Tar archives of a backup tree, gzipped: list one, and unpack one under a safety policy
+//! that cannot be skipped by accident. (Writing one is the `pack` job's: [`crate::pack`].)
+//! This layer is tar and gzip only: decryption and encryption are composed by the jobs
+//! ([`crate::restore`], [`crate::check`], [`crate::pack`]).
 //!
 //! # Security
 //!
@@ -53,8 +55,8 @@ mod unpack;
 pub(crate) use dry_run::{dry_run, DryRun};
 pub use escape::escape_name;
 pub use filter::EntryFilter;
-pub use pack::{pack, pack_with_progress, PackOptions, PackSummary, DEFAULT_LEVEL};
-pub use unpack::{list, list_with, unpack, UnpackOptions, UnpackSummary};
+pub(crate) use pack::{write_tar_gz, TarGz, DEFAULT_LEVEL};
+pub use unpack::{list, unpack, Entries, UnpackOptions, UnpackSummary};
 pub(crate) use unpack::{note_trailing_zeros, unpack_tar};
 
 /// What kind of entry an archive holds.
@@ -62,14 +64,16 @@ pub(crate) use unpack::{note_trailing_zeros, unpack_tar};
 /// # Examples
 ///
 /// ```
-/// use a0backup::archive::{list, pack, EntryKind, PackOptions};
+/// use a0backup::archive::{list, EntryKind, UnpackOptions};
+/// use a0backup::pack::{pack_writer, PackOptions};
 /// let dir = tempfile::tempdir()?;
 /// std::fs::write(dir.path().join("users.bson"), b"x")?;
 /// std::os::unix::fs::symlink("users.bson", dir.path().join("latest"))?;
 /// let mut gz = Vec::new();
-/// pack(dir.path(), &mut gz, &PackOptions::new().prefix("dump"))?;
-/// let mut kinds = Vec::new();
-/// list(&gz[..], |e| kinds.push(e.kind))?;
+/// pack_writer(dir.path(), &mut gz, None, PackOptions::new().prefix("dump"))?;
+/// let kinds: Vec<EntryKind> = list(&gz[..], UnpackOptions::new())?
+///     .map(|e| e.map(|e| e.kind))
+///     .collect::<Result<_, _>>()?;
 /// assert_eq!(kinds, [EntryKind::Directory, EntryKind::Symlink, EntryKind::File]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -129,16 +133,16 @@ impl EntryKind {
 /// ```
 /// use std::os::unix::fs::PermissionsExt;
 /// use std::path::Path;
-/// use a0backup::archive::{list, pack, EntryInfo, PackOptions};
+/// use a0backup::archive::{list, EntryInfo, UnpackOptions};
+/// use a0backup::pack::{pack_writer, PackOptions};
 /// let dir = tempfile::tempdir()?;
 /// let file = dir.path().join("users.bson");
 /// std::fs::write(&file, b"\x05\0\0\0\0")?;
 /// std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640))?;
 /// std::os::unix::fs::symlink("users.bson", dir.path().join("latest"))?;
 /// let mut gz = Vec::new();
-/// pack(dir.path(), &mut gz, &PackOptions::new().prefix(""))?;
-/// let mut entries: Vec<EntryInfo> = Vec::new();
-/// list(&gz[..], |e| entries.push(e.clone()))?;
+/// pack_writer(dir.path(), &mut gz, None, PackOptions::new().prefix(""))?;
+/// let entries: Vec<EntryInfo> = list(&gz[..], UnpackOptions::new())?.collect::<Result<_, _>>()?;
 /// let (link, users) = (&entries[0], &entries[1]);
 /// assert_eq!(link.path, Path::new("latest"));
 /// assert_eq!(link.link_target.as_deref(), Some(Path::new("users.bson")));

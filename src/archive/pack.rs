@@ -1,4 +1,5 @@
-//! Packing a directory tree into a (optionally encrypted) `.tar.gz`.
+//! Writing a directory tree as a `.tar.gz`: the tar and gzip layers of packing, with no
+//! encryption and no output file (the `pack` job composes those: `crate::pack`).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -7,270 +8,54 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 
 use std::path::{Path, PathBuf};
 
-use crate::checksum::{HashingWriter, Md5Digest};
 use crate::error::{Error, Result};
-use crate::files::AtomicFile;
 use crate::gzip::ParallelGzEncoder;
-use crate::kdf::{Format, Password};
 use crate::progress::Progress;
-use crate::stream::EncryptWriter;
 
-#[cfg(doc)]
-use super::list;
-
-/// The gzip level [`PackOptions::new`] packs at.
+/// The gzip level packing uses unless told otherwise.
 ///
 /// 5, not gzip's 6: with the deflate of zlib-rs, level 5 makes mongodump data about 2.4%
 /// smaller than `gzip -6` does (level 6: 3.2%; level 4: 1.2% larger) and takes about 16% less
 /// time than level 6 (BENCHMARKS.md), so the default is as small as the appliance's own
 /// `.tar.gz` and as fast as that allows.
-pub const DEFAULT_LEVEL: u32 = 5;
+pub(crate) const DEFAULT_LEVEL: u32 = 5;
 
-/// Options for [`pack`].
-///
-/// # Examples
-///
-/// ```
-/// use a0backup::archive::PackOptions;
-/// let o = PackOptions::new().level(9);
-/// assert_eq!(o.gzip_level(), 9);
-/// ```
-///
-/// Encrypted, under a chosen top-level name:
-///
-/// ```
-/// use a0backup::archive::{list, pack, PackOptions};
-/// use a0backup::{DecryptOptions, DecryptReader, Format, Password};
-/// let dir = tempfile::tempdir()?;
-/// std::fs::write(dir.path().join("users.bson"), b"x")?;
-/// let pw = Password::from("Passw0rd");
-/// let options = PackOptions::new().prefix("dump").encrypt(pw.clone(), Format::OpenSslPbkdf2 { iterations: 1000 });
-/// let mut enc = Vec::new();
-/// pack(dir.path(), &mut enc, &options)?;
-/// assert!(enc.starts_with(b"Salted__"));
-/// let opts = DecryptOptions::new().format(Format::OpenSslPbkdf2 { iterations: 1000 });
-/// let mut names = Vec::new();
-/// list(DecryptReader::new(&enc[..], &pw, &opts)?, |e| names.push(e.path.clone()))?;
-/// assert_eq!(names, [std::path::Path::new("dump"), std::path::Path::new("dump/users.bson")]);
-/// # Ok::<(), a0backup::Error>(())
-/// ```
+/// How to write the tar.gz of a directory.
 #[derive(Debug, Clone)]
-pub struct PackOptions {
-    level: u32,
-    encryption: Option<(Password, Format)>,
-    prefix: Option<PathBuf>,
+pub(crate) struct TarGz {
+    /// gzip level, 0 to 9.
+    pub(crate) level: u32,
+    /// The path entries are stored under; `None`: the directory's own name.
+    pub(crate) prefix: Option<PathBuf>,
     /// (device, inode) of files never packed: the archive being written.
-    leave_out: Vec<(u64, u64)>,
+    pub(crate) leave_out: Vec<(u64, u64)>,
 }
 
-impl Default for PackOptions {
-    fn default() -> Self {
-        PackOptions {
-            level: DEFAULT_LEVEL,
-            encryption: None,
-            prefix: None,
-            leave_out: Vec::new(),
-        }
-    }
-}
-
-impl PackOptions {
-    /// gzip level [`DEFAULT_LEVEL`] (5), no encryption, entries under the directory's own name.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use a0backup::archive::{list, pack, PackOptions};
-    /// assert_eq!(PackOptions::new().gzip_level(), 5);
-    /// let dir = tempfile::tempdir()?;
-    /// std::fs::create_dir(dir.path().join("dump"))?;
-    /// let mut gz = Vec::new();
-    /// pack(&dir.path().join("dump"), &mut gz, &PackOptions::new())?;
-    /// let mut names = Vec::new();
-    /// list(&gz[..], |e| names.push(e.path.clone()))?;
-    /// assert_eq!(names, [std::path::Path::new("dump")]);
-    /// # Ok::<(), a0backup::Error>(())
-    /// ```
-    pub fn new() -> PackOptions {
-        PackOptions::default()
-    }
-
-    /// gzip level, 0 (store) to 9 (smallest). Values above 9 are taken as 9.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use a0backup::archive::{pack, PackOptions};
-    /// assert_eq!(PackOptions::new().level(12).gzip_level(), 9);
-    /// let dir = tempfile::tempdir()?;
-    /// std::fs::write(dir.path().join("zeros"), vec![0u8; 100_000])?;
-    /// let stored = pack(dir.path(), std::io::sink(), &PackOptions::new().level(0))?;
-    /// let smallest = pack(dir.path(), std::io::sink(), &PackOptions::new().level(9))?;
-    /// assert!(stored.output_bytes > 100_000);
-    /// assert!(smallest.output_bytes < 1_000);
-    /// # Ok::<(), a0backup::Error>(())
-    /// ```
-    pub fn level(mut self, level: u32) -> Self {
-        self.level = level.min(9);
-        self
-    }
-
-    /// Encrypt the `.tar.gz` with this password in this format.
-    pub fn encrypt(mut self, password: Password, format: Format) -> Self {
-        self.encryption = Some((password, format));
-        self
-    }
-
-    /// The path entries are stored under (default: the packed directory's own name, as
-    /// `tar czf out.tar.gz dump` stores `dump/...`). An empty path stores them at the top.
-    pub fn prefix(mut self, prefix: impl Into<PathBuf>) -> Self {
-        self.prefix = Some(prefix.into());
-        self
-    }
-
-    /// Leaves the file `meta` describes (by device and inode) out of the archive, wherever it
-    /// is in the tree: for the archive being written, when it is inside the directory packed,
-    /// as GNU tar does ("file is the archive; not dumped"). Repeatable.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use a0backup::archive::{list, pack, PackOptions};
-    /// let dir = tempfile::tempdir()?;
-    /// std::fs::write(dir.path().join("users.bson"), b"x")?;
-    /// let out = std::fs::File::create(dir.path().join("backup.tar.gz"))?;
-    /// let options = PackOptions::new().prefix("").leave_out(&out.metadata()?);
-    /// pack(dir.path(), &out, &options)?;
-    /// let mut names = Vec::new();
-    /// list(std::fs::File::open(dir.path().join("backup.tar.gz"))?, |e| names.push(e.path.clone()))?;
-    /// assert_eq!(names, [std::path::Path::new("users.bson")]);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn leave_out(mut self, meta: &fs::Metadata) -> Self {
+impl TarGz {
+    /// Leaves the file `meta` describes out of the archive, wherever it is in the tree (the
+    /// archive being written, inside the directory packed: GNU tar's "file is the archive;
+    /// not dumped").
+    pub(crate) fn leave_out(&mut self, meta: &fs::Metadata) {
         self.leave_out.push((meta.dev(), meta.ino()));
-        self
-    }
-
-    /// Leaves `output` out of the archive: its temporary file, and the file it will replace if
-    /// there is one ([`leave_out`](Self::leave_out) for each), for packing into an output that
-    /// may be inside the packed directory.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Io`] when the temporary file's metadata cannot be read.
-    pub fn leave_out_output(mut self, output: &AtomicFile) -> Result<Self> {
-        self = self.leave_out(&output.as_file().metadata()?);
-        if let Ok(existing) = fs::symlink_metadata(output.path()) {
-            self = self.leave_out(&existing);
-        }
-        Ok(self)
-    }
-
-    /// The gzip level.
-    pub fn gzip_level(&self) -> u32 {
-        self.level
     }
 }
 
-/// What [`pack`] wrote.
-///
-/// # Examples
-///
-/// ```
-/// use a0backup::archive::{pack, PackOptions, PackSummary};
-/// let dir = tempfile::tempdir()?;
-/// std::fs::create_dir(dir.path().join("dump"))?;
-/// std::fs::write(dir.path().join("dump/a.bson"), b"abc")?;
-/// std::fs::write(dir.path().join("dump/b.bson"), b"de")?;
-/// let mut out = Vec::new();
-/// let s: PackSummary = pack(&dir.path().join("dump"), &mut out, &PackOptions::new())?;
-/// assert_eq!((s.entries, s.file_bytes), (3, 5));
-/// assert_eq!(s.output_bytes, out.len() as u64);
-/// assert_eq!(s.md5, a0backup::checksum::md5_bytes(&out));
-/// # Ok::<(), a0backup::Error>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct PackSummary {
-    /// Entries written (files, directories, links).
-    pub entries: u64,
-    /// Bytes of file data packed.
-    pub file_bytes: u64,
-    /// Bytes written to the output (after gzip and encryption).
-    pub output_bytes: u64,
-    /// MD5 of the bytes written: what `a0cli backup-status` reports for a backup.
-    pub md5: Md5Digest,
-}
-
-/// Packs the directory `dir` as a tar (GNU headers, so long and non-ASCII names survive), gzip
-/// at the chosen level, optionally encrypted, into `output`.
+/// Writes the directory `dir` as a tar (GNU headers, so long and non-ASCII names survive),
+/// gzip at `options.level`, into `output`, reporting the bytes of file data packed; returns
+/// `output` and (entries, file bytes).
 ///
 /// Entries come in a stable order (sorted by name bytes, each directory before its contents);
 /// files, directories (empty ones too) and symlinks are kept with their modes and mtimes.
-///
 /// Each file is read as GNU tar reads it: opened without following a symlink, its header made
 /// from the open file's own metadata, exactly that many bytes copied, and the file checked
-/// afterwards to have neither grown, shrunk nor been modified meanwhile (its size and
-/// status-change time are what they were at the open). A file that changed (a live dump, a
-/// log) fails the pack with [`Error::ChangedWhileReading`] rather than shifting every later
-/// entry of the archive; whatever was written to `output` by then is to be thrown away, as the
-/// command and the C library do with their temporary output file.
-///
-/// # Errors
-///
-/// [`Error::Path`] for unreadable files, [`Error::InvalidArgument`] for special files (devices,
-/// FIFOs, sockets) in the tree, [`Error::ChangedWhileReading`] for a file that changed while
-/// it was read (or was replaced by a symlink or another kind of file after the directory was
-/// read), and the output's I/O errors.
-///
-/// # Examples
-///
-/// ```
-/// use a0backup::archive::{pack, PackOptions};
-/// let dir = tempfile::tempdir()?;
-/// std::fs::create_dir(dir.path().join("dump"))?;
-/// std::fs::write(dir.path().join("dump/users.bson"), b"\x05\0\0\0\0")?;
-/// let mut out = Vec::new();
-/// let summary = pack(&dir.path().join("dump"), &mut out, &PackOptions::new())?;
-/// assert_eq!(summary.entries, 2);
-/// assert_eq!(summary.md5, a0backup::checksum::md5_bytes(&out));
-/// # Ok::<(), a0backup::Error>(())
-/// ```
-pub fn pack<W: Write>(dir: &Path, output: W, options: &PackOptions) -> Result<PackSummary> {
-    pack_with_progress(dir, output, options, &mut Progress::none())
-}
-
-/// [`pack`], reporting the bytes of file data packed so far (the total is not known up front).
-///
-/// # Errors
-///
-/// As [`pack`], and [`Error::Cancelled`] when `progress` asks to stop.
-///
-/// # Examples
-///
-/// ```
-/// use a0backup::archive::{pack_with_progress, PackOptions};
-/// use a0backup::{Error, Progress};
-/// let dir = tempfile::tempdir()?;
-/// std::fs::write(dir.path().join("a.bson"), b"abc")?;
-/// std::fs::write(dir.path().join("b.bson"), b"de")?;
-/// let mut reports = Vec::new();
-/// let mut progress = Progress::new(|done, total| { reports.push((done, total)); true });
-/// pack_with_progress(dir.path(), std::io::sink(), &PackOptions::new(), &mut progress)?;
-/// drop(progress);
-/// assert_eq!(reports, [(3, None), (5, None)]);
-///
-/// let mut stop = Progress::new(|_, _| false);
-/// let r = pack_with_progress(dir.path(), std::io::sink(), &PackOptions::new(), &mut stop);
-/// assert!(matches!(r, Err(Error::Cancelled)));
-/// # Ok::<(), a0backup::Error>(())
-/// ```
-pub fn pack_with_progress<W: Write>(
+/// afterwards to have neither grown, shrunk nor been modified meanwhile; a file that changed
+/// fails with [`Error::ChangedWhileReading`].
+pub(crate) fn write_tar_gz<W: Write>(
     dir: &Path,
     output: W,
-    options: &PackOptions,
+    options: &TarGz,
     progress: &mut Progress<'_>,
-) -> Result<PackSummary> {
+) -> Result<(W, (u64, u64))> {
     let meta = fs::metadata(dir).map_err(Error::path(dir))?;
     if !meta.is_dir() {
         return Err(Error::InvalidArgument(format!(
@@ -287,44 +72,16 @@ pub fn pack_with_progress<W: Write>(
             .map(PathBuf::from)
             .unwrap_or_default(),
     };
-    let mut hashing = HashingWriter::new(io::BufWriter::with_capacity(256 * 1024, output));
-    let (entries, file_bytes) = match &options.encryption {
-        Some((password, format)) => {
-            let enc = EncryptWriter::new(&mut hashing, password, *format)?;
-            let (enc, counts) = pack_tar_gz(dir, &prefix, enc, options, progress)?;
-            enc.finish()?;
-            counts
-        }
-        None => pack_tar_gz(dir, &prefix, &mut hashing, options, progress)?.1,
-    };
-    let output_bytes = hashing.bytes_written();
-    let (mut inner, md5) = hashing.into_parts();
-    inner.flush()?;
-    Ok(PackSummary {
-        entries,
-        file_bytes,
-        output_bytes,
-        md5,
-    })
-}
-
-fn pack_tar_gz<W: Write>(
-    dir: &Path,
-    prefix: &Path,
-    out: W,
-    options: &PackOptions,
-    progress: &mut Progress<'_>,
-) -> Result<(W, (u64, u64))> {
-    let gz = ParallelGzEncoder::new(out, options.level)?;
+    let gz = ParallelGzEncoder::new(output, options.level.min(9))?;
     let mut builder = tar::Builder::new(gz);
     builder.mode(tar::HeaderMode::Complete);
     builder.follow_symlinks(false);
     let mut counts = (0u64, 0u64);
     if !prefix.as_os_str().is_empty() {
-        append_entry(&mut builder, dir, prefix, &mut counts, &[])?;
+        append_entry(&mut builder, dir, &prefix, &mut counts, &[])?;
     }
     let leave_out = &options.leave_out[..];
-    walk(&mut builder, dir, prefix, &mut counts, leave_out, progress)?;
+    walk(&mut builder, dir, &prefix, &mut counts, leave_out, progress)?;
     let gz = builder.into_inner()?;
     Ok((gz.finish()?, counts))
 }

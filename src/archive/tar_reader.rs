@@ -182,7 +182,7 @@ impl<R: Read> TarReader<R> {
 
     /// Reads the next header block. `Ok(false)` at a clean end of stream.
     fn read_block(&mut self) -> Result<bool> {
-        let n = crate::pipeline::read_full(&mut self.inner, &mut self.block[..])?;
+        let n = crate::io_ext::read_full(&mut self.inner, &mut self.block[..])?;
         self.offset += n as u64;
         match n {
             0 => Ok(false),

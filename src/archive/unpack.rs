@@ -10,87 +10,106 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Limit, Result};
 
 use super::extract::Extraction;
-use super::tar_reader::TarReader;
+use super::tar_reader::{TarEntry, TarReader};
 use super::{EntryFilter, EntryInfo};
 use crate::gzip::{GzipReader, InflateOptions, NotGzip};
 
-/// Lists the entries of a `.tar.gz` stream (decrypt first with
-/// [`DecryptReader`](crate::DecryptReader) for a `.tar.gz.enc`), calling `each` for every entry.
+/// The entries of a `.tar.gz` stream (decrypt first with
+/// [`DecryptReader`](crate::DecryptReader) for a `.tar.gz.enc`), one at a time, read by the same
+/// parser and held to the same metadata limits (path length, entry count) as [`unpack`]. When
+/// the last entry has been read, the rest of the stream is read too: every gzip member's CRC
+/// and length are checked before the iterator ends.
 ///
 /// # Errors
 ///
-/// [`Error::Malformed`] for a damaged gzip or tar stream (truncation included).
+/// [`Error::Malformed`] for a stream that is not gzip; then, as items, [`Error::Malformed`] or
+/// [`Error::Truncated`] for a damaged gzip or tar stream, and [`Error::UnsafeEntry`] or
+/// [`Error::LimitExceeded`] where [`unpack`] would refuse the archive before writing anything
+/// for the entry (ambiguous or sparse entries, oversized metadata). Entries that only
+/// extraction refuses (`..`, links) are listed. After an error the iterator ends.
 ///
 /// # Examples
 ///
 /// ```
-/// use a0backup::archive::{list, pack, PackOptions};
+/// use a0backup::archive::{list, UnpackOptions};
+/// use a0backup::pack::{pack_writer, PackOptions};
 /// let dir = tempfile::tempdir()?;
-/// std::fs::write(dir.path().join("a.bson"), b"x")?;
-/// let mut gz = Vec::new();
-/// pack(dir.path(), &mut gz, &PackOptions::new().prefix(""))?;
-/// let mut names = Vec::new();
-/// list(&gz[..], |e| names.push(e.path.clone()))?;
-/// assert_eq!(names, [std::path::PathBuf::from("a.bson")]);
-/// # Ok::<(), a0backup::Error>(())
-/// ```
-pub fn list<R: Read>(gz: R, each: impl FnMut(&EntryInfo)) -> Result<()> {
-    list_with(gz, &UnpackOptions::new(), each)
-}
-
-/// [`list`] under the metadata limits of `options` (path length, entry count): the archive is
-/// read by the same parser, and refused for the same reasons, as [`unpack`] reads it.
-///
-/// # Errors
-///
-/// As [`list`], and [`Error::UnsafeEntry`] or [`Error::LimitExceeded`] where [`unpack`] would
-/// refuse the archive before writing anything for the entry (ambiguous or sparse entries,
-/// oversized metadata). Entries that only extraction refuses (`..`, links) are listed.
-///
-/// # Examples
-///
-/// ```
-/// use a0backup::archive::{list_with, pack, PackOptions, UnpackOptions};
-/// use a0backup::Error;
-/// let dir = tempfile::tempdir()?;
-/// for name in ["a", "b", "c"] {
+/// for name in ["a.bson", "b.bson", "c.bson"] {
 ///     std::fs::write(dir.path().join(name), b"x")?;
 /// }
 /// let mut gz = Vec::new();
-/// pack(dir.path(), &mut gz, &PackOptions::new().prefix(""))?;
-/// let r = list_with(&gz[..], &UnpackOptions::new().max_entries(2), |_| {});
-/// assert!(matches!(r, Err(Error::LimitExceeded { max: 2, .. })));
+/// pack_writer(dir.path(), &mut gz, None, PackOptions::new().prefix(""))?;
+/// let names: Vec<_> = list(&gz[..], UnpackOptions::new())?
+///     .map(|e| e.map(|e| e.path))
+///     .collect::<Result<_, _>>()?;
+/// assert_eq!(names.len(), 3);
+/// let mut too_many = list(&gz[..], UnpackOptions::new().max_entries(2))?;
+/// assert!(too_many.nth(2).unwrap().is_err());
 /// # Ok::<(), a0backup::Error>(())
 /// ```
-pub fn list_with<R: Read>(
-    gz: R,
-    options: &UnpackOptions,
-    mut each: impl FnMut(&EntryInfo),
-) -> Result<()> {
+pub fn list<R: Read>(gz: R, options: UnpackOptions) -> Result<Entries<R>> {
     let gz = GzipReader::with(gz, &options.inflate, NotGzip::Malformed)?;
-    let mut reader = TarReader::new(gz, options.max_path_len, options.max_entries);
-    while let Some(entry) = reader.next_entry()? {
-        each(&EntryInfo {
-            path: PathBuf::from(OsStr::from_bytes(&entry.path)),
-            kind: entry.kind,
-            size: entry.size,
-            mode: entry.mode,
-            mtime: entry.mtime,
-            link_target: entry
-                .link
-                .as_ref()
-                .map(|l| PathBuf::from(OsStr::from_bytes(l))),
-            uid: entry.owner.uid,
-            gid: entry.owner.gid,
-            uname: OsStr::from_bytes(&entry.owner.uname).to_owned(),
-            gname: OsStr::from_bytes(&entry.owner.gname).to_owned(),
-            devmajor: entry.device.0,
-            devminor: entry.device.1,
-        });
+    Ok(Entries {
+        reader: Some(TarReader::new(
+            gz,
+            options.max_path_len,
+            options.max_entries,
+        )),
+    })
+}
+
+/// The iterator [`list`] returns.
+pub struct Entries<R: Read> {
+    /// `None` once the stream ended or failed.
+    reader: Option<TarReader<GzipReader<R>>>,
+}
+
+impl<R: Read> std::fmt::Debug for Entries<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entries")
+            .field("done", &self.reader.is_none())
+            .finish()
     }
-    let (mut rest, _) = reader.into_parts();
-    drain_counting(&mut rest, u64::MAX)?;
-    Ok(())
+}
+
+impl<R: Read> Iterator for Entries<R> {
+    type Item = Result<EntryInfo>;
+
+    fn next(&mut self) -> Option<Result<EntryInfo>> {
+        let reader = self.reader.as_mut()?;
+        match reader.next_entry() {
+            Ok(Some(entry)) => Some(Ok(info(&entry))),
+            Ok(None) => {
+                let (mut rest, _) = self.reader.take()?.into_parts();
+                drain_counting(&mut rest, u64::MAX).err().map(Err)
+            }
+            Err(e) => {
+                self.reader = None;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// What [`list`] reports of an entry.
+fn info(entry: &TarEntry) -> EntryInfo {
+    EntryInfo {
+        path: PathBuf::from(OsStr::from_bytes(&entry.path)),
+        kind: entry.kind,
+        size: entry.size,
+        mode: entry.mode,
+        mtime: entry.mtime,
+        link_target: entry
+            .link
+            .as_ref()
+            .map(|l| PathBuf::from(OsStr::from_bytes(l))),
+        uid: entry.owner.uid,
+        gid: entry.owner.gid,
+        uname: OsStr::from_bytes(&entry.owner.uname).to_owned(),
+        gname: OsStr::from_bytes(&entry.owner.gname).to_owned(),
+        devmajor: entry.device.0,
+        devminor: entry.device.1,
+    }
 }
 
 /// Limits and permissions for [`unpack`].
@@ -100,21 +119,22 @@ pub fn list_with<R: Read>(
 /// ```
 /// use a0backup::archive::UnpackOptions;
 /// let o = UnpackOptions::new().max_total_bytes(1 << 20).allow_symlinks(true);
-/// assert_eq!(o.total_bytes_limit(), 1 << 20);
+/// # let _ = o;
 /// ```
 ///
 /// A limit stops an archive that would exceed it:
 ///
 /// ```
-/// use a0backup::archive::{pack, unpack, PackOptions, UnpackOptions};
+/// use a0backup::archive::{unpack, UnpackOptions};
+/// use a0backup::pack::{pack_writer, PackOptions};
 /// use a0backup::Error;
 /// let src = tempfile::tempdir()?;
 /// std::fs::write(src.path().join("big.bson"), vec![0u8; 10_000])?;
 /// let mut gz = Vec::new();
-/// pack(src.path(), &mut gz, &PackOptions::new().prefix(""))?;
+/// pack_writer(src.path(), &mut gz, None, PackOptions::new().prefix(""))?;
 /// let dest = tempfile::tempdir()?;
 /// let small = UnpackOptions::new().max_total_bytes(1_000);
-/// match unpack(&gz[..], dest.path(), &small) {
+/// match unpack(&gz[..], dest.path(), small) {
 ///     Err(Error::LimitExceeded { max, .. }) => assert_eq!(max, 1_000),
 ///     other => panic!("unexpected {other:?}"),
 /// }
@@ -154,7 +174,8 @@ impl UnpackOptions {
     ///
     /// ```
     /// use a0backup::archive::UnpackOptions;
-    /// assert_eq!(UnpackOptions::new().total_bytes_limit(), 1 << 40);
+    /// let defaults = UnpackOptions::new();
+    /// # let _ = defaults;
     /// ```
     pub fn new() -> UnpackOptions {
         UnpackOptions::default()
@@ -165,18 +186,19 @@ impl UnpackOptions {
     /// # Examples
     ///
     /// ```
-    /// use a0backup::archive::{pack, unpack, PackOptions, UnpackOptions};
+    /// use a0backup::archive::{unpack, UnpackOptions};
+    /// use a0backup::pack::{pack_writer, PackOptions};
     /// use a0backup::Error;
     /// let src = tempfile::tempdir()?;
     /// std::fs::write(src.path().join("users.bson"), b"x")?;
     /// std::os::unix::fs::symlink("users.bson", src.path().join("latest"))?;
     /// let mut gz = Vec::new();
-    /// pack(src.path(), &mut gz, &PackOptions::new().prefix(""))?;
+    /// pack_writer(src.path(), &mut gz, None, PackOptions::new().prefix(""))?;
     ///
-    /// let refused = unpack(&gz[..], tempfile::tempdir()?.path(), &UnpackOptions::new());
+    /// let refused = unpack(&gz[..], tempfile::tempdir()?.path(), UnpackOptions::new());
     /// assert!(matches!(refused, Err(Error::UnsafeEntry { .. })));
     /// let dest = tempfile::tempdir()?;
-    /// let s = unpack(&gz[..], dest.path(), &UnpackOptions::new().allow_symlinks(true))?;
+    /// let s = unpack(&gz[..], dest.path(), UnpackOptions::new().allow_symlinks(true))?;
     /// assert_eq!(s.links, 1);
     /// assert_eq!(std::fs::read_link(dest.path().join("latest"))?, std::path::Path::new("users.bson"));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -190,17 +212,18 @@ impl UnpackOptions {
     ///
     /// # Examples
     ///
-    /// [`pack`](super::pack) never writes hardlinks, so the option changes nothing for its archives:
+    /// [`pack`](crate::pack) never writes hardlinks, so the option changes nothing for its archives:
     ///
     /// ```
-    /// use a0backup::archive::{pack, unpack, PackOptions, UnpackOptions};
+    /// use a0backup::archive::{unpack, UnpackOptions};
+    /// use a0backup::pack::{pack_writer, PackOptions};
     /// let src = tempfile::tempdir()?;
     /// std::fs::write(src.path().join("users.bson"), b"x")?;
     /// std::fs::hard_link(src.path().join("users.bson"), src.path().join("copy.bson"))?;
     /// let mut gz = Vec::new();
-    /// pack(src.path(), &mut gz, &PackOptions::new().prefix(""))?;
+    /// pack_writer(src.path(), &mut gz, None, PackOptions::new().prefix(""))?;
     /// let dest = tempfile::tempdir()?;
-    /// let s = unpack(&gz[..], dest.path(), &UnpackOptions::new().allow_hardlinks(true))?;
+    /// let s = unpack(&gz[..], dest.path(), UnpackOptions::new().allow_hardlinks(true))?;
     /// assert_eq!((s.files, s.links), (2, 0));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -220,15 +243,16 @@ impl UnpackOptions {
     /// # Examples
     ///
     /// ```
-    /// use a0backup::archive::{pack, unpack, PackOptions, UnpackOptions};
+    /// use a0backup::archive::{unpack, UnpackOptions};
+    /// use a0backup::pack::{pack_writer, PackOptions};
     /// use a0backup::Error;
     /// let src = tempfile::tempdir()?;
     /// for name in ["a", "b", "c"] {
     ///     std::fs::write(src.path().join(name), b"x")?;
     /// }
     /// let mut gz = Vec::new();
-    /// pack(src.path(), &mut gz, &PackOptions::new().prefix(""))?;
-    /// let r = unpack(&gz[..], tempfile::tempdir()?.path(), &UnpackOptions::new().max_entries(2));
+    /// pack_writer(src.path(), &mut gz, None, PackOptions::new().prefix(""))?;
+    /// let r = unpack(&gz[..], tempfile::tempdir()?.path(), UnpackOptions::new().max_entries(2));
     /// assert!(matches!(r, Err(Error::LimitExceeded { max: 2, .. })));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -242,13 +266,14 @@ impl UnpackOptions {
     /// # Examples
     ///
     /// ```
-    /// use a0backup::archive::{pack, unpack, PackOptions, UnpackOptions};
+    /// use a0backup::archive::{unpack, UnpackOptions};
+    /// use a0backup::pack::{pack_writer, PackOptions};
     /// use a0backup::Error;
     /// let src = tempfile::tempdir()?;
     /// std::fs::write(src.path().join("a-rather-long-name.bson"), b"x")?;
     /// let mut gz = Vec::new();
-    /// pack(src.path(), &mut gz, &PackOptions::new().prefix(""))?;
-    /// let r = unpack(&gz[..], tempfile::tempdir()?.path(), &UnpackOptions::new().max_path_len(8));
+    /// pack_writer(src.path(), &mut gz, None, PackOptions::new().prefix(""))?;
+    /// let r = unpack(&gz[..], tempfile::tempdir()?.path(), UnpackOptions::new().max_path_len(8));
     /// assert!(matches!(r, Err(Error::LimitExceeded { max: 8, .. })));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -265,16 +290,17 @@ impl UnpackOptions {
     ///
     /// ```
     /// use std::os::unix::fs::PermissionsExt;
-    /// use a0backup::archive::{pack, unpack, PackOptions, UnpackOptions};
+    /// use a0backup::archive::{unpack, UnpackOptions};
+    /// use a0backup::pack::{pack_writer, PackOptions};
     /// let src = tempfile::tempdir()?;
     /// let f = src.path().join("open.bson");
     /// std::fs::write(&f, b"x")?;
     /// std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o666))?;
     /// let mut gz = Vec::new();
-    /// pack(src.path(), &mut gz, &PackOptions::new().prefix(""))?;
+    /// pack_writer(src.path(), &mut gz, None, PackOptions::new().prefix(""))?;
     /// let dest = tempfile::tempdir()?;
     /// let kept = dest.path().join("kept");
-    /// unpack(&gz[..], &kept, &UnpackOptions::new().preserve_permissions(true))?;
+    /// unpack(&gz[..], &kept, UnpackOptions::new().preserve_permissions(true))?;
     /// let mode = std::fs::metadata(kept.join("open.bson"))?.permissions().mode();
     /// assert_eq!(mode & 0o777, 0o666);
     /// # Ok::<(), a0backup::Error>(())
@@ -291,17 +317,18 @@ impl UnpackOptions {
     /// # Examples
     ///
     /// ```
-    /// use a0backup::archive::{pack, unpack, EntryFilter, PackOptions, UnpackOptions};
+    /// use a0backup::archive::{unpack, EntryFilter, UnpackOptions};
+    /// use a0backup::pack::{pack_writer, PackOptions};
     /// let src = tempfile::tempdir()?;
     /// std::fs::create_dir(src.path().join("auth0"))?;
     /// for f in ["users.bson", "users.metadata.json", "logs.bson", "logs.metadata.json"] {
     ///     std::fs::write(src.path().join("auth0").join(f), b"x")?;
     /// }
     /// let mut gz = Vec::new();
-    /// pack(src.path(), &mut gz, &PackOptions::new().prefix("dump"))?;
+    /// pack_writer(src.path(), &mut gz, None, PackOptions::new().prefix("dump"))?;
     /// let dest = tempfile::tempdir()?;
     /// let only_users = EntryFilter::new().collection("auth0.users")?;
-    /// let s = unpack(&gz[..], &dest.path().join("d"), &UnpackOptions::new().filter(only_users))?;
+    /// let s = unpack(&gz[..], &dest.path().join("d"), UnpackOptions::new().filter(only_users))?;
     /// assert_eq!((s.files, s.skipped), (2, 4)); // 2 files and 2 directory entries skipped
     /// assert!(dest.path().join("d/dump/auth0/users.bson").exists());
     /// assert!(!dest.path().join("d/dump/auth0/logs.bson").exists());
@@ -312,14 +339,9 @@ impl UnpackOptions {
         self
     }
 
-    /// The total-bytes limit.
-    pub fn total_bytes_limit(&self) -> u64 {
-        self.max_total_bytes
-    }
-
     /// How to inflate the gzip stream: sequentially with zlib-rs (the default, fastest on
     /// two cores), or on worker threads (see [`InflateOptions`] for why sequential is the
-    /// default, and for the memory the threads take). Used by [`unpack`], [`list_with`],
+    /// default, and for the memory the threads take). Used by [`unpack`], [`list`],
     /// [`restore`](crate::restore) (through [`RestoreOptions::unpack`]) and
     /// [`check`](crate::check) (through [`CheckOptions::unpack`]); the output and the
     /// errors are the same either way.
@@ -330,16 +352,16 @@ impl UnpackOptions {
     /// # Examples
     ///
     /// ```
-    /// use a0backup::archive::{pack, unpack, PackOptions, UnpackOptions};
+    /// use a0backup::archive::{unpack, UnpackOptions};
+    /// use a0backup::pack::{pack_writer, PackOptions};
     /// use a0backup::gzip::InflateOptions;
     /// let src = tempfile::tempdir()?;
     /// std::fs::write(src.path().join("users.bson"), vec![7u8; 300_000])?;
     /// let mut gz = Vec::new();
-    /// pack(src.path(), &mut gz, &PackOptions::new().prefix("dump"))?;
+    /// pack_writer(src.path(), &mut gz, None, PackOptions::new().prefix("dump"))?;
     /// let dest = tempfile::tempdir()?;
     /// let o = UnpackOptions::new().inflate(InflateOptions::new().threads(2));
-    /// assert_eq!(o.inflate_options().thread_count(), Some(2));
-    /// let s = unpack(&gz[..], dest.path(), &o)?;
+    /// let s = unpack(&gz[..], dest.path(), o)?;
     /// assert_eq!(s.bytes, 300_000);
     /// # Ok::<(), a0backup::Error>(())
     /// ```
@@ -347,32 +369,28 @@ impl UnpackOptions {
         self.inflate = options;
         self
     }
-
-    /// How the gzip stream is inflated.
-    pub fn inflate_options(&self) -> &InflateOptions {
-        &self.inflate
-    }
 }
-
 /// What [`unpack`] wrote.
 ///
 /// # Examples
 ///
 /// ```
-/// use a0backup::archive::{pack, unpack, PackOptions, UnpackOptions, UnpackSummary};
+/// use a0backup::archive::{unpack, UnpackOptions, UnpackSummary};
+/// use a0backup::pack::{pack_writer, PackOptions};
 /// let src = tempfile::tempdir()?;
 /// std::fs::create_dir(src.path().join("admin"))?;
 /// std::fs::write(src.path().join("admin/users.bson"), b"abc")?;
 /// std::fs::write(src.path().join("oplog.bson"), b"de")?;
 /// let mut gz = Vec::new();
-/// pack(src.path(), &mut gz, &PackOptions::new().prefix("dump"))?;
+/// pack_writer(src.path(), &mut gz, None, PackOptions::new().prefix("dump"))?;
 /// let dest = tempfile::tempdir()?;
-/// let s: UnpackSummary = unpack(&gz[..], dest.path(), &UnpackOptions::new())?;
+/// let s: UnpackSummary = unpack(&gz[..], dest.path(), UnpackOptions::new())?;
 /// assert_eq!((s.files, s.directories, s.links, s.bytes), (2, 2, 0, 5));
 /// assert_eq!(s.trailing_bytes, 0);
 /// # Ok::<(), a0backup::Error>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct UnpackSummary {
     /// Regular files written.
@@ -408,21 +426,22 @@ pub struct UnpackSummary {
 /// # Examples
 ///
 /// ```
-/// use a0backup::archive::{pack, unpack, PackOptions, UnpackOptions};
+/// use a0backup::archive::{unpack, UnpackOptions};
+/// use a0backup::pack::{pack_writer, PackOptions};
 /// let src = tempfile::tempdir()?;
 /// std::fs::write(src.path().join("users.bson"), b"\x05\0\0\0\0")?;
 /// let mut gz = Vec::new();
-/// pack(src.path(), &mut gz, &PackOptions::new().prefix("dump"))?;
+/// pack_writer(src.path(), &mut gz, None, PackOptions::new().prefix("dump"))?;
 /// let dest = tempfile::tempdir()?;
-/// let s = unpack(&gz[..], dest.path(), &UnpackOptions::new())?;
+/// let s = unpack(&gz[..], dest.path(), UnpackOptions::new())?;
 /// assert_eq!(s.files, 1);
 /// assert_eq!(std::fs::read(dest.path().join("dump/users.bson"))?, b"\x05\0\0\0\0");
 /// # Ok::<(), a0backup::Error>(())
 /// ```
-pub fn unpack<R: Read>(gz: R, dest: &Path, options: &UnpackOptions) -> Result<UnpackSummary> {
+pub fn unpack<R: Read>(gz: R, dest: &Path, options: UnpackOptions) -> Result<UnpackSummary> {
     prepare_empty_dest(dest)?;
     let gz = GzipReader::with(gz, &options.inflate, NotGzip::Malformed)?;
-    let (mut summary, gz) = unpack_tar(gz, dest, options)?;
+    let (mut summary, gz) = unpack_tar(gz, dest, &options)?;
     note_trailing_zeros(&mut summary, gz.trailing_zeros());
     Ok(summary)
 }

@@ -1,9 +1,10 @@
 //! Check a mongodump tree inside a backup without writing it: every `.bson` document's framing,
 //! every `.metadata.json`, and a table by database and collection.
 //!
-//! [`Checker`] is fed one archive entry at a time (the path, kind and size from the tar header,
-//! and a reader of its data) by whoever reads the archive, and [`Checker::finish`] returns a
-//! [`CheckReport`]. Nothing is written but the table's temporary file: memory is one BSON
+//! [`check_file`], [`check_reader`] and [`check_stream`] read a backup as a restore reads it
+//! (decryption, gzip, the tar under restore's parser and policy, as a dry run) and hand each
+//! entry to the checker of the mongodump inside. Nothing is written but the table's temporary
+//! file: memory is one BSON
 //! document (16 MiB + 16 KiB at most) or one metadata string (16 MiB at most), plus the table,
 //! which keeps 8 MiB in memory and spills the rest, sorted, to an unnamed file in `TMPDIR`
 //! (gone when the check ends, however it ends). Names are kept to 255 bytes (longer
@@ -30,15 +31,17 @@
 //! # Examples
 //!
 //! ```
-//! use a0backup::archive::EntryKind;
-//! use a0backup::check::Checker;
-//! let mut checker = Checker::new();
-//! let metadata = br#"{"options":{},"indexes":[{"v":2,"key":{"_id":1},"name":"_id_"}],"collectionName":"users","type":"collection"}"#;
-//! checker.entry(b"dump/auth0", EntryKind::Directory, 0, &mut &b""[..])?;
-//! checker.entry(b"dump/auth0/users.bson", EntryKind::File, 10, &mut &b"\x05\0\0\0\0\x05\0\0\0\0"[..])?;
-//! checker.entry(b"dump/auth0/users.metadata.json", EntryKind::File, metadata.len() as u64, &mut &metadata[..])?;
-//! let report = checker.finish()?;
-//! assert!(report.collections_ok);
+//! use a0backup::check::{check_reader, CheckOptions};
+//! use a0backup::pack::{pack_writer, PackOptions};
+//! let tree = tempfile::tempdir()?;
+//! std::fs::create_dir(tree.path().join("auth0"))?;
+//! std::fs::write(tree.path().join("auth0/users.bson"), b"\x05\0\0\0\0\x05\0\0\0\0")?;
+//! let metadata = r#"{"options":{},"indexes":[{"v":2,"key":{"_id":1},"name":"_id_"}],"collectionName":"users","type":"collection"}"#;
+//! std::fs::write(tree.path().join("auth0/users.metadata.json"), metadata)?;
+//! let mut gz = Vec::new();
+//! pack_writer(tree.path(), &mut gz, None, PackOptions::new().prefix("dump"))?;
+//! let report = check_reader(&gz[..], None, CheckOptions::new())?;
+//! assert!(report.restorable && report.collections_ok);
 //! let users = &report.collections[0];
 //! assert_eq!((users.database.as_str(), users.collection.as_str()), ("auth0", "users"));
 //! assert_eq!((users.documents, users.bytes, users.indexes), (2, 10, 1));
@@ -50,6 +53,7 @@ pub mod metadata;
 pub(crate) mod names;
 mod report;
 mod run;
+mod spill;
 mod table;
 
 use std::io::{self, Read};
@@ -57,33 +61,17 @@ use std::io::{self, Read};
 use crate::archive::{escape_name, EntryKind};
 use crate::error::Result;
 
-pub use report::{CheckReport, CollectionError, CollectionKind, CollectionReport, Refusal, Totals};
+pub use report::{
+    CheckReport, CollectionError, CollectionKind, CollectionReport, Collections, Refusal, Totals,
+};
 pub use run::{check_file, check_reader, check_stream, list_collections, CheckOptions, Checked};
 
 use names::Role;
-use report::Rows;
 use table::{Group, Key, Table};
 
 /// Checks archive entries one by one, then reports (see the [module docs](self)).
-///
-/// # Examples
-///
-/// A cut document is reported at its collection, index and offset:
-///
-/// ```
-/// use a0backup::archive::EntryKind;
-/// use a0backup::check::Checker;
-/// let mut checker = Checker::new();
-/// let data = b"\x05\0\0\0\0\x0c\0\0\0\x10a\0";
-/// checker.entry(b"dump/auth0/logs.bson", EntryKind::File, data.len() as u64, &mut &data[..])?;
-/// let report = checker.finish()?;
-/// let error = report.collections[0].error.as_ref().unwrap();
-/// assert_eq!((error.document, error.offset), (Some(1), Some(5)));
-/// assert!(!report.collections_ok);
-/// # Ok::<(), a0backup::Error>(())
-/// ```
 #[derive(Debug, Default)]
-pub struct Checker {
+pub(crate) struct Checker {
     table: Table,
     entries: u64,
     other_files: u64,
@@ -98,15 +86,7 @@ pub struct Checker {
 
 impl Checker {
     /// An empty checker.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let report = a0backup::check::Checker::new().finish()?;
-    /// assert!(report.collections.is_empty() && report.collections_ok);
-    /// # Ok::<(), a0backup::Error>(())
-    /// ```
-    pub fn new() -> Checker {
+    pub(crate) fn new() -> Checker {
         Checker::default()
     }
 
@@ -129,18 +109,7 @@ impl Checker {
     /// [`Error`](crate::Error) they carry, and an I/O error writing the table to its temporary
     /// file (see the [module docs](self)). Damaged collection files are not errors: they are
     /// reported by [`finish`](Self::finish).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use a0backup::archive::EntryKind;
-    /// use a0backup::check::Checker;
-    /// let mut checker = Checker::new();
-    /// checker.entry(b"dump/README", EntryKind::File, 2, &mut &b"hi"[..])?;
-    /// assert_eq!(checker.finish()?.other_files, 1);
-    /// # Ok::<(), a0backup::Error>(())
-    /// ```
-    pub fn entry(
+    pub(crate) fn entry(
         &mut self,
         path: &[u8],
         kind: EntryKind,
@@ -219,38 +188,24 @@ impl Checker {
     /// # Errors
     ///
     /// An I/O error reading back the table's temporary file.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use a0backup::archive::EntryKind;
-    /// use a0backup::check::{Checker, CollectionKind};
-    /// let mut checker = Checker::new();
-    /// checker.entry(b"dump/oplog.bson", EntryKind::File, 0, &mut &b""[..])?;
-    /// checker.entry(b"dump/admin/system.version.bson", EntryKind::File, 0, &mut &b""[..])?;
-    /// checker.entry(b"dump/admin/system.version.metadata.json", EntryKind::File, 2, &mut &b"{}"[..])?;
-    /// let report = checker.finish()?;
-    /// assert_eq!(report.collections[0].kind, CollectionKind::Oplog);
-    /// assert!(report.collections_ok);
-    /// # Ok::<(), a0backup::Error>(())
-    /// ```
-    pub fn finish(self) -> Result<CheckReport> {
+    #[cfg(test)]
+    pub(crate) fn finish(self) -> Result<CheckReport> {
         let (mut report, mut rows) = self.into_rows()?;
         report.collections = rows.by_ref().collect::<Result<_>>()?;
-        report.totals = rows.totals;
-        report.collections_ok = rows.all_ok;
+        report.totals = rows.totals().clone();
+        report.collections_ok = rows.all_ok();
         Ok(report)
     }
 
     /// The report without its rows (entries and other files counted), and the rows to come.
-    fn into_rows(self) -> Result<(CheckReport, Rows)> {
+    fn into_rows(self) -> Result<(CheckReport, Collections)> {
         let report = CheckReport {
             entries: self.entries,
             other_files: self.other_files,
             collections_ok: true,
             ..Default::default()
         };
-        let rows = Rows::new(self.table.into_sorted()?, !self.several_dirs);
+        let rows = Collections::new(self.table.into_sorted()?, !self.several_dirs);
         Ok((report, rows))
     }
 }
@@ -337,5 +292,60 @@ impl Read for Tracked<'_> {
             .as_ref()
             .is_err_and(|e| e.kind() != io::ErrorKind::Interrupted);
         r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cut_document_is_reported_at_its_collection_index_and_offset() {
+        let mut checker = Checker::new();
+        let data = b"\x05\0\0\0\0\x0c\0\0\0\x10a\0";
+        checker
+            .entry(
+                b"dump/auth0/logs.bson",
+                EntryKind::File,
+                data.len() as u64,
+                &mut &data[..],
+            )
+            .unwrap();
+        let report = checker.finish().unwrap();
+        let error = report.collections[0].error.as_ref().unwrap();
+        assert_eq!((error.document, error.offset), (Some(1), Some(5)));
+        assert!(!report.collections_ok);
+    }
+
+    #[test]
+    fn other_files_are_counted_and_the_oplog_found() {
+        let mut checker = Checker::new();
+        checker
+            .entry(b"dump/README", EntryKind::File, 2, &mut &b"hi"[..])
+            .unwrap();
+        checker
+            .entry(b"dump/oplog.bson", EntryKind::File, 0, &mut &b""[..])
+            .unwrap();
+        checker
+            .entry(
+                b"dump/admin/system.version.bson",
+                EntryKind::File,
+                0,
+                &mut &b""[..],
+            )
+            .unwrap();
+        checker
+            .entry(
+                b"dump/admin/system.version.metadata.json",
+                EntryKind::File,
+                2,
+                &mut &b"{}"[..],
+            )
+            .unwrap();
+        let report = checker.finish().unwrap();
+        assert_eq!(report.other_files, 1);
+        assert_eq!(report.collections[0].kind, CollectionKind::Oplog);
+        assert!(report.collections_ok);
+        assert!(Checker::new().finish().unwrap().collections.is_empty());
     }
 }

@@ -1,59 +1,62 @@
 //! What a check found: a table by database and collection, totals and verdicts, as Rust values
-//! and as JSON (`serde_json::to_string(&report)`).
+//! and, with the `serde` feature, as JSON (`serde_json::to_string(&report)`).
 
 use std::io;
 use std::sync::Arc;
-
-use serde::{Serialize, Serializer};
-use serde_json::{json, Value};
 
 use super::names;
 use super::table::{Group, Key, Sorted};
 use crate::Error;
 
-/// Everything [`Checker::finish`](super::Checker::finish) found.
+/// Everything a check found: whether restore would accept the backup, and what each
+/// collection holds.
+///
+/// With the `serde` feature it serializes as the command's `check --json` prints it: the
+/// verdict and counts first, then `collections`, then `collections_ok` and `totals` (what is
+/// known only once every row has been read, so that a report can be written as its rows
+/// come).
 ///
 /// # Examples
 ///
 /// ```
-/// use a0backup::archive::EntryKind;
-/// use a0backup::check::Checker;
-/// let mut checker = Checker::new();
-/// checker.entry(b"dump/auth0/users.bson", EntryKind::File, 5, &mut &b"\x05\0\0\0\0"[..])?;
-/// let mut report = checker.finish()?;
-/// report.restorable = true; // the caller's verdict on the archive itself
+/// use a0backup::check::{check_reader, CheckOptions};
+/// use a0backup::pack::{pack_writer, PackOptions};
+/// let tree = tempfile::tempdir()?;
+/// std::fs::create_dir(tree.path().join("auth0"))?;
+/// std::fs::write(tree.path().join("auth0/users.bson"), b"\x05\0\0\0\0")?;
+/// let mut gz = Vec::new();
+/// pack_writer(tree.path(), &mut gz, None, PackOptions::new().prefix("dump"))?;
+/// let report = check_reader(&gz[..], None, CheckOptions::new())?;
+/// assert!(report.restorable && report.refusal.is_none());
 /// assert!(!report.collections_ok, "users.bson has no metadata");
-/// let json = serde_json::to_value(&report).unwrap();
-/// assert_eq!(json["collections"][0]["documents"], 1);
-/// assert_eq!(json["restorable"], true);
+/// assert_eq!(report.collections[0].documents, 1);
 /// # Ok::<(), a0backup::Error>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct CheckReport {
-    /// Whether restore would accept the archive (md5, gzip, tar, safety policy). The checker
-    /// cannot know: it is `false` until the caller that read the archive sets it.
+    /// Whether restore would accept the archive (md5, gzip, tar, safety policy): `refusal`
+    /// is `None`.
     pub restorable: bool,
-    /// Why restore would refuse the archive, set by the caller with `restorable`.
-    pub refusal: Option<String>,
-    /// The error behind [`refusal`](Self::refusal), to match on (which option would lift it)
-    /// rather than its words; not part of the JSON.
-    pub refusal_error: Option<Refusal>,
-    /// Every collection has its two files (or is a view or the oplog) and reads cleanly.
-    pub collections_ok: bool,
-    /// One row per collection, sorted by archive directory and file name.
-    pub collections: Vec<CollectionReport>,
-    /// Sums over `collections`.
-    pub totals: Totals,
+    /// Why restore would refuse the archive: the error it would end with, to match on (which
+    /// option would lift it); in JSON, its message.
+    pub refusal: Option<Refusal>,
+    /// The MD5 of the input as read, when one was expected.
+    pub md5: Option<crate::Md5Digest>,
     /// Entries seen, of every kind.
     pub entries: u64,
     /// Regular files that are not mongodump files (not checked).
     pub other_files: u64,
-    /// The MD5 of the input as read, when one was asked for (see
-    /// [`CheckOptions::expected_md5`](super::CheckOptions::expected_md5)); set by the caller.
-    pub md5: Option<crate::Md5Digest>,
-    /// What the archive reading accepted with a warning; set by the caller.
+    /// What the archive reading accepted with a warning.
     pub warnings: Vec<String>,
+    /// One row per collection, sorted by archive directory and file name (empty when the
+    /// rows were handed over one at a time: [`check_stream`](super::check_stream)).
+    pub collections: Vec<CollectionReport>,
+    /// Every collection has its two files (or is a view or the oplog) and reads cleanly.
+    pub collections_ok: bool,
+    /// Sums over the collections.
+    pub totals: Totals,
 }
 
 /// The error restore would refuse an archive with, shared by the clones of a report. Two are
@@ -62,23 +65,25 @@ pub struct CheckReport {
 /// # Examples
 ///
 /// ```
-/// use a0backup::check::Refusal;
+/// use a0backup::check::{check_reader, CheckOptions};
 /// use a0backup::error::OptIn;
+/// use a0backup::pack::{pack_writer, PackOptions};
 /// use a0backup::Error;
-/// let r = Refusal::new(Error::UnsafeEntry {
-///     path: "dump/latest".into(),
-///     reason: "symlinks are not allowed (opt in to extract them)".into(),
-///     opt_in: Some(OptIn::Symlinks),
-/// });
-/// assert!(matches!(r.error(), Error::UnsafeEntry { opt_in: Some(OptIn::Symlinks), .. }));
-/// assert_eq!(r, r.clone());
+/// let tree = tempfile::tempdir()?;
+/// std::os::unix::fs::symlink("users.bson", tree.path().join("latest"))?;
+/// let mut gz = Vec::new();
+/// pack_writer(tree.path(), &mut gz, None, PackOptions::new().prefix("dump"))?;
+/// let report = check_reader(&gz[..], None, CheckOptions::new())?;
+/// let refusal = report.refusal.expect("restore refuses a symlink by default");
+/// assert!(matches!(refusal.error(), Error::UnsafeEntry { opt_in: Some(OptIn::Symlinks), .. }));
+/// assert!(refusal.to_string().contains("dump/latest"));
+/// # Ok::<(), a0backup::Error>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct Refusal(Arc<Error>);
 
 impl Refusal {
-    /// Wraps the error.
-    pub fn new(e: Error) -> Refusal {
+    pub(crate) fn new(e: Error) -> Refusal {
         Refusal(Arc::new(e))
     }
 
@@ -96,6 +101,19 @@ impl PartialEq for Refusal {
 
 impl Eq for Refusal {}
 
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for Refusal {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
 /// Sums over the collections of a [`CheckReport`].
 ///
 /// # Examples
@@ -105,6 +123,7 @@ impl Eq for Refusal {}
 /// assert_eq!((totals.collections, totals.documents), (0, 0));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct Totals {
     /// Rows of the table.
@@ -126,17 +145,21 @@ pub struct Totals {
 /// # Examples
 ///
 /// ```
-/// use a0backup::archive::EntryKind;
-/// use a0backup::check::Checker;
-/// let mut checker = Checker::new();
-/// checker.entry(b"dump/auth0/a%2Fb.metadata.json", EntryKind::File, 2, &mut &b"{}"[..])?;
-/// let report = checker.finish()?;
+/// use a0backup::check::{check_reader, CheckOptions};
+/// use a0backup::pack::{pack_writer, PackOptions};
+/// let tree = tempfile::tempdir()?;
+/// std::fs::create_dir(tree.path().join("auth0"))?;
+/// std::fs::write(tree.path().join("auth0/a%2Fb.metadata.json"), b"{}")?;
+/// let mut gz = Vec::new();
+/// pack_writer(tree.path(), &mut gz, None, PackOptions::new().prefix("dump"))?;
+/// let report = check_reader(&gz[..], None, CheckOptions::new())?;
 /// let row = &report.collections[0];
 /// assert_eq!((row.database.as_str(), row.collection.as_str()), ("auth0", "a/b"));
 /// assert!(!row.bson && row.metadata && row.orphan.is_some());
 /// # Ok::<(), a0backup::Error>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct CollectionReport {
     /// The database: the name of the directory holding the files (empty for the oplog).
@@ -189,15 +212,20 @@ impl CollectionReport {
 /// # Examples
 ///
 /// ```
-/// use a0backup::archive::EntryKind;
-/// use a0backup::check::Checker;
-/// let mut checker = Checker::new();
-/// checker.entry(b"db/c.bson", EntryKind::File, 7, &mut &b"\x05\0\0\0\0\x05\0"[..])?;
-/// let e = checker.finish()?.collections[0].error.clone().unwrap();
+/// use a0backup::check::{check_reader, CheckOptions};
+/// use a0backup::pack::{pack_writer, PackOptions};
+/// let tree = tempfile::tempdir()?;
+/// std::fs::create_dir(tree.path().join("db"))?;
+/// std::fs::write(tree.path().join("db/c.bson"), b"\x05\0\0\0\0\x05\0")?;
+/// let mut gz = Vec::new();
+/// pack_writer(tree.path(), &mut gz, None, PackOptions::new().prefix(""))?;
+/// let report = check_reader(&gz[..], None, CheckOptions::new())?;
+/// let e = report.collections[0].error.clone().unwrap();
 /// assert_eq!((e.path.as_str(), e.document, e.offset), ("db/c.bson", Some(1), Some(5)));
 /// # Ok::<(), a0backup::Error>(())
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct CollectionError {
     /// The file's path in the archive.
@@ -226,6 +254,11 @@ pub struct CollectionError {
 /// assert_eq!(CollectionKind::default(), CollectionKind::Collection);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "lowercase")
+)]
 #[non_exhaustive]
 pub enum CollectionKind {
     /// An ordinary collection (also when the metadata names no type, as older mongodumps
@@ -278,36 +311,48 @@ impl std::fmt::Display for CollectionKind {
     }
 }
 
-/// The table's groups, in key order, as rows: pairs a timeseries collection's metadata with
-/// its buckets, finds the oplog, names the orphans, and sums the totals on the way. One group
-/// of look-ahead, nothing else kept.
-pub(super) struct Rows {
+/// The collections of a backup, one [`CollectionReport`] at a time, in archive-directory and
+/// name order, as [`check_stream`](super::check_stream) and
+/// [`list_collections`](super::list_collections) read them back from their table (memory or
+/// its temporary file): a timeseries collection's metadata paired with its buckets, the oplog
+/// found, the orphans named, and the totals summed on the way ([`totals`](Self::totals)).
+pub struct Collections {
     groups: Sorted,
     pending: Option<(Key, Group)>,
     /// Every dump file of the archive is in one directory (then an `oplog.bson` without
     /// metadata there is the oplog even with no database directory beside it).
     one_dir: bool,
-    pub(super) totals: Totals,
-    pub(super) all_ok: bool,
+    totals: Totals,
+    all_ok: bool,
 }
 
-impl std::fmt::Debug for Rows {
+impl std::fmt::Debug for Collections {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Rows")
+        f.debug_struct("Collections")
             .field("totals", &self.totals)
             .finish_non_exhaustive()
     }
 }
 
-impl Rows {
-    pub(super) fn new(groups: Sorted, one_dir: bool) -> Rows {
-        Rows {
+impl Collections {
+    pub(super) fn new(groups: Sorted, one_dir: bool) -> Collections {
+        Collections {
             groups,
             pending: None,
             one_dir,
             totals: Totals::default(),
             all_ok: true,
         }
+    }
+
+    /// The sums over the rows read so far: over all of them once the iterator has ended.
+    pub fn totals(&self) -> &Totals {
+        &self.totals
+    }
+
+    /// Whether every row read so far is [`ok`](CollectionReport::ok).
+    pub fn all_ok(&self) -> bool {
+        self.all_ok
     }
 
     /// The next group to make a row of: a timeseries collection's metadata and buckets paired.
@@ -349,7 +394,7 @@ impl Rows {
     }
 }
 
-impl Iterator for Rows {
+impl Iterator for Collections {
     type Item = crate::Result<CollectionReport>;
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -424,74 +469,4 @@ fn row(key: Key, g: Group, one_dir: bool) -> Option<CollectionReport> {
         error: g.error,
         orphan,
     })
-}
-
-impl CheckReport {
-    /// The report as JSON (what its [`Serialize`] impl writes).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let json = a0backup::check::Checker::new().finish()?.to_json();
-    /// assert_eq!(json["totals"]["collections"], 0);
-    /// assert_eq!(json["collections_ok"], true);
-    /// # Ok::<(), a0backup::Error>(())
-    /// ```
-    pub fn to_json(&self) -> Value {
-        let t = &self.totals;
-        // What is known before the rows comes first, so that a report can be written as its
-        // rows come (`check --json`), with the same key order.
-        json!({
-            "restorable": self.restorable,
-            "refusal": self.refusal,
-            "md5": self.md5.map(|d| d.to_string()),
-            "entries": self.entries,
-            "other_files": self.other_files,
-            "warnings": self.warnings,
-            "collections": self.collections.iter().map(CollectionReport::to_json).collect::<Vec<_>>(),
-            "collections_ok": self.collections_ok,
-            "totals": {
-                "collections": t.collections, "documents": t.documents, "bytes": t.bytes,
-                "indexes": t.indexes, "damaged": t.damaged, "orphans": t.orphans,
-            },
-        })
-    }
-}
-
-impl CollectionReport {
-    /// The row as JSON.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let json = a0backup::check::CollectionReport::default().to_json();
-    /// assert_eq!(json["error"], serde_json::Value::Null);
-    /// ```
-    pub fn to_json(&self) -> Value {
-        json!({
-            "database": self.database, "collection": self.collection, "kind": self.kind.as_str(),
-            "bson_path": self.bson_path, "metadata_path": self.metadata_path,
-            "bson": self.bson, "metadata": self.metadata, "gzip": self.gzip,
-            "documents": self.documents, "bytes": self.bytes,
-            "bson_file_bytes": self.bson_file_bytes,
-            "metadata_file_bytes": self.metadata_file_bytes, "indexes": self.indexes,
-            "error": self.error.as_ref().map(|e| json!({
-                "path": e.path, "document": e.document, "offset": e.offset, "at": e.at,
-                "line": e.line, "column": e.column, "reason": e.reason,
-            })),
-            "orphan": self.orphan,
-        })
-    }
-}
-
-impl Serialize for CheckReport {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.to_json().serialize(s)
-    }
-}
-
-impl Serialize for CollectionReport {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.to_json().serialize(s)
-    }
 }

@@ -14,56 +14,74 @@ use crate::archive::{dry_run, DryRun, UnpackOptions};
 use crate::checksum::Md5Digest;
 use crate::error::{Error, Result};
 use crate::gzip::{GzipReader, NotGzip};
-use crate::kdf::Password;
-use crate::pipeline::{hand_off, MaybeHashed};
-use crate::stream::{DecryptOptions, DecryptReader};
+use crate::io_ext::{Counting, Labeled};
+use crate::kdf::{Format, Password};
+use crate::pipeline::hand_off;
+use crate::progress::Progress;
+use crate::source::Source;
+use crate::stream::DecryptOptions;
 
-use super::report::Rows;
-use super::{CheckReport, Checker, CollectionReport, Refusal, Totals};
+use super::{CheckReport, Checker, CollectionReport, Collections, Refusal};
 
-/// What [`check_file`] and [`check_reader`] compare against and read with.
+/// Options of [`check_file`], [`check_reader`] and [`check_stream`]: what to compare against,
+/// how to read, and the restore policy to judge the archive by.
 ///
 /// # Examples
 ///
 /// ```
+/// use a0backup::archive::UnpackOptions;
 /// use a0backup::check::CheckOptions;
-/// let o = CheckOptions::new().expected_md5(Some("d41d8cd98f00b204e9800998ecf8427e".parse()?));
-/// assert!(o.expected_md5.is_some());
+/// let md5 = "d41d8cd98f00b204e9800998ecf8427e".parse()?;
+/// let options = CheckOptions::new()
+///     .expected_md5(md5)
+///     .unpack(UnpackOptions::new().allow_symlinks(true));
 /// # Ok::<(), a0backup::Error>(())
 /// ```
-#[derive(Debug, Clone, Default)]
-#[non_exhaustive]
-pub struct CheckOptions {
-    /// The MD5 the file must have (`a0cli backup-status`'s); a mismatch is
-    /// [`Error::ChecksumMismatch`], as for a restore.
-    pub expected_md5: Option<Md5Digest>,
-    /// How to decrypt (the format, when it cannot be detected).
-    pub decrypt: DecryptOptions,
-    /// The restore's limits and policy, judged as restore would judge them.
-    pub unpack: UnpackOptions,
+#[derive(Debug, Default)]
+pub struct CheckOptions<'a> {
+    expected_md5: Option<Md5Digest>,
+    format: Option<Format>,
+    unpack: UnpackOptions,
+    progress: Progress<'a>,
+    input_len: Option<u64>,
 }
 
-impl CheckOptions {
-    /// No md5 to compare; default decryption and policy.
-    pub fn new() -> CheckOptions {
+impl<'a> CheckOptions<'a> {
+    /// No md5 to compare, the format detected, restore's default policy.
+    pub fn new() -> Self {
         CheckOptions::default()
     }
 
-    /// Compare the file's MD5 with this one.
-    pub fn expected_md5(mut self, md5: Option<Md5Digest>) -> Self {
-        self.expected_md5 = md5;
+    /// The MD5 the file must have (`a0cli backup-status`'s); a mismatch is
+    /// [`Error::ChecksumMismatch`], as for a restore.
+    pub fn expected_md5(mut self, md5: Md5Digest) -> Self {
+        self.expected_md5 = Some(md5);
         self
     }
 
-    /// Decrypt with these options.
-    pub fn decrypt_options(mut self, options: DecryptOptions) -> Self {
-        self.decrypt = options;
+    /// Read the encrypted input as `format` instead of detecting it.
+    pub fn format(mut self, format: Format) -> Self {
+        self.format = Some(format);
         self
     }
 
-    /// Judge the archive under this policy.
+    /// Judge the archive under this policy, as a restore with it would.
     pub fn unpack(mut self, options: UnpackOptions) -> Self {
         self.unpack = options;
+        self
+    }
+
+    /// Where to report progress (bytes of input read, and the input's length when known);
+    /// returning `false` cancels.
+    pub fn progress(mut self, progress: Progress<'a>) -> Self {
+        self.progress = progress;
+        self
+    }
+
+    /// The input's length, for progress reports, when reading a stream whose length cannot be
+    /// asked ([`check_file`] asks the file).
+    pub fn input_len(mut self, bytes: u64) -> Self {
+        self.input_len = Some(bytes);
         self
     }
 }
@@ -77,7 +95,7 @@ impl CheckOptions {
 /// # Examples
 ///
 /// ```
-/// use a0backup::archive::{pack, PackOptions};
+/// use a0backup::pack::{pack_writer, PackOptions};
 /// use a0backup::check::{check_file, CheckOptions};
 /// let tree = tempfile::tempdir()?;
 /// std::fs::create_dir(tree.path().join("auth0"))?;
@@ -85,8 +103,8 @@ impl CheckOptions {
 /// std::fs::write(tree.path().join("auth0/users.metadata.json"), br#"{"indexes":[]}"#)?;
 /// let out = tempfile::tempdir()?;
 /// let backup = out.path().join("b.tar.gz");
-/// let summary = pack(tree.path(), std::fs::File::create(&backup)?, &PackOptions::new().prefix("dump"))?;
-/// let report = check_file(&backup, None, &CheckOptions::new().expected_md5(Some(summary.md5)))?;
+/// let summary = pack_writer(tree.path(), std::fs::File::create(&backup)?, None, PackOptions::new().prefix("dump"))?;
+/// let report = check_file(&backup, None, CheckOptions::new().expected_md5(summary.md5))?;
 /// assert!(report.restorable && report.collections_ok);
 /// assert_eq!(report.totals.documents, 1);
 /// # Ok::<(), a0backup::Error>(())
@@ -94,10 +112,13 @@ impl CheckOptions {
 pub fn check_file(
     path: &Path,
     password: Option<&Password>,
-    options: &CheckOptions,
+    mut options: CheckOptions<'_>,
 ) -> Result<CheckReport> {
     let file = File::open(path).map_err(Error::path(path))?;
-    check_reader(file, password, options)
+    if let Ok(m) = file.metadata() {
+        options.input_len = Some(m.len());
+    }
+    check_reader(Labeled::new(file, path), password, options)
 }
 
 /// Checks a backup (`.tar.gz.enc` with a password, `.tar.gz` without) as restore would read
@@ -117,7 +138,7 @@ pub fn check_file(
 pub fn check_reader<R: Read>(
     input: R,
     password: Option<&Password>,
-    options: &CheckOptions,
+    options: CheckOptions<'_>,
 ) -> Result<CheckReport> {
     check_stream(input, password, options)?.collect_rows()
 }
@@ -130,15 +151,15 @@ pub fn check_reader<R: Read>(
 /// # Examples
 ///
 /// ```
-/// use a0backup::archive::{pack, PackOptions};
+/// use a0backup::pack::{pack_writer, PackOptions};
 /// use a0backup::check::{check_stream, CheckOptions};
 /// let tree = tempfile::tempdir()?;
 /// std::fs::create_dir(tree.path().join("auth0"))?;
 /// std::fs::write(tree.path().join("auth0/users.bson"), b"\x05\0\0\0\0")?;
 /// std::fs::write(tree.path().join("auth0/users.metadata.json"), br#"{"indexes":[]}"#)?;
 /// let mut gz = Vec::new();
-/// pack(tree.path(), &mut gz, &PackOptions::new().prefix("dump"))?;
-/// let mut checked = check_stream(&gz[..], None, &CheckOptions::new())?;
+/// pack_writer(tree.path(), &mut gz, None, PackOptions::new().prefix("dump"))?;
+/// let mut checked = check_stream(&gz[..], None, CheckOptions::new())?;
 /// assert!(checked.report().restorable);
 /// let names: Vec<String> = checked.by_ref().map(|row| row.map(|r| r.collection)).collect::<Result<_, _>>()?;
 /// assert_eq!(names, ["users"]);
@@ -150,7 +171,7 @@ pub fn check_reader<R: Read>(
 #[derive(Debug)]
 pub struct Checked {
     report: CheckReport,
-    rows: Rows,
+    rows: Collections,
 }
 
 impl Checked {
@@ -171,8 +192,8 @@ impl Checked {
         for row in self.rows.by_ref() {
             row?;
         }
-        self.report.totals = self.rows.totals.clone();
-        self.report.collections_ok = self.rows.all_ok;
+        self.report.totals = self.rows.totals().clone();
+        self.report.collections_ok = self.rows.all_ok();
         Ok(self.report)
     }
 
@@ -202,29 +223,31 @@ impl Iterator for Checked {
 pub fn check_stream<R: Read>(
     input: R,
     password: Option<&Password>,
-    options: &CheckOptions,
+    mut options: CheckOptions<'_>,
 ) -> Result<Checked> {
-    let mut source = MaybeHashed::new(input, options.expected_md5.is_some());
-    let inspected = match password {
-        Some(pw) => {
-            let decrypt = options.decrypt.expect_gzip(true);
-            DecryptReader::new(&mut source, pw, &decrypt)
-                .and_then(|r| inspect(r, NotGzip::WrongPassword, &options.unpack))
-        }
-        None => inspect(&mut source, NotGzip::Malformed, &options.unpack),
+    let counting = Counting::new(input);
+    let count = counting.count();
+    let decrypt = match options.format {
+        Some(f) => DecryptOptions::new().expect_gzip(true).format(f),
+        None => DecryptOptions::new().expect_gzip(true),
     };
-    // The md5 covers every byte, also when the archive stopped making sense half-way.
-    io::copy(&mut source, &mut io::sink())?;
-    let (md5, _) = source.finish()?;
-    if let (Some(expected), Some(actual)) = (options.expected_md5, md5) {
-        actual.verify(&expected)?;
-    }
-    let (run, checker, trailing_zeros) = inspected?;
+    let total = options.input_len;
+    let progress = &mut options.progress;
+    let unpack = &options.unpack;
+    let consumed =
+        Source::new(counting, options.expected_md5, false).consume(password, decrypt, |plain| {
+            let not_gzip = plain.not_gzip();
+            let mut report = || progress.report(count.get(), total);
+            Ok(inspect(plain, not_gzip, unpack, &mut report))
+        })?;
+    // The md5 covers every byte, also when the archive stopped making sense half-way: a
+    // damaged download explains the rest.
+    let md5 = consumed.md5?;
+    let (run, checker, trailing_zeros) = consumed.value?;
     let (mut report, rows) = checker.into_rows()?;
     report.md5 = md5;
     report.restorable = run.refusal.is_none();
-    report.refusal = run.refusal.as_ref().map(Error::to_string);
-    report.refusal_error = run.refusal.map(Refusal::new);
+    report.refusal = run.refusal.map(Refusal::new);
     report.warnings = run.summary.warnings;
     if trailing_zeros > 0 {
         report.warnings.push(format!(
@@ -240,6 +263,7 @@ fn inspect<S: Read>(
     source: S,
     not_gzip: NotGzip,
     unpack: &UnpackOptions,
+    progress: &mut dyn FnMut() -> Result<()>,
 ) -> Result<(DryRun, Checker, u64)> {
     let mut gz = GzipReader::with(source, &unpack.inflate, not_gzip)?;
     let (run, checker) = hand_off(
@@ -252,55 +276,43 @@ fn inspect<S: Read>(
             })?;
             Ok((run, checker))
         },
-        || Ok(()),
+        progress,
     )?;
     Ok((run, checker, gz.trailing_zeros()))
 }
 
 /// The collections of a `.tar.gz` stream (decrypt first with
 /// [`DecryptReader`](crate::DecryptReader)) from the archive's headers alone: names and file
-/// sizes, no documents read, in the order and bounded memory of [`check_stream`]'s rows.
-/// `each` gets every row; the totals (collections, orphans) are returned.
+/// sizes, no documents read, in the order and bounded memory of [`check_stream`]'s rows. The
+/// whole archive is read before the first row (a collection's files may be anywhere in it).
 ///
 /// # Errors
 ///
-/// [`Error::Malformed`] for a damaged gzip or tar stream; what `each` returns.
+/// [`Error::Malformed`] or [`Error::Truncated`] for a damaged gzip or tar stream; an I/O
+/// error of the table's temporary file.
 ///
 /// # Examples
 ///
 /// ```
-/// use a0backup::archive::{pack, PackOptions};
 /// use a0backup::check::list_collections;
+/// use a0backup::pack::{pack_writer, PackOptions};
 /// let tree = tempfile::tempdir()?;
 /// std::fs::create_dir(tree.path().join("auth0"))?;
 /// std::fs::write(tree.path().join("auth0/users.bson"), b"\x05\0\0\0\0")?;
 /// let mut gz = Vec::new();
-/// pack(tree.path(), &mut gz, &PackOptions::new().prefix("dump"))?;
-/// let mut rows = Vec::new();
-/// let totals = list_collections(&gz[..], |row| Ok(rows.push(row)))?;
-/// assert_eq!((rows[0].bson_file_bytes, totals.orphans), (5, 1));
+/// pack_writer(tree.path(), &mut gz, None, PackOptions::new().prefix("dump"))?;
+/// let mut collections = list_collections(&gz[..])?;
+/// let rows = collections.by_ref().collect::<Result<Vec<_>, _>>()?;
+/// assert_eq!((rows[0].bson_file_bytes, collections.totals().orphans), (5, 1));
 /// # Ok::<(), a0backup::Error>(())
 /// ```
-pub fn list_collections<R: Read>(
-    gz: R,
-    mut each: impl FnMut(CollectionReport) -> Result<()>,
-) -> Result<Totals> {
+pub fn list_collections<R: Read>(gz: R) -> Result<Collections> {
     let mut checker = Checker::headers_only();
-    let mut failed = None;
-    crate::archive::list(gz, |e| {
-        if failed.is_none() {
-            let r = checker.entry(path_bytes(&e.path), e.kind, e.size, &mut io::empty());
-            failed = r.err();
-        }
-    })?;
-    if let Some(e) = failed {
-        return Err(e);
+    for entry in crate::archive::list(gz, UnpackOptions::new())? {
+        let e = entry?;
+        checker.entry(path_bytes(&e.path), e.kind, e.size, &mut io::empty())?;
     }
-    let (_, mut rows) = checker.into_rows()?;
-    for row in rows.by_ref() {
-        each(row?)?;
-    }
-    Ok(rows.totals)
+    Ok(checker.into_rows()?.1)
 }
 
 fn path_bytes(p: &Path) -> &[u8] {

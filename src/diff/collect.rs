@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::archive::escape_name;
 use crate::check::names::Role;
 use crate::checksum::Md5Digest;
-use crate::dump::source::{self, Flow, Source};
+use crate::dump::source::{self, Flow, WalkOptions};
 use crate::dump::Namespace;
 use crate::error::Result;
 use crate::kdf::Password;
@@ -63,7 +63,7 @@ impl Backup {
 pub(crate) fn read_backup<R: Read>(
     input: R,
     password: Option<&Password>,
-    source: &Source,
+    source: &WalkOptions,
     only: Option<&Namespace>,
     budget: usize,
 ) -> Result<Backup> {
@@ -80,7 +80,7 @@ pub(crate) fn read_backup<R: Read>(
         source,
         Arc::new(AtomicU64::new(0)),
         Arc::new(AtomicBool::new(false)),
-    )?;
+    );
     let walked = source::walk(opened, source, |entry| {
         if only.is_some_and(|ns| *ns != entry.namespace) {
             return Ok(Flow::Continue);

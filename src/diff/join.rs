@@ -262,8 +262,8 @@ impl Iterator for Diff {
 
 #[cfg(test)]
 mod tests {
-    use crate::archive::{pack, PackOptions};
     use crate::diff::{diff_readers, DiffEntry, DiffOptions};
+    use crate::pack::{pack_writer, PackOptions};
 
     fn backup(docs: &[bson::RawDocumentBuf]) -> Vec<u8> {
         let tree = tempfile::tempdir().unwrap();
@@ -271,7 +271,7 @@ mod tests {
         let bson: Vec<u8> = docs.iter().flat_map(|d| d.as_bytes().to_vec()).collect();
         std::fs::write(tree.path().join("d/c.bson"), bson).unwrap();
         let mut gz = Vec::new();
-        pack(tree.path(), &mut gz, &PackOptions::new()).unwrap();
+        pack_writer(tree.path(), &mut gz, None, PackOptions::new()).unwrap();
         gz
     }
 

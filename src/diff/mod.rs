@@ -32,7 +32,7 @@
 //! # Examples
 //!
 //! ```
-//! use a0backup::archive::{pack, PackOptions};
+//! use a0backup::pack::{pack_writer, PackOptions};
 //! use a0backup::diff::{diff_readers, DiffEntry, DiffOptions};
 //! let backup = |docs: &[bson::RawDocumentBuf]| -> Result<Vec<u8>, a0backup::Error> {
 //!     let tree = tempfile::tempdir()?;
@@ -40,7 +40,7 @@
 //!     let bson: Vec<u8> = docs.iter().flat_map(|d| d.as_bytes().to_vec()).collect();
 //!     std::fs::write(tree.path().join("auth0/users.bson"), bson)?;
 //!     let mut gz = Vec::new();
-//!     pack(tree.path(), &mut gz, &PackOptions::new())?;
+//!     pack_writer(tree.path(), &mut gz, None, PackOptions::new())?;
 //!     Ok(gz)
 //! };
 //! let old = backup(&[bson::rawdoc! { "_id": 1, "n": "a" }, bson::rawdoc! { "_id": 2, "n": "b" }])?;
@@ -57,6 +57,8 @@
 mod collect;
 mod digest;
 mod join;
+#[cfg(feature = "serde")]
+mod json;
 mod metadata;
 
 use std::io::Read;
@@ -154,12 +156,12 @@ impl DiffOptions {
         self
     }
 
-    fn source(&self, md5: Option<Md5Digest>) -> crate::dump::source::Source {
+    fn source(&self, md5: Option<Md5Digest>) -> crate::dump::source::WalkOptions {
         let mut decrypt = crate::stream::DecryptOptions::new();
         if let Some(f) = self.format {
             decrypt = decrypt.format(f);
         }
-        crate::dump::source::Source {
+        crate::dump::source::WalkOptions {
             expected_md5: md5,
             decrypt,
             unpack: self.unpack.clone(),
@@ -169,6 +171,8 @@ impl DiffOptions {
 
 /// Where a collection is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[non_exhaustive]
 pub enum Presence {
     /// In both backups.
@@ -237,6 +241,8 @@ impl CollectionDiff {
 
 /// What happened to a document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[non_exhaustive]
 pub enum Change {
     /// In the new backup only.
@@ -260,6 +266,41 @@ pub struct IdChange {
     pub id: Option<Vec<u8>>,
 }
 
+impl IdChange {
+    /// The `_id`'s value as canonical Extended JSON (`{"$oid": "..."}` for an ObjectId);
+    /// `None` for a document without one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use a0backup::diff::{diff_readers, DiffEntry, DiffOptions};
+    /// # use a0backup::pack::{pack_writer, PackOptions};
+    /// # fn backup(doc: &[u8]) -> Vec<u8> {
+    /// #     let tree = tempfile::tempdir().unwrap();
+    /// #     std::fs::create_dir(tree.path().join("d")).unwrap();
+    /// #     std::fs::write(tree.path().join("d/c.bson"), doc).unwrap();
+    /// #     let mut gz = Vec::new();
+    /// #     pack_writer(tree.path(), &mut gz, None, PackOptions::new()).unwrap();
+    /// #     gz
+    /// # }
+    /// let (old, new) = (backup(&[]), backup(bson::rawdoc! { "_id": "ann" }.as_bytes()));
+    /// let diff = diff_readers(&old[..], &new[..], None, DiffOptions::new().ids(true))?;
+    /// for entry in diff {
+    ///     if let DiffEntry::Id(added) = entry? {
+    ///         assert_eq!(added.id_json().as_deref(), Some(r#""ann""#));
+    ///     }
+    /// }
+    /// # Ok::<(), a0backup::Error>(())
+    /// ```
+    pub fn id_json(&self) -> Option<String> {
+        let doc = self.id.as_deref()?;
+        let json = crate::extjson::to_string(doc, crate::extjson::ExtJsonOptions::new()).ok()?;
+        json.strip_prefix("{\"_id\":")
+            .and_then(|s| s.strip_suffix('}'))
+            .map(str::to_string)
+    }
+}
+
 /// An item of a [`Diff`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -272,6 +313,7 @@ pub enum DiffEntry {
 
 /// The totals of a diff ([`Diff::finish`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct DiffSummary {
     /// Collections in either backup.

@@ -16,7 +16,7 @@ use crate::progress::Progress;
 use crate::query::Filter;
 
 use super::docs::DocReader;
-use super::source::{self, Flow, Opened, Source};
+use super::source::{self, Flow, Opened, WalkOptions};
 use super::{open_checked, Document, DumpOptions, DumpSummary, Namespace};
 
 /// A batch is handed over once it holds this many bytes of documents (or [`BATCH_DOCS`]).
@@ -151,7 +151,7 @@ impl Drop for Documents<'_> {
 /// let ns = Namespace::parse("auth0.users")?;
 /// let pw = Password::from("Passw0rd");
 /// for doc in dump_file("backup.tar.gz.enc".as_ref(), &ns, Some(&pw), DumpOptions::new())? {
-///     println!("{}", a0backup::extjson::to_string(&doc?.bytes, &Default::default())?);
+///     println!("{}", a0backup::extjson::to_string(&doc?.bytes, Default::default())?);
 /// }
 /// # Ok::<(), a0backup::Error>(())
 /// ```
@@ -175,8 +175,9 @@ pub fn dump_file<'a>(
 ///
 /// # Errors
 ///
-/// Here: [`Error::WrongPassword`] or a format error from the encryption header. As the
-/// iterator's last item: [`Error::NoSuchCollection`] when the archive holds no file of the
+/// Here: only the failure to start the reading thread. As the iterator's last item (its only
+/// one when the input cannot be opened): [`Error::WrongPassword`] or a format error from the
+/// encryption header; [`Error::NoSuchCollection`] when the archive holds no file of the
 /// collection; [`Error::DamagedDocument`]; restore's refusal of the archive; a damaged gzip or
 /// tar stream; [`Error::ChecksumMismatch`]; [`Error::Cancelled`]; I/O errors.
 ///
@@ -192,7 +193,7 @@ pub fn dump_reader<'a, R: Read + Send + 'static>(
     let read = Arc::new(AtomicU64::new(0));
     let cancel = Arc::new(AtomicBool::new(false));
     let source = options.source();
-    let opened = source::open(input, password, &source, read.clone(), cancel.clone())?;
+    let opened = source::open(input, password, &source, read.clone(), cancel.clone());
     let (tx, rx) = sync_channel(IN_FLIGHT);
     let target = namespace.clone();
     let (filter, limit) = (options.filter, options.limit);
@@ -230,7 +231,7 @@ struct Seen {
 /// (`false` from it: nobody takes them any more; the walk stops).
 pub(crate) fn produce<R: Read>(
     opened: Opened<R>,
-    source: &Source,
+    source: &WalkOptions,
     target: &Namespace,
     filter: Option<&Filter>,
     limit: Option<u64>,
@@ -382,13 +383,13 @@ pub fn metadata_file(
 /// # Examples
 ///
 /// ```
-/// use a0backup::archive::{pack, PackOptions};
+/// use a0backup::pack::{pack_writer, PackOptions};
 /// use a0backup::dump::{metadata_reader, DumpOptions, Namespace};
 /// let tree = tempfile::tempdir()?;
 /// std::fs::create_dir(tree.path().join("auth0"))?;
 /// std::fs::write(tree.path().join("auth0/users.metadata.json"), br#"{"indexes":[]}"#)?;
 /// let mut backup = Vec::new();
-/// pack(tree.path(), &mut backup, &PackOptions::new())?;
+/// pack_writer(tree.path(), &mut backup, None, PackOptions::new())?;
 /// let json = metadata_reader(&backup[..], &Namespace::new("auth0", "users"), None, DumpOptions::new())?;
 /// assert_eq!(json, r#"{"indexes":[]}"#);
 /// # Ok::<(), a0backup::Error>(())
@@ -401,7 +402,7 @@ pub fn metadata_reader<R: Read>(
 ) -> Result<String> {
     let source = options.source();
     let cancel = Arc::new(AtomicBool::new(false));
-    let opened = source::open(input, password, &source, Arc::default(), cancel)?;
+    let opened = source::open(input, password, &source, Arc::default(), cancel);
     let shown = escape_name(namespace.to_string().as_bytes());
     let mut found = None;
     source::walk(opened, &source, |entry| {

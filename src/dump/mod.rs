@@ -48,7 +48,7 @@
 //! # Examples
 //!
 //! ```
-//! use a0backup::archive::{pack, PackOptions};
+//! use a0backup::pack::{pack_writer, PackOptions};
 //! use a0backup::dump::{dump_reader, DumpOptions, Namespace};
 //! use a0backup::query::Filter;
 //! let tree = tempfile::tempdir()?;
@@ -60,14 +60,14 @@
 //! std::fs::write(tree.path().join("auth0/users.bson"), &bson)?;
 //! std::fs::write(tree.path().join("auth0/users.metadata.json"), br#"{"indexes":[]}"#)?;
 //! let mut backup = Vec::new();
-//! pack(tree.path(), &mut backup, &PackOptions::new().prefix("dump"))?;
+//! pack_writer(tree.path(), &mut backup, None, PackOptions::new().prefix("dump"))?;
 //!
 //! let users: Namespace = "auth0.users".parse()?;
 //! let options = DumpOptions::new().filter(Filter::parse(r#"{"email": {"$regex": "^bob"}}"#)?);
 //! let mut documents = dump_reader(std::io::Cursor::new(backup), &users, None, options)?;
 //! let bob = documents.next().expect("one document")?;
-//! assert_eq!((bob.index, bob.offset), (1, 36));
-//! let json = a0backup::extjson::to_string(&bob.bytes, &Default::default())?;
+//! assert_eq!((bob.index, bob.offset), (1, 41)); // after ann's 41 bytes
+//! let json = a0backup::extjson::to_string(&bob.bytes, Default::default())?;
 //! assert_eq!(json, r#"{"_id":{"$numberInt":"2"},"email":"bob@example.com"}"#);
 //! assert!(documents.next().is_none());
 //! let summary = documents.finish()?;
@@ -156,6 +156,15 @@ impl Namespace {
 impl fmt::Display for Namespace {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}.{}", self.database, self.collection)
+    }
+}
+
+/// `"DATABASE.COLLECTION"`, as [`Display`](fmt::Display) writes it (a database name holds no
+/// dot, so the first one splits it).
+#[cfg(feature = "serde")]
+impl serde::Serialize for Namespace {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
     }
 }
 
@@ -250,12 +259,12 @@ impl<'a> DumpOptions<'a> {
         self
     }
 
-    pub(crate) fn source(&self) -> source::Source {
+    pub(crate) fn source(&self) -> source::WalkOptions {
         let mut decrypt = crate::stream::DecryptOptions::new();
         if let Some(f) = self.format {
             decrypt = decrypt.format(f);
         }
-        source::Source {
+        source::WalkOptions {
             expected_md5: self.expected_md5,
             decrypt,
             unpack: self.unpack.clone(),
@@ -268,12 +277,12 @@ impl<'a> DumpOptions<'a> {
 /// # Examples
 ///
 /// ```
-/// # use a0backup::archive::{pack, PackOptions};
+/// # use a0backup::pack::{pack_writer, PackOptions};
 /// # let tree = tempfile::tempdir()?;
 /// # std::fs::create_dir(tree.path().join("auth0"))?;
 /// # std::fs::write(tree.path().join("auth0/users.bson"), bson::rawdoc! { "_id": 7 }.as_bytes())?;
 /// # let mut backup = Vec::new();
-/// # pack(tree.path(), &mut backup, &PackOptions::new())?;
+/// # pack_writer(tree.path(), &mut backup, None, PackOptions::new())?;
 /// let ns = a0backup::dump::Namespace::new("auth0", "users");
 /// let mut docs = a0backup::dump::dump_reader(std::io::Cursor::new(backup), &ns, None, Default::default())?;
 /// let doc = docs.next().unwrap()?;
@@ -298,6 +307,7 @@ pub struct Document {
 ///
 /// See the [module docs](self).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct DumpSummary {
     /// Documents handed over (those the filter selected, up to the limit).

@@ -1,5 +1,6 @@
 //! The one walk that [`dump`](super), [`find`](crate::find) and [`diff`](crate::diff) make
-//! over a backup: the md5 on a thread of its own, decryption and inflate on the reading thread,
+//! over a backup: the job's source step as every job has it (`src/source.rs`: the md5 on a
+//! thread of its own, decryption), inflate on the reading thread,
 //! the tar stream under restore's parser and policy (the dry run of
 //! [`check`](crate::check)) on another, and each mongodump file handed to a visitor, which
 //! says when it has seen enough.
@@ -18,14 +19,15 @@ use crate::checksum::Md5Digest;
 use crate::error::{Error, Result};
 use crate::gzip::{GzipReader, NotGzip};
 use crate::kdf::Password;
-use crate::pipeline::{hand_off, MaybeHashed};
-use crate::stream::{DecryptOptions, DecryptReader};
+use crate::pipeline::hand_off;
+use crate::source::Source;
+use crate::stream::DecryptOptions;
 
 use super::Namespace;
 
 /// What a walk reads with and checks.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Source {
+pub(crate) struct WalkOptions {
     pub(crate) expected_md5: Option<Md5Digest>,
     pub(crate) decrypt: DecryptOptions,
     pub(crate) unpack: UnpackOptions,
@@ -57,122 +59,87 @@ pub(crate) struct Walked {
     pub(crate) stopped: bool,
 }
 
-/// The input with its first layers set up: md5 (when expected), counting, decryption.
-pub(crate) struct Opened<R> {
-    layers: Layers<R>,
+/// An input ready to walk: the job's [`Source`] (md5 when expected, decryption), counted as
+/// it is read, with the password it is decrypted with (owned: the walk may run on a thread of
+/// its own).
+pub(crate) struct Opened<R: Read> {
+    input: Source<Counted<R>>,
+    password: Option<Password>,
     cancel: Arc<AtomicBool>,
 }
 
-enum Layers<R> {
-    Plain(MaybeHashed<Counted<R>>),
-    Encrypted(Box<DecryptReader<MaybeHashed<Counted<R>>>>),
-}
-
-/// A reader that publishes how many bytes went through it (for progress on another thread).
-pub(crate) struct Counted<R> {
+/// A reader that publishes how many bytes went through it (for progress on another thread)
+/// and stops once the walk is cancelled (the md5's read of the rest included).
+struct Counted<R> {
     inner: R,
     read: Arc<AtomicU64>,
+    cancel: Arc<AtomicBool>,
 }
 
 impl<R: Read> Read for Counted<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.cancel.load(Ordering::Relaxed) {
+            return Err(io::Error::other("cancelled"));
+        }
         let n = self.inner.read(buf)?;
         self.read.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
 }
 
-/// Sets up the input's layers on the calling thread (the password is only borrowed): the key
-/// is derived and a `Salted__` header read here. `read` counts the input's bytes as they go;
-/// `cancel` stops the walk and the md5's read of the rest.
-///
-/// # Errors
-///
-/// As [`DecryptReader::new`].
+/// Sets `input` up for a walk under `options`: `read` counts its bytes as they go; `cancel`
+/// stops the walk and the md5's read of the rest.
 pub(crate) fn open<R: Read>(
     input: R,
     password: Option<&Password>,
-    source: &Source,
+    options: &WalkOptions,
     read: Arc<AtomicU64>,
     cancel: Arc<AtomicBool>,
-) -> Result<Opened<R>> {
-    let counted = Counted { inner: input, read };
-    let hashed = MaybeHashed::new(counted, source.expected_md5.is_some());
-    let layers = match password {
-        Some(pw) => {
-            let decrypt = source.decrypt.expect_gzip(true);
-            Layers::Encrypted(Box::new(DecryptReader::new(hashed, pw, &decrypt)?))
-        }
-        None => Layers::Plain(hashed),
+) -> Opened<R> {
+    let counted = Counted {
+        inner: input,
+        read,
+        cancel: cancel.clone(),
     };
-    Ok(Opened { layers, cancel })
+    Opened {
+        input: Source::new(counted, options.expected_md5, false).stop_early(),
+        password: password.cloned(),
+        cancel,
+    }
 }
 
-/// Walks the archive of `opened` under `source`'s policy, handing every mongodump file to
-/// `visit` until it says [`Flow::Stop`] or the archive ends; then reads the rest of the file
-/// for its md5 when one is expected, and compares it.
+/// Walks the archive of `opened` under `options`' policy, handing every mongodump file to
+/// `visit` until it says [`Flow::Stop`] or the archive ends; then, when an md5 is expected,
+/// reads the rest of the file for it (on the hash-only path) and compares it, as every job
+/// reading a backup does ([`Source`]).
 ///
 /// # Errors
 ///
-/// [`Error::ChecksumMismatch`] first (it explains whatever else went wrong); restore's
-/// refusal of the archive ([`Error::UnsafeEntry`], [`Error::LimitExceeded`], a damaged tar
-/// stream), as [`check`](crate::check) reports it; [`Error::WrongPassword`], a damaged gzip
-/// stream, I/O errors; what `visit` returns; [`Error::Cancelled`] when `cancel` was set.
+/// [`Error::ChecksumMismatch`] first when the input may be damaged (it explains whatever else
+/// went wrong); [`Error::WrongPassword`] or a format error from the encryption header;
+/// restore's refusal of the archive ([`Error::UnsafeEntry`], [`Error::LimitExceeded`], a
+/// damaged tar stream), as [`check`](crate::check) reports it; a damaged gzip stream, I/O
+/// errors; what `visit` returns; [`Error::Cancelled`] when `cancel` was set.
 pub(crate) fn walk<R: Read>(
     opened: Opened<R>,
-    source: &Source,
+    options: &WalkOptions,
     visit: impl FnMut(DumpEntry<'_>) -> Result<Flow> + Send,
 ) -> Result<Walked> {
-    let Opened { layers, cancel } = opened;
+    let Opened {
+        input,
+        password,
+        cancel,
+    } = opened;
     let mut stopped = false;
-    let (walked, mut hashed) = match layers {
-        Layers::Plain(mut hashed) => {
-            let r = inspect(
-                &mut hashed,
-                NotGzip::Malformed,
-                source,
-                &cancel,
-                &mut stopped,
-                visit,
-            );
-            (r, hashed)
-        }
-        Layers::Encrypted(decrypt) => {
-            let mut decrypt = *decrypt;
-            let r = inspect(
-                &mut decrypt,
-                NotGzip::WrongPassword,
-                source,
-                &cancel,
-                &mut stopped,
-                visit,
-            );
-            (r, decrypt.into_inner())
-        }
-    };
-    let md5 = if source.expected_md5.is_some() {
-        // The md5 covers every byte: the rest is read, on this path only, whatever happened.
-        let mut buf = vec![0u8; 256 * 1024];
-        loop {
-            if cancel.load(Ordering::Relaxed) {
-                return Err(Error::Cancelled);
-            }
-            match hashed.read(&mut buf) {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        let (md5, _) = hashed.finish()?;
-        if let (Some(expected), Some(actual)) = (source.expected_md5, md5) {
-            actual.verify(&expected)?;
-        }
-        md5
-    } else {
-        None
-    };
-    walked?;
+    let decrypt = options.decrypt.expect_gzip(true);
+    let consumed = input.consume(password.as_ref(), decrypt, |plain| {
+        let not_gzip = plain.not_gzip();
+        inspect(plain, not_gzip, options, &cancel, &mut stopped, visit)
+    });
+    if cancel.load(Ordering::Relaxed) {
+        return Err(Error::Cancelled);
+    }
+    let md5 = consumed?.md5?;
     Ok(Walked { md5, stopped })
 }
 
@@ -180,13 +147,13 @@ pub(crate) fn walk<R: Read>(
 fn inspect<S: Read>(
     stream: S,
     not_gzip: NotGzip,
-    source: &Source,
+    options: &WalkOptions,
     cancel: &AtomicBool,
     stopped: &mut bool,
     mut visit: impl FnMut(DumpEntry<'_>) -> Result<Flow> + Send,
 ) -> Result<()> {
-    let mut gz = GzipReader::with(stream, &source.unpack.inflate, not_gzip)?;
-    let unpack = &source.unpack;
+    let mut gz = GzipReader::with(stream, &options.unpack.inflate, not_gzip)?;
+    let unpack = &options.unpack;
     let stop_flag = &mut *stopped;
     let walked = hand_off(
         &mut gz,

@@ -1,7 +1,7 @@
 //! BSON documents as MongoDB Extended JSON v2, as `bsondump` prints them.
 //!
 //! [`write_document`] writes one BSON document (its bytes, as a `.bson` file of a mongodump
-//! holds them, or [`bson::RawDocument::as_bytes`]) into an [`io::Write`]:
+//! holds them, or [`bson::RawDocument::as_bytes`]) into an [`std::io::Write`]:
 //!
 //! * **canonical** by default (every number typed: `{"$numberInt": "1"}`,
 //!   `{"$numberDouble": "1.0"}`, dates as `{"$date": {"$numberLong": "..."}}`), which keeps every
@@ -36,12 +36,12 @@
 //! // {"_id": 1 (int32), "a": 1.0, "when": 2014-11-14T19:03:03Z}
 //! let mut doc = bson::rawdoc! { "_id": 1, "a": 1.0 };
 //! doc.append(bson::cstr!("when"), bson::DateTime::from_millis(1_415_991_783_000));
-//! let canonical = extjson::to_string(doc.as_bytes(), &ExtJsonOptions::new())?;
+//! let canonical = extjson::to_string(doc.as_bytes(), ExtJsonOptions::new())?;
 //! assert_eq!(
 //!     canonical,
 //!     r#"{"_id":{"$numberInt":"1"},"a":{"$numberDouble":"1.0"},"when":{"$date":{"$numberLong":"1415991783000"}}}"#
 //! );
-//! let relaxed = extjson::to_string(doc.as_bytes(), &ExtJsonOptions::new().relaxed(true))?;
+//! let relaxed = extjson::to_string(doc.as_bytes(), ExtJsonOptions::new().relaxed(true))?;
 //! assert_eq!(relaxed, r#"{"_id":1,"a":1.0,"when":{"$date":"2014-11-14T19:03:03Z"}}"#);
 //! # Ok::<(), a0backup::Error>(())
 //! ```
@@ -75,8 +75,8 @@ use walk::{walk, Check, Failure};
 ///     }
 ///     doc
 /// };
-/// assert!(extjson::to_string(nested(MAX_DEPTH).as_bytes(), &ExtJsonOptions::new()).is_ok());
-/// assert!(extjson::to_string(nested(MAX_DEPTH + 1).as_bytes(), &ExtJsonOptions::new()).is_err());
+/// assert!(extjson::to_string(nested(MAX_DEPTH).as_bytes(), ExtJsonOptions::new()).is_ok());
+/// assert!(extjson::to_string(nested(MAX_DEPTH + 1).as_bytes(), ExtJsonOptions::new()).is_err());
 /// ```
 pub const MAX_DEPTH: usize = 180;
 
@@ -87,11 +87,11 @@ pub const MAX_DEPTH: usize = 180;
 /// ```
 /// use a0backup::extjson::{self, ExtJsonOptions};
 /// let doc = bson::rawdoc! { "n": 3_i64, "tags": ["a"] };
-/// let pretty = extjson::to_string(doc.as_bytes(), &ExtJsonOptions::new().relaxed(true).pretty(true))?;
+/// let pretty = extjson::to_string(doc.as_bytes(), ExtJsonOptions::new().relaxed(true).pretty(true))?;
 /// assert_eq!(pretty, "{\n\t\"n\": 3,\n\t\"tags\": [\n\t\t\"a\"\n\t]\n}");
 /// # Ok::<(), a0backup::Error>(())
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ExtJsonOptions {
     relaxed: bool,
     pretty: bool,
@@ -119,7 +119,7 @@ impl ExtJsonOptions {
     /// ```
     /// use a0backup::extjson::{self, ExtJsonOptions};
     /// let doc = bson::rawdoc! { "logins": 3 };
-    /// let json = extjson::to_string(doc.as_bytes(), &ExtJsonOptions::new().relaxed(true))?;
+    /// let json = extjson::to_string(doc.as_bytes(), ExtJsonOptions::new().relaxed(true))?;
     /// assert_eq!(json, r#"{"logins":3}"#);
     /// # Ok::<(), a0backup::Error>(())
     /// ```
@@ -136,7 +136,7 @@ impl ExtJsonOptions {
     /// ```
     /// use a0backup::extjson::{self, ExtJsonOptions};
     /// let doc = bson::rawdoc! { "a": {} };
-    /// let json = extjson::to_string(doc.as_bytes(), &ExtJsonOptions::new().pretty(true))?;
+    /// let json = extjson::to_string(doc.as_bytes(), ExtJsonOptions::new().pretty(true))?;
     /// assert_eq!(json, "{\n\t\"a\": {}\n}");
     /// # Ok::<(), a0backup::Error>(())
     /// ```
@@ -162,12 +162,12 @@ impl ExtJsonOptions {
 /// use a0backup::extjson::{write_document, ExtJsonOptions};
 /// let doc = bson::rawdoc! { "b": "I am a string" };
 /// let mut out = Vec::new();
-/// write_document(doc.as_bytes(), &mut out, &ExtJsonOptions::new())?;
+/// write_document(doc.as_bytes(), &mut out, ExtJsonOptions::new())?;
 /// assert_eq!(out, br#"{"b":"I am a string"}"#);
 ///
 /// // A string that is not UTF-8: the error names the element's offset.
 /// let damaged = b"\x0e\0\0\0\x02s\0\x02\0\0\0\xff\0\0";
-/// match write_document(damaged, &mut Vec::new(), &ExtJsonOptions::new()) {
+/// match write_document(damaged, &mut Vec::new(), ExtJsonOptions::new()) {
 ///     Err(a0backup::Error::Malformed { at: Some(4), detail, .. }) => assert!(detail.contains("UTF-8")),
 ///     other => panic!("{other:?}"),
 /// }
@@ -176,9 +176,9 @@ impl ExtJsonOptions {
 pub fn write_document<W: Write + ?Sized>(
     document: &[u8],
     out: &mut W,
-    options: &ExtJsonOptions,
+    options: ExtJsonOptions,
 ) -> Result<()> {
-    write_with(document, out, options, &mut Vec::new())
+    write_with(document, out, &options, &mut Vec::new())
 }
 
 /// [`write_document`] into a `String`.
@@ -192,10 +192,10 @@ pub fn write_document<W: Write + ?Sized>(
 /// ```
 /// use a0backup::extjson::{to_string, ExtJsonOptions};
 /// let doc = bson::rawdoc! { "_id": bson::oid::ObjectId::parse_str("546651e74bf6e4cb017c5312").unwrap() };
-/// assert_eq!(to_string(doc.as_bytes(), &ExtJsonOptions::new())?, r#"{"_id":{"$oid":"546651e74bf6e4cb017c5312"}}"#);
+/// assert_eq!(to_string(doc.as_bytes(), ExtJsonOptions::new())?, r#"{"_id":{"$oid":"546651e74bf6e4cb017c5312"}}"#);
 /// # Ok::<(), a0backup::Error>(())
 /// ```
-pub fn to_string(document: &[u8], options: &ExtJsonOptions) -> Result<String> {
+pub fn to_string(document: &[u8], options: ExtJsonOptions) -> Result<String> {
     let mut out = Vec::new();
     write_document(document, &mut out, options)?;
     String::from_utf8(out).map_err(|_| Error::InvalidArgument("non-UTF-8 output".into()))

@@ -41,12 +41,8 @@ pub unsafe extern "C" fn a0b_check(
         let expected = unsafe { md5_arg(expected_md5) }?;
         let o = unsafe { options_arg(options) }?;
         let out = unsafe { Out::new(report_json_out, "report_json_out") }?;
-        let check = CheckOptions::new()
-            .expected_md5(expected)
-            .decrypt_options(o.decrypt())
-            .unpack(unpack_options(&o));
-        let report = check_file(&input, pw.as_ref(), &check)?;
-        out.set(json_string(&report.to_json())?.into_raw());
+        let report = check_file(&input, pw.as_ref(), check_options(&o, expected))?;
+        out.set(json_string(&report)?.into_raw());
         Ok(())
     }
 }
@@ -85,28 +81,44 @@ pub unsafe extern "C" fn a0b_check_each(
         let o = unsafe { options_arg(options) }?;
         let each = each.ok_or_else(|| super::boundary::invalid("each is NULL"))?;
         let out = unsafe { Out::new(summary_json_out, "summary_json_out") }?;
-        let check = CheckOptions::new()
-            .expected_md5(expected)
-            .decrypt_options(o.decrypt())
-            .unpack(unpack_options(&o));
         let file = std::fs::File::open(&input).map_err(crate::Error::path(&input))?;
-        let mut rows = check_stream(file, pw.as_ref(), &check)?;
+        let mut rows = check_stream(file, pw.as_ref(), check_options(&o, expected))?;
         for row in rows.by_ref() {
-            let json = json_string(&row?.to_json())?;
+            let json = json_string(&row?)?;
             // SAFETY: the caller's promise: a valid callback; `json` lives across the call.
             let code = unsafe { each(userdata, json.as_ptr(), json.as_bytes().len()) };
             if code != 0 {
                 return Err(crate::Error::Cancelled);
             }
         }
-        let summary = json_string(&rows.finish()?.to_json())?;
+        let summary = json_string(&rows.finish()?)?;
         out.set(summary.into_raw());
         Ok(())
     }
 }
 
-fn json_string(value: &serde_json::Value) -> Result<CString, crate::Error> {
-    CString::new(value.to_string())
+/// The options of a check.
+fn check_options<'a>(
+    o: &super::options::Options,
+    expected: Option<crate::Md5Digest>,
+) -> CheckOptions<'a> {
+    let mut options = CheckOptions::new()
+        .unpack(unpack_options(o))
+        .progress(o.progress());
+    if let Some(f) = o.format {
+        options = options.format(f);
+    }
+    if let Some(md5) = expected {
+        options = options.expected_md5(md5);
+    }
+    options
+}
+
+/// `value` as JSON, NUL-terminated for C (JSON escapes any NUL inside strings).
+pub(super) fn json_string(value: &impl serde::Serialize) -> Result<CString, crate::Error> {
+    let text =
+        serde_json::to_string(value).map_err(|e| crate::Error::InvalidArgument(e.to_string()))?;
+    CString::new(text)
         .map_err(|_| crate::Error::InvalidArgument("the report holds a NUL byte".into()))
 }
 

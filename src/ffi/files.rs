@@ -6,16 +6,23 @@ use std::ffi::c_char;
 use super::boundary::{md5_arg, optional_password_arg, password_arg, path_arg, HexOut};
 use super::options::{a0b_options, options_arg, Options};
 use super::*;
-use crate::archive::{PackOptions, UnpackOptions};
-use crate::files::{self, AtomicFile, FileOptions};
+use crate::archive::UnpackOptions;
+use crate::checksum::Md5Digest;
+use crate::files::{self, FileOptions};
+use crate::pack::PackOptions;
 use crate::restore::{restore_file, RestoreOptions};
 
-/// The options of a decrypt or encrypt to a file.
+/// The options of a decrypt or encrypt.
 pub(crate) fn file_options<'a>(o: &Options) -> FileOptions<'a> {
-    FileOptions::new()
-        .overwrite(o.overwrite)
+    let options = FileOptions::new()
+        .replace(o.replace)
         .sync(o.sync)
-        .progress(o.progress())
+        .expect_gzip(o.expect_gzip)
+        .progress(o.progress());
+    match o.format {
+        Some(f) => options.format(f),
+        None => options,
+    }
 }
 
 /// The safety policy of a restore (and of a check).
@@ -30,27 +37,30 @@ pub(crate) fn unpack_options(o: &Options) -> UnpackOptions {
     }
 }
 
-/// The options of a restore.
-pub(crate) fn restore_options<'a>(o: &Options) -> RestoreOptions<'a> {
-    let unpack = unpack_options(o);
-    RestoreOptions::new()
-        .replace(o.overwrite)
-        .decrypt_options(o.decrypt())
-        .unpack(unpack)
+/// The options of a restore, checking `expected` when there is one.
+pub(crate) fn restore_options<'a>(o: &Options, expected: Option<Md5Digest>) -> RestoreOptions<'a> {
+    let mut options = RestoreOptions::new()
+        .replace(o.replace)
+        .unpack(unpack_options(o))
         .sync(o.sync)
-        .progress(o.progress())
+        .progress(o.progress());
+    if let Some(f) = o.format {
+        options = options.format(f);
+    }
+    if let Some(md5) = expected {
+        options = options.expected_md5(md5);
+    }
+    options
 }
 
-/// The options of a pack, encrypted with `password` when there is one.
-pub(crate) fn pack_options(
-    o: &Options,
-    password: Option<crate::Password>,
-) -> Result<PackOptions, crate::Error> {
-    let pack = PackOptions::new().level(o.gzip_level()?);
-    Ok(match password {
-        Some(pw) => pack.encrypt(pw, o.encrypt_format()),
-        None => pack,
-    })
+/// The options of a pack.
+pub(crate) fn pack_options<'a>(o: &Options) -> Result<PackOptions<'a>, crate::Error> {
+    Ok(PackOptions::new()
+        .level(o.gzip_level()?)
+        .format(o.encrypt_format())
+        .replace(o.replace)
+        .sync(o.sync)
+        .progress(o.progress()))
 }
 
 /// The MD5 of a file, as 32 lowercase hex digits and a NUL.
@@ -88,9 +98,10 @@ pub unsafe extern "C" fn a0b_decrypt_file(
         let pw = unsafe { password_arg(password, password_len) }?;
         let expected = unsafe { md5_arg(expected_md5) }?;
         let o = unsafe { options_arg(options) }?;
-        let opts = file_options(&o)
-            .expected_md5(expected)
-            .decrypt_options(o.decrypt().expect_gzip(o.expect_gzip));
+        let mut opts = file_options(&o);
+        if let Some(md5) = expected {
+            opts = opts.expected_md5(md5);
+        }
         files::decrypt_file(&input, &output, &pw, opts).map(|_| ())
     }
 }
@@ -112,12 +123,13 @@ pub unsafe extern "C" fn a0b_encrypt_file(
         let output = unsafe { path_arg(output, "output") }?;
         let pw = unsafe { password_arg(password, password_len) }?;
         let o = unsafe { options_arg(options) }?;
-        files::encrypt_file(&input, &output, &pw, o.encrypt_format(), file_options(&o)).map(|_| ())
+        let opts = file_options(&o).format(o.encrypt_format());
+        files::encrypt_file(&input, &output, &pw, opts).map(|_| ())
     }
 }
 
 /// Restores an encrypted backup (`.tar.gz.enc`) into the directory `dest_dir` in one pass,
-/// with the unpack safety policy. `dest_dir` appears (or is replaced, with `overwrite`) only
+/// with the unpack safety policy. `dest_dir` appears (or is replaced, with `replace`) only
 /// when everything checked out.
 ///
 /// # Safety
@@ -137,7 +149,7 @@ pub unsafe extern "C" fn a0b_restore(
         let pw = unsafe { password_arg(password, password_len) }?;
         let expected = unsafe { md5_arg(expected_md5) }?;
         let o = unsafe { options_arg(options) }?;
-        let opts = restore_options(&o).expected_md5(expected);
+        let opts = restore_options(&o, expected);
         restore_file(&input, &dest, Some(&pw), opts).map(|_| ())
     }
 }
@@ -164,16 +176,7 @@ pub unsafe extern "C" fn a0b_pack(
         let pw = unsafe { optional_password_arg(password, password_len) }?;
         let md5_out = unsafe { HexOut::optional(md5_hex_out) };
         let o = unsafe { options_arg(options) }?;
-        let pack = pack_options(&o, pw)?;
-        let out = AtomicFile::create(&output, o.overwrite)?.sync(o.sync);
-        let pack = pack.leave_out_output(&out)?;
-        let mut progress = o.progress();
-        let summary =
-            match crate::archive::pack_with_progress(&src, out.as_file(), &pack, &mut progress) {
-                Ok(s) => s,
-                Err(e) => return Err(out.discard_after(e)),
-            };
-        out.commit()?;
+        let summary = crate::pack::pack_file(&src, &output, pw.as_ref(), pack_options(&o)?)?;
         md5_out.set(&summary.md5);
         Ok(())
     }

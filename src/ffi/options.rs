@@ -8,7 +8,6 @@ use super::*;
 use crate::error::Error;
 use crate::kdf::{Format, DEFAULT_PBKDF2_ITERATIONS};
 use crate::progress::Progress;
-use crate::stream::DecryptOptions;
 
 /// Decrypt: detect the format from the header. Encrypt: the appliance's (Node) format.
 pub const A0B_FORMAT_AUTO: u32 = 0;
@@ -34,8 +33,10 @@ pub type a0b_progress_fn =
 pub struct a0b_options {
     /// `sizeof(a0b_options)` as the caller was compiled with; set by `a0b_options_init`.
     pub struct_size: usize,
-    /// Flag: replace an existing output file or non-empty destination directory.
-    pub overwrite: u8,
+    /// Flag: replace an existing output file or non-empty destination directory (`replace` in
+    /// Rust, Node and Python; the command's `--force`). Named `overwrite` before 0.2, at the
+    /// same place.
+    pub replace: u8,
     /// One of the `A0B_FORMAT_*` values.
     pub format: u32,
     /// PBKDF2 iterations for `A0B_FORMAT_OPENSSL_PBKDF2` (0: openssl's default, 10000).
@@ -71,7 +72,7 @@ pub(crate) const FIRST_LAYOUT_SIZE: usize = std::mem::offset_of!(a0b_options, no
 #[cfg(target_pointer_width = "64")]
 const _: () = {
     use std::mem::{offset_of, size_of};
-    assert!(offset_of!(a0b_options, overwrite) == 8);
+    assert!(offset_of!(a0b_options, replace) == 8);
     assert!(offset_of!(a0b_options, format) == 12);
     assert!(offset_of!(a0b_options, pbkdf2_iterations) == 16);
     assert!(offset_of!(a0b_options, expect_gzip) == 20);
@@ -89,7 +90,7 @@ impl Default for a0b_options {
     fn default() -> Self {
         a0b_options {
             struct_size: std::mem::size_of::<a0b_options>(),
-            overwrite: 0,
+            replace: 0,
             format: A0B_FORMAT_AUTO,
             pbkdf2_iterations: 0,
             expect_gzip: 0,
@@ -106,7 +107,7 @@ impl Default for a0b_options {
 
 /// The options as the library reads them: flags as `bool`s, enums checked.
 pub(crate) struct Options {
-    pub(crate) overwrite: bool,
+    pub(crate) replace: bool,
     pub(crate) expect_gzip: bool,
     pub(crate) allow_symlinks: bool,
     pub(crate) allow_hardlinks: bool,
@@ -120,14 +121,6 @@ pub(crate) struct Options {
 }
 
 impl Options {
-    /// `decrypt_options` with the format, if one was given.
-    pub(crate) fn decrypt(&self) -> DecryptOptions {
-        match self.format {
-            Some(f) => DecryptOptions::new().format(f),
-            None => DecryptOptions::new(),
-        }
-    }
-
     /// The format to encrypt in (default: Node, the appliance's).
     pub(crate) fn encrypt_format(&self) -> Format {
         self.format.unwrap_or_default()
@@ -169,7 +162,7 @@ fn options_of(o: &a0b_options) -> Result<Options, Error> {
         other => return Err(invalid(&format!("unknown format {other}"))),
     };
     Ok(Options {
-        overwrite: o.overwrite != 0,
+        replace: o.replace != 0,
         expect_gzip: o.expect_gzip != 0,
         allow_symlinks: o.allow_symlinks != 0,
         allow_hardlinks: o.allow_hardlinks != 0,
@@ -300,14 +293,14 @@ mod tests {
     #[test]
     fn options_of_the_first_layout_are_accepted_with_defaults_for_the_rest() {
         let mut o = a0b_options {
-            overwrite: 1,
+            replace: 1,
             no_sync: 1,
             ..a0b_options::default()
         };
         o.struct_size = FIRST_LAYOUT_SIZE;
         // SAFETY: `o` is a live a0b_options.
         let read = unsafe { options_arg(&o) }.unwrap();
-        assert!(read.overwrite, "fields of the first layout are read");
+        assert!(read.replace, "fields of the first layout are read");
         assert!(
             read.sync,
             "a field the caller's layout lacks keeps its default"
@@ -327,7 +320,7 @@ mod tests {
         // bool; as a uint8_t they are plain "on".
         for on in [1u8, 2, 0x7F, 0xFF] {
             let o = a0b_options {
-                overwrite: on,
+                replace: on,
                 expect_gzip: on,
                 allow_symlinks: on,
                 allow_hardlinks: on,
@@ -335,11 +328,11 @@ mod tests {
                 ..a0b_options::default()
             };
             let read = unsafe { options_arg(&o) }.unwrap();
-            assert!(read.overwrite && read.expect_gzip && read.allow_symlinks);
+            assert!(read.replace && read.expect_gzip && read.allow_symlinks);
             assert!(read.allow_hardlinks && !read.sync);
         }
         let read = unsafe { options_arg(&a0b_options::default()) }.unwrap();
-        assert!(!read.overwrite && !read.expect_gzip && read.sync);
+        assert!(!read.replace && !read.expect_gzip && read.sync);
     }
 
     #[test]

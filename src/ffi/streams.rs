@@ -3,45 +3,20 @@
 //! thread, during the call.
 
 use std::ffi::{c_char, c_void};
-use std::io::{self, Read, Write};
+use std::io::Write;
 
 use super::boundary::{md5_arg, optional_password_arg, password_arg, path_arg, HexOut};
-use super::files::{pack_options, restore_options};
+use super::files::{file_options, pack_options, restore_options};
 use super::io::{a0b_read_cb, a0b_write_cb, CallbackReader, CallbackWriter};
 use super::options::{a0b_options, options_arg};
 use super::*;
-use crate::checksum::{HashingReader, Md5Digest};
-use crate::error::Error;
-use crate::files::FileOptions;
-use crate::kdf::Password;
-use crate::progress::Progress;
-use crate::stream::{DecryptOptions, DecryptReader};
+use crate::checksum::Md5Digest;
+use crate::io_ext::read_full;
+use crate::source::Source;
+use crate::stream::DecryptOptions;
 
 /// How much is decrypted and handed to the write callback at a time.
 const CHUNK: usize = 256 * 1024;
-
-/// Decrypts `input` into `output` on this thread, reporting the input bytes consumed.
-fn decrypt_into<R: Read>(
-    input: R,
-    output: &mut CallbackWriter,
-    password: &Password,
-    options: &DecryptOptions,
-    progress: &mut Progress<'_>,
-) -> Result<R, Error> {
-    let mut reader = DecryptReader::new(input, password, options)?;
-    let mut buf = vec![0u8; CHUNK];
-    loop {
-        let n = match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e.into()),
-        };
-        output.write_all(&buf[..n])?;
-        progress.report(reader.header_len() + reader.position(), None)?;
-    }
-    Ok(reader.into_inner())
-}
 
 /// Decrypts what `read_cb` gives into `write_cb`, as it comes. The format is detected from the
 /// header unless `options->format` names one; with `options->expect_gzip` a wrong password is
@@ -72,16 +47,29 @@ pub unsafe extern "C" fn a0b_decrypt_stream(
         let pw = unsafe { password_arg(password, password_len) }?;
         let expected: Option<Md5Digest> = unsafe { md5_arg(expected_md5) }?;
         let o = unsafe { options_arg(options) }?;
-        let decrypt = o.decrypt().expect_gzip(o.expect_gzip);
+        let decrypt = DecryptOptions::new().expect_gzip(o.expect_gzip);
+        let decrypt = match o.format {
+            Some(f) => decrypt.format(f),
+            None => decrypt,
+        };
         let mut progress = o.progress();
-        match expected {
-            None => decrypt_into(input, &mut output, &pw, &decrypt, &mut progress).map(|_| ()),
-            Some(expected) => {
-                let hashed = HashingReader::new(input);
-                let hashed = decrypt_into(hashed, &mut output, &pw, &decrypt, &mut progress)?;
-                hashed.digest().verify(&expected)
+        // The source step of every job; the writes stay on this thread, as the callback's
+        // contract says.
+        let consumed = Source::new(input, expected, false).consume(Some(&pw), decrypt, |plain| {
+            let header = plain.header_len();
+            let mut buf = vec![0u8; CHUNK];
+            let mut written = 0u64;
+            loop {
+                let n = read_full(plain, &mut buf)?;
+                if n == 0 {
+                    return Ok(());
+                }
+                output.write_all(&buf[..n])?;
+                written += n as u64;
+                progress.report(header + written, None)?;
             }
-        }
+        })?;
+        consumed.md5.map(|_| ())
     }
 }
 
@@ -109,9 +97,8 @@ pub unsafe extern "C" fn a0b_encrypt_stream(
         let pw = unsafe { password_arg(password, password_len) }?;
         let md5_out = unsafe { HexOut::optional(md5_hex_out) };
         let o = unsafe { options_arg(options) }?;
-        let opts = FileOptions::new().progress(o.progress());
-        let summary =
-            crate::files::encrypt_stream(input, output, None, &pw, o.encrypt_format(), opts)?;
+        let opts = file_options(&o).format(o.encrypt_format());
+        let summary = crate::files::encrypt_stream(input, output, &pw, opts)?;
         md5_out.set(&summary.ciphertext_md5);
         Ok(())
     }
@@ -119,7 +106,7 @@ pub unsafe extern "C" fn a0b_encrypt_stream(
 
 /// Restores an encrypted backup (`.tar.gz.enc`) that `read_cb` gives into the directory
 /// `dest_dir`, in one pass, with the unpack safety policy and the guarantees of `a0b_restore`:
-/// `dest_dir` appears (or is replaced, with `overwrite`) only when everything checked out,
+/// `dest_dir` appears (or is replaced, with `replace`) only when everything checked out,
 /// `expected_md5` included; on any failure, a failed read callback included, it is as it was.
 /// Progress reports count input bytes, with a total of 0 (unknown).
 ///
@@ -141,8 +128,8 @@ pub unsafe extern "C" fn a0b_restore_stream(
         let pw = unsafe { password_arg(password, password_len) }?;
         let expected = unsafe { md5_arg(expected_md5) }?;
         let o = unsafe { options_arg(options) }?;
-        let opts = restore_options(&o).expected_md5(expected);
-        crate::restore::restore_reader(input, None, &dest, Some(&pw), opts).map(|_| ())
+        let opts = restore_options(&o, expected);
+        crate::restore::restore_reader(input, &dest, Some(&pw), opts).map(|_| ())
     }
 }
 
@@ -171,9 +158,7 @@ pub unsafe extern "C" fn a0b_pack_stream(
         let pw = unsafe { optional_password_arg(password, password_len) }?;
         let md5_out = unsafe { HexOut::optional(md5_hex_out) };
         let o = unsafe { options_arg(options) }?;
-        let pack = pack_options(&o, pw)?;
-        let mut progress = o.progress();
-        let summary = crate::archive::pack_with_progress(&src, output, &pack, &mut progress)?;
+        let summary = crate::pack::pack_writer(&src, output, pw.as_ref(), pack_options(&o)?)?;
         md5_out.set(&summary.md5);
         Ok(())
     }

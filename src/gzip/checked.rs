@@ -6,8 +6,8 @@ use std::io::{self, BufRead, BufReader, Read};
 
 use flate2::bufread::GzDecoder;
 
+use super::GZIP_MAGIC;
 use crate::error::{Error, Input, Result};
-use crate::stream::GZIP_MAGIC;
 
 type Source<R> = BufReader<io::Chain<io::Cursor<[u8; 3]>, SourceErrors<R>>>;
 
@@ -48,7 +48,7 @@ pub(crate) enum NotGzip {
 /// does not start with a gzip header, and read errors.
 pub(crate) fn read_magic<R: Read>(r: &mut R, not_gzip: NotGzip) -> Result<[u8; 3]> {
     let mut magic = [0u8; 3];
-    let n = crate::pipeline::read_full(r, &mut magic)?;
+    let n = crate::io_ext::read_full(r, &mut magic)?;
     if n < 3 || magic != GZIP_MAGIC {
         let detail = if n < 3 {
             "the stream is too short to be gzip"

@@ -8,5 +8,8 @@ mod inflate;
 mod parallel;
 
 pub(crate) use checked::NotGzip;
-pub use inflate::{GzipReader, InflateOptions, ParallelStats, DEFAULT_CHUNK, MAX_THREADS};
+pub use inflate::{GzipReader, InflateOptions};
 pub(crate) use parallel::ParallelGzEncoder;
+
+/// The first bytes of every gzip member: magic `1f 8b` and method 8 (deflate).
+pub(crate) const GZIP_MAGIC: [u8; 3] = [0x1f, 0x8b, 0x08];

@@ -32,7 +32,7 @@ use crate::error::Error;
 /// let mut inner = Cursor::new(container);
 /// inner.seek(SeekFrom::Start(100))?;
 /// let opts = DecryptOptions::new().format(Format::OpenSslMd5);
-/// let mut r = DecryptReader::new(inner, &pw, &opts)?;
+/// let mut r = DecryptReader::new(inner, &pw, opts)?;
 /// assert_eq!(r.seek(SeekFrom::Start(7))?, 7);
 /// let mut tail = String::new();
 /// r.read_to_string(&mut tail)?;
@@ -54,7 +54,7 @@ use crate::error::Error;
 /// w.write_all(b"mongodump")?;
 /// let file = w.finish()?;
 /// let opts = DecryptOptions::new().format(Format::OpenSslMd5);
-/// let mut r = DecryptReader::new(Cursor::new(file), &pw, &opts)?;
+/// let mut r = DecryptReader::new(Cursor::new(file), &pw, opts)?;
 /// let mut out = String::new();
 /// r.read_to_string(&mut out)?;
 /// assert_eq!(out, "mongodump");
@@ -70,7 +70,7 @@ use crate::error::Error;
 /// let mut w = EncryptWriter::new(Vec::new(), &pw, Format::OpenSslMd5)?;
 /// w.write_all(b"mongodump")?;
 /// let opts = DecryptOptions::new().format(Format::OpenSslMd5);
-/// let mut r = DecryptReader::new(Cursor::new(w.finish()?), &pw, &opts)?;
+/// let mut r = DecryptReader::new(Cursor::new(w.finish()?), &pw, opts)?;
 /// assert_eq!(r.format(), Format::OpenSslMd5);
 /// assert_eq!(r.header_len(), 16);
 /// r.read_exact(&mut [0u8; 5])?;
@@ -124,18 +124,18 @@ impl<R: Read> DecryptReader<R> {
     /// let pw = Password::from("Passw0rd");
     /// // A salted format was asked for, but the file has no `Salted__` header.
     /// let opts = DecryptOptions::new().format(Format::OpenSslMd5);
-    /// let r = DecryptReader::new(&b"plainly not salted"[..], &pw, &opts);
+    /// let r = DecryptReader::new(&b"plainly not salted"[..], &pw, opts);
     /// assert!(matches!(r, Err(Error::Malformed { .. })));
     /// ```
-    pub fn new(mut inner: R, password: &Password, options: &DecryptOptions) -> Result<Self> {
+    pub fn new(mut inner: R, password: &Password, options: DecryptOptions) -> Result<Self> {
         let mut peeked = [0u8; PEEK_LEN];
-        let peeked_end = crate::pipeline::read_full(&mut inner, &mut peeked)?;
+        let peeked_end = crate::io_ext::read_full(&mut inner, &mut peeked)?;
         let head = &peeked[..peeked_end];
         let Detected {
             format,
             cipher,
             header_len,
-        } = detect(head, password, options)?;
+        } = detect(head, password, &options)?;
 
         Ok(DecryptReader {
             inner,

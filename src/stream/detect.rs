@@ -6,7 +6,8 @@ use crate::cipher::Cipher;
 use crate::error::{Error, Input, Result};
 use crate::kdf::{Format, Password, DEFAULT_PBKDF2_ITERATIONS, SALTED_HEADER_LEN, SALTED_MAGIC};
 
-use super::{DecryptOptions, GZIP_MAGIC};
+use super::DecryptOptions;
+use crate::gzip::GZIP_MAGIC;
 
 /// Bytes to peek at before decrypting: a salted header and a few payload bytes to test for gzip.
 pub(super) const PEEK_LEN: usize = SALTED_HEADER_LEN + GZIP_MAGIC.len();

@@ -15,20 +15,6 @@ mod encrypt;
 pub use decrypt::DecryptReader;
 pub use encrypt::EncryptWriter;
 
-/// The first bytes of every gzip member: magic `1f 8b` and method 8 (deflate).
-///
-/// # Examples
-///
-/// ```
-/// use a0backup::{archive, stream::GZIP_MAGIC};
-/// let dir = tempfile::tempdir()?;
-/// let mut gz = Vec::new();
-/// archive::pack(dir.path(), &mut gz, &archive::PackOptions::new())?;
-/// assert!(gz.starts_with(&GZIP_MAGIC));
-/// # Ok::<(), a0backup::Error>(())
-/// ```
-pub const GZIP_MAGIC: [u8; 3] = [0x1f, 0x8b, 0x08];
-
 /// How [`DecryptReader::new`] should read a file.
 ///
 /// # Examples
@@ -36,7 +22,7 @@ pub const GZIP_MAGIC: [u8; 3] = [0x1f, 0x8b, 0x08];
 /// ```
 /// use a0backup::{DecryptOptions, Format};
 /// let opts = DecryptOptions::new().format(Format::OpenSslMd5).expect_gzip(true);
-/// assert_eq!(opts.format_hint(), Some(Format::OpenSslMd5));
+/// assert_ne!(opts, DecryptOptions::new());
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DecryptOptions {
@@ -51,9 +37,7 @@ impl DecryptOptions {
     ///
     /// ```
     /// use a0backup::DecryptOptions;
-    /// let opts = DecryptOptions::new();
-    /// assert_eq!(opts.format_hint(), None);
-    /// assert!(!opts.expects_gzip());
+    /// assert_eq!(DecryptOptions::new(), DecryptOptions::default());
     /// ```
     pub fn new() -> DecryptOptions {
         DecryptOptions::default()
@@ -71,10 +55,10 @@ impl DecryptOptions {
     /// let mut w = EncryptWriter::new(Vec::new(), &pw, Format::OpenSslMd5)?;
     /// w.write_all(b"not gzip")?;
     /// let file = w.finish()?;
-    /// let detect = DecryptReader::new(Cursor::new(&file), &pw, &DecryptOptions::new());
+    /// let detect = DecryptReader::new(Cursor::new(&file), &pw, DecryptOptions::new());
     /// assert!(matches!(detect, Err(Error::FormatNeeded)));
     /// let told = DecryptOptions::new().format(Format::OpenSslMd5);
-    /// assert_eq!(DecryptReader::new(Cursor::new(&file), &pw, &told)?.format(), Format::OpenSslMd5);
+    /// assert_eq!(DecryptReader::new(Cursor::new(&file), &pw, told)?.format(), Format::OpenSslMd5);
     /// # Ok::<(), a0backup::Error>(())
     /// ```
     pub fn format(mut self, format: Format) -> DecryptOptions {
@@ -95,24 +79,13 @@ impl DecryptOptions {
     /// w.write_all(&[0x1f, 0x8b, 0x08, 0x00])?;
     /// let file = w.finish()?;
     /// let opts = DecryptOptions::new().expect_gzip(true);
-    /// assert!(opts.expects_gzip());
-    /// DecryptReader::new(Cursor::new(&file), &Password::from("right"), &opts)?;
-    /// let wrong = DecryptReader::new(Cursor::new(&file), &Password::from("wrong"), &opts);
+    /// DecryptReader::new(Cursor::new(&file), &Password::from("right"), opts)?;
+    /// let wrong = DecryptReader::new(Cursor::new(&file), &Password::from("wrong"), opts);
     /// assert!(matches!(wrong, Err(Error::WrongPassword { .. })));
     /// # Ok::<(), a0backup::Error>(())
     /// ```
     pub fn expect_gzip(mut self, yes: bool) -> DecryptOptions {
         self.expect_gzip = yes;
         self
-    }
-
-    /// The format given with [`format`](Self::format), if any.
-    pub fn format_hint(&self) -> Option<Format> {
-        self.format
-    }
-
-    /// Whether the plaintext must be gzip.
-    pub fn expects_gzip(&self) -> bool {
-        self.expect_gzip
     }
 }

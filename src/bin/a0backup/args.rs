@@ -142,6 +142,19 @@ impl FormatArgs {
     }
 }
 
+/// Sets an option only when there is a value: `options.maybe(expected, RestoreOptions::expected_md5)`,
+/// for the library's options, which take values, not `Option`s.
+pub trait Maybe: Sized {
+    fn maybe<T>(self, value: Option<T>, set: impl FnOnce(Self, T) -> Self) -> Self {
+        match value {
+            Some(v) => set(self, v),
+            None => self,
+        }
+    }
+}
+
+impl<T> Maybe for T {}
+
 /// Decrypt options for an input that must be a `.tar.gz` (restore, list).
 pub fn decrypt_options(format: Option<Format>) -> DecryptOptions {
     let o = DecryptOptions::new().expect_gzip(true);

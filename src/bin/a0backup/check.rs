@@ -8,7 +8,7 @@ use a0backup::archive::escape_name;
 use a0backup::check::{check_stream, CheckOptions, CheckReport, Checked};
 use clap::Args;
 
-use crate::args::{decrypt_options, md5_said, ExpectedMd5Args, FormatArgs};
+use crate::args::{md5_said, ExpectedMd5Args, FormatArgs, Maybe};
 use crate::failure::{io_failure, Failure};
 use crate::io::{is_dash, one_stdin, open_input, safe};
 use crate::password::ListPasswordArgs;
@@ -43,10 +43,10 @@ pub fn check(a: CheckArgs, quiet: bool, json: bool) -> Result<(), Failure> {
     let input = open_input(&a.input)?;
     let password = a.password.for_input(latin1, &a.input, &input.head)?;
     let options = CheckOptions::new()
-        .expected_md5(checked.as_ref().map(|e| e.md5))
-        .decrypt_options(decrypt_options(format))
+        .maybe(checked.as_ref().map(|e| e.md5), CheckOptions::expected_md5)
+        .maybe(format, CheckOptions::format)
         .unpack(a.safety.options()?);
-    let mut stream = check_stream(input.reader, password.as_ref(), &options)?;
+    let mut stream = check_stream(input.reader, password.as_ref(), options)?;
     // The rows come one at a time, so that a backup of a million collections is printed in
     // the memory of one.
     let report = if json {
@@ -60,7 +60,7 @@ pub fn check(a: CheckArgs, quiet: bool, json: bool) -> Result<(), Failure> {
     for w in &report.warnings {
         eprintln!("a0backup: warning: {}", safe(w));
     }
-    if let Some(refusal) = &report.refusal_error {
+    if let Some(refusal) = &report.refusal {
         // The refusal in the command's words (`--allow-symlinks`, `--max-size`, ...), with the
         // exit code restore would end with (5 for the policy, 1 for a damaged tar stream).
         return Err(Failure {
@@ -146,7 +146,7 @@ fn print_table(mut stream: Checked) -> Result<CheckReport, Failure> {
 
 /// The report as one JSON object (`CheckReport::to_json`'s), written as the rows come.
 fn print_json(mut stream: Checked) -> Result<CheckReport, Failure> {
-    let mut head = stream.report().to_json();
+    let mut head = serde_json::to_value(stream.report()).map_err(json_failure)?;
     let mut tail = serde_json::Map::new();
     if let Some(fields) = head.as_object_mut() {
         for key in ["collections", "collections_ok", "totals"] {
@@ -161,13 +161,13 @@ fn print_json(mut stream: Checked) -> Result<CheckReport, Failure> {
         put(",\"collections\":[").map_err(stdout_failure)?;
         let mut first = true;
         for row in stream.by_ref() {
-            let row = row?.to_json().to_string();
+            let row = serde_json::to_string(&row?).map_err(json_failure)?;
             put(if first { "" } else { "," }).map_err(stdout_failure)?;
             put(&row).map_err(stdout_failure)?;
             first = false;
         }
         let report = stream.finish()?;
-        let full = report.to_json();
+        let full = serde_json::to_value(&report).map_err(json_failure)?;
         for key in ["collections_ok", "totals"] {
             tail.insert(key.to_string(), full[key].clone());
         }
@@ -180,6 +180,12 @@ fn print_json(mut stream: Checked) -> Result<CheckReport, Failure> {
     let report = written?;
     out.flush().map_err(stdout_failure)?;
     Ok(report)
+}
+
+fn json_failure(e: serde_json::Error) -> Failure {
+    Failure::from(a0backup::Error::InvalidArgument(format!(
+        "the report as JSON: {e}"
+    )))
 }
 
 fn stdout_failure(e: io::Error) -> Failure {

@@ -21,24 +21,16 @@ pub fn print(gz: impl Read, json: bool) -> Result<(), Failure> {
         )?;
     }
     let mut total = 0u64;
-    let mut failure = None;
-    let listed = list_collections(gz, |row| {
+    let mut collections = list_collections(gz)?;
+    for row in collections.by_ref() {
+        let row = row?;
         total += row.bson_file_bytes;
-        if let Err(f) = print_row(&row, json) {
-            failure = Some(f);
-            // Stop reading: nobody takes the rows any more.
-            return Err(a0backup::Error::Cancelled);
-        }
-        Ok(())
-    });
-    if let Some(f) = failure {
-        return Err(f);
+        print_row(&row, json)?;
     }
-    let totals = listed?;
     if !json {
         outln!(
             "{:<40} {:>14}",
-            format!("total ({} collections)", totals.collections),
+            format!("total ({} collections)", collections.totals().collections),
             total
         )?;
     }

@@ -5,10 +5,10 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use a0backup::files::{self, FileOptions};
-use a0backup::{DecryptOptions, Error};
+use a0backup::{Error, Md5Digest};
 use clap::Args;
 
-use crate::args::{md5_said, ExpectedMd5Args, FormatArgs};
+use crate::args::{md5_said, ExpectedMd5Args, FormatArgs, Maybe};
 use crate::failure::{io_failure, usage, writing, Failure};
 use crate::io::{display_input, is_dash, looks_gzip, name_ends, one_stdin, open_input, stdout};
 use crate::password::{prompt, PasswordArgs, Purpose};
@@ -92,41 +92,46 @@ pub fn decrypt(a: DecryptArgs, quiet: bool) -> Result<(), Failure> {
         }
         f
     };
-    let mut decrypt_options = DecryptOptions::new().expect_gzip(expect_gzip);
-    if let Some(f) = format {
-        decrypt_options = decrypt_options.format(f);
-    }
     let total = input.size;
     let bar = Bar::new(quiet, total);
-    let options = FileOptions::new()
-        .overwrite(a.force)
-        .expected_md5(expected)
-        .decrypt_options(decrypt_options)
-        .sync(!a.no_sync)
-        .progress(bar.progress());
+    let options = |expected: Option<Md5Digest>| {
+        FileOptions::new()
+            .replace(a.force)
+            .maybe(expected, FileOptions::expected_md5)
+            .maybe(format, FileOptions::format)
+            .maybe(total, FileOptions::input_len)
+            .expect_gzip(expect_gzip)
+            .sync(!a.no_sync)
+            .progress(bar.progress())
+    };
     signals::install();
 
     let (summary, head) = if !is_dash(&output) {
-        let s = files::decrypt_to_file(input.reader, total, &output, &password, options)
+        let s = files::decrypt_reader(input.reader, &output, &password, options(expected))
             .map_err(plain_hint)?;
         (s, file_head(&output))
     } else {
         // Standard output cannot be taken back, so the md5 of a regular file is checked
         // (through the same open file) before any byte is written; that of a pipe can only
         // be checked at its end (exit code 4).
-        let (input, options) = match expected {
+        let (input, still_expected) = match expected {
             Some(e) => match input.rewound_md5()? {
                 (Some(actual), input) => {
                     actual.verify(&e)?;
-                    (input, options.expected_md5(None))
+                    (input, None)
                 }
-                (None, input) => (input, options),
+                (None, input) => (input, expected),
             },
-            None => (input, options),
+            None => (input, None),
         };
         let mut stdout = HeadWriter::new(stdout().map_err(|e| io_failure(Path::new("-"), e))?);
-        let s = files::decrypt_stream(input.reader, &mut stdout, total, &password, options)
-            .map_err(plain_hint)?;
+        let s = files::decrypt_stream(
+            input.reader,
+            &mut stdout,
+            &password,
+            options(still_expected),
+        )
+        .map_err(plain_hint)?;
         (s, stdout.head)
     };
     drop(bar);

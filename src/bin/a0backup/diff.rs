@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 
 use a0backup::diff::{diff_files, Change, CollectionDiff, DiffEntry, DiffOptions, Presence};
 use a0backup::dump::Namespace;
-use a0backup::extjson::{self, ExtJsonOptions};
 use clap::Args;
 
 use crate::args::FormatArgs;
@@ -66,15 +65,11 @@ pub fn diff(a: DiffArgs, quiet: bool, json: bool) -> Result<(), Failure> {
     for entry in diff.by_ref() {
         match entry.map_err(crate::dump::failure)? {
             DiffEntry::Id(id) => {
-                let shown = id_json(id.id.as_deref());
-                let change = change_name(id.change);
                 if json {
-                    let ns = serde_json::to_string(&id.namespace.to_string()).unwrap_or_default();
-                    writeln!(
-                        out,
-                        "{{\"collection\":{ns},\"change\":\"{change}\",\"_id\":{shown}}}"
-                    )
+                    writeln!(out, "{}", json_line(&id))
                 } else {
+                    let shown = id.id_json().unwrap_or_else(|| "null".into());
+                    let change = change_name(id.change);
                     writeln!(
                         out,
                         "{change} {} {}",
@@ -86,7 +81,7 @@ pub fn diff(a: DiffArgs, quiet: bool, json: bool) -> Result<(), Failure> {
             }
             DiffEntry::Collection(c) => {
                 if json {
-                    writeln!(out, "{}", collection_json(&c))
+                    writeln!(out, "{}", json_line(&c))
                 } else {
                     write!(out, "{}", collection_text(&c))
                 }
@@ -121,37 +116,9 @@ fn change_name(c: Change) -> &'static str {
     }
 }
 
-/// The `_id` value as canonical Extended JSON (`null` for a document without one).
-fn id_json(id_doc: Option<&[u8]>) -> String {
-    let Some(doc) = id_doc else {
-        return "null".into();
-    };
-    match extjson::to_string(doc, &ExtJsonOptions::new()) {
-        Ok(s) => s
-            .strip_prefix("{\"_id\":")
-            .and_then(|s| s.strip_suffix('}'))
-            .unwrap_or("null")
-            .to_string(),
-        Err(_) => "null".into(),
-    }
-}
-
-fn presence(p: Presence) -> &'static str {
-    match p {
-        Presence::OldOnly => "old_only",
-        Presence::NewOnly => "new_only",
-        _ => "both",
-    }
-}
-
-fn collection_json(c: &CollectionDiff) -> serde_json::Value {
-    serde_json::json!({
-        "collection": c.namespace.to_string(),
-        "presence": presence(c.presence),
-        "added": c.added, "removed": c.removed, "changed": c.changed, "unchanged": c.unchanged,
-        "indexes": {"added": c.indexes_added, "removed": c.indexes_removed, "changed": c.indexes_changed},
-        "options": {"added": c.options_added, "removed": c.options_removed, "changed": c.options_changed},
-    })
+/// One item as a JSON line, in the library's shape (`a0b_diff` hands over the same).
+fn json_line(item: &impl serde::Serialize) -> String {
+    serde_json::to_string(item).unwrap_or_default()
 }
 
 /// A collection's lines: the counts, then what changed in its metadata.

@@ -128,7 +128,7 @@ fn print_documents(
     let mut documents = dump_reader(input.reader, namespace, password, options).map_err(failure)?;
     let stdout = crate::io::stdout().map_err(stdout_failure)?;
     let mut out = io::BufWriter::with_capacity(256 * 1024, stdout);
-    let printed = match write_lines(&mut documents, &mut out, &json) {
+    let printed = match write_lines(&mut documents, &mut out, json) {
         Ok(n) => n,
         Err(Failed::Write(e)) => return Err(stdout_failure(e)),
         Err(Failed::Dump(e, None)) => {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use a0backup::files::{self, FileOptions};
 use clap::Args;
 
-use crate::args::FormatArgs;
+use crate::args::{FormatArgs, Maybe};
 use crate::failure::{io_failure, writing, Failure};
 use crate::io::{display_input, input_reader, is_dash, one_stdin, stdout};
 use crate::password::{PasswordArgs, Purpose};
@@ -45,15 +45,17 @@ pub fn encrypt(a: EncryptArgs, quiet: bool) -> Result<(), Failure> {
     let (input, total) = input_reader(&a.input)?;
     let bar = Bar::new(quiet, total);
     let options = FileOptions::new()
-        .overwrite(a.force)
+        .replace(a.force)
+        .format(format)
+        .maybe(total, FileOptions::input_len)
         .sync(!a.no_sync)
         .progress(bar.progress());
     signals::install();
     let summary = if is_dash(&a.output) {
         let out = stdout().map_err(|e| io_failure(Path::new("-"), e))?;
-        files::encrypt_stream(input, out, total, &password, format, options)?
+        files::encrypt_stream(input, out, &password, options)?
     } else {
-        files::encrypt_to_file(input, total, &a.output, &password, format, options)
+        files::encrypt_reader(input, &a.output, &password, options)
             .map_err(|e| writing(&a.output, e))?
     };
     drop(bar);

@@ -38,13 +38,13 @@ type Job = (Vec<Document>, SyncSender<Converted>);
 pub fn write_lines(
     documents: &mut dyn Iterator<Item = a0backup::Result<Document>>,
     out: &mut dyn Write,
-    json: &ExtJsonOptions,
+    json: ExtJsonOptions,
 ) -> Result<u64, Failed> {
     std::thread::scope(|scope| {
         let mut workers: Vec<SyncSender<Job>> = Vec::new();
         for _ in 0..WORKERS {
             let (tx, rx) = sync_channel::<Job>(PER_WORKER);
-            let options = json.clone();
+            let options = json;
             scope.spawn(move || convert(rx, options));
             workers.push(tx);
         }

@@ -1,9 +1,9 @@
 //! `a0backup list`: the entries of a `.tar.gz`, or of a `.tar.gz.enc` with a password.
 
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
-use a0backup::archive::{self, EntryInfo};
+use a0backup::archive::{self, EntryInfo, UnpackOptions};
 use clap::Args;
 use serde_json::json;
 
@@ -40,8 +40,7 @@ pub fn list(a: ListArgs, json: bool) -> Result<(), Failure> {
     if a.collections {
         return match password {
             Some(pw) => {
-                let options = decrypt_options(format).expect_gzip(true);
-                let r = a0backup::DecryptReader::new(input, &pw, &options)?;
+                let r = a0backup::DecryptReader::new(input, &pw, decrypt_options(format))?;
                 crate::collections::print(r, json)
             }
             None => crate::collections::print(input, json),
@@ -69,13 +68,16 @@ pub fn list(a: ListArgs, json: bool) -> Result<(), Failure> {
                 write_err.get_or_insert(err);
             }
         };
-        match password {
-            Some(pw) => {
-                let options = decrypt_options(format).expect_gzip(true);
-                let r = a0backup::DecryptReader::new(input, &pw, &options)?;
-                archive::list(r, &mut each)?;
-            }
-            None => archive::list(input, &mut each)?,
+        let gz: Box<dyn Read> = match password {
+            Some(pw) => Box::new(a0backup::DecryptReader::new(
+                input,
+                &pw,
+                decrypt_options(format),
+            )?),
+            None => input,
+        };
+        for entry in archive::list(gz, UnpackOptions::new())? {
+            each(&entry?);
         }
     }
     out.flush().map_err(|e| io_failure(Path::new("-"), e))?;

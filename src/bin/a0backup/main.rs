@@ -3,6 +3,11 @@
 //! This file holds the command line (clap) and the dispatch; each command lives in its own
 //! module, and the shared parts (password input, the progress bar, signals, failures and
 //! inputs/outputs) in theirs.
+//!
+//! No `unsafe` here but in one audited place: `signals.rs` asks `sigaction(2)` whether a
+//! signal is ignored (the library's `sync_file_range(2)` is in its `writeback.rs`).
+
+#![deny(unsafe_code)]
 
 /// `println!` for the command's results: a write error (a reader that went away, as `| head`
 /// does) is returned as a [`failure::Failure`] instead of the panic `println!` gives.
@@ -29,6 +34,7 @@ mod pack;
 mod password;
 mod progress;
 mod restore;
+#[allow(unsafe_code)] // sigaction(2), audited: see the module
 mod signals;
 mod tvf;
 mod verify;

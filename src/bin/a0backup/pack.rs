@@ -3,12 +3,11 @@
 
 use std::path::PathBuf;
 
-use a0backup::archive::{self, PackOptions};
-use a0backup::files;
+use a0backup::pack::{pack_file, PackOptions};
 use a0backup::{BackupStatus, Error};
 use clap::Args;
 
-use crate::args::FormatArgs;
+use crate::args::{FormatArgs, Maybe};
 use crate::failure::{usage, writing, Failure};
 use crate::io::name_ends;
 use crate::password::PackPasswordArgs;
@@ -21,9 +20,9 @@ pub struct PackArgs {
     password: PackPasswordArgs,
     #[command(flatten)]
     format: FormatArgs,
-    /// gzip level, 0-9 (5 makes mongodump data smaller than `gzip -6` does).
-    #[arg(long, default_value_t = a0backup::archive::DEFAULT_LEVEL, value_parser = clap::value_parser!(u32).range(0..=9))]
-    level: u32,
+    /// gzip level, 0-9 (default 5, which makes mongodump data smaller than `gzip -6` does).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=9))]
+    level: Option<u32>,
     /// Replace OUTPUT if it exists.
     #[arg(long, short)]
     force: bool,
@@ -49,10 +48,7 @@ pub fn pack(a: PackArgs, quiet: bool, json: bool) -> Result<(), Failure> {
             a.output.display()
         )));
     }
-    let mut options = PackOptions::new().level(a.level);
-    if let Some(pw) = password {
-        options = options.encrypt(pw, format);
-    }
+
     // DIR first: a missing DIR (or swapped arguments) is the mistake to name, not the output.
     match std::fs::metadata(&a.dir) {
         Ok(m) if m.is_dir() => {}
@@ -65,19 +61,17 @@ pub fn pack(a: PackArgs, quiet: bool, json: bool) -> Result<(), Failure> {
             .into())
         }
     }
-    let out = files::AtomicFile::create(&a.output, a.force)
-        .map_err(|e| writing(&a.output, e))?
-        .sync(!a.no_sync);
-    let options = options.leave_out_output(&out)?;
-    signals::install();
     let bar = Bar::new(true, None);
-    let packed = archive::pack_with_progress(&a.dir, out.as_file(), &options, &mut bar.progress());
+    let options = PackOptions::new()
+        .maybe(a.level, PackOptions::level)
+        .format(format)
+        .replace(a.force)
+        .sync(!a.no_sync)
+        .progress(bar.progress());
+    signals::install();
+    let summary = pack_file(&a.dir, &a.output, password.as_ref(), options)
+        .map_err(|e| writing(&a.output, e))?;
     drop(bar);
-    let summary = match packed {
-        Ok(s) => s,
-        Err(e) => return Err(out.discard_after(e).into()),
-    };
-    out.commit()?;
     let status = BackupStatus {
         message: Some("Backup found".into()),
         name: a

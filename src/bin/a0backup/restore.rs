@@ -10,7 +10,7 @@ use a0backup::Error;
 use clap::Args;
 use serde_json::json;
 
-use crate::args::{decrypt_options, md5_said, Expected, ExpectedMd5Args, FormatArgs};
+use crate::args::{md5_said, Expected, ExpectedMd5Args, FormatArgs, Maybe};
 use crate::failure::{usage, writing, Failure};
 use crate::io::{
     display_input, is_dash, looks_encrypted, looks_gzip, not_gzip, one_stdin, open_input, Input,
@@ -148,16 +148,14 @@ pub fn restore(a: RestoreArgs, quiet: bool, json: bool) -> Result<(), Failure> {
         ("--password-file -", a.password.reads_stdin()),
         ("--status -", a.expected.reads_stdin()),
     ])?;
-    dest_holds_none(
-        &a.dest,
-        &[
-            Some(a.input.as_path()),
-            a.password.password_file.as_deref(),
-            a.expected.status.as_deref(),
-        ],
-    )?;
-    // DEST is refused before the password is asked for and the input read.
-    restore_mod::validate_destination(&a.dest, a.force).map_err(|e| writing(&a.dest, e))?;
+    // DEST is refused before the password is asked for and the input read; so is one that
+    // holds a file this command reads, which replacing it would delete.
+    let keep = files_read(&[
+        Some(a.input.as_path()),
+        a.password.password_file.as_deref(),
+        a.expected.status.as_deref(),
+    ]);
+    restore_mod::validate_destination(&a.dest, a.force, &keep).map_err(|e| writing(&a.dest, e))?;
     let format = a.format.read()?;
     let checked = a.expected.read()?;
     let expected = checked.as_ref().map(|e| e.md5);
@@ -181,26 +179,25 @@ pub fn restore(a: RestoreArgs, quiet: bool, json: bool) -> Result<(), Failure> {
     };
     let bar = Bar::new(quiet, total);
     let options = RestoreOptions::new()
-        .expected_md5(expected)
+        .maybe(expected, RestoreOptions::expected_md5)
+        .maybe(format, RestoreOptions::format)
+        .maybe(total, RestoreOptions::input_len)
         .replace(a.force)
-        .decrypt_options(decrypt_options(format))
         .unpack(a.safety.options()?)
         .sync(!a.no_sync)
         .progress(bar.progress());
     signals::install();
-    let s = restore_mod::restore_reader(input, total, &a.dest, Some(&password), options).map_err(
-        |e| {
-            let wrong = matches!(e.primary(), Error::WrongPassword { .. });
-            let mut f = writing(&a.dest, e);
-            if wrong && looks_gzip(&head) {
-                f.message.push_str(&format!(
-                    " ({} begins like a plain .tar.gz: if it is one, use `a0backup unpack`)",
-                    display_input(&a.input)
-                ));
-            }
-            f
-        },
-    )?;
+    let s = restore_mod::restore_reader(input, &a.dest, Some(&password), options).map_err(|e| {
+        let wrong = matches!(e.primary(), Error::WrongPassword { .. });
+        let mut f = writing(&a.dest, e);
+        if wrong && looks_gzip(&head) {
+            f.message.push_str(&format!(
+                " ({} begins like a plain .tar.gz: if it is one, use `a0backup unpack`)",
+                display_input(&a.input)
+            ));
+        }
+        f
+    })?;
     drop(bar);
     report_unpacked(quiet, json, "restored", &a.dest, &s, checked.as_ref())
 }
@@ -261,11 +258,8 @@ pub fn unpack(a: UnpackArgs, quiet: bool, json: bool) -> Result<(), Failure> {
         ("INPUT -", is_dash(&a.input)),
         ("--status -", a.expected.reads_stdin()),
     ])?;
-    dest_holds_none(
-        &a.dest,
-        &[Some(a.input.as_path()), a.expected.status.as_deref()],
-    )?;
-    restore_mod::validate_destination(&a.dest, a.force).map_err(|e| writing(&a.dest, e))?;
+    let keep = files_read(&[Some(a.input.as_path()), a.expected.status.as_deref()]);
+    restore_mod::validate_destination(&a.dest, a.force, &keep).map_err(|e| writing(&a.dest, e))?;
     let checked = a.expected.read()?;
     let Input {
         reader: input,
@@ -286,23 +280,28 @@ pub fn unpack(a: UnpackArgs, quiet: bool, json: bool) -> Result<(), Failure> {
     }
     let bar = Bar::new(quiet, total);
     let options = RestoreOptions::new()
-        .expected_md5(checked.as_ref().map(|e| e.md5))
+        .maybe(
+            checked.as_ref().map(|e| e.md5),
+            RestoreOptions::expected_md5,
+        )
+        .maybe(total, RestoreOptions::input_len)
         .replace(a.force)
         .unpack(a.safety.options()?)
         .sync(!a.no_sync)
         .progress(bar.progress());
     signals::install();
-    let s = restore_mod::restore_reader(input, total, &a.dest, None, options)
+    let s = restore_mod::restore_reader(input, &a.dest, None, options)
         .map_err(|e| writing(&a.dest, e))?;
     drop(bar);
     report_unpacked(quiet, json, "unpacked", &a.dest, &s, checked.as_ref())
 }
 
-/// Refuses a DEST that holds one of the command's input files: it exists and is not empty,
-/// so the command would either refuse it or, with --force, replace it and delete the file.
-fn dest_holds_none(dest: &Path, inputs: &[Option<&Path>]) -> Result<(), Failure> {
-    for input in inputs.iter().flatten().filter(|p| !is_dash(p)) {
-        restore_mod::refuse_dest_holding(dest, input)?;
-    }
-    Ok(())
+/// The files among `inputs` (`-`, standard input, is none).
+fn files_read<'p>(inputs: &[Option<&'p Path>]) -> Vec<&'p Path> {
+    inputs
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|p| !is_dash(p))
+        .collect()
 }

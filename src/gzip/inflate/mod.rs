@@ -25,6 +25,7 @@ mod bits;
 mod decoder;
 mod finder;
 mod huffman;
+mod jobs;
 mod member;
 mod parallel;
 
@@ -32,13 +33,15 @@ use std::io::{self, Read};
 
 use super::checked::{read_magic, GzipChecked, NotGzip};
 use crate::error::Result;
-pub use parallel::ParallelStats;
-use parallel::{cap, lookahead, ParallelGunzip};
+use jobs::{cap, lookahead};
+use parallel::ParallelGunzip;
+#[cfg(test)]
+use parallel::ParallelStats;
 
 /// Most worker threads [`InflateOptions::threads`] uses (memory grows with each).
-pub const MAX_THREADS: usize = 16;
+const MAX_THREADS: usize = 16;
 /// The default compressed chunk per worker job.
-pub const DEFAULT_CHUNK: usize = 512 * 1024;
+const DEFAULT_CHUNK: usize = 512 * 1024;
 const MIN_CHUNK: usize = 1024;
 const MAX_CHUNK: usize = 64 << 20;
 
@@ -58,7 +61,7 @@ const MAX_CHUNK: usize = 64 << 20;
 /// of up to `8 C'` 16-bit values; plus the consumer's input (at most `(T + 6) C + C'`) and
 /// output (at most twice `8 C' + 416 KiB`, as a vector grows). Buffers are recycled, so memory
 /// does not grow with the length of the stream. With the default 512 KiB chunks that is about
-/// 9.6 MiB per thread plus 29 MiB (49 MiB at 2 threads, 183 MiB at [`MAX_THREADS`]) in the
+/// 9.6 MiB per thread plus 29 MiB (49 MiB at 2 threads, 183 MiB at 16) in the
 /// worst case, where every chunk inflates eightfold; inflating the 281 MB backup of
 /// BENCHMARKS.md (ratio 3.6) peaks at 28 MiB RSS with 2 threads. The sequential path needs
 /// about 100 KiB.
@@ -67,8 +70,7 @@ const MAX_CHUNK: usize = 64 << 20;
 ///
 /// ```
 /// use a0backup::gzip::InflateOptions;
-/// assert_eq!(InflateOptions::new().thread_count(), None);
-/// assert_eq!(InflateOptions::new().threads(2).thread_count(), Some(2));
+/// assert_eq!(InflateOptions::new().memory_bound(), 0, "sequential: no buffers of its own");
 /// let two = InflateOptions::new().threads(2).memory_bound();
 /// assert!(two > 48 << 20 && two < 50 << 20);
 /// let small = InflateOptions::new().threads(2).chunk_size(128 << 10).memory_bound();
@@ -87,8 +89,8 @@ impl InflateOptions {
     }
 
     /// Inflate on `n` worker threads (besides the thread that reads and checks the stream),
-    /// or, with 0, on as many as there are cores available to the process; at most
-    /// [`MAX_THREADS`] either way.
+    /// or, with 0, on as many as there are cores available to the process; at most 16
+    /// either way.
     pub fn threads(mut self, n: usize) -> Self {
         let n = if n == 0 {
             std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -105,17 +107,12 @@ impl InflateOptions {
         self
     }
 
-    /// Bytes of compressed input per worker job ([`DEFAULT_CHUNK`] unless set; kept between
-    /// 1 KiB and 64 MiB). Small chunks exercise more chunk boundaries (tests); large ones
+    /// Bytes of compressed input per worker job (512 KiB unless set; kept between 1 KiB and
+    /// 64 MiB). Small chunks exercise more chunk boundaries (tests); large ones
     /// waste less on finding block starts but take more memory.
     pub fn chunk_size(mut self, bytes: usize) -> Self {
         self.chunk = Some(bytes.clamp(MIN_CHUNK, MAX_CHUNK));
         self
-    }
-
-    /// The worker threads of the parallel path, or `None` for the sequential one.
-    pub fn thread_count(&self) -> Option<usize> {
-        self.threads
     }
 
     fn chunk(&self) -> usize {
@@ -153,7 +150,7 @@ impl InflateOptions {
 /// let gz = gz.finish()?;
 /// for options in [InflateOptions::new(), InflateOptions::new().threads(2).chunk_size(1024)] {
 ///     let mut out = Vec::new();
-///     GzipReader::new(&gz[..], &options)?.read_to_end(&mut out)?;
+///     GzipReader::new(&gz[..], options)?.read_to_end(&mut out)?;
 ///     assert_eq!(out, b"hello ".repeat(10_000));
 /// }
 /// # Ok::<(), a0backup::Error>(())
@@ -186,8 +183,8 @@ impl<R: Read> GzipReader<R> {
     ///
     /// [`Error::Malformed`](crate::Error::Malformed) when it is not, read errors, and
     /// [`Error::Io`](crate::Error::Io) when a worker thread cannot be started.
-    pub fn new(input: R, options: &InflateOptions) -> Result<Self> {
-        Self::with(input, options, NotGzip::Malformed)
+    pub fn new(input: R, options: InflateOptions) -> Result<Self> {
+        Self::with(input, &options, NotGzip::Malformed)
     }
 
     pub(crate) fn with(mut input: R, options: &InflateOptions, not_gzip: NotGzip) -> Result<Self> {
@@ -200,7 +197,8 @@ impl<R: Read> GzipReader<R> {
     }
 
     /// What the parallel path did so far; `None` on the sequential path.
-    pub fn parallel_stats(&self) -> Option<ParallelStats> {
+    #[cfg(test)]
+    pub(crate) fn parallel_stats(&self) -> Option<ParallelStats> {
         match &self.inner {
             Inner::Sequential(_) => None,
             Inner::Parallel(p) => Some(p.stats()),

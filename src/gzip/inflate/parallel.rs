@@ -14,133 +14,18 @@
 
 use std::collections::VecDeque;
 use std::io::{self, Read};
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::{self, Sender};
 use std::thread::JoinHandle;
 
 use super::bits::Bits;
 use super::decoder::{Decoder, Known, Stop, MARKER, WINDOW};
-use super::finder::{speculate, Speculated};
+use super::finder::Speculated;
+use super::jobs::{cap, lookahead, spawn_workers, Backoff, Job, Pending, Pools};
 use super::member::{header_len, Header};
 use crate::error::{Error, Input};
 
 /// Output the consumer decodes itself per step before handing it on.
 pub(crate) const STEP: usize = 256 * 1024;
-
-/// The longest pause in handing chunks to workers, in chunks (see [`Backoff`]).
-const MAX_PAUSE: u64 = 64;
-
-/// When to stop handing chunks to workers for a while: streams whose chunks the workers
-/// cannot decode (fixed-Huffman blocks only, data that keeps offering false starts) would
-/// otherwise cost every worker a whole chunk's scan for nothing, many times the CPU of
-/// decoding them here. After a whole round of chunks in flight is dropped, no chunk is handed
-/// out until the confirmed position has gone `pause` chunks further, and the pause doubles
-/// (up to [`MAX_PAUSE`]) each time that happens again before a chunk is taken.
-#[derive(Debug, Clone, Copy)]
-struct Backoff {
-    /// Chunks dropped since the last one taken or the last pause.
-    misses: usize,
-    /// The next pause, in chunks.
-    pause: u64,
-    /// No chunk is handed out while the confirmed position is in a chunk before this one.
-    until: u64,
-}
-
-impl Backoff {
-    fn new() -> Self {
-        Backoff {
-            misses: 0,
-            pause: 1,
-            until: 0,
-        }
-    }
-
-    /// Notes a chunk taken or dropped while the confirmed position is in chunk `at`, with
-    /// `round` chunks in flight at most.
-    fn note(&mut self, taken: bool, at: u64, round: usize) {
-        if taken {
-            *self = Backoff::new();
-            return;
-        }
-        self.misses += 1;
-        if self.misses >= round {
-            self.until = at + self.pause;
-            self.pause = (self.pause * 2).min(MAX_PAUSE);
-            self.misses = 0;
-        }
-    }
-}
-
-/// Speculative output allowed per chunk, in values per compressed byte of the chunk (or of
-/// [`MIN_LOOKAHEAD`], for small chunks).
-pub(crate) const CAP_PER_BYTE: usize = 8;
-/// Input a worker gets past the end of its chunk, at least: the rest of the block that
-/// crosses the end (zlib's blocks are some tens of KiB; stored ones at most 64 KiB).
-pub(crate) const MIN_LOOKAHEAD: usize = 128 * 1024;
-
-/// Compressed bytes past its chunk a worker gets, for chunks of `chunk` bytes.
-pub(crate) fn lookahead(chunk: usize) -> usize {
-    chunk.max(MIN_LOOKAHEAD)
-}
-
-/// Values a worker may produce, for chunks of `chunk` bytes.
-pub(crate) fn cap(chunk: usize) -> usize {
-    CAP_PER_BYTE * chunk.max(MIN_LOOKAHEAD)
-}
-
-struct Job {
-    input: Vec<u8>,
-    /// A buffer for the output (recycled, so that memory stays what it was at the start).
-    out: Vec<u16>,
-    base: u64,
-    chunk_end: usize,
-    cap: usize,
-    reply: SyncSender<Reply>,
-}
-
-/// A worker's answer, with the job's buffers to use again.
-struct Reply {
-    result: Option<Speculated>,
-    input: Vec<u8>,
-    /// The output buffer when `result` did not take it.
-    spare: Vec<u16>,
-}
-
-/// A chunk handed to a worker, in stream order.
-struct Pending {
-    /// The first bit of the chunk: its decode cannot start before.
-    first_bit: u64,
-    reply: Receiver<Reply>,
-    /// The result, once received.
-    got: Option<Option<Speculated>>,
-}
-
-impl Pending {
-    /// The worker's result, waiting for it if needed; its buffers go back to the pools.
-    fn result(&mut self, pools: &mut Pools) -> Option<&Speculated> {
-        if self.got.is_none() {
-            // A worker that went away (it cannot, short of a panic) counts as no result.
-            let result = self.reply.recv().ok().and_then(|r| {
-                pools.inputs.push(r.input);
-                // Empty when the result took the buffer: keeping it would grow the pool by one
-                // per chunk.
-                if r.spare.capacity() > 0 {
-                    pools.outputs.push(r.spare);
-                }
-                r.result
-            });
-            self.got = Some(result);
-        }
-        self.got.as_ref().and_then(Option::as_ref)
-    }
-}
-
-/// Buffers of finished jobs, for the next ones.
-#[derive(Default)]
-struct Pools {
-    inputs: Vec<Vec<u8>>,
-    outputs: Vec<Vec<u16>>,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -185,34 +70,17 @@ pub(crate) struct ParallelGunzip<R> {
 }
 
 /// What the parallel path did: how much of the output came from the workers.
-///
-/// # Examples
-///
-/// ```
-/// use std::io::{Read, Write};
-/// use a0backup::gzip::{GzipReader, InflateOptions};
-/// let text: Vec<u8> = (0..200_000u32).flat_map(|i| (i % 1000).to_string().into_bytes()).collect();
-/// let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-/// gz.write_all(&text)?;
-/// let gz = gz.finish()?;
-/// let mut r = GzipReader::new(&gz[..], &InflateOptions::new().threads(2).chunk_size(4096))?;
-/// std::io::copy(&mut r, &mut std::io::sink())?;
-/// let s = r.parallel_stats().unwrap();
-/// assert_eq!(s.bytes_from_workers + s.bytes_sequential, text.len() as u64);
-/// # Ok::<(), a0backup::Error>(())
-/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ParallelStats {
+pub(crate) struct ParallelStats {
     /// Chunks whose speculative decode was taken.
-    pub chunks_taken: u64,
+    pub(crate) chunks_taken: u64,
     /// Chunks handed to workers and not taken (no block start found, a false start, too
     /// much output, or the consumer was past them).
-    pub chunks_dropped: u64,
+    pub(crate) chunks_dropped: u64,
     /// Output bytes that came from the workers.
-    pub bytes_from_workers: u64,
+    pub(crate) bytes_from_workers: u64,
     /// Output bytes the consumer decoded itself.
-    pub bytes_sequential: u64,
+    pub(crate) bytes_sequential: u64,
 }
 
 impl<R> std::fmt::Debug for ParallelGunzip<R> {
@@ -244,32 +112,7 @@ impl<R: Read> ParallelGunzip<R> {
     /// A reader of `src`, whose first bytes `magic` were read already, with `threads` workers
     /// and chunks of `chunk` bytes.
     pub(crate) fn new(src: R, magic: &[u8], threads: usize, chunk: usize) -> io::Result<Self> {
-        let (tx, rx) = mpsc::channel::<Job>();
-        let rx = Arc::new(Mutex::new(rx));
-        let mut workers = Vec::with_capacity(threads);
-        for _ in 0..threads.max(1) {
-            let rx = Arc::clone(&rx);
-            let worker = std::thread::Builder::new()
-                .name("a0backup-inflate".into())
-                .spawn(move || loop {
-                    let job = match rx.lock() {
-                        Ok(guard) => match guard.recv() {
-                            Ok(job) => job,
-                            Err(_) => return,
-                        },
-                        Err(_) => return,
-                    };
-                    let mut out = job.out;
-                    let result = speculate(&job.input, job.base, job.chunk_end, job.cap, &mut out);
-                    // The consumer may have gone (an error): nothing to do then.
-                    let _ = job.reply.send(Reply {
-                        result,
-                        input: job.input,
-                        spare: out,
-                    });
-                })?;
-            workers.push(worker);
-        }
+        let (tx, workers) = spawn_workers(threads.max(1))?;
         Ok(ParallelGunzip {
             src,
             src_eof: false,
@@ -309,6 +152,7 @@ impl<R: Read> ParallelGunzip<R> {
     }
 
     /// What was decoded where, so far.
+    #[cfg(test)]
     pub(crate) fn stats(&self) -> ParallelStats {
         self.stats
     }
@@ -329,7 +173,7 @@ impl<R: Read> ParallelGunzip<R> {
         }
         let old = self.inbuf.len();
         self.inbuf.resize(old + self.chunk, 0);
-        let n = crate::pipeline::read_full(&mut self.src, &mut self.inbuf[old..])?;
+        let n = crate::io_ext::read_full(&mut self.src, &mut self.inbuf[old..])?;
         self.inbuf.truncate(old + n);
         if n < self.chunk {
             self.src_eof = true;
@@ -632,6 +476,48 @@ impl<R> Drop for ParallelGunzip<R> {
 mod tests {
     use super::*;
     use std::io::Write;
+
+    /// The differential tests (tests/inflate_differential.rs) would pass with a parallel path
+    /// that never takes a worker's chunk: check that it does, on dynamic-Huffman and on stored
+    /// blocks, at several levels.
+    #[test]
+    fn worker_chunks_are_taken() {
+        let text: Vec<u8> = (0..400_000u32)
+            .flat_map(|i| {
+                format!("{{\"_id\":{i},\"email\":\"u{}@example.com\"}}\n", i % 977).into_bytes()
+            })
+            .collect();
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let random: Vec<u8> = (0..1_500_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        for (data, level) in [(&text, 6), (&text, 9), (&random, 0)] {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(level));
+            gz.write_all(data).unwrap();
+            let gz = gz.finish().unwrap();
+            // Chunks larger than most blocks, for workers to find block starts the consumer
+            // has not passed yet.
+            let options = crate::gzip::InflateOptions::new()
+                .threads(2)
+                .chunk_size(64 * 1024);
+            let mut r = crate::gzip::GzipReader::new(&gz[..], options).unwrap();
+            let mut out = Vec::new();
+            std::io::Read::read_to_end(&mut r, &mut out).unwrap();
+            assert!(out == *data, "level {level}");
+            let s = r.parallel_stats().unwrap();
+            assert!(s.chunks_taken >= 4, "level {level}: {s:?}");
+            assert!(
+                s.bytes_from_workers * 10 >= data.len() as u64 * 7,
+                "level {level}: {s:?}"
+            );
+            assert_eq!(s.bytes_from_workers + s.bytes_sequential, data.len() as u64);
+        }
+    }
 
     /// Deflate data of fixed-Huffman blocks (literals only, `block` bytes each): zlib writes
     /// such blocks for small or odd data, and the workers never find their starts.

@@ -227,7 +227,7 @@ class Options(ctypes.Structure):
 
     _fields_ = [
         ("struct_size", ctypes.c_size_t),
-        ("overwrite", ctypes.c_uint8),
+        ("replace", ctypes.c_uint8),
         ("format", ctypes.c_uint32),
         ("pbkdf2_iterations", ctypes.c_uint32),
         ("expect_gzip", ctypes.c_uint8),
@@ -507,7 +507,7 @@ def decrypt_file(input, output, password, *, expected_md5=None, replace=None, ex
     _call_with_options(
         lambda o, _: _decrypt_file(_path(input), _path(output), pw, n, _md5_arg(expected_md5), o),
         on_progress,
-        overwrite=_replace(replace, overwrite), expect_gzip=expect_gzip, format=_format(format),
+        replace=_replace(replace, overwrite), expect_gzip=expect_gzip, format=_format(format),
         pbkdf2_iterations=pbkdf2_iterations,
     )
 
@@ -519,7 +519,7 @@ def encrypt_file(input, output, password, *, format=None, replace=None, pbkdf2_i
     _call_with_options(
         lambda o, _: _encrypt_file(_path(input), _path(output), pw, n, o),
         on_progress,
-        overwrite=_replace(replace, overwrite), format=_format(format), pbkdf2_iterations=pbkdf2_iterations,
+        replace=_replace(replace, overwrite), format=_format(format), pbkdf2_iterations=pbkdf2_iterations,
     )
 
 
@@ -531,7 +531,7 @@ def restore(input, dest_dir, password, *, expected_md5=None, replace=None, on_pr
     _call_with_options(
         lambda o, _: _restore(_path(input), _path(dest_dir), pw, n, _md5_arg(expected_md5), o),
         on_progress,
-        overwrite=_replace(replace, overwrite), format=_format(format), allow_symlinks=allow_symlinks,
+        replace=_replace(replace, overwrite), format=_format(format), allow_symlinks=allow_symlinks,
         allow_hardlinks=allow_hardlinks, max_total_bytes=max_total_bytes,
     )
 
@@ -569,7 +569,7 @@ def pack(src_dir, output, password, *, replace=None, level=None, format=None, pb
     _call_with_options(
         lambda o, _: _pack(_path(src_dir), _path(output), pw, n, hex_out, o),
         on_progress,
-        overwrite=_replace(replace, overwrite), gzip_level=level, format=_format(format),
+        replace=_replace(replace, overwrite), gzip_level=level, format=_format(format),
         pbkdf2_iterations=pbkdf2_iterations,
     )
     return hex_out.value.decode("ascii")
@@ -637,7 +637,7 @@ def restore_stream(source, dest_dir, password, *, expected_md5=None, replace=Non
     _call_with_options(
         lambda o, cb: _restore_stream(cb.reader(source), None, _path(dest_dir), pw, n, _md5_arg(expected_md5), o),
         on_progress,
-        overwrite=_replace(replace, overwrite), format=_format(format), allow_symlinks=allow_symlinks,
+        replace=_replace(replace, overwrite), format=_format(format), allow_symlinks=allow_symlinks,
         allow_hardlinks=allow_hardlinks, max_total_bytes=max_total_bytes,
     )
 
