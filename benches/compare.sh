@@ -25,7 +25,12 @@
 #              default) is `a0backup check` of the restore's backup against the restore itself;
 #              `threads` (not in the default) is restore with the parallel inflater
 #              (--threads=1, --threads=2, and both under `taskset -c 0`) against the default
-#              sequential restore)
+#              sequential restore; `dump` (not in the default) is `a0backup dump` of the
+#              largest collection (auth0.users) to a file of Extended JSON lines against
+#              `a0backup check` of the whole backup, and against the appliance way of getting
+#              the same JSON: `openssl enc -d | tar xz`, then pymongo's `bson.decode_file_iter`
+#              and `json_util.dumps` over the extracted .bson; `diff` (not in the default) is
+#              `a0backup diff` of the backup and a copy of it against two `a0backup check`s)
 #   KEEP=1     keep BENCH_DIR afterwards
 #   NO_PAGE_REPORTING=1  (root, Linux guests with virtio-balloon free page reporting) stop the
 #              guest from handing free memory back to the host while the script runs, and
@@ -64,8 +69,9 @@ done
 for n in SIZE_MB TREE_MB RUNS PACK_RUNS; do
   [[ ${!n} =~ ^[1-9][0-9]*$ ]] || die "$n must be a positive integer, not '${!n}'"
 done
-[[ $ROWS =~ ^(decrypt|md5|restore|pack|sync|check|threads)(,(decrypt|md5|restore|pack|sync|check|threads))*$ ]] ||
-  die "ROWS is a comma-separated list of decrypt, md5, restore, pack, sync, check and threads, not '$ROWS'"
+ROW_NAMES='decrypt|md5|restore|pack|sync|check|threads|dump|diff'
+[[ $ROWS =~ ^($ROW_NAMES)(,($ROW_NAMES))*$ ]] ||
+  die "ROWS is a comma-separated list of decrypt, md5, restore, pack, sync, check, threads, dump and diff, not '$ROWS'"
 want() { [[ ",$ROWS," == *",$1,"* ]]; }
 
 # --- a0backup ---------------------------------------------------------------------------------
@@ -97,6 +103,7 @@ mkdir -p "$BENCH_DIR"
 D=$(cd "$BENCH_DIR" && pwd)
 # Only what this script makes is removed, so BENCH_DIR may be any directory.
 MADE=(decrypt.js encrypt.js random.bin random.bin.enc out.bin tree backup.tar.gz
+  dump.jsonl appliance-json.py extracted copy.tar.gz.enc
   backup-retrieve.tar.gz.enc restore.tar.gz floor.tar.gz floor.tar dest pack.tar.gz.enc .time
   .log .peer.times .a0.times .warm.times .part0.times .part1.times .part2.times .part3.times)
 # shellcheck disable=SC2317  # called by the EXIT trap
@@ -359,7 +366,7 @@ fi
 # --- Restore and pack -------------------------------------------------------------------------
 HAS_RESTORE=0
 HAS_PACK=0
-{ want restore || want sync || want check || want threads; } && has_sub restore && HAS_RESTORE=1
+{ want restore || want sync || want check || want threads || want dump || want diff; } && has_sub restore && HAS_RESTORE=1
 want pack && has_sub pack && HAS_PACK=1
 
 TREE=$D/tree
@@ -421,6 +428,43 @@ if [ "$HAS_RESTORE" = 1 ]; then
     else
       skip "$WORK, one core" "taskset -c 0 a0backup restore" "skipped: no taskset"
     fi
+  fi
+  if want dump && has_sub dump; then
+    # The largest collection as Extended JSON lines, as bsondump prints them.
+    QJ=$(q "$D/dump.jsonl")
+    USERS_MB=$(awk -v b="$(stat -c %s "$TREE/dump/auth0/users.bson")" 'BEGIN { printf "%.0f MB", b / 1e6 }')
+    USERS_N=$("$A0" dump -q --password "$PASSWORD" "$BACKUP" auth0.users | wc -l)
+    DWORK="dump auth0.users ($USERS_MB of BSON, $USERS_N documents) of the $BSZ backup to JSON lines"
+    A0_J="$QA0 dump -q --password $PASSWORD $QB auth0.users >$QJ"
+    CHECK_J="[ \"\$(wc -l <$QJ)\" = $USERS_N ]"
+    # Within 1.2x of check's time is the aim: converting must keep up with inflating.
+    row "$DWORK" "a0backup check (whole backup, nothing converted)" \
+      "$QA0 check -q --password $PASSWORD $QB" "$A0_J" "rm -f $QJ" ""
+    cat >"$D/appliance-json.py" <<'PYEOF'
+import sys
+import bson
+from bson import json_util
+from bson.codec_options import DatetimeConversion
+from bson.json_util import CANONICAL_JSON_OPTIONS
+options = CANONICAL_JSON_OPTIONS.with_options(datetime_conversion=DatetimeConversion.DATETIME_AUTO)
+with open(sys.argv[1], "rb") as f, open(sys.argv[2], "w") as out:
+    for doc in bson.decode_file_iter(f, options):
+        out.write(json_util.dumps(doc, json_options=options) + "\n")
+PYEOF
+    QX=$(q "$D/extracted")
+    row "$DWORK" "openssl enc -d | tar xz; pymongo decode_file_iter + json_util.dumps" \
+      "mkdir -p $QX && $OSSL_D -in $QB | tar xz -C $QX && python3 $(q "$D/appliance-json.py") $QX/dump/auth0/users.bson $QJ" \
+      "$A0_J" "rm -rf $QJ $QX" "$CHECK_J"
+  fi
+  if want diff && has_sub diff; then
+    # The same bytes twice: every document compared (all unchanged), nothing printed but the
+    # table; what two checks of the backups read and validate, plus the digests and the join.
+    QC=$(q "$D/copy.tar.gz.enc")
+    cp "$BACKUP" "$D/copy.tar.gz.enc"
+    row "diff of two $BSZ backups ($TSZ trees)" "a0backup check OLD; a0backup check NEW" \
+      "$QA0 check -q --password $PASSWORD $QB && $QA0 check -q --password $PASSWORD $QC" \
+      "$QA0 diff -q --password $PASSWORD $QB $QC >/dev/null" ":" ""
+    rm -f "$D/copy.tar.gz.enc"
   fi
   if ! want restore; then
     :

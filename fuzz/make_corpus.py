@@ -425,6 +425,30 @@ def bson_corpus():
     write("bson", "regex-not-utf8", bson_doc([bson_el(0x0B, b"re", b"\xed\xa0\x80\0i\0")]))
 
 
+
+def dump_corpus():
+    """A collection's .bson (ids, duplicates, no _id, damage) for dump and diff: flags,
+    metadata length, metadata, then the stream."""
+    def doc_with_id(i, extra=b""):
+        return bson_doc([bson_el(0x10, b"_id", struct.pack("<i", i)), bson_el(0x02, b"s", struct.pack("<i", 2) + b"x\0")]) if not extra else \
+            bson_doc([bson_el(0x10, b"_id", struct.pack("<i", i)), bson_el(0x02, b"s", struct.pack("<i", len(extra) + 1) + extra + b"\0")])
+    docs = b"".join(doc_with_id(i) for i in range(6))
+    long_id = bson_doc([bson_el(0x02, b"_id", struct.pack("<i", 31) + b"a-long-string-id-of-30-bytes..\0")])
+    no_id = bson_doc([bson_el(0x10, b"n", struct.pack("<i", 1))])
+    dup = doc_with_id(1) + doc_with_id(1, b"other")
+    meta = b'{"indexes":[{"v":2,"key":{"a":1,"b":-1},"name":"ab"}],"options":{"capped":true}}'
+    def item(flags, stream, metadata=b""):
+        return bytes([flags, len(metadata)]) + metadata + stream
+    write("dump", "six", item(0b1110, docs))
+    write("dump", "six-gzip-limit-2", item(0b0101, docs))
+    write("dump", "mixed-ids", item(0b1110, docs + long_id + no_id + no_id + dup))
+    write("dump", "damaged", item(0b1110, docs[:40] + b"\x20" + docs[41:]))
+    write("dump", "cut", item(0b1111, docs[:-3]))
+    write("dump", "metadata-given", item(0b11110, docs, meta))
+    write("dump", "metadata-not-json", item(0b11110, docs, b'{"indexes": [1, '))
+    write("dump", "empty", item(0b1110, b""))
+
+
 # ---------------------------------------------------------------------------------- extjson
 
 
@@ -572,6 +596,7 @@ def main():
     inflate_corpus()
     extjson_corpus()
     query_corpus()
+    dump_corpus()
     total = 0
     for target in sorted(os.listdir(os.path.join(HERE, "corpus"))):
         d = os.path.join(HERE, "corpus", target)

@@ -40,7 +40,7 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
     "${nice_cmd[@]}" cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
 fi
 
-read -r -a targets <<<"${FUZZ_TARGETS:-decrypt status unpack restore md5 bson inflate extjson query}"
+read -r -a targets <<<"${FUZZ_TARGETS:-decrypt status unpack restore md5 bson inflate extjson query dump}"
 read -r -a extra_flags <<<"${FUZZ_FLAGS:-}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/a0backup-fuzz.XXXXXX")"
 trap 'rm -rf "$work"' EXIT

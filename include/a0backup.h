@@ -58,6 +58,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// `a0b_dump`'s documents as canonical Extended JSON (what `bsondump` prints).
+#define A0B_JSON_CANONICAL 0
+
+// `a0b_dump`'s documents as relaxed Extended JSON (numbers and dates as JSON has them).
+#define A0B_JSON_RELAXED 1
+
 // Decrypt: detect the format from the header. Encrypt: the appliance's (Node) format.
 #define A0B_FORMAT_AUTO 0
 
@@ -254,6 +260,78 @@ a0b_result a0b_check_each(const char *input,
 // # Safety
 // `s` is NULL or a string a0backup returned, not freed before.
 void a0b_string_free(char *s);
+
+// Hands the documents of the collection `collection` (`"DATABASE.COLLECTION"`) of the backup
+// file `input` to `each`, one compact Extended JSON text per document (field order kept), in
+// the order of its `.bson`: those `filter_json` selects (a MongoDB query document in Extended
+// JSON; NULL for all), at most `limit` of them (0 for no limit). `password` NULL reads a plain
+// `.tar.gz`. The backup is read as `a0b_check` reads it (md5 when `expected_md5` is not NULL,
+// decryption, gzip, the archive under `a0b_restore`'s parser and `options`' safety policy, each
+// document checked), and only until the collection's files are behind (the rest is then read
+// only for the md5). On success `*summary_json_out` receives a JSON summary (`documents`
+// handed over, `scanned`, `bytes`, `md5`, `metadata`: the collection's `.metadata.json` text
+// or null), to be freed with `a0b_string_free`.
+//
+// Errors: `A0B_ERR_INVALID_ARGUMENT` (no such collection in the backup, a filter outside the
+// supported subset, a `json_mode` that is neither `A0B_JSON_CANONICAL` nor
+// `A0B_JSON_RELAXED`), `A0B_ERR_MALFORMED` (a damaged document, at its index and offset in
+// the message; a damaged stream), `A0B_ERR_CHECKSUM_MISMATCH`, `A0B_ERR_WRONG_PASSWORD`,
+// `A0B_ERR_UNSAFE_ARCHIVE` (an archive restore would refuse), `A0B_ERR_IO`,
+// `A0B_ERR_CANCELLED` (when `each` or the progress callback returns non-zero).
+//
+// # Safety
+// `input` and `collection` are NUL-terminated; `password` is NULL or points to `password_len`
+// bytes; `expected_md5` and `filter_json` are NULL or NUL-terminated; `options` is NULL or
+// initialised; `each` is a valid callback, called on this thread during the call only;
+// `summary_json_out` points to a writable pointer.
+a0b_result a0b_dump(const char *input,
+                    const uint8_t *password,
+                    size_t password_len,
+                    const char *expected_md5,
+                    const struct a0b_options *options,
+                    const char *collection,
+                    const char *filter_json,
+                    uint32_t json_mode,
+                    uint64_t limit,
+                    a0b_json_cb each,
+                    void *userdata,
+                    char **summary_json_out);
+
+// Compares the backup files `old` and `new` (the same `password`; NULL for plain `.tar.gz`
+// files), each checked against its expected md5 when `old_md5` / `new_md5` is not NULL, both
+// read at once and as `a0b_check` reads them: per collection (`collection` only, when not
+// NULL), documents added, removed, changed (same `_id`, other bytes) and unchanged, indexes
+// and options added, removed and changed, and whether it is in one backup only. Each
+// collection's row goes to `each` as one JSON object (`collection`, `presence`: `"both"`,
+// `"old_only"` or `"new_only"`, `added`, `removed`, `changed`, `unchanged`, `indexes` and
+// `options`, each with `added`, `removed`, `changed` name lists), as `a0backup diff --json`
+// prints it; with `ids` non-zero, before its row, one object per document added, removed or
+// changed (`collection`, `change`, `_id` as canonical Extended JSON, null for a document
+// without one). On success `*summary_json_out` receives the totals (`collections`,
+// `changed_collections`, `added`, `removed`, `changed`, `unchanged`, `old_md5`, `new_md5`),
+// to be freed with `a0b_string_free`. Memory is bounded: past 16 MiB the documents' digests
+// go, sorted, to an unnamed temporary file.
+//
+// Errors: as `a0b_dump`'s (`A0B_ERR_INVALID_ARGUMENT` when `collection` is in neither
+// backup); `A0B_ERR_CANCELLED` when `each` returns non-zero.
+//
+// # Safety
+// `old` and `new` are NUL-terminated; `password` is NULL or points to `password_len` bytes;
+// `old_md5`, `new_md5` and `collection` are NULL or NUL-terminated; `options` is NULL or
+// initialised; `each` is a valid callback, called on this thread during the call only;
+// `summary_json_out` points to a writable pointer.
+a0b_result a0b_diff(const char *old,
+                    const char *new_,
+                    const uint8_t *password,
+                    size_t password_len,
+                    const char *old_md5,
+                    const char *new_md5,
+                    const struct a0b_options *options,
+                    const char *collection,
+                    uint8_t ids,
+                    a0b_json_cb each,
+                    void *userdata,
+                    char **summary_json_out);
 
 // The MD5 of a file, as 32 lowercase hex digits and a NUL.
 //

@@ -171,6 +171,35 @@ pub enum Error {
         /// The error the operation failed with before the cleanup, if any.
         after: Option<Box<Error>>,
     },
+
+    /// A document of the collection being read ([`dump`](crate::dump), find, diff) is
+    /// damaged: the same verdict, index and offsets as [`check`](crate::check)'s
+    /// [`BsonError`](crate::check::bson::BsonError) for that collection. Nothing after it is
+    /// read, since its framing is lost. Its [`kind`](Error::kind) is [`ErrorKind::Malformed`];
+    /// the `a0backup` command exits with check's code for damaged data (6).
+    #[error(
+        "damaged document {document} of {namespace} (at byte {offset} of its .bson): {reason}"
+    )]
+    DamagedDocument {
+        /// `DB.COLL`, escaped for a terminal ([`escape_name`](crate::archive::escape_name)).
+        namespace: String,
+        /// Index of the document in the collection's `.bson`, from 0.
+        document: u64,
+        /// Byte offset of its length prefix in the (decompressed) `.bson`.
+        offset: u64,
+        /// Byte offset in the `.bson` where the damage shows.
+        at: u64,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// The backup holds no file of the collection asked for. Its [`kind`](Error::kind) is
+    /// [`ErrorKind::InvalidArgument`].
+    #[error("the backup holds no collection {namespace}")]
+    NoSuchCollection {
+        /// `DB.COLL` as asked for, escaped for a terminal.
+        namespace: String,
+    },
 }
 
 /// What a caller opts in to for an entry the unpack policy otherwise refuses: the
@@ -220,6 +249,9 @@ pub enum Input {
     BackupStatus,
     /// A BSON document (of a collection's `.bson` file).
     Bson,
+    /// A collection's `.metadata.json` (mongodump's: indexes, options), as
+    /// [`check`](crate::check) reads it: JSON of at most 16 MiB.
+    Metadata,
 }
 
 impl std::fmt::Display for Input {
@@ -231,6 +263,7 @@ impl std::fmt::Display for Input {
             Input::Tar => "tar archive",
             Input::BackupStatus => "backup status",
             Input::Bson => "BSON document",
+            Input::Metadata => "collection metadata",
         })
     }
 }
@@ -449,11 +482,15 @@ impl Error {
             Error::Io(_) | Error::Path { .. } => ErrorKind::Io,
             Error::ChecksumMismatch { .. } => ErrorKind::ChecksumMismatch,
             Error::WrongPassword { .. } => ErrorKind::WrongPassword,
-            Error::Malformed { .. } | Error::Truncated { .. } => ErrorKind::Malformed,
+            Error::Malformed { .. } | Error::Truncated { .. } | Error::DamagedDocument { .. } => {
+                ErrorKind::Malformed
+            }
             Error::UnsupportedFormat(_) | Error::FormatNeeded => ErrorKind::Unsupported,
             Error::UnsafeEntry { .. } | Error::LimitExceeded { .. } => ErrorKind::UnsafeArchive,
             Error::AlreadyExists(_) | Error::DestinationAppeared(_) => ErrorKind::AlreadyExists,
-            Error::InvalidArgument(_) => ErrorKind::InvalidArgument,
+            Error::InvalidArgument(_) | Error::NoSuchCollection { .. } => {
+                ErrorKind::InvalidArgument
+            }
             Error::Cancelled => ErrorKind::Cancelled,
             Error::ChangedWhileReading { .. } => ErrorKind::ChangedWhileReading,
             // A failed cleanup is classed by the error it came after; alone, it is an I/O error.

@@ -168,6 +168,7 @@
 //! | a file that appears under its name only once complete | `src/atomic_file.rs` |
 //! | renames that exchange or never replace; the umask; writeback hints | `src/rename.rs`, `src/process.rs`, `src/writeback.rs` |
 //! | whole trees relative to directory handles: removal, fsync, mount search | `src/tree.rs` |
+//! | answers without a restore: a collection's documents, find across backups, diff of two | [`dump`] (`dump/source.rs`: the walk they share), [`find`], [`diff`] |
 //! | errors, exit codes and C result codes | [`error`] |
 //!
 //! `tests/layers.rs` holds this layering: no module imports in a cycle, `archive`, `gzip`,
@@ -198,13 +199,16 @@ mod atomic_file;
 pub mod check;
 pub mod checksum;
 pub mod cipher;
+pub mod diff;
 mod digest;
+pub mod dump;
 mod durable;
 pub mod error;
 pub mod extjson;
 #[cfg(feature = "capi")]
 pub mod ffi;
 pub mod files;
+pub mod find;
 pub mod gzip;
 mod io_ext;
 pub mod kdf;

@@ -16,6 +16,8 @@ use crate::stream::{DecryptOptions, DecryptReader};
 pub(crate) struct Source<R: Read> {
     hashed: MaybeHashed<R>,
     expected: Option<Md5Digest>,
+    /// Read the rest of the input after the job even when no md5 is computed.
+    read_rest: bool,
 }
 
 /// The plaintext a job reads: the input decrypted, or the input itself.
@@ -79,7 +81,16 @@ impl<R: Read> Source<R> {
         Source {
             hashed: MaybeHashed::new(input, hash || expected.is_some()),
             expected,
+            read_rest: true,
         }
+    }
+
+    /// For a job that may stop before the end of the input (a dump done with its collection):
+    /// the rest is then read only when an md5 is computed, on the hash-only path (no
+    /// decryption, no inflate).
+    pub(crate) fn stop_early(mut self) -> Self {
+        self.read_rest = false;
+        self
     }
 
     /// Runs `job` on the plaintext (decrypted with `password` and `decrypt` when there is a
@@ -118,8 +129,11 @@ impl<R: Read> Source<R> {
     /// Reads the rest of the input and checks its md5; returns it (when computed) and the
     /// bytes read.
     fn finish(mut self) -> (Result<Option<Md5Digest>>, u64) {
-        if let Err(e) = io::copy(&mut self.hashed, &mut io::sink()) {
-            return (Err(Error::from(e)), 0);
+        let hashing = matches!(self.hashed, MaybeHashed::Hashed(_));
+        if self.read_rest || hashing {
+            if let Err(e) = io::copy(&mut self.hashed, &mut io::sink()) {
+                return (Err(Error::from(e)), 0);
+            }
         }
         match self.hashed.finish() {
             Err(e) => (Err(Error::from(e)), 0),

@@ -115,6 +115,11 @@ fn extjson_corpus() {
 }
 
 #[test]
+fn dump_corpus() {
+    replay("dump");
+}
+
+#[test]
 fn query_corpus() {
     replay("query");
 }

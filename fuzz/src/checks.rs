@@ -28,9 +28,13 @@ use a0backup::{
 };
 
 /// The fuzz targets, by name: the names of their corpus directories too.
-pub const TARGETS: [&str; 9] = [
-    "decrypt", "status", "unpack", "restore", "md5", "bson", "inflate", "extjson", "query",
+pub const TARGETS: [&str; 10] = [
+    "decrypt", "status", "unpack", "restore", "md5", "bson", "inflate", "extjson", "query", "dump",
 ];
+
+#[path = "dump.rs"]
+mod dump_check;
+pub use dump_check::dump;
 
 /// The most bytes of file data the `unpack` target lets an archive write.
 pub const UNPACK_MAX_BYTES: u64 = 1 << 20;
@@ -53,6 +57,7 @@ pub fn check(target: &str, data: &[u8]) -> Result<(), String> {
         "inflate" => inflate(data),
         "extjson" => extjson(data),
         "query" => query(data),
+        "dump" => dump(data),
         other => Err(format!("unknown fuzz target {other:?}")),
     }
 }

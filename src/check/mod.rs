@@ -50,7 +50,7 @@
 
 pub mod bson;
 pub mod metadata;
-mod names;
+pub(crate) mod names;
 mod report;
 mod run;
 mod spill;

@@ -412,8 +412,18 @@ mod tests {
                 source: std::io::Error::other("x"),
                 after: None,
             },
+            Error::DamagedDocument {
+                namespace: "d.c".into(),
+                document: 0,
+                offset: 0,
+                at: 0,
+                reason: "r".into(),
+            },
+            Error::NoSuchCollection {
+                namespace: "d.c".into(),
+            },
         ];
-        let mut seen = [false; 16];
+        let mut seen = [false; 18];
         for e in &all {
             let i = match e {
                 Error::Io(_) => 0,
@@ -432,6 +442,8 @@ mod tests {
                 Error::DestinationAppeared(_) => 13,
                 Error::Truncated { .. } => 14,
                 Error::FormatNeeded => 15,
+                Error::DamagedDocument { .. } => 16,
+                Error::NoSuchCollection { .. } => 17,
             };
             seen[i] = true;
         }

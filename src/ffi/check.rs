@@ -115,7 +115,7 @@ fn check_options<'a>(
 }
 
 /// `value` as JSON, NUL-terminated for C (JSON escapes any NUL inside strings).
-fn json_string(value: &impl serde::Serialize) -> Result<CString, crate::Error> {
+pub(super) fn json_string(value: &impl serde::Serialize) -> Result<CString, crate::Error> {
     let text =
         serde_json::to_string(value).map_err(|e| crate::Error::InvalidArgument(e.to_string()))?;
     CString::new(text)

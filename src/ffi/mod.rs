@@ -55,6 +55,7 @@
 #[macro_use]
 mod boundary;
 mod check;
+mod dump;
 mod files;
 mod handles;
 mod io;
@@ -63,6 +64,7 @@ mod streams;
 
 pub use boundary::a0b_last_error_message;
 pub use check::{a0b_check, a0b_check_each, a0b_json_cb, a0b_string_free};
+pub use dump::{a0b_diff, a0b_dump, A0B_JSON_CANONICAL, A0B_JSON_RELAXED};
 pub use files::{a0b_decrypt_file, a0b_encrypt_file, a0b_md5_file, a0b_pack, a0b_restore};
 pub use handles::{
     a0b_cipher, a0b_cipher_apply, a0b_cipher_free, a0b_cipher_new, a0b_cipher_new_key_iv,

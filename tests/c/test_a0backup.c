@@ -145,6 +145,109 @@ static int count_calls(uint64_t done, uint64_t total, void *user_data) {
   return 0;
 }
 
+/* a0b_dump's and a0b_diff's callback: counts the JSON texts, keeps the first, stops at stop_at. */
+struct texts {
+  int count;
+  int stop_at;
+  int bad;
+  char first[256];
+};
+
+static int32_t keep_texts(void *userdata, const char *json, size_t len) {
+  struct texts *t = userdata;
+  if (strlen(json) != len || json[0] != '{' || json[len - 1] != '}') t->bad++;
+  if (t->count == 0) snprintf(t->first, sizeof t->first, "%s", json);
+  t->count++;
+  return t->stop_at != 0 && t->count >= t->stop_at;
+}
+
+/* The documents of a .bson file, counted by their length prefixes (the oracle of a0b_dump). */
+static int count_bson(const char *file) {
+  FILE *f = fopen(file, "rb");
+  if (f == NULL) return -1;
+  int n = 0;
+  uint8_t len[4];
+  while (fread(len, 1, 4, f) == 4) {
+    long size = (long)len[0] | (long)len[1] << 8 | (long)len[2] << 16 | (long)len[3] << 24;
+    if (size < 5 || fseek(f, size - 4, SEEK_CUR) != 0) break;
+    n++;
+  }
+  fclose(f);
+  return n;
+}
+
+/* dump and diff straight from the sample backup: the documents of its restored users.bson. */
+static void test_dump_and_diff(const char *sample, const char *restored_dump) {
+  char users_bson[1024], tree[1024], before[1024], after[1024];
+  snprintf(users_bson, sizeof users_bson, "%s/auth0/users.bson", restored_dump);
+  snprintf(tree, sizeof tree, "%s", restored_dump);
+  snprintf(before, sizeof before, "%s/before.tar.gz", scratch);
+  snprintf(after, sizeof after, "%s/after.tar.gz", scratch);
+  int users = count_bson(users_bson);
+  CHECK(users > 0);
+
+  char *summary = NULL;
+  struct texts t = {0, 0, 0, ""};
+  CHECK(a0b_dump(sample, PW, PW_LEN, SAMPLE_MD5, NULL, "auth0.users", NULL, A0B_JSON_CANONICAL, 0,
+                 keep_texts, &t, &summary) == A0B_OK);
+  CHECK(t.count == users && t.bad == 0);
+  CHECK(strstr(t.first, "\"_id\":{\"$oid\":") != NULL);
+  CHECK(summary != NULL && strstr(summary, "\"md5\":\"eccdb928a3bab23f725f955b68ef66ff\"") != NULL);
+  a0b_string_free(summary);
+  summary = NULL;
+  /* A filter that selects nothing; a limit; a cancel from the callback. */
+  struct texts none = {0, 0, 0, ""};
+  CHECK(a0b_dump(sample, PW, PW_LEN, NULL, NULL, "auth0.users", "{\"_id\": {\"$exists\": false}}",
+                 A0B_JSON_RELAXED, 0, keep_texts, &none, &summary) == A0B_OK);
+  CHECK(none.count == 0);
+  a0b_string_free(summary);
+  summary = NULL;
+  struct texts one = {0, 0, 0, ""};
+  CHECK(a0b_dump(sample, PW, PW_LEN, NULL, NULL, "auth0.users", NULL, A0B_JSON_CANONICAL, 1,
+                 keep_texts, &one, &summary) == A0B_OK);
+  CHECK(one.count == 1 && strcmp(one.first, t.first) == 0);
+  a0b_string_free(summary);
+  summary = NULL;
+  struct texts stop = {0, 1, 0, ""};
+  CHECK(a0b_dump(sample, PW, PW_LEN, NULL, NULL, "auth0.users", NULL, A0B_JSON_CANONICAL, 0,
+                 keep_texts, &stop, &summary) == (users > 1 ? A0B_ERR_CANCELLED : A0B_OK));
+  /* Refused: a missing collection, an operator outside the subset, a bad mode, a NULL name. */
+  CHECK(a0b_dump(sample, PW, PW_LEN, NULL, NULL, "auth0.user", NULL, A0B_JSON_CANONICAL, 0,
+                 keep_texts, &stop, &summary) == A0B_ERR_INVALID_ARGUMENT);
+  CHECK(a0b_dump(sample, PW, PW_LEN, NULL, NULL, "auth0.users", "{\"$where\": \"1\"}",
+                 A0B_JSON_CANONICAL, 0, keep_texts, &stop, &summary) == A0B_ERR_INVALID_ARGUMENT);
+  CHECK(a0b_dump(sample, PW, PW_LEN, NULL, NULL, "auth0.users", NULL, 7, 0, keep_texts, &stop,
+                 &summary) == A0B_ERR_INVALID_ARGUMENT);
+  CHECK(a0b_dump(sample, PW, PW_LEN, NULL, NULL, NULL, NULL, 0, 0, keep_texts, &stop, &summary) ==
+        A0B_ERR_INVALID_ARGUMENT);
+  CHECK(a0b_dump(sample, (const uint8_t *)"wrong", 5, NULL, NULL, "auth0.users", NULL, 0, 0,
+                 keep_texts, &stop, &summary) == A0B_ERR_WRONG_PASSWORD);
+  CHECK(summary == NULL);
+
+  /* diff: the backup against itself, then a tree against itself with one document more. */
+  struct texts rows = {0, 0, 0, ""};
+  CHECK(a0b_diff(sample, sample, PW, PW_LEN, SAMPLE_MD5, NULL, NULL, "auth0.users", 1, keep_texts,
+                 &rows, &summary) == A0B_OK);
+  CHECK(rows.count == 1 && rows.bad == 0);
+  CHECK(strstr(rows.first, "\"presence\":\"both\"") != NULL);
+  CHECK(summary != NULL && strstr(summary, "\"added\":0") != NULL);
+  a0b_string_free(summary);
+  summary = NULL;
+  CHECK(a0b_pack(tree, before, NULL, 0, NULL, NULL) == A0B_OK);
+  FILE *f = fopen(users_bson, "ab");
+  static const uint8_t added[] = {14, 0, 0, 0, 0x10, '_', 'i', 'd', 0, 0xe7, 3, 0, 0, 0};
+  CHECK(f != NULL && fwrite(added, 1, sizeof added, f) == sizeof added && fclose(f) == 0);
+  CHECK(a0b_pack(tree, after, NULL, 0, NULL, NULL) == A0B_OK);
+  struct texts changes = {0, 0, 0, ""};
+  CHECK(a0b_diff(before, after, NULL, 0, NULL, NULL, NULL, "auth0.users", 1, keep_texts, &changes,
+                 &summary) == A0B_OK);
+  CHECK(changes.count == 2 && changes.bad == 0);
+  CHECK(strcmp(changes.first,
+               "{\"collection\":\"auth0.users\",\"change\":\"added\",\"_id\":{\"$numberInt\":\"999\"}}") == 0);
+  CHECK(summary != NULL && strstr(summary, "\"added\":1") != NULL);
+  a0b_string_free(summary);
+}
+
 static void test_files(void) {
   const char *sample = path(0, data_dir, "sample-backup/backup-retrieve.tar.gz.enc");
   char hex[33];
@@ -233,6 +336,7 @@ static void test_files(void) {
   /* A plain .tar.gz with a NULL password. */
   CHECK(a0b_pack(path(3, dest, "dump"), path(2, scratch, "plain.tar.gz"), NULL, 0, NULL, NULL) ==
         A0B_OK);
+  test_dump_and_diff(sample, path(3, dest, "dump"));
 }
 
 /* --- Streams: memory behind read and write callbacks ------------------------------------------ */

@@ -142,11 +142,11 @@ pub fn open_waiting(path: &Path) -> Result<Waiting, Failure> {
 
 /// `path` opened for reading (`-`: stdin), with its size when it has one. Its read errors
 /// name it (`Error::Path`), however deep in the pipeline they come out.
-pub fn input_reader(path: &Path) -> Result<(Box<dyn Read>, Option<u64>), Failure> {
+pub fn input_reader(path: &Path) -> Result<(Box<dyn Read + Send>, Option<u64>), Failure> {
     Ok(reader_of(open_waiting(path)?, path))
 }
 
-fn reader_of(waiting: Waiting, path: &Path) -> (Box<dyn Read>, Option<u64>) {
+fn reader_of(waiting: Waiting, path: &Path) -> (Box<dyn Read + Send>, Option<u64>) {
     let size = match waiting.is_regular() {
         true => waiting.file.metadata().ok().map(|m| m.len()),
         false => None,
@@ -264,7 +264,7 @@ pub fn display_input(p: &Path) -> String {
 /// An input opened with its first bytes already read (and given back by `reader`), so the
 /// command can tell what it is before it chooses what to do with it.
 pub struct Input {
-    pub reader: Box<dyn Read>,
+    pub reader: Box<dyn Read + Send>,
     pub size: Option<u64>,
     /// Up to the first 16 bytes (fewer only for a shorter input).
     pub head: Vec<u8>,

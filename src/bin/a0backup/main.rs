@@ -21,9 +21,13 @@ mod args;
 mod check;
 mod collections;
 mod decrypt;
+mod diff;
+mod dump;
 mod encrypt;
 mod failure;
+mod find;
 mod io;
+mod jsonl;
 mod list;
 mod man;
 mod pack;
@@ -52,10 +56,14 @@ Examples:
   # Pack and encrypt a mongodump tree as the appliance does, printing its status record:
   a0backup pack --password-file pw.txt dump -o backup.tar.gz.enc
 
-Exit codes: 0 ok, 1 error, 2 usage, 3 probably wrong password, 4 md5 mismatch, 5 unsafe archive
-(an entry refused by the safety policy, or a --max-size/--max-entries/--max-path-len limit),
-6 (check) restorable but collection data damaged, 130/143/129 stopped by SIGINT/SIGTERM/SIGHUP
-(cleaned up, nothing published), 141 the reader of standard output went away (`| head`).";
+  # One user back from a backup, as Extended JSON, without restoring it:
+  a0backup dump --password-file pw.txt backup.tar.gz.enc auth0.users --filter '{\"email\": \"ann@example.com\"}'
+
+Exit codes: 0 ok, 1 error, 2 usage (dump: no such collection), 3 probably wrong password,
+4 md5 mismatch, 5 unsafe archive (an entry refused by the safety policy, or a
+--max-size/--max-entries/--max-path-len limit), 6 (check, dump, find, diff) restorable but
+collection data damaged, 130/143/129 stopped by SIGINT/SIGTERM/SIGHUP (cleaned up, nothing
+published), 141 the reader of standard output went away (`| head`).";
 
 /// Decrypt, verify, restore and create Auth0 Appliance backups.
 #[derive(Parser, Debug)]
@@ -102,6 +110,18 @@ enum Command {
     /// when restore would refuse it (5 for the safety policy); 6 when it would restore but
     /// collection data is damaged or incomplete.
     Check(check::CheckArgs),
+    /// Print one collection of a backup as MongoDB Extended JSON, one document per line, as
+    /// bsondump does (canonical; --relaxed, --pretty), straight from the encrypted file,
+    /// optionally only the documents a --filter selects; or its metadata (--metadata).
+    /// Reading stops once the collection's files are behind. Exit 6 at a damaged document.
+    Dump(dump::DumpArgs),
+    /// Count the documents a --filter selects in one collection of each of many backups (a
+    /// week of nightly ones): which hold the record; --docs prints them, tagged with their
+    /// backup.
+    Find(find::FindArgs),
+    /// Compare two backups: per collection, the documents added, removed, changed and
+    /// unchanged (by _id), the indexes and options changed, the collections in one only.
+    Diff(diff::DiffArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell.
@@ -126,6 +146,9 @@ fn main() -> ExitCode {
         Command::Unpack(a) => restore::unpack(a, quiet, json),
         Command::List(a) => list::list(a, json),
         Command::Check(a) => check::check(a, quiet, json),
+        Command::Dump(a) => dump::dump(a, quiet),
+        Command::Find(a) => find::find(a, quiet, json),
+        Command::Diff(a) => diff::diff(a, quiet, json),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut command(), "a0backup", &mut std::io::stdout());
             Ok(())

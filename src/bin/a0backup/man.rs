@@ -128,6 +128,45 @@ fn examples(page: &str) -> &'static [(&'static str, &'static str)] {
                 "a0backup --json check --password-env A0_PW backup-retrieve.tar.gz.enc",
             ),
         ],
+        "dump" => &[
+            (
+                "Get back one user deleted by mistake, as the JSON mongoimport and mongosh \
+                 take (reading stops once auth0.users is behind; exit 6 at a damaged \
+                 document, as check):",
+                "a0backup dump --password-file pw.txt backup.tar.gz.enc auth0.users --filter '{\"email\": \"ann@example.com\"}'",
+            ),
+            (
+                "Every client, relaxed and indented, after checking the md5 (first, for a \
+                 file: nothing is printed from a file that is not the expected one):",
+                "a0backup dump --password-file pw.txt --md5 eccdb928a3bab23f725f955b68ef66ff backup.tar.gz.enc auth0.clients --relaxed --pretty",
+            ),
+            (
+                "The collection's indexes and options:",
+                "a0backup dump --password-file pw.txt backup.tar.gz.enc auth0.users --metadata",
+            ),
+        ],
+        "find" => &[
+            (
+                "When did this user disappear? One line per nightly backup with the count of \
+                 matching documents (- when the collection is missing):",
+                "a0backup find --password-file pw.txt --collection auth0.users --filter '{\"email\": \"ann@example.com\"}' nightly/*.tar.gz.enc",
+            ),
+            (
+                "The documents themselves, tagged with their backup (one JSON object per line):",
+                "a0backup find --password-file pw.txt --collection auth0.clients --filter '{\"name\": \"billing\"}' --docs mon.tar.gz.enc tue.tar.gz.enc",
+            ),
+        ],
+        "diff" => &[
+            (
+                "What changed between two nights, per collection (documents by _id, indexes, \
+                 options, collections added or dropped):",
+                "a0backup diff --password-file pw.txt mon.tar.gz.enc tue.tar.gz.enc",
+            ),
+            (
+                "The _id of every client added, removed or changed, as JSON lines:",
+                "a0backup --json diff --password-file pw.txt --collection auth0.clients --ids mon.tar.gz.enc tue.tar.gz.enc",
+            ),
+        ],
         "completions" => &[(
             "Install the bash completions for the current user:",
             "a0backup completions bash > ~/.local/share/bash-completion/completions/a0backup",
@@ -154,7 +193,8 @@ const EXIT_STATUS: &[(&str, &str)] = &[
     ),
     (
         "2",
-        "usage: a bad option or argument, or a missing password without a terminal",
+        "usage: a bad option or argument (a --filter outside the subset), a missing \
+         password without a terminal; dump: the backup holds no such collection",
     ),
     (
         "3",
@@ -168,7 +208,8 @@ const EXIT_STATUS: &[(&str, &str)] = &[
     ),
     (
         "6",
-        "check: the backup would restore, but collection data is damaged or incomplete",
+        "check: the backup would restore, but collection data is damaged or incomplete; \
+         dump, find, diff: a damaged document (or metadata) of a collection read",
     ),
     (
         "130, 143, 129",
