@@ -118,7 +118,8 @@
 //! * **A password is an argument**, never an option: `&Password` where the job cannot run
 //!   without one (decrypt, encrypt), `Option<&Password>` where it reads or writes either a
 //!   `.tar.gz.enc` or a plain `.tar.gz` (restore, check, list, pack, dump, find, diff). It is
-//!   borrowed, never copied, and wiped when dropped ([`Password`]).
+//!   borrowed, and wiped when dropped ([`Password`]); a dump, which reads on a thread of its
+//!   own while its iterator is held, keeps a copy for that time, wiped in the same way.
 //! * **What to check is an option:** `.expected_md5(status.md5)` takes the digest the
 //!   appliance reported ([`BackupStatus::md5`]); the file's md5 is computed on a thread of its
 //!   own and compared at the end, before anything is published.
