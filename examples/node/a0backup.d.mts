@@ -63,7 +63,26 @@ export interface PackOptions extends CipherOptions, ReplaceOptions {
   level?: number;
 }
 
-export interface CheckOptions extends Omit<RestoreOptions, 'replace' | 'overwrite' | 'onProgress'> {}
+/**
+ * Called with each collection's row, in archive directory and name order, as the library
+ * reads them back. Returning false cancels the check (ERR_CANCELLED); so does throwing, and
+ * the call then throws what was thrown.
+ */
+export type CollectionHandler = (row: CollectionReport) => boolean | void;
+
+export interface CheckOptions extends Omit<RestoreOptions, 'replace' | 'overwrite' | 'onProgress'> {
+  /**
+   * Each collection's row, as it comes: the report's `collections` is then empty. Memory
+   * stays bounded whatever the backup holds.
+   */
+  onCollection?: CollectionHandler;
+  /**
+   * Without onCollection: how many rows the report's `collections` keeps, the first ones
+   * (default DEFAULT_MAX_COLLECTIONS, 1000; Infinity keeps all, in memory); the report's
+   * `collectionsOmitted` counts the others.
+   */
+  maxCollections?: number;
+}
 
 /** Why a collection does not read cleanly. */
 export interface CollectionError {
@@ -89,6 +108,7 @@ export interface CollectionReport {
   documents: number;
   bytes: number;
   bsonFileBytes: number;
+  metadataFileBytes: number;
   indexes: number;
   error: CollectionError | null;
   orphan: string | null;
@@ -100,9 +120,15 @@ export interface CheckReport {
   restorable: boolean;
   /** Why restore would refuse it. */
   refusal: string | null;
-  /** Every collection has its files and reads cleanly. */
+  /** Every collection has its files and reads cleanly (over all of them). */
   collectionsOk: boolean;
+  /**
+   * The first `maxCollections` rows (default 1000); empty when onCollection was given (every
+   * row went to it).
+   */
   collections: CollectionReport[];
+  /** Rows neither in `collections` nor given to onCollection (past `maxCollections`). */
+  collectionsOmitted: number;
   totals: {
     collections: number;
     documents: number;
@@ -191,7 +217,13 @@ export declare function encryptFile(input: PathLike, output: PathLike, password:
 export declare function restore(input: PathLike, destDir: PathLike, password: Password, opts?: RestoreOptions): void;
 /** Packs `srcDir` into a .tar.gz, encrypted unless `password` is null; returns its md5. Blocks. */
 export declare function pack(srcDir: PathLike, output: PathLike, password: Password | null, opts?: PackOptions): string;
-/** Checks a backup without writing anything (`password` null: a plain .tar.gz). Blocks. */
+/** How many rows checkBackup's report keeps in `collections` by default: 1000. */
+export declare const DEFAULT_MAX_COLLECTIONS: 1000;
+/**
+ * Checks a backup without writing anything (`password` null: a plain .tar.gz). Blocks. The
+ * rows stream from the library: to onCollection, else into `collections` up to
+ * maxCollections.
+ */
 export declare function checkBackup(input: PathLike, password: Password | null, opts?: CheckOptions): CheckReport;
 /** The md5 of a file, as 32 lowercase hex digits. Blocks. */
 export declare function md5File(file: PathLike): string;

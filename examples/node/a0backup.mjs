@@ -68,6 +68,7 @@ koffi.opaque('a0b_md5');
 const ProgressFn = koffi.proto('int32_t a0b_progress_fn(uint64_t done, uint64_t total, void *user_data)');
 const ReadFn = koffi.proto('int32_t a0b_read_cb(void *userdata, uint8_t *buf, size_t len, size_t *out_n)');
 const WriteFn = koffi.proto('int32_t a0b_write_cb(void *userdata, const uint8_t *buf, size_t len, size_t *out_n)');
+const JsonFn = koffi.proto('int32_t a0b_json_cb(void *userdata, const char *json, size_t len)');
 const Options = koffi.struct('a0b_options', {
   struct_size: 'size_t',
   replace: 'uint8_t',
@@ -105,7 +106,7 @@ const c = {
   encryptStream: lib.func('int32_t a0b_encrypt_stream(a0b_read_cb *read_cb, void *read_userdata, a0b_write_cb *write_cb, void *write_userdata, const uint8_t *password, size_t password_len, _Out_ uint8_t *md5_hex_out, const a0b_options *options)'),
   restoreStream: lib.func('int32_t a0b_restore_stream(a0b_read_cb *read_cb, void *read_userdata, const char *dest_dir, const uint8_t *password, size_t password_len, const char *expected_md5, const a0b_options *options)'),
   md5Stream: lib.func('int32_t a0b_md5_stream(a0b_read_cb *read_cb, void *read_userdata, _Out_ uint8_t *hex_out)'),
-  check: lib.func('int32_t a0b_check(const char *input, const uint8_t *password, size_t password_len, const char *expected_md5, const a0b_options *options, _Out_ void **report_json_out)'),
+  checkEach: lib.func('int32_t a0b_check_each(const char *input, const uint8_t *password, size_t password_len, const char *expected_md5, const a0b_options *options, a0b_json_cb *each, void *userdata, _Out_ void **summary_json_out)'),
   stringFree: lib.func('void a0b_string_free(void *s)'),
 };
 
@@ -200,6 +201,11 @@ class CallbackScope {
       koffi.encode(outN, 'size_t', len);
       return 0;
     });
+  }
+
+  /** `each(value)` gets each JSON text parsed, keys in camelCase; returning false cancels. */
+  json(each) {
+    return this.#register(JsonFn, (_userdata, json) => (each(camelKeys(JSON.parse(json))) === false ? 1 : 0));
   }
 
   /** Unregisters everything; rethrows what a callback threw, else checks `rc`. */
@@ -315,21 +321,53 @@ export function pack(srcDir, output, password, opts = {}) {
   return cString(hex);
 }
 
+/** How many rows checkBackup keeps in `collections` when no `onCollection` is given. */
+export const DEFAULT_MAX_COLLECTIONS = 1000;
+
+function maxCollectionsArg(max) {
+  if (max === undefined || max === null) return DEFAULT_MAX_COLLECTIONS;
+  if (max === Infinity || (Number.isSafeInteger(max) && max >= 0)) return max;
+  throw new RangeError(`a0backup: maxCollections must be a whole number >= 0 or Infinity, not ${max}`);
+}
+
 /**
  * Checks a backup without writing anything: its md5 (expectedMd5), decryption (with a password;
  * a plain .tar.gz with null), gzip, the archive under restore's safety policy, and every
  * collection of the mongodump inside. Returns the report: `restorable` and `refusal` say whether
- * restore would accept it, `collectionsOk` and `collections` how each collection reads (the
- * library's JSON report with its keys in camelCase: `other_files` is `otherFiles`). A wrong md5
- * or password throws. Options: expectedMd5,
- * format, allowSymlinks, allowHardlinks, maxTotalBytes.
+ * restore would accept it, `collectionsOk` and `totals` how the collections read, over all of
+ * them (the library's JSON report with its keys in camelCase: `other_files` is `otherFiles`).
+ * A wrong md5 or password throws. Options: expectedMd5, format, allowSymlinks, allowHardlinks,
+ * maxTotalBytes, and:
+ * - onCollection(row): called with each collection's row (a CollectionReport), in archive
+ *   directory and name order, as the library reads them back; the report's `collections` is
+ *   then empty. Returning false cancels (A0B_ERR_CANCELLED), and so does throwing (the thrown
+ *   error is rethrown once the library has cleaned up).
+ * - maxCollections (without onCollection): how many rows `collections` keeps, the first ones
+ *   (default DEFAULT_MAX_COLLECTIONS, 1000; Infinity keeps all); `collectionsOmitted` counts
+ *   the rows left out. The rows are streamed from the library either way, so memory stays
+ *   bounded (about 1 KiB a kept row) whatever the backup holds.
  */
 export function checkBackup(input, password, opts = {}) {
   const pw = passwordArg(password);
+  const { onCollection } = opts;
+  if (onCollection !== undefined && onCollection !== null && typeof onCollection !== 'function') {
+    throw new TypeError('a0backup: onCollection must be a function');
+  }
+  const max = maxCollectionsArg(opts.maxCollections);
+  const kept = [];
+  let omitted = 0;
+  const keep = (row) => {
+    if (kept.length < max) kept.push(row);
+    else omitted += 1;
+  };
   const out = [null];
-  withOptions(opts, (o) => c.check(pathArg(input), pw.ptr, pw.len, opts.expectedMd5 ?? null, o, out));
+  withOptions(opts, (o, scope) => c.checkEach(pathArg(input), pw.ptr, pw.len, opts.expectedMd5 ?? null, o,
+    scope.json(onCollection ?? keep), null, out));
   try {
-    return camelKeys(JSON.parse(koffi.decode(out[0], 'char', -1)));
+    const report = camelKeys(JSON.parse(koffi.decode(out[0], 'char', -1)));
+    report.collections = kept;
+    report.collectionsOmitted = omitted;
+    return report;
   } finally {
     c.stringFree(out[0]);
   }

@@ -4,14 +4,25 @@
 // callback must return its bytes synchronously, which the thread that owns a Readable cannot do
 // while it is blocked in a call; the worker can wait (Atomics.wait) until they are there.
 //
-// Layout: four Int32 slots (the state of the data slot, the length of the data in it, the
-// position read so far, the cancel flag), then the data slot (SLOT bytes, streams only).
+// Layout: eight Int32 slots (the state of the data slot, the length of the data in it, the
+// position read so far, the cancel flag, the count of row batches the caller's thread has
+// handled, three unused), then the data slot (SLOT bytes, streams only).
+//
+// Rows (checkBackup's onCollection) go from the worker to the caller's thread in batches of
+// ROW_BATCH, by postMessage; the worker waits (waitHandled) while more than ROW_WINDOW batches
+// are unhandled, so the rows in flight stay bounded however many the backup has and however
+// slow the callback is.
 
 const SLOT = 1 << 20;
 const STATE = 0;
 const LEN = 1;
 const POS = 2;
 const CANCEL = 3;
+const HANDLED = 4;
+const CTRL = 8;
+const CTRL_BYTES = CTRL * 4;
+export const ROW_BATCH = 64;
+export const ROW_WINDOW = 2;
 // States of the data slot.
 const EMPTY = 0; // the worker took everything: the caller's thread may fill it
 const FULL = 1; // bytes LEN, read up to POS by the worker
@@ -20,22 +31,45 @@ const FAILED = 3; // the source failed (or the caller's side gave up)
 
 /** A new channel's SharedArrayBuffer, with a data slot if `stream`. */
 export function newChannel(stream) {
-  return new SharedArrayBuffer(16 + (stream ? SLOT : 0));
+  return new SharedArrayBuffer(CTRL_BYTES + (stream ? SLOT : 0));
 }
 
 function views(sab) {
-  const ctrl = new Int32Array(sab, 0, 4);
-  return { ctrl, data: sab.byteLength > 16 ? new Uint8Array(sab, 16, SLOT) : null };
+  const ctrl = new Int32Array(sab, 0, CTRL);
+  return { ctrl, data: sab.byteLength > CTRL_BYTES ? new Uint8Array(sab, CTRL_BYTES, SLOT) : null };
 }
 
 /** Asks the worker to stop: its next progress report cancels the call. */
 export function cancel(sab) {
-  Atomics.store(views(sab).ctrl, CANCEL, 1);
+  const { ctrl } = views(sab);
+  Atomics.store(ctrl, CANCEL, 1);
+  Atomics.notify(ctrl, HANDLED);
 }
 
 /** Whether cancel() was called. */
 export function cancelled(sab) {
   return Atomics.load(views(sab).ctrl, CANCEL) !== 0;
+}
+
+/** The caller's side: one more batch of rows handled. */
+export function handled(sab) {
+  const { ctrl } = views(sab);
+  Atomics.add(ctrl, HANDLED, 1);
+  Atomics.notify(ctrl, HANDLED);
+}
+
+/**
+ * The worker's side: waits until at least `count` batches were handled (or the call was
+ * cancelled); false if it was cancelled.
+ */
+export function waitHandled(sab, count) {
+  const { ctrl } = views(sab);
+  for (;;) {
+    if (Atomics.load(ctrl, CANCEL) !== 0) return false;
+    const now = Atomics.load(ctrl, HANDLED);
+    if (now >= count) return true;
+    Atomics.wait(ctrl, HANDLED, now, 100); // a timeout: a cancel notifies, but may come just before the wait
+  }
 }
 
 /** Wakes a feed() waiting for the slot (call it when the worker has finished). */

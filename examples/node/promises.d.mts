@@ -2,12 +2,12 @@
 // a Promise; the event loop keeps running.
 
 import type {
-  BytesLike, CheckOptions, CheckReport, DecryptOptions, EncryptOptions, PackOptions, Password,
+  BytesLike, CheckOptions, CheckReport, CollectionReport, DecryptOptions, EncryptOptions, PackOptions, Password,
   PathLike, ProgressHandler, RestoreOptions,
 } from './a0backup.mjs';
 
 export type {
-  BytesLike, CheckOptions, CheckReport, CollectionError, CollectionReport, DecryptOptions,
+  BytesLike, CheckOptions, CheckReport, CollectionError, CollectionHandler, CollectionReport, DecryptOptions,
   EncryptOptions, ErrorCode, Format, PackOptions, Password, PathLike, ProgressHandler,
   RestoreOptions,
 } from './a0backup.mjs';
@@ -15,7 +15,7 @@ export {
   A0BackupError, OK, ERR_IO, ERR_INVALID_ARGUMENT, ERR_WRONG_PASSWORD, ERR_CHECKSUM_MISMATCH,
   ERR_UNSAFE_ARCHIVE, ERR_MALFORMED, ERR_CANCELLED, ERR_PANIC, ERR_UNSUPPORTED,
   ERR_ALREADY_EXISTS, ERR_CHANGED_WHILE_READING, FORMAT_AUTO, FORMAT_NODE, FORMAT_OPENSSL_MD5,
-  FORMAT_OPENSSL_PBKDF2, libraryPath, version,
+  FORMAT_OPENSSL_PBKDF2, DEFAULT_MAX_COLLECTIONS, libraryPath, version,
 } from './a0backup.mjs';
 
 /**
@@ -33,7 +33,15 @@ export declare function encryptFile(input: PathLike, output: PathLike, password:
 export declare function restore(input: PathLike, destDir: PathLike, password: Password, opts?: RestoreOptions & AsyncOptions): Promise<void>;
 /** Resolves to the md5 (hex) of what was written. */
 export declare function pack(srcDir: PathLike, output: PathLike, password: Password | null, opts?: PackOptions & AsyncOptions): Promise<string>;
-export declare function checkBackup(input: PathLike, password: Password | null, opts?: CheckOptions & AsyncOptions): Promise<CheckReport>;
+/**
+ * checkBackup's options in a worker: onCollection runs on the calling thread, and a Promise it
+ * returns is awaited before the next row (the worker waits when a few batches are unhandled).
+ */
+export interface AsyncCheckOptions extends Omit<CheckOptions, 'onCollection'>, AsyncOptions {
+  onCollection?: (row: CollectionReport) => boolean | void | Promise<boolean | void>;
+}
+
+export declare function checkBackup(input: PathLike, password: Password | null, opts?: AsyncCheckOptions): Promise<CheckReport>;
 export declare function md5File(file: PathLike): Promise<string>;
 export declare function decryptBuffer(data: BytesLike, password: Password, opts?: DecryptOptions & AsyncOptions): Promise<Buffer>;
 export declare function encryptBuffer(data: BytesLike, password: Password, opts?: EncryptOptions & AsyncOptions): Promise<Buffer>;

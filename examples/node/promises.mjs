@@ -16,11 +16,17 @@
 // - signal: an AbortSignal; aborting cancels the call at the library's next progress report
 //   (A0BackupError with code ERR_CANCELLED, its `cause` the signal's reason), and nothing is
 //   left behind. A call that was already past its last report completes.
+// checkBackup's onCollection(row) runs on this thread too, for every row, in order, and always
+// before the promise settles; it may return a Promise, which is awaited before the next row
+// (the worker waits when a few batches of rows are unhandled: memory stays bounded).
+// Returning false (or a Promise of false) or throwing cancels the call as onProgress does.
 // Every call gets its own worker, so calls run in parallel.
 
 import { Worker } from 'node:worker_threads';
 import * as a0b from './a0backup.mjs';
-import { cancel, feed, newChannel, wake } from './channel.mjs';
+import {
+  cancel, cancelled, feed, handled, newChannel, wake,
+} from './channel.mjs';
 import { normalizeOptions, pathArg } from './internal.mjs';
 import { librarySpec } from './library.mjs';
 
@@ -28,7 +34,7 @@ export {
   A0BackupError, OK, ERR_IO, ERR_INVALID_ARGUMENT, ERR_WRONG_PASSWORD, ERR_CHECKSUM_MISMATCH,
   ERR_UNSAFE_ARCHIVE, ERR_MALFORMED, ERR_CANCELLED, ERR_PANIC, ERR_UNSUPPORTED,
   ERR_ALREADY_EXISTS, ERR_CHANGED_WHILE_READING, FORMAT_AUTO, FORMAT_NODE, FORMAT_OPENSSL_MD5,
-  FORMAT_OPENSSL_PBKDF2, libraryPath, version,
+  FORMAT_OPENSSL_PBKDF2, DEFAULT_MAX_COLLECTIONS, libraryPath, version,
 } from './a0backup.mjs';
 
 const ERROR_TYPES = { TypeError, RangeError };
@@ -53,20 +59,45 @@ function cancelledError(signal) {
 function inWorker(fn, args, options, source) {
   // On this thread, so a deprecation warning is this thread's.
   const opts = normalizeOptions(options);
-  const { onProgress, signal, ...plain } = opts ?? {};
+  const { onProgress, onCollection, signal, ...plain } = opts ?? {};
+  if (onCollection !== undefined && onCollection !== null && typeof onCollection !== 'function') {
+    return Promise.reject(new TypeError('a0backup: onCollection must be a function'));
+  }
   if (signal?.aborted) return Promise.reject(cancelledError(signal));
   const sab = newChannel(source !== undefined);
   const worker = new Worker(new URL('./worker.mjs', import.meta.url), {
     workerData: {
       a0backupCall: true, lib: librarySpec(), fn, args,
-      opts: opts === undefined ? undefined : plain, progress: !!onProgress, sab, stream: source !== undefined,
+      opts: opts === undefined ? undefined : plain, progress: !!onProgress, rows: !!onCollection, sab,
+      stream: source !== undefined,
     },
   });
   let finished = false;
+  let answered = false; // the worker's last message came (the rows before it may still be handled)
   let sourceError = null;
   let progressError = null;
   const onAbort = () => cancel(sab);
   signal?.addEventListener('abort', onAbort, { once: true });
+
+  // The rows' handling, one batch after another; the call settles after the last.
+  let rows = Promise.resolve();
+  const handleRows = async (batch) => {
+    try {
+      for (const row of batch) {
+        if (progressError !== null || cancelled(sab)) break;
+        let r = onCollection(row);
+        if (r !== null && typeof r?.then === 'function') r = await r;
+        if (r === false) {
+          cancel(sab);
+          break;
+        }
+      }
+    } catch (e) {
+      progressError = e;
+      cancel(sab);
+    }
+    handled(sab);
+  };
 
   const done = new Promise((resolve, reject) => {
     const finish = () => {
@@ -85,22 +116,29 @@ function inWorker(fn, args, options, source) {
         }
         return;
       }
-      finish();
-      if (sourceError !== null) reject(sourceError);
-      else if (progressError !== null) reject(progressError);
-      else if (m.ok) resolve(m.value);
-      else {
-        const e = errorFrom(m);
-        if (e.code === a0b.ERR_CANCELLED && signal?.aborted) e.cause = signal.reason;
-        reject(e);
+      if (m.rows) {
+        rows = rows.then(() => handleRows(m.rows));
+        return;
       }
+      answered = true;
+      rows.then(() => {
+        finish();
+        if (sourceError !== null) reject(sourceError);
+        else if (progressError !== null) reject(progressError);
+        else if (m.ok) resolve(m.value);
+        else {
+          const e = errorFrom(m);
+          if (e.code === a0b.ERR_CANCELLED && signal?.aborted) e.cause = signal.reason;
+          reject(e);
+        }
+      });
     });
     worker.on('error', (e) => {
       finish();
       reject(e);
     });
     worker.on('exit', (code) => {
-      if (!finished) {
+      if (!finished && !answered) {
         finish();
         reject(new Error(`a0backup: the worker thread exited with ${code}`));
       }
@@ -135,7 +173,10 @@ export async function pack(srcDir, output, password, opts = {}) {
   return inWorker('pack', [pathArg(srcDir), pathArg(output), password], opts);
 }
 
-/** Checks a backup without writing anything; resolves to the report (see checkBackup). */
+/**
+ * Checks a backup without writing anything; resolves to the report (see the synchronous
+ * checkBackup). onCollection(row) runs on this thread and may return a Promise.
+ */
 export async function checkBackup(input, password, opts = {}) {
   return inWorker('checkBackup', [pathArg(input), password], opts);
 }

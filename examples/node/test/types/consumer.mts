@@ -21,6 +21,13 @@ export async function restoreWithProgress(input: string, dest: string, md5: stri
 export async function checkAndPack(input: string): Promise<string> {
   const report: CheckReport = await a0b.checkBackup(input, null);
   const names: string[] = report.collections.map((c) => `${c.database}.${c.collection}`);
+  let damaged = report.collectionsOmitted;
+  sync.checkBackup(input, 'pw', { onCollection: (row) => { if (row.error) damaged += 1; } });
+  await a0b.checkBackup(input, 'pw', {
+    onCollection: async (row) => { await Promise.resolve(row.metadataFileBytes); return damaged < 10; },
+    signal: AbortSignal.timeout(60_000),
+  });
+  sync.checkBackup(input, null, { maxCollections: sync.DEFAULT_MAX_COLLECTIONS * 2 });
   const plain: Buffer = await a0b.decryptBuffer(new Uint8Array(8), 'pw', { format: 'node' });
   try {
     sync.decryptFile(input, 'out.tar.gz', 'pw', { expectGzip: true });
@@ -35,7 +42,7 @@ export async function checkAndPack(input: string): Promise<string> {
   const cipher = new sync.Cipher({ key: Buffer.alloc(32), iv: Buffer.alloc(16) });
   cipher.seek(16n).apply(plain);
   cipher.free();
-  return names.join(',') + (await a0b.pack('dump', 'out.tar.gz.enc', 'pw', { level: 9 }));
+  return names.join(',') + damaged + (await a0b.pack('dump', 'out.tar.gz.enc', 'pw', { level: 9 }));
 }
 
 export async function misuse(): Promise<void> {
@@ -47,6 +54,10 @@ export async function misuse(): Promise<void> {
   const n: number = await a0b.pack('src', 'out', null);
   // @ts-expect-error report keys are camelCase
   void (await a0b.checkBackup('in', null)).collections_ok;
+  // @ts-expect-error the synchronous onCollection is not awaited: no Promise
+  sync.checkBackup('in', null, { onCollection: async () => false });
+  // @ts-expect-error rows have camelCase keys too
+  sync.checkBackup('in', null, { onCollection: (row) => row.bson_path });
   // @ts-expect-error no such error code
   const bad: a0b.ErrorCode = 'A0B_ERR_NOPE';
   void bad;

@@ -35,16 +35,19 @@ library has cleaned up.
 import ctypes
 import ctypes.util
 import io
+import json
 import os
+import queue
 import sys
+import threading
 import warnings
 from collections import namedtuple
 
 __all__ = [
-    "A0BackupError", "Cipher", "KeyIv", "LibraryNotFoundError", "Md5", "check", "decrypt_bytes",
-    "decrypt_file", "decrypt_stream", "derive_key_iv", "encrypt_bytes", "encrypt_file",
-    "encrypt_stream", "library_path", "md5_file", "md5_stream", "pack", "pack_stream", "restore",
-    "restore_stream", "version",
+    "A0BackupError", "CheckRows", "Cipher", "DEFAULT_MAX_COLLECTIONS", "KeyIv", "LibraryNotFoundError",
+    "Md5", "check", "decrypt_bytes", "decrypt_file", "decrypt_stream", "derive_key_iv", "encrypt_bytes",
+    "encrypt_file", "encrypt_stream", "iter_check", "library_path", "md5_file", "md5_stream", "pack",
+    "pack_stream", "restore", "restore_stream", "version",
 ]
 
 # Result codes and formats, as in the header.
@@ -214,6 +217,8 @@ def library_path():
 # --- Declarations --------------------------------------------------------------------------------
 
 PROGRESS_FN = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_void_p)
+# a0b_json_cb: one JSON text (NUL-terminated, `len` bytes without the NUL), valid during the call.
+JSON_FN = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t)
 READ_FN = ctypes.CFUNCTYPE(
     ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)
 )
@@ -274,9 +279,9 @@ _decrypt_file = _declare(
 _encrypt_file = _declare("a0b_encrypt_file", _c_result, [_c_str, _c_str, _c_str, ctypes.c_size_t, _c_options])
 _restore = _declare("a0b_restore", _c_result, [_c_str, _c_str, _c_str, ctypes.c_size_t, _c_str, _c_options])
 _pack = _declare("a0b_pack", _c_result, [_c_str, _c_str, _c_str, ctypes.c_size_t, ctypes.c_char_p, _c_options])
-_check_backup = _declare(
-    "a0b_check", _c_result,
-    [_c_str, _c_str, ctypes.c_size_t, _c_str, _c_options, ctypes.POINTER(ctypes.c_void_p)],
+_check_each = _declare(
+    "a0b_check_each", _c_result,
+    [_c_str, _c_str, ctypes.c_size_t, _c_str, _c_options, JSON_FN, ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)],
 )
 _string_free = _declare("a0b_string_free", None, [ctypes.c_void_p])
 _decrypt_stream = _declare(
@@ -412,6 +417,13 @@ class _Callbacks:
     def progress(self, on_progress):
         return self._guard(PROGRESS_FN, lambda done, total, _ud: 1 if on_progress(done, total) is False else 0)
 
+    def json(self, each):
+        """A JSON callback: ``each(value)`` gets each text parsed; returning False cancels."""
+        def call(_ud, text, length):
+            return 1 if each(json.loads(ctypes.string_at(text, length))) is False else 0
+
+        return self._guard(JSON_FN, call)
+
     def reader(self, source):
         """A read callback over a binary file object (readinto, else read) or bytes-like data."""
         if isinstance(source, (bytes, bytearray, memoryview)):
@@ -536,27 +548,169 @@ def restore(input, dest_dir, password, *, expected_md5=None, replace=None, on_pr
     )
 
 
+#: How many rows check() keeps in ``collections`` when no ``on_collection`` is given.
+DEFAULT_MAX_COLLECTIONS = 1000
+
+
+def _max_collections(max_collections):
+    if max_collections is None:
+        return DEFAULT_MAX_COLLECTIONS
+    if max_collections == float("inf") or (isinstance(max_collections, int) and max_collections >= 0):
+        return max_collections
+    raise ValueError("a0backup: max_collections must be an int >= 0 or math.inf, not %r" % (max_collections,))
+
+
 def check(input, password=None, *, expected_md5=None, format=None, allow_symlinks=False,
-          allow_hardlinks=False, max_total_bytes=None):
+          allow_hardlinks=False, max_total_bytes=None, on_collection=None, max_collections=None):
     """Checks a backup without writing anything: its md5 (with ``expected_md5``), decryption
     (with ``password``; a plain .tar.gz without), gzip, the archive under restore's safety
     policy, and every collection of the mongodump inside. Returns the report as a dict:
     ``restorable`` and ``refusal`` say whether restore would accept it, ``collections_ok`` and
-    ``collections`` how each collection reads. A wrong md5 or password raises."""
-    import json
+    ``totals`` how the collections read, over all of them. A wrong md5 or password raises.
 
+    The collections' rows come from the library one at a time (``a0b_check_each``), so memory
+    stays bounded whatever the backup holds:
+
+    - ``on_collection(row)``, when given, is called with each row (a dict: ``database``,
+      ``collection``, ``bson_path``, ``documents``, ``error``, ...), in archive directory and
+      name order, and the report's ``collections`` is empty. Returning False cancels the check
+      (A0B_ERR_CANCELLED); an exception it raises fails the check and is re-raised.
+    - Otherwise ``collections`` keeps the first ``max_collections`` rows (default
+      DEFAULT_MAX_COLLECTIONS, 1000; ``math.inf`` keeps all), and ``collections_omitted``
+      counts the rows left out.
+
+    iter_check() yields the rows instead."""
     pw, n = _password(password)
+    limit = _max_collections(max_collections)
+    kept = []
+    omitted = [0]
+
+    def keep(row):
+        if len(kept) < limit:
+            kept.append(row)
+        else:
+            omitted[0] += 1
+
     out = ctypes.c_void_p()
     _call_with_options(
-        lambda o, _: _check_backup(_path(input), pw, n, _md5_arg(expected_md5), o, ctypes.byref(out)),
+        lambda o, cb: _check_each(_path(input), pw, n, _md5_arg(expected_md5), o,
+                                  cb.json(on_collection if on_collection is not None else keep), None,
+                                  ctypes.byref(out)),
         None,
         format=_format(format), allow_symlinks=allow_symlinks, allow_hardlinks=allow_hardlinks,
         max_total_bytes=max_total_bytes,
     )
     try:
-        return json.loads(ctypes.string_at(out.value).decode("utf-8"))
+        report = json.loads(ctypes.string_at(out.value).decode("utf-8"))
     finally:
         _string_free(out)
+    report["collections"] = kept
+    report["collections_omitted"] = omitted[0]
+    return report
+
+
+class _RowQueue:
+    """What the thread of a CheckRows shares with it (not the CheckRows itself, so that dropping
+    the iterator closes it): a bounded queue and a closed flag."""
+
+    END = object()
+
+    def __init__(self, size):
+        self.queue = queue.Queue(maxsize=size)
+        self.closed = threading.Event()
+
+    def put(self, item):
+        """Puts into the queue, waiting while it is full; False once closed (a cancel)."""
+        while not self.closed.is_set():
+            try:
+                self.queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                pass
+        return False
+
+    def run(self, input, password, options):
+        try:
+            report = check(input, password, on_collection=self.put, **options)
+        except BaseException as e:  # noqa: B036 - handed to the consumer
+            self.put((self.END, e, None))
+        else:
+            self.put((self.END, None, report))
+
+
+class CheckRows:
+    """The rows of a check, as an iterator: what iter_check() returns. The check runs in a
+    thread of its own, started by the first next(), which hands the rows over through a queue
+    of at most ``queue_size`` rows (it waits while the queue is full, so memory stays bounded
+    however many rows there are and however slowly they are taken). Once the rows are
+    exhausted, ``report`` is check()'s report (its ``collections`` empty); an error of the
+    check is raised by next(). close() (or leaving a ``with`` block, or dropping the iterator)
+    before the end cancels the check and waits for its thread."""
+
+    def __init__(self, input, password, queue_size, options):
+        if not isinstance(queue_size, int) or isinstance(queue_size, bool) or queue_size < 1:
+            raise ValueError("a0backup: queue_size must be an int >= 1")
+        self._args = (input, password, options)
+        self._rows = _RowQueue(queue_size)
+        self._thread = None
+        self._done = False
+        self.report = None
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self._done:
+            raise StopIteration
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._rows.run, args=self._args, name="a0backup-check", daemon=True)
+            self._thread.start()
+        item = self._rows.queue.get()
+        if isinstance(item, tuple) and len(item) == 3 and item[0] is _RowQueue.END:
+            self._done = True
+            self._thread.join()
+            _end, error, report = item
+            if error is not None:
+                raise error
+            self.report = report
+            raise StopIteration
+        return item
+
+    def close(self):
+        """Cancels the check if it is still running, and waits for its thread."""
+        self._done = True
+        self._rows.closed.set()
+        thread = self._thread
+        while thread is not None and thread.is_alive():
+            try:
+                self._rows.queue.get_nowait()
+            except queue.Empty:
+                pass
+            thread.join(timeout=0.05)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        if getattr(self, "_rows", None) is not None:  # not when __init__ refused its arguments
+            self.close()
+
+
+def iter_check(input, password=None, *, queue_size=64, **options):
+    """check(), as an iterator over the collections' rows (the dicts check() gives
+    ``on_collection``), in bounded memory: a CheckRows, whose ``report`` is the rest of the
+    report once the rows are exhausted. Options as for check() (not ``on_collection``).
+
+        with a0backup.iter_check("backup.tar.gz.enc", "Passw0rd") as rows:
+            damaged = [r for r in rows if r["error"]]
+        print(rows.report["restorable"], rows.report["totals"]["collections"])
+    """
+    if "on_collection" in options:
+        raise TypeError("a0backup: iter_check yields the rows: it takes no on_collection")
+    return CheckRows(input, password, queue_size, options)
 
 
 def pack(src_dir, output, password, *, replace=None, level=None, format=None, pbkdf2_iterations=None,
