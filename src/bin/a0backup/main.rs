@@ -107,8 +107,8 @@ enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff) of a0backup or of one subcommand, or write them all into a
-    /// directory.
+    /// Show the man page of a0backup or of one subcommand (formatted on a terminal, roff when
+    /// piped or redirected), or write them all into a directory.
     Man(man::ManArgs),
 }
 
