@@ -144,3 +144,140 @@ fn the_backup_given_to_status_is_named_as_such() {
     );
     assert_eq!(common::dir_names(d), ["B.enc", "big.enc"]);
 }
+
+#[test]
+fn an_md5_mismatch_says_nothing_was_written_and_what_to_do() {
+    let work = tempfile::tempdir().unwrap();
+    let d = work.path();
+    std::fs::copy(sample(), d.join("B.enc")).unwrap();
+    let zeros = "00000000000000000000000000000000";
+    let actual = "eccdb928a3bab23f725f955b68ef66ff";
+    let mismatch = format!("a0backup: md5 mismatch: expected {zeros}, got {actual}");
+    let advice = format!(
+        "(an incomplete download? download the backup again, or check that {zeros} is this \
+         backup's md5, as `a0cli backup-status` reports it)\n"
+    );
+    for (args, wrote) in [
+        (
+            vec![
+                "restore",
+                "--password",
+                PW,
+                "--md5",
+                zeros,
+                "B.enc",
+                "-C",
+                "out",
+            ],
+            ": nothing was written into out ",
+        ),
+        (
+            vec!["decrypt", "--password", PW, "--md5", zeros, "B.enc"],
+            ": nothing was written to B ",
+        ),
+        (
+            vec![
+                "decrypt",
+                "--password",
+                PW,
+                "--md5",
+                zeros,
+                "B.enc",
+                "-o",
+                "-",
+            ],
+            ": nothing was written to standard output ",
+        ),
+        (vec!["verify", "--md5", zeros, "B.enc"], " "),
+        (
+            vec!["check", "--password", PW, "--md5", zeros, "B.enc"],
+            " ",
+        ),
+    ] {
+        let o = a0backup(&args, d);
+        assert_eq!(o.status.code(), Some(4), "{args:?}: {}", stderr(&o));
+        assert_eq!(stderr(&o), format!("{mismatch}{wrote}{advice}"), "{args:?}");
+        if args[0] != "check" {
+            assert!(o.stdout.is_empty(), "{args:?}");
+        }
+        assert_eq!(
+            common::dir_names(d),
+            ["B.enc"],
+            "{args:?}: nothing was written"
+        );
+    }
+    // What restore and decrypt said is so: an existing DEST is as it was.
+    std::fs::create_dir(d.join("out")).unwrap();
+    std::fs::write(d.join("out/keep"), b"kept").unwrap();
+    let o = a0backup(
+        &[
+            "restore",
+            "--password",
+            PW,
+            "--md5",
+            zeros,
+            "--force",
+            "B.enc",
+            "-C",
+            "out",
+        ],
+        d,
+    );
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert_eq!(common::dir_names(&d.join("out")), ["keep"]);
+    std::fs::remove_dir_all(d.join("out")).unwrap();
+
+    // Decrypting a pipe to standard output cannot take back what it wrote: it says so.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_a0backup"))
+        .args(["decrypt", "--password", PW, "--md5", zeros, "-", "-o", "-"])
+        .current_dir(d)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    let backup = std::fs::read(d.join("B.enc")).unwrap();
+    let feeder = std::thread::spawn(move || std::io::Write::write_all(&mut pipe, &backup));
+    let o = child.wait_with_output().unwrap();
+    feeder.join().unwrap().unwrap();
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "{mismatch}: what was written to standard output is not the backup's: discard it \
+             {advice}"
+        )
+    );
+
+    // A download cut short, with --status: the mismatch is said first, and the question
+    // whether the download is complete stays.
+    let full = std::fs::read(d.join("B.enc")).unwrap();
+    std::fs::write(d.join("cut.enc"), &full[..full.len() / 2]).unwrap();
+    let status = data("sample-backup/backup-status.txt")
+        .display()
+        .to_string();
+    for args in [
+        vec![
+            "restore",
+            "--password",
+            PW,
+            "--status",
+            &status,
+            "cut.enc",
+            "-C",
+            "out",
+        ],
+        vec!["check", "--password", PW, "--status", &status, "cut.enc"],
+    ] {
+        let o = a0backup(&args, d);
+        assert_eq!(o.status.code(), Some(4), "{args:?}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains(&format!("expected {actual}, got ")), "{err}");
+        assert!(
+            err.contains("(an incomplete download? download the backup again, or check"),
+            "{err}"
+        );
+    }
+    assert_eq!(common::dir_names(d), ["B.enc", "cut.enc"]);
+}

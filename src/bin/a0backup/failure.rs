@@ -104,6 +104,13 @@ pub fn message(e: &Error) -> String {
                 None => e.to_string(),
             }
         }
+        // What to do: the input is not what the appliance made (cut short, as a download cut
+        // off is, or damaged), or the md5 given is another backup's. A cut-off download with
+        // an md5 ends here too (the mismatch is said first), so the question stays.
+        Error::ChecksumMismatch { expected, .. } => format!(
+            "{e} ({MD5_ADVICE}, or check that {expected} is this backup's md5, as \
+             `a0cli backup-status` reports it)"
+        ),
         // Without an md5 (a wrong one would have said so first), a cut-off gzip stream is
         // most likely an incomplete download.
         Error::Truncated { .. } => format!(
@@ -124,6 +131,21 @@ pub fn message(e: &Error) -> String {
             .replacen(&cause.to_string(), &message(cause), 1),
         other => other.to_string(),
     }
+}
+
+/// The advice after an md5 mismatch, whatever else it says.
+const MD5_ADVICE: &str = "an incomplete download? download the backup again";
+
+/// `e` as `to_failure` makes it, and, for an md5 mismatch, what the command wrote before it
+/// (`wrote`: "nothing was written into DEST") said right after the two digests. Only for `e`
+/// itself: a mismatch followed by a failed cleanup has left something behind.
+pub fn after_mismatch(e: Error, wrote: &str, to_failure: impl FnOnce(Error) -> Failure) -> Failure {
+    let digests = matches!(e, Error::ChecksumMismatch { .. }).then(|| e.to_string());
+    let mut f = to_failure(e);
+    if let Some(d) = digests {
+        f.message = f.message.replacen(&d, &format!("{d}: {wrote}"), 1);
+    }
+    f
 }
 
 /// `e`, from writing `output` (a file or DEST): a parent directory that is missing (or is not
