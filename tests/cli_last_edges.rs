@@ -281,3 +281,85 @@ fn an_md5_mismatch_says_nothing_was_written_and_what_to_do() {
     }
     assert_eq!(common::dir_names(d), ["B.enc", "cut.enc"]);
 }
+
+#[test]
+fn a_password_files_trailing_blanks_are_named_with_a_wrong_password() {
+    let work = tempfile::tempdir().unwrap();
+    let d = work.path();
+    std::fs::copy(sample(), d.join("B.enc")).unwrap();
+    let wrong = "a0backup: probably wrong password: the decrypted data does not start with a gzip \
+                 header (tried node)";
+    for (line, blanks) in [
+        ("Passw0rd  \n", "2 spaces, which are"),
+        ("Passw0rd\t\r\n", "a tab, which is"),
+        ("Passw0rd \t ", "2 spaces and a tab, which are"),
+    ] {
+        std::fs::write(d.join("pw.txt"), line).unwrap();
+        let said =
+            format!("{wrong} (the first line of pw.txt ends in {blanks} part of the password)\n");
+        for args in [
+            vec!["restore", "--password-file", "pw.txt", "B.enc", "-C", "out"],
+            vec!["list", "--password-file", "pw.txt", "B.enc"],
+            vec!["check", "--password-file", "pw.txt", "B.enc"],
+            vec![
+                "decrypt",
+                "--password-file",
+                "pw.txt",
+                "--expect-gzip",
+                "B.enc",
+            ],
+        ] {
+            let o = a0backup(&args, d);
+            assert_eq!(o.status.code(), Some(3), "{args:?}: {}", stderr(&o));
+            assert_eq!(stderr(&o), said, "{args:?} {line:?}");
+        }
+        // A decrypt that does not require gzip warns, and says it too.
+        let o = a0backup(
+            &["decrypt", "--password-file", "pw.txt", "B.enc", "-o", "-"],
+            d,
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!(
+                "or --expect-gzip, refuses such a result) (the first line of pw.txt ends in \
+                 {blanks} part of the password)\n"
+            )),
+            "{}",
+            stderr(&o)
+        );
+    }
+    // Without blanks, no such words.
+    std::fs::write(d.join("pw.txt"), "Passw0rd!\n").unwrap();
+    let o = a0backup(&["list", "--password-file", "pw.txt", "B.enc"], d);
+    assert_eq!(stderr(&o), format!("{wrong}\n"));
+    assert_eq!(common::dir_names(d), ["B.enc", "pw.txt"]);
+
+    // A password that does end in a space is read as it is.
+    std::fs::create_dir_all(d.join("dump/auth0")).unwrap();
+    std::fs::write(d.join("dump/auth0/users.bson"), [5, 0, 0, 0, 0]).unwrap();
+    std::fs::write(d.join("pw.txt"), "spaced \n").unwrap();
+    let o = a0backup(
+        &[
+            "pack",
+            "--password-file",
+            "pw.txt",
+            "dump",
+            "-o",
+            "S.tar.gz.enc",
+        ],
+        d,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = a0backup(
+        &[
+            "restore",
+            "--password-file",
+            "pw.txt",
+            "S.tar.gz.enc",
+            "-C",
+            "out",
+        ],
+        d,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+}

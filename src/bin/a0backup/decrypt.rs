@@ -149,8 +149,9 @@ pub fn decrypt(a: DecryptArgs, quiet: bool) -> Result<(), Failure> {
         eprintln!(
             "a0backup: warning: the decrypted data does not begin like gzip (1f 8b 08): if {} \
              is a backup (.tar.gz.enc), the password is probably wrong (an OUTPUT named .tar.gz, \
-             or --expect-gzip, refuses such a result)",
-            display_input(&a.input)
+             or --expect-gzip, refuses such a result){}",
+            display_input(&a.input),
+            crate::password::trailing_blanks_hint().unwrap_or_default()
         );
     }
     if !quiet {

@@ -6,7 +6,7 @@ use std::path::Path;
 use a0backup::error::{Limit, OptIn};
 use a0backup::Error;
 
-use crate::signals;
+use crate::{password, signals};
 
 /// The process exit codes scripts can rely on. A library error's code is its
 /// [`Error::exit_code`], the same mapping that gives the C ABI its result codes.
@@ -103,6 +103,13 @@ pub fn message(e: &Error) -> String {
                 Some(o) => format!("{e} (raise it with {o} if the archive is trusted)"),
                 None => e.to_string(),
             }
+        }
+        // A password file's line that ends in blanks: they are part of the password.
+        Error::WrongPassword { .. } => {
+            format!(
+                "{e}{}",
+                password::trailing_blanks_hint().unwrap_or_default()
+            )
         }
         // What to do: the input is not what the appliance made (cut short, as a download cut
         // off is, or damaged), or the md5 given is another backup's. A cut-off download with
