@@ -363,3 +363,45 @@ fn a_password_files_trailing_blanks_are_named_with_a_wrong_password() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+#[test]
+fn dest_given_without_c_is_pointed_to_c() {
+    let work = tempfile::tempdir().unwrap();
+    let d = work.path();
+    std::fs::copy(sample(), d.join("B.enc")).unwrap();
+    let o = a0backup(&["restore", "--password", PW, "B.enc", "restored"], d);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "error: unexpected argument 'restored' found\n\
+         \n  tip: to restore into 'restored', give it with -C: `-C restored`\n\
+         \nUsage: a0backup restore [OPTIONS] --directory <DEST> <INPUT>\n\
+         \nFor more information, try '--help'.\n"
+    );
+    // An existing directory too, and unpack.
+    std::fs::create_dir(d.join("old restore")).unwrap();
+    let o = a0backup(&["unpack", "B.tar.gz", "old restore"], d);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(
+            "\n  tip: to unpack into 'old restore', give it with -C: `-C 'old restore'`\n"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    // Where the operand is not a DEST (a file, a backup's name, -C given): clap's words alone.
+    for args in [
+        vec!["restore", "--password", PW, "restored", "B.enc"],
+        vec!["restore", "--password", PW, "B.enc", "other.tar.gz.enc"],
+        vec!["restore", "--password", PW, "B.enc", "x", "-C", "out"],
+    ] {
+        let o = a0backup(&args, d);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).starts_with("error: unexpected argument"),
+            "{args:?}"
+        );
+        assert!(!stderr(&o).contains("tip:"), "{args:?}: {}", stderr(&o));
+    }
+    assert_eq!(common::dir_names(d), ["B.enc", "old restore"]);
+}

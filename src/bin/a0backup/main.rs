@@ -33,6 +33,7 @@ mod restore;
 #[allow(unsafe_code)] // sigaction(2), audited: see the module
 mod signals;
 mod tvf;
+mod usage_hints;
 mod verify;
 
 use std::process::ExitCode;
@@ -113,7 +114,8 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = Cli::try_parse_from(&args).unwrap_or_else(|e| usage_hints::add(e, &args).exit());
     let quiet = cli.quiet;
     let json = cli.json;
     let result = match cli.command {
