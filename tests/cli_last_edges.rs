@@ -405,3 +405,115 @@ fn dest_given_without_c_is_pointed_to_c() {
     }
     assert_eq!(common::dir_names(d), ["B.enc", "old restore"]);
 }
+
+#[test]
+fn a_mistyped_collection_gets_the_closest_name() {
+    let work = tempfile::tempdir().unwrap();
+    let d = work.path();
+    let sample = sample();
+    let missing = "selected but not in the archive (no file matches)";
+    for (given, said) in [
+        (
+            "auth0.user",
+            "collection auth0.user (did you mean auth0.users?)",
+        ),
+        (
+            "auth0.usres",
+            "collection auth0.usres (did you mean auth0.users?)",
+        ),
+        (
+            "Auth0.logs",
+            "collection Auth0.logs (did you mean auth0.logs?)",
+        ),
+        (
+            "auth.clients",
+            "collection auth.clients (did you mean auth0.clients?)",
+        ),
+        // Nothing close: nothing suggested.
+        ("billing.invoices", "collection billing.invoices"),
+    ] {
+        let o = a0backup(
+            &[
+                "restore",
+                "--password",
+                PW,
+                &sample,
+                "-C",
+                "out",
+                "--collection",
+                given,
+            ],
+            d,
+        );
+        assert_eq!(o.status.code(), Some(2), "{given}: {}", stderr(&o));
+        assert_eq!(
+            stderr(&o),
+            format!("a0backup: invalid argument: {missing}: {said}\n")
+        );
+        let o = a0backup(
+            &["check", "--password", PW, &sample, "--collection", given],
+            d,
+        );
+        assert_eq!(o.status.code(), Some(2), "{given}: {}", stderr(&o));
+        assert_eq!(
+            stderr(&o),
+            format!(
+                "a0backup: restore would refuse this backup: invalid argument: {missing}: {said}\n"
+            )
+        );
+    }
+    // With an include and a right collection beside it: each missing one named, once.
+    let o = a0backup(
+        &[
+            "restore",
+            "--password",
+            PW,
+            &sample,
+            "-C",
+            "out",
+            "--include",
+            "nomatch*",
+            "--collection",
+            "auth0.users",
+            "--collection",
+            "auth0.user",
+        ],
+        d,
+    );
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "a0backup: invalid argument: {missing}: pattern \"nomatch*\", collection auth0.user \
+             (did you mean auth0.users?)\n"
+        )
+    );
+    assert!(common::dir_names(d).is_empty(), "nothing written");
+}
+
+#[test]
+fn a_suggested_name_is_escaped_as_list_escapes_names() {
+    use common::tar_build::{file, gzip, tar};
+    let work = tempfile::tempdir().unwrap();
+    let d = work.path();
+    let archive = gzip(&tar(&[file("dump/auth0/us\x1bers.bson", &[5, 0, 0, 0, 0])]));
+    std::fs::write(d.join("odd.tar.gz"), archive).unwrap();
+    let o = a0backup(
+        &[
+            "unpack",
+            "odd.tar.gz",
+            "-C",
+            "out",
+            "--collection",
+            "auth0.users",
+        ],
+        d,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "a0backup: invalid argument: selected but not in the archive (no file matches): \
+         collection auth0.users (did you mean auth0.us\\033ers?)\n"
+    );
+    let listed = stdout(&a0backup(&["list", "odd.tar.gz"], d));
+    assert!(listed.contains("dump/auth0/us\\033ers.bson"), "{listed}");
+}

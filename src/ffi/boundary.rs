@@ -404,6 +404,11 @@ mod tests {
             Error::AlreadyExists("o".into()),
             Error::DestinationAppeared("d".into()),
             Error::InvalidArgument("a".into()),
+            Error::NotInArchive {
+                patterns: vec![],
+                collections: vec!["a.b".into()],
+                archive_collections: vec![],
+            },
             Error::Cancelled,
             Error::ChangedWhileReading { path: "f".into() },
             Error::Leftover {
@@ -413,7 +418,7 @@ mod tests {
                 after: None,
             },
         ];
-        let mut seen = [false; 16];
+        let mut seen = [false; 17];
         for e in &all {
             let i = match e {
                 Error::Io(_) => 0,
@@ -432,6 +437,7 @@ mod tests {
                 Error::DestinationAppeared(_) => 13,
                 Error::Truncated { .. } => 14,
                 Error::FormatNeeded => 15,
+                Error::NotInArchive { .. } => 16,
             };
             seen[i] = true;
         }

@@ -3,6 +3,7 @@
 use std::io;
 use std::path::Path;
 
+use a0backup::archive::escape_name;
 use a0backup::error::{Limit, OptIn};
 use a0backup::Error;
 
@@ -104,6 +105,27 @@ pub fn message(e: &Error) -> String {
                 None => e.to_string(),
             }
         }
+        // A mistyped `--collection`: the closest name the archive holds.
+        Error::NotInArchive {
+            patterns,
+            collections,
+            archive_collections,
+        } => {
+            let missing: Vec<String> = patterns
+                .iter()
+                .map(|p| format!("pattern {p:?}"))
+                .chain(collections.iter().map(|c| {
+                    let meant = closest(c, archive_collections)
+                        .map(|m| format!(" (did you mean {}?)", escape_name(m.as_bytes())))
+                        .unwrap_or_default();
+                    format!("collection {c}{meant}")
+                }))
+                .collect();
+            format!(
+                "invalid argument: selected but not in the archive (no file matches): {}",
+                missing.join(", ")
+            )
+        }
         // A password file's line that ends in blanks: they are part of the password.
         Error::WrongPassword { .. } => {
             format!(
@@ -138,6 +160,20 @@ pub fn message(e: &Error) -> String {
             .replacen(&cause.to_string(), &message(cause), 1),
         other => other.to_string(),
     }
+}
+
+/// The name among `names` closest to `given`, if one is close enough to be a typing
+/// mistake: at most a third of `given`'s characters (one at least) changed, transposed,
+/// added or left out (`auth0.user`, `auth0.usres`, `Auth0.users`, `auth.users` for
+/// `auth0.users`); the first of equally close ones.
+fn closest<'n>(given: &str, names: &'n [String]) -> Option<&'n str> {
+    let most = (given.chars().count() / 3).max(1);
+    names
+        .iter()
+        .map(|n| (strsim::damerau_levenshtein(given, n), n))
+        .filter(|&(d, _)| d <= most)
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, n)| n.as_str())
 }
 
 /// The advice after an md5 mismatch, whatever else it says.
