@@ -169,7 +169,11 @@ const EXIT_STATUS: &[(&str, &str)] = &[
         "3",
         "probably wrong password (the decrypted data does not begin like gzip)",
     ),
-    ("4", "md5 mismatch"),
+    (
+        "4",
+        "md5 mismatch: nothing was published (an incomplete download? download the backup \
+         again)",
+    ),
     (
         "5",
         "unsafe archive: an entry refused by the safety policy, or a --max-size, \
