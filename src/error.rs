@@ -136,6 +136,50 @@ pub enum Error {
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
 
+    /// A selective restore's includes or collections
+    /// ([`EntryFilter`](crate::archive::EntryFilter)) that match no file of the archive: a
+    /// mistyped name would otherwise restore nothing, silently. Its [`kind`](Error::kind) is
+    /// [`ErrorKind::InvalidArgument`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use a0backup::archive::{unpack, EntryFilter, UnpackOptions};
+    /// use a0backup::pack::{pack_writer, PackOptions};
+    /// use a0backup::Error;
+    /// let src = tempfile::tempdir()?;
+    /// std::fs::create_dir(src.path().join("auth0"))?;
+    /// std::fs::write(src.path().join("auth0/users.bson"), [5, 0, 0, 0, 0])?;
+    /// let mut gz = Vec::new();
+    /// pack_writer(src.path(), &mut gz, None, PackOptions::new().prefix("dump"))?;
+    /// let filter = EntryFilter::new().collection("auth0.user")?;
+    /// let options = UnpackOptions::new().filter(filter);
+    /// match unpack(&gz[..], &tempfile::tempdir()?.path().join("out"), options) {
+    ///     Err(Error::NotInArchive { collections, archive_collections, .. }) => {
+    ///         assert_eq!(collections, ["auth0.user"]);
+    ///         assert_eq!(archive_collections, ["auth0.users"]);
+    ///     }
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[error("invalid argument: selected but not in the archive (no file matches): {}",
+        patterns.iter().map(|p| format!("pattern {p:?}"))
+            .chain(collections.iter().map(|c| format!("collection {c}")))
+            .collect::<Vec<_>>().join(", "))]
+    NotInArchive {
+        /// The includes that match no file, as they were given.
+        patterns: Vec<String>,
+        /// The collections (`DB.COLL`) that match no file, as they were given.
+        collections: Vec<String>,
+        /// The collections the archive holds (`DB.COLL`, sorted; at most
+        /// [`ARCHIVE_COLLECTIONS_MAX`]), for a caller
+        /// to suggest the one meant. Empty when no collection was selected. Names as they
+        /// stand in the archive: escape them for a terminal
+        /// ([`escape_name`](crate::archive::escape_name)).
+        archive_collections: Vec<String>,
+    },
+
     /// The operation was cancelled by a progress callback.
     #[error("cancelled")]
     Cancelled,
@@ -199,8 +243,15 @@ pub enum Error {
     NoSuchCollection {
         /// `DB.COLL` as asked for, escaped for a terminal.
         namespace: String,
+        /// The collections the backup holds (`DB.COLL`, as they are, not escaped), sorted: at
+        /// most [`ARCHIVE_COLLECTIONS_MAX`], for a caller to suggest the closest one.
+        archive_collections: Vec<String>,
     },
 }
+
+/// The most collection names [`Error::NotInArchive::archive_collections`] holds: an archive
+/// with more is named by its first ones (in the archive's order), in bounded memory.
+pub const ARCHIVE_COLLECTIONS_MAX: usize = 1024;
 
 /// What a caller opts in to for an entry the unpack policy otherwise refuses: the
 /// [`Error::UnsafeEntry::opt_in`] of such a refusal, for a caller to name its own option.
@@ -418,7 +469,8 @@ impl From<Error> for io::Error {
 pub enum ErrorKind {
     /// [`Error::Io`] and [`Error::Path`]: the operating system refused a read or a write.
     Io,
-    /// [`Error::InvalidArgument`]: the caller asked for something that cannot be done.
+    /// [`Error::InvalidArgument`] and [`Error::NotInArchive`]: the caller asked for something
+    /// that cannot be done.
     InvalidArgument,
     /// [`Error::WrongPassword`].
     WrongPassword,
@@ -488,9 +540,9 @@ impl Error {
             Error::UnsupportedFormat(_) | Error::FormatNeeded => ErrorKind::Unsupported,
             Error::UnsafeEntry { .. } | Error::LimitExceeded { .. } => ErrorKind::UnsafeArchive,
             Error::AlreadyExists(_) | Error::DestinationAppeared(_) => ErrorKind::AlreadyExists,
-            Error::InvalidArgument(_) | Error::NoSuchCollection { .. } => {
-                ErrorKind::InvalidArgument
-            }
+            Error::InvalidArgument(_)
+            | Error::NoSuchCollection { .. }
+            | Error::NotInArchive { .. } => ErrorKind::InvalidArgument,
             Error::Cancelled => ErrorKind::Cancelled,
             Error::ChangedWhileReading { .. } => ErrorKind::ChangedWhileReading,
             // A failed cleanup is classed by the error it came after; alone, it is an I/O error.

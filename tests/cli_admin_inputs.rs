@@ -125,7 +125,7 @@ fn password_from_an_endless_stdin_is_its_first_line_in_bounded_memory() {
     );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("not an a0cli backup-status record"),
+        stderr(&out).contains("--status standard input: not a status record (longer than 1024 KiB"),
         "{}",
         stderr(&out)
     );

@@ -171,3 +171,80 @@ fn examples_copy_as_printed() {
     }
     assert!(seen_md5, "an example carries an md5");
 }
+
+/// The SYNOPSIS of a roff page as man shows it, fonts and escapes removed.
+fn synopsis(roff: &str) -> String {
+    let start = roff.find(".SH SYNOPSIS\n").expect("a synopsis");
+    let section = &roff[start + ".SH SYNOPSIS\n".len()..];
+    let section = &section[..section.find(".SH ").unwrap()];
+    let text: Vec<&str> = section.lines().filter(|l| !l.starts_with('.')).collect();
+    unroff(&text.join(" "))
+        .replace("\\fB", "")
+        .replace("\\fI", "")
+        .replace("\\fR", "")
+        .replace("\\ ", " ")
+}
+
+#[test]
+fn the_synopsis_shows_each_options_value() {
+    let work = tempfile::tempdir().unwrap();
+    let d = work.path();
+    let page = |name: &str| String::from_utf8(a0backup(&["man", name], d).stdout).unwrap();
+    assert_eq!(
+        synopsis(&page("restore")),
+        "a0backup restore [-q|--quiet] [--json] [--password-file FILE | --password-env VAR | \
+         --password P] [--md5 HEX | --status FILE] [--format FORMAT] [--iter N] \
+         [--latin1-password] [--allow-symlinks] [--allow-hardlinks] [--max-size BYTES] \
+         [--max-entries N] [--max-path-len BYTES] [-p|--preserve-permissions] \
+         [--include GLOB]... [--exclude GLOB]... [--collection DB.COLL]... [--threads[=N]] \
+         [-f|--force] [--no-sync] [-h|--help] INPUT -C|--directory DEST"
+    );
+    assert_eq!(
+        synopsis(&page("verify")),
+        "a0backup verify [-q|--quiet] [--json] [--md5 HEX | --status FILE] [-h|--help] FILE"
+    );
+    assert_eq!(
+        synopsis(&page("md5")),
+        "a0backup md5 [-q|--quiet] [--json] [-h|--help] FILE..."
+    );
+    assert_eq!(
+        synopsis(&page("man")),
+        "a0backup man [-q|--quiet] [--json] [--dir DIR] [-h|--help] [SUBCOMMAND]"
+    );
+    let top = String::from_utf8(a0backup(&["man"], d).stdout).unwrap();
+    assert_eq!(
+        synopsis(&top),
+        "a0backup [-q|--quiet] [--json] [-h|--help] [-V|--version] COMMAND"
+    );
+    // An option and its value are joined by an unbreakable space: no line ends between them.
+    assert!(
+        page("restore").contains("\\fB\\-\\-md5\\fR\\ \\fIHEX\\fR"),
+        "{}",
+        page("restore")
+    );
+}
+
+#[test]
+fn piped_the_page_is_roff() {
+    let work = tempfile::tempdir().unwrap();
+    let o = a0backup(&["man", "restore"], work.path());
+    assert!(o.status.success(), "{o:?}");
+    assert!(o.stderr.is_empty(), "{o:?}");
+    let roff = String::from_utf8(o.stdout).unwrap();
+    let head: Vec<&str> = roff.lines().take(5).collect();
+    let title = format!(
+        ".TH a0backup-restore 1  \"a0backup {}\" \"a0backup manual\"",
+        env!("CARGO_PKG_VERSION")
+    );
+    assert_eq!(
+        head,
+        [
+            ".ie \\n(.g .ds Aq \\(aq",
+            ".el .ds Aq '",
+            &title,
+            ".nr HY 0",
+            ".nh",
+        ]
+    );
+    assert!(roff.contains("\n.SH SYNOPSIS\n.ad l\n\\fBa0backup restore\\fR [\\fB\\-q\\fR|"));
+}

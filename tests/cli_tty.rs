@@ -32,6 +32,21 @@ impl Session {
     /// With `stdin` given, standard input is a pipe carrying it, and the terminal is only the
     /// controlling terminal and standard error (as in `a0cli ... | a0backup ...`).
     fn start_with(args: &[&str], cwd: &Path, stdin: Option<Vec<u8>>) -> Session {
+        Session::spawn(args, cwd, stdin, false, &[])
+    }
+
+    /// With standard output on the terminal too, and `env` set.
+    fn start_all_on_terminal(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> Session {
+        Session::spawn(args, cwd, None, true, env)
+    }
+
+    fn spawn(
+        args: &[&str],
+        cwd: &Path,
+        stdin: Option<Vec<u8>>,
+        stdout_on_terminal: bool,
+        env: &[(&str, &str)],
+    ) -> Session {
         // Opened by std, so close-on-exec: no other test's command inherits this terminal.
         let master = std::fs::OpenOptions::new()
             .read(true)
@@ -66,7 +81,12 @@ impl Session {
                 None => Stdio::from(slave.try_clone().unwrap()),
             })
             .stderr(Stdio::from(slave.try_clone().unwrap()))
-            .stdout(Stdio::piped());
+            .stdout(if stdout_on_terminal {
+                Stdio::from(slave.try_clone().unwrap())
+            } else {
+                Stdio::piped()
+            })
+            .envs(env.iter().copied());
         // SAFETY: between fork and exec only async-signal-safe calls: a new session, and
         // the terminal on standard error made its controlling terminal (for /dev/tty).
         unsafe {
@@ -268,4 +288,70 @@ fn the_status_piped_in_and_the_password_typed_at_the_terminal() {
         "{screen}"
     );
     assert!(d.join("r/dump/auth0/users.bson").is_file());
+}
+
+#[test]
+fn man_on_a_terminal_is_formatted() {
+    let work = tempfile::tempdir().unwrap();
+    let d = work.path();
+    // Without `man` on PATH: plain text, indented as man shows it.
+    let s = Session::start_all_on_terminal(
+        &["man", "verify"],
+        d,
+        &[("PATH", "/nonexistent"), ("COLUMNS", "80")],
+    );
+    let (code, _, screen) = s.finish();
+    assert_eq!(code, Some(0), "{screen}");
+    let screen = screen.replace("\r\n", "\n");
+    assert!(
+        screen.starts_with("a0backup-verify(1)\n\nNAME\n"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains(
+            "\nSYNOPSIS\n       a0backup verify [-q|--quiet] [--json] [--md5 HEX | --status FILE]\n       [-h|--help] FILE\n"
+        ),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains(".SH") && !screen.contains("\\f"),
+        "{screen}"
+    );
+    // With man (its pager set to cat): man's own formatting.
+    if common::have("man") {
+        let s = Session::start_all_on_terminal(
+            &["man", "verify"],
+            d,
+            &[("MANPAGER", "cat"), ("PAGER", "cat"), ("MANWIDTH", "80")],
+        );
+        let (code, _, screen) = s.finish();
+        assert_eq!(code, Some(0), "{screen}");
+        let screen = plain(&screen);
+        assert!(screen.contains("SYNOPSIS"), "{screen}");
+        assert!(screen.contains("--md5 HEX"), "{screen}");
+        assert!(
+            !screen.contains(".SH") && !screen.contains("\\f"),
+            "{screen}"
+        );
+    }
+}
+
+/// What a terminal shows, without SGR escapes (bold, underline) or overstriking.
+fn plain(screen: &str) -> String {
+    let mut out = String::new();
+    let mut chars = screen.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\x1b' => {
+                if chars.peek() == Some(&'[') {
+                    while chars.next().is_some_and(|c| !c.is_ascii_alphabetic()) {}
+                }
+            }
+            '\x08' => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }

@@ -29,7 +29,8 @@ use crate::error::{Error, Result};
 ///   written, and says "Not found in archive" for the other form.)
 ///
 /// The safety policy is the same either way: every entry is still read and judged, selected
-/// or not.
+/// or not. An include or collection that matches no file of the archive fails the job with
+/// [`Error::NotInArchive`](crate::Error::NotInArchive), which names the archive's collections.
 ///
 /// # Examples
 ///
@@ -187,27 +188,54 @@ impl EntryFilter {
         }
     }
 
-    /// [`Error::InvalidArgument`] naming the includes and collections that matched no file of
-    /// the archive (a mistyped name would otherwise restore nothing, silently).
-    pub(crate) fn not_found(&self, found: &[bool]) -> Result<()> {
-        let patterns = self.include_text.iter().map(|p| format!("pattern {p:?}"));
-        let collections = self
+    /// Whether a collection is selected: only then are the archive's collections noted for
+    /// [`Error::NotInArchive`].
+    pub(crate) fn selects_collections(&self) -> bool {
+        !self.collections.is_empty()
+    }
+
+    /// [`Error::NotInArchive`] naming the includes and collections that matched no file of
+    /// the archive (a mistyped name would otherwise restore nothing, silently), with the
+    /// collections it holds (`archive_collections`).
+    pub(crate) fn not_found(&self, found: &[bool], archive_collections: Vec<String>) -> Result<()> {
+        let (patterns, collections) = found.split_at(self.include.len());
+        let patterns: Vec<String> = self
+            .include_text
+            .iter()
+            .zip(patterns)
+            .filter(|(_, &hit)| !hit)
+            .map(|(p, _)| p.clone())
+            .collect();
+        let collections: Vec<String> = self
             .collections
             .iter()
-            .map(|(d, c)| format!("collection {d}.{c}"));
-        let missing: Vec<String> = patterns
-            .chain(collections)
-            .zip(found)
+            .zip(collections)
             .filter(|(_, &hit)| !hit)
-            .map(|(what, _)| what)
+            .map(|((d, c), _)| format!("{d}.{c}"))
             .collect();
-        if missing.is_empty() {
+        if patterns.is_empty() && collections.is_empty() {
             return Ok(());
         }
-        Err(Error::InvalidArgument(format!(
-            "selected but not in the archive (no file matches): {}",
-            missing.join(", ")
-        )))
+        Err(Error::NotInArchive {
+            patterns,
+            collections,
+            archive_collections,
+        })
+    }
+
+    /// The collection (`DB.COLL`) whose file (`.bson`, `.metadata.json`, or their `.gz`
+    /// forms) is at `path` (as stored in the archive), if it is one.
+    pub(crate) fn collection_of(path: &[u8]) -> Option<String> {
+        let text = String::from_utf8_lossy(path);
+        let p = Path::new(normalized(&text));
+        let file = p.file_name()?.to_str()?;
+        let db = p.parent()?.file_name()?.to_str()?;
+        let file = file.strip_suffix(".gz").unwrap_or(file);
+        let coll = file
+            .strip_suffix(".bson")
+            .or_else(|| file.strip_suffix(".metadata.json"))
+            .filter(|c| !c.is_empty())?;
+        Some(format!("{db}.{coll}"))
     }
 
     fn is_selected_collection(&self, path: &str) -> bool {

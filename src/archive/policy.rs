@@ -20,16 +20,16 @@
 //! destination's own path, never matters.)
 
 use std::collections::hash_map::RandomState;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::ffi::OsStr;
 use std::hash::BuildHasher;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
-use crate::error::{Error, Limit, OptIn, Result};
+use crate::error::{Error, Limit, OptIn, Result, ARCHIVE_COLLECTIONS_MAX};
 
 use super::tar_reader::TarEntry;
-use super::{escape_name, EntryKind, UnpackOptions};
+use super::{escape_name, EntryFilter, EntryKind, UnpackOptions};
 
 /// The most memory the path model may hold: about 80,000 directories with 200-byte paths.
 /// An archive that needs more is refused with [`Error::LimitExceeded`], so that a small
@@ -100,6 +100,9 @@ pub(crate) struct PathPolicy<'a> {
     skipped: u64,
     /// Which of the filter's includes and collections some file of the archive matched.
     found: Vec<bool>,
+    /// The collections the archive holds (`DB.COLL`), when the filter selects collections:
+    /// at most [`ARCHIVE_COLLECTIONS_MAX`], for [`Error::NotInArchive`].
+    archive_collections: BTreeSet<String>,
 }
 
 /// Refuses an entry, naming it escaped for a terminal.
@@ -153,6 +156,7 @@ impl<'a> PathPolicy<'a> {
             bytes: 0,
             skipped: 0,
             found: vec![false; options.filter.selector_count()],
+            archive_collections: BTreeSet::new(),
         }
     }
 
@@ -188,10 +192,11 @@ impl<'a> PathPolicy<'a> {
         self.skipped
     }
 
-    /// At the end of the archive: [`Error::InvalidArgument`] when an include or collection of
+    /// At the end of the archive: [`Error::NotInArchive`] when an include or collection of
     /// the filter matched no file in it.
     pub(crate) fn selection_found(&self) -> Result<()> {
-        self.options.filter.not_found(&self.found)
+        let held = self.archive_collections.iter().cloned().collect();
+        self.options.filter.not_found(&self.found, held)
     }
 
     /// The checks that need no model of what is written: what kind of entry may be restored at
@@ -246,6 +251,16 @@ impl<'a> PathPolicy<'a> {
         if !self.options.filter.is_all() {
             // Any entry, a directory too (`tar -x ARCHIVE dump/empty-dir` finds it).
             self.options.filter.mark_found(raw, &mut self.found);
+            // The archive's collections, for a caller to suggest the one a mistyped
+            // `--collection` meant (a bounded number of them).
+            if self.options.filter.selects_collections()
+                && entry.kind != EntryKind::Directory
+                && self.archive_collections.len() < ARCHIVE_COLLECTIONS_MAX
+            {
+                if let Some(name) = EntryFilter::collection_of(raw) {
+                    self.archive_collections.insert(name);
+                }
+            }
             let selected = self
                 .options
                 .filter
@@ -563,6 +578,56 @@ mod tests {
             .is_ok());
         let to_nothing = p.plan(&entry("h2", EntryKind::Hardlink, Some("a/missing")));
         assert!(reason(to_nothing).contains("not a regular file extracted earlier"));
+    }
+
+    #[test]
+    fn a_selection_that_matches_nothing_names_the_archives_collections_boundedly() {
+        let filter = EntryFilter::new()
+            .include("nomatch")
+            .unwrap()
+            .collection("auth0.user")
+            .unwrap();
+        let options = UnpackOptions::new().filter(filter);
+        let mut p = PathPolicy::new(&options);
+        p.plan(&entry("dump/auth0/", EntryKind::Directory, None))
+            .unwrap();
+        for f in ["users.bson", "users.metadata.json", "logs.bson.gz"] {
+            p.plan(&entry(&format!("./dump/auth0/{f}"), EntryKind::File, None))
+                .unwrap();
+        }
+        for i in 0..ARCHIVE_COLLECTIONS_MAX {
+            p.plan(&entry(
+                &format!("dump/db{i:04}/c.bson"),
+                EntryKind::File,
+                None,
+            ))
+            .unwrap();
+        }
+        match p.selection_found() {
+            Err(Error::NotInArchive {
+                patterns,
+                collections,
+                archive_collections,
+            }) => {
+                assert_eq!(patterns, ["nomatch"]);
+                assert_eq!(collections, ["auth0.user"]);
+                assert_eq!(archive_collections.len(), ARCHIVE_COLLECTIONS_MAX);
+                assert_eq!(
+                    archive_collections[..3],
+                    ["auth0.logs", "auth0.users", "db0000.c"]
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // Without a collection selected, none is noted.
+        let options = UnpackOptions::new().filter(EntryFilter::new().include("x").unwrap());
+        let mut p = PathPolicy::new(&options);
+        p.plan(&entry("dump/auth0/users.bson", EntryKind::File, None))
+            .unwrap();
+        assert!(matches!(
+            p.selection_found(),
+            Err(Error::NotInArchive { archive_collections, .. }) if archive_collections.is_empty()
+        ));
     }
 
     #[test]

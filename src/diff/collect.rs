@@ -10,7 +10,7 @@ use crate::archive::escape_name;
 use crate::check::names::Role;
 use crate::checksum::Md5Digest;
 use crate::dump::source::{self, Flow, WalkOptions};
-use crate::dump::Namespace;
+use crate::dump::{MetNames, Namespace};
 use crate::error::Result;
 use crate::kdf::Password;
 use crate::rawbson;
@@ -38,6 +38,8 @@ pub(crate) struct Backup {
     pub(crate) sides: Vec<Side>,
     pub(crate) digests: Digests,
     pub(crate) md5: Option<Md5Digest>,
+    /// The collections skipped for [`DiffOptions::collection`](super::DiffOptions::collection).
+    pub(crate) skipped: MetNames,
 }
 
 impl Backup {
@@ -73,6 +75,7 @@ pub(crate) fn read_backup<R: Read>(
         sides: Vec::new(),
         digests: Digests::new(budget),
         md5: None,
+        skipped: MetNames::default(),
     };
     let opened = source::open(
         input,
@@ -83,6 +86,7 @@ pub(crate) fn read_backup<R: Read>(
     );
     let walked = source::walk(opened, source, |entry| {
         if only.is_some_and(|ns| *ns != entry.namespace) {
+            backup.skipped.note(&entry.namespace);
             return Ok(Flow::Continue);
         }
         let n = backup.number(&entry.namespace);

@@ -399,9 +399,9 @@ pub fn diff_readers<O: Read, N: Read + Send>(
     });
     let (old, new) = (old?, new?);
     if let (Some(ns), true) = (only, old.names.is_empty() && new.names.is_empty()) {
-        return Err(Error::NoSuchCollection {
-            namespace: crate::archive::escape_name(ns.to_string().as_bytes()),
-        });
+        let (mut met, new_met) = (old.skipped, new.skipped);
+        met.extend(new_met);
+        return Err(met.missing(ns));
     }
     let summary = DiffSummary {
         old_md5: old.md5,

@@ -17,7 +17,7 @@ use crate::query::Filter;
 
 use super::docs::DocReader;
 use super::source::{self, Flow, Opened, WalkOptions};
-use super::{open_checked, Document, DumpOptions, DumpSummary, Namespace};
+use super::{open_checked, Document, DumpOptions, DumpSummary, MetNames, Namespace};
 
 /// A batch is handed over once it holds this many bytes of documents (or [`BATCH_DOCS`]).
 const BATCH_BYTES: usize = 256 * 1024;
@@ -225,6 +225,8 @@ struct Seen {
     bson: bool,
     metadata: bool,
     summary: DumpSummary,
+    /// The other collections, for the error when the archive holds none of `target`.
+    met: MetNames,
 }
 
 /// Walks the backup and hands the selected documents of `target` to `emit` in batches
@@ -242,6 +244,7 @@ pub(crate) fn produce<R: Read>(
     let limit = limit.unwrap_or(u64::MAX);
     let walked = source::walk(opened, source, |entry| {
         if entry.namespace != *target {
+            seen.met.note(&entry.namespace);
             return Ok(Flow::Continue);
         }
         match entry.role {
@@ -308,7 +311,7 @@ pub(crate) fn produce<R: Read>(
         }
     })?;
     if !seen.bson && !seen.metadata {
-        return Err(Error::NoSuchCollection { namespace: shown });
+        return Err(seen.met.missing(target));
     }
     let mut summary = seen.summary;
     summary.md5 = walked.md5;
@@ -405,12 +408,17 @@ pub fn metadata_reader<R: Read>(
     let opened = source::open(input, password, &source, Arc::default(), cancel);
     let shown = escape_name(namespace.to_string().as_bytes());
     let mut found = None;
+    let mut met = MetNames::default();
     source::walk(opened, &source, |entry| {
-        if entry.namespace != *namespace || entry.role != Role::Metadata {
+        if entry.namespace != *namespace {
+            met.note(&entry.namespace);
+            return Ok(Flow::Continue);
+        }
+        if entry.role != Role::Metadata {
             return Ok(Flow::Continue);
         }
         found = Some(read_metadata(entry.data, &shown)?);
         Ok(Flow::Stop)
     })?;
-    found.ok_or(Error::NoSuchCollection { namespace: shown })
+    found.ok_or_else(|| met.missing(namespace))
 }

@@ -83,7 +83,7 @@ use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
 
-use crate::archive::UnpackOptions;
+use crate::archive::{escape_name, UnpackOptions};
 use crate::checksum::Md5Digest;
 use crate::error::{Error, Result};
 use crate::kdf::Format;
@@ -268,6 +268,39 @@ impl<'a> DumpOptions<'a> {
             expected_md5: self.expected_md5,
             decrypt,
             unpack: self.unpack.clone(),
+        }
+    }
+}
+
+/// The collections a walk met, for [`Error::NoSuchCollection`]: at most
+/// [`ARCHIVE_COLLECTIONS_MAX`](crate::error::ARCHIVE_COLLECTIONS_MAX) names, sorted, so that
+/// an archive of millions of collections costs a bounded few megabytes.
+#[derive(Debug, Default)]
+pub(crate) struct MetNames(std::collections::BTreeSet<String>);
+
+impl MetNames {
+    /// Notes `namespace` (once; past the bound, nothing).
+    pub(crate) fn note(&mut self, namespace: &Namespace) {
+        if self.0.len() < crate::error::ARCHIVE_COLLECTIONS_MAX {
+            self.0.insert(namespace.to_string());
+        }
+    }
+
+    /// Adds what `other` met (within the bound).
+    pub(crate) fn extend(&mut self, other: MetNames) {
+        for name in other.0 {
+            if self.0.len() >= crate::error::ARCHIVE_COLLECTIONS_MAX {
+                break;
+            }
+            self.0.insert(name);
+        }
+    }
+
+    /// The error for `namespace`, which the walk did not meet.
+    pub(crate) fn missing(self, namespace: &Namespace) -> Error {
+        Error::NoSuchCollection {
+            namespace: escape_name(namespace.to_string().as_bytes()),
+            archive_collections: self.0.into_iter().collect(),
         }
     }
 }

@@ -404,6 +404,11 @@ mod tests {
             Error::AlreadyExists("o".into()),
             Error::DestinationAppeared("d".into()),
             Error::InvalidArgument("a".into()),
+            Error::NotInArchive {
+                patterns: vec![],
+                collections: vec!["a.b".into()],
+                archive_collections: vec![],
+            },
             Error::Cancelled,
             Error::ChangedWhileReading { path: "f".into() },
             Error::Leftover {
@@ -421,9 +426,10 @@ mod tests {
             },
             Error::NoSuchCollection {
                 namespace: "d.c".into(),
+                archive_collections: vec![],
             },
         ];
-        let mut seen = [false; 18];
+        let mut seen = [false; 19];
         for e in &all {
             let i = match e {
                 Error::Io(_) => 0,
@@ -444,6 +450,7 @@ mod tests {
                 Error::FormatNeeded => 15,
                 Error::DamagedDocument { .. } => 16,
                 Error::NoSuchCollection { .. } => 17,
+                Error::NotInArchive { .. } => 18,
             };
             seen[i] = true;
         }

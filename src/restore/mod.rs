@@ -240,8 +240,8 @@ pub struct RestoreSummary {
 /// [`Error::Malformed`], [`Error::Truncated`], [`Error::AlreadyExists`],
 /// [`Error::DestinationAppeared`] (`dest` was missing or empty at the start, and another
 /// restore published there meanwhile), [`Error::InvalidArgument`] (a `dest` that holds `input`
-/// or the current directory), [`Error::Cancelled`], I/O errors. In every case `dest` is left
-/// as it was.
+/// or the current directory), [`Error::NotInArchive`] (a selection that matches no file),
+/// [`Error::Cancelled`], I/O errors. In every case `dest` is left as it was.
 ///
 /// # Examples
 ///

@@ -3,6 +3,7 @@
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
+use a0backup::error::ErrorKind;
 use a0backup::{BackupStatus, DecryptOptions, Format, Md5Digest};
 use clap::Args;
 
@@ -44,13 +45,13 @@ impl ExpectedMd5Args {
         let Some(path) = &self.status else {
             return Ok(None);
         };
-        let (text, source) = if is_dash(path) {
-            let text = read_status(io::stdin().lock())
+        let (read, source) = if is_dash(path) {
+            let read = read_status(io::stdin().lock())
                 .map_err(|e| io_failure(Path::new("standard input"), e))?;
-            (text, "the status on standard input".to_string())
+            (read, "the status on standard input".to_string())
         } else {
             let opened = std::fs::File::open(path);
-            let text = opened.and_then(read_status).map_err(|e| {
+            let read = opened.and_then(read_status).map_err(|e| {
                 let mut f = io_failure(path, e);
                 // `--status HEX`: the md5 itself, given to the option for a file.
                 let name = path.as_os_str().to_string_lossy();
@@ -60,8 +61,15 @@ impl ExpectedMd5Args {
                 }
                 f
             })?;
-            (text, path.display().to_string())
+            (read, path.display().to_string())
         };
+        let text = read.map_err(|why| Failure {
+            code: ErrorKind::Malformed.exit_code(),
+            message: format!(
+                "--status {}: not a status record ({why})",
+                display_input(path)
+            ),
+        })?;
         let status = BackupStatus::parse(&text).map_err(|e| {
             let mut f = Failure::from(e);
             f.message = format!("--status {}: {}", display_input(path), f.message);
@@ -84,21 +92,33 @@ impl ExpectedMd5Args {
 /// read for ever).
 pub const STATUS_MAX: u64 = 1 << 20;
 
-/// A status record from `r`, read up to [`STATUS_MAX`] bytes.
-fn read_status(r: impl Read) -> io::Result<String> {
+/// A status record from `r`, read up to [`STATUS_MAX`] bytes; or why what `r` holds is none
+/// (binary data: the backup given to `--status`, most likely; or too long), in the words
+/// of "--status FILE: not a status record (WHY)".
+fn read_status(r: impl Read) -> io::Result<Result<String, String>> {
     let mut bytes = Vec::new();
     r.take(STATUS_MAX + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > STATUS_MAX {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!(
-                "longer than {} KiB: not an a0cli backup-status record",
-                STATUS_MAX >> 10
-            ),
+    let long = bytes.len() as u64 > STATUS_MAX;
+    // Binary first: a backup given by mistake is longer than the bound, and that is the
+    // less useful thing to say of it. A character cut by the bound is not damage.
+    let binary = match std::str::from_utf8(&bytes) {
+        Ok(text) => text.contains('\0'),
+        Err(e) => !(long && e.error_len().is_none()),
+    };
+    if binary {
+        return Ok(Err(
+            "binary data; did you give the backup itself? --status takes the output of \
+             `a0cli backup-status`"
+                .to_string(),
         ));
     }
-    String::from_utf8(bytes)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not UTF-8 text"))
+    if long {
+        return Ok(Err(format!(
+            "longer than {} KiB, where a0cli backup-status prints a few hundred bytes",
+            STATUS_MAX >> 10
+        )));
+    }
+    Ok(Ok(String::from_utf8(bytes).expect("checked above")))
 }
 
 /// What the success line says about the md5: `md5 HEX matches SOURCE`, or that it was not

@@ -17,7 +17,45 @@ use crate::restore::SafetyArgs;
 /// Exit code for "the archive would restore, but collection data is damaged or incomplete".
 pub const DAMAGED_COLLECTIONS: u8 = 6;
 
+// Restore's safety and selection options (`SafetyArgs`, the same flags, parsed the same way),
+// described as what check judges: it extracts nothing and has no DEST.
 #[derive(Args, Debug)]
+#[command(
+    mut_arg("allow_symlinks", |a| a.help(
+        "Accept symlinks that resolve inside the restored tree, as restore --allow-symlinks \
+         would (refused by default)"
+    )),
+    mut_arg("allow_hardlinks", |a| a.help(
+        "Accept hardlinks to files earlier in the archive, as restore --allow-hardlinks would \
+         (refused by default)"
+    )),
+    mut_arg("max_size", |a| a.help(
+        "Most bytes of file data to accept, as restore --max-size would (default 1 TiB)"
+    )),
+    mut_arg("max_entries", |a| a.help(
+        "Most entries to accept, as restore --max-entries would (default 10 million)"
+    )),
+    mut_arg("max_path_len", |a| a.help(
+        "Longest entry path in bytes to accept, as restore --max-path-len would (default 4096)"
+    )),
+    mut_arg("preserve_permissions", |a| a.help(
+        "No effect on check, which writes nothing: accepted so that a restore command line \
+         checks as it is (restore -p keeps the archive's permission bits)"
+    )),
+    mut_arg("include", |a| a.help(
+        "Check only the entries GLOB selects, as restore --include would select them \
+         (repeatable; GNU tar's member arguments with --wildcards). Every entry is still read \
+         and judged, and a GLOB that matches no file fails, as in restore"
+    )),
+    mut_arg("exclude", |a| a.help(
+        "Leave out of the check the entries GLOB matches, as restore --exclude would leave \
+         them out (repeatable; GNU tar's --exclude)"
+    )),
+    mut_arg("collection", |a| a.help(
+        "Check only this collection, as restore --collection would select it (repeatable; \
+         with --include, both select). A name the archive does not hold fails, as in restore"
+    )),
+)]
 pub struct CheckArgs {
     #[command(flatten)]
     password: ListPasswordArgs,

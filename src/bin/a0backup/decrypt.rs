@@ -9,7 +9,7 @@ use a0backup::{Error, Md5Digest};
 use clap::Args;
 
 use crate::args::{md5_said, ExpectedMd5Args, FormatArgs, Maybe};
-use crate::failure::{io_failure, usage, writing, Failure};
+use crate::failure::{after_mismatch, io_failure, usage, writing, Failure};
 use crate::io::{display_input, is_dash, looks_gzip, name_ends, one_stdin, open_input, stdout};
 use crate::password::{prompt, PasswordArgs, Purpose};
 use crate::progress::Bar;
@@ -107,8 +107,10 @@ pub fn decrypt(a: DecryptArgs, quiet: bool) -> Result<(), Failure> {
     signals::install();
 
     let (summary, head) = if !is_dash(&output) {
+        // The output is written to a temporary file, renamed into place once the md5 matched.
+        let nothing = format!("nothing was written to {}", output.display());
         let s = files::decrypt_reader(input.reader, &output, &password, options(expected))
-            .map_err(plain_hint)?;
+            .map_err(|e| after_mismatch(e, &nothing, plain_hint))?;
         (s, file_head(&output))
     } else {
         // Standard output cannot be taken back, so the md5 of a regular file is checked
@@ -117,7 +119,9 @@ pub fn decrypt(a: DecryptArgs, quiet: bool) -> Result<(), Failure> {
         let (input, still_expected) = match expected {
             Some(e) => match input.rewound_md5()? {
                 (Some(actual), input) => {
-                    actual.verify(&e)?;
+                    actual.verify(&e).map_err(|e| {
+                        after_mismatch(e, "nothing was written to standard output", Failure::from)
+                    })?;
                     (input, None)
                 }
                 (None, input) => (input, expected),
@@ -131,7 +135,13 @@ pub fn decrypt(a: DecryptArgs, quiet: bool) -> Result<(), Failure> {
             &password,
             options(still_expected),
         )
-        .map_err(plain_hint)?;
+        .map_err(|e| {
+            after_mismatch(
+                e,
+                "what was written to standard output is not the backup's: discard it",
+                plain_hint,
+            )
+        })?;
         (s, stdout.head)
     };
     drop(bar);
@@ -139,8 +149,9 @@ pub fn decrypt(a: DecryptArgs, quiet: bool) -> Result<(), Failure> {
         eprintln!(
             "a0backup: warning: the decrypted data does not begin like gzip (1f 8b 08): if {} \
              is a backup (.tar.gz.enc), the password is probably wrong (an OUTPUT named .tar.gz, \
-             or --expect-gzip, refuses such a result)",
-            display_input(&a.input)
+             or --expect-gzip, refuses such a result){}",
+            display_input(&a.input),
+            crate::password::trailing_blanks_hint().unwrap_or_default()
         );
     }
     if !quiet {

@@ -3,10 +3,11 @@
 use std::io;
 use std::path::Path;
 
+use a0backup::archive::escape_name;
 use a0backup::error::{Limit, OptIn};
 use a0backup::Error;
 
-use crate::signals;
+use crate::{password, signals};
 
 /// The process exit codes scripts can rely on. A library error's code is its
 /// [`Error::exit_code`], the same mapping that gives the C ABI its result codes.
@@ -104,6 +105,51 @@ pub fn message(e: &Error) -> String {
                 None => e.to_string(),
             }
         }
+        // A mistyped `--collection`: the closest name the archive holds.
+        Error::NotInArchive {
+            patterns,
+            collections,
+            archive_collections,
+        } => {
+            let missing: Vec<String> = patterns
+                .iter()
+                .map(|p| format!("pattern {p:?}"))
+                .chain(collections.iter().map(|c| {
+                    let meant = closest(c, archive_collections)
+                        .map(|m| format!(" (did you mean {}?)", escape_name(m.as_bytes())))
+                        .unwrap_or_default();
+                    format!("collection {c}{meant}")
+                }))
+                .collect();
+            format!(
+                "invalid argument: selected but not in the archive (no file matches): {}",
+                missing.join(", ")
+            )
+        }
+        // A mistyped DB.COLL of dump, find or diff: the closest name the backup holds.
+        Error::NoSuchCollection {
+            namespace,
+            archive_collections,
+        } => {
+            let meant = closest(namespace, archive_collections)
+                .map(|m| format!(" (did you mean {}?)", escape_name(m.as_bytes())))
+                .unwrap_or_default();
+            format!("{e}{meant}")
+        }
+        // A password file's line that ends in blanks: they are part of the password.
+        Error::WrongPassword { .. } => {
+            format!(
+                "{e}{}",
+                password::trailing_blanks_hint().unwrap_or_default()
+            )
+        }
+        // What to do: the input is not what the appliance made (cut short, as a download cut
+        // off is, or damaged), or the md5 given is another backup's. A cut-off download with
+        // an md5 ends here too (the mismatch is said first), so the question stays.
+        Error::ChecksumMismatch { expected, .. } => format!(
+            "{e} ({MD5_ADVICE}, or check that {expected} is this backup's md5, as \
+             `a0cli backup-status` reports it)"
+        ),
         // Without an md5 (a wrong one would have said so first), a cut-off gzip stream is
         // most likely an incomplete download.
         Error::Truncated { .. } => format!(
@@ -124,6 +170,35 @@ pub fn message(e: &Error) -> String {
             .replacen(&cause.to_string(), &message(cause), 1),
         other => other.to_string(),
     }
+}
+
+/// The name among `names` closest to `given`, if one is close enough to be a typing
+/// mistake: at most a third of `given`'s characters (one at least) changed, transposed,
+/// added or left out (`auth0.user`, `auth0.usres`, `Auth0.users`, `auth.users` for
+/// `auth0.users`); the first of equally close ones.
+fn closest<'n>(given: &str, names: &'n [String]) -> Option<&'n str> {
+    let most = (given.chars().count() / 3).max(1);
+    names
+        .iter()
+        .map(|n| (strsim::damerau_levenshtein(given, n), n))
+        .filter(|&(d, _)| d <= most)
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, n)| n.as_str())
+}
+
+/// The advice after an md5 mismatch, whatever else it says.
+const MD5_ADVICE: &str = "an incomplete download? download the backup again";
+
+/// `e` as `to_failure` makes it, and, for an md5 mismatch, what the command wrote before it
+/// (`wrote`: "nothing was written into DEST") said right after the two digests. Only for `e`
+/// itself: a mismatch followed by a failed cleanup has left something behind.
+pub fn after_mismatch(e: Error, wrote: &str, to_failure: impl FnOnce(Error) -> Failure) -> Failure {
+    let digests = matches!(e, Error::ChecksumMismatch { .. }).then(|| e.to_string());
+    let mut f = to_failure(e);
+    if let Some(d) = digests {
+        f.message = f.message.replacen(&d, &format!("{d}: {wrote}"), 1);
+    }
+    f
 }
 
 /// `e`, from writing `output` (a file or DEST): a parent directory that is missing (or is not

@@ -37,6 +37,7 @@ mod restore;
 #[allow(unsafe_code)] // sigaction(2), audited: see the module
 mod signals;
 mod tvf;
+mod usage_hints;
 mod verify;
 
 use std::process::ExitCode;
@@ -127,13 +128,14 @@ enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff) of a0backup or of one subcommand, or write them all into a
-    /// directory.
+    /// Show the man page of a0backup or of one subcommand (formatted on a terminal, roff when
+    /// piped or redirected), or write them all into a directory.
     Man(man::ManArgs),
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = Cli::try_parse_from(&args).unwrap_or_else(|e| usage_hints::add(e, &args).exit());
     let quiet = cli.quiet;
     let json = cli.json;
     let result = match cli.command {

@@ -9,6 +9,7 @@
 use std::ffi::OsString;
 use std::io::{self, BufRead, IsTerminal, Read};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use a0backup::Password;
 use clap::Args;
@@ -150,8 +151,52 @@ impl Source<'_> {
         if bytes.is_empty() {
             return Err(usage(format!("the password is empty ({from})")));
         }
+        if self.file.is_some() {
+            note_trailing_blanks(&bytes, &from);
+        }
         password(bytes, latin1).map(Some)
     }
+}
+
+/// What a wrong password's message adds when the password file's line ends in blanks: they
+/// are kept (a password may end in a space), and an editor that leaves them is the likelier
+/// story. Set when the password is read; a command reads one password.
+static TRAILING_BLANKS: OnceLock<String> = OnceLock::new();
+
+/// Notes the spaces and tabs `password` (read from `from`) ends in, if any.
+fn note_trailing_blanks(password: &[u8], from: &str) {
+    let blanks: Vec<u8> = password
+        .iter()
+        .rev()
+        .take_while(|b| matches!(b, b' ' | b'\t'))
+        .copied()
+        .collect();
+    let spaces = blanks.iter().filter(|&&b| b == b' ').count();
+    let tabs = blanks.len() - spaces;
+    let counted = |n: usize, what: &str| match n {
+        1 => format!("a {what}"),
+        n => format!("{n} {what}s"),
+    };
+    let what = match (spaces, tabs) {
+        (0, 0) => return,
+        (s, 0) => counted(s, "space"),
+        (0, t) => counted(t, "tab"),
+        (s, t) => format!("{} and {}", counted(s, "space"), counted(t, "tab")),
+    };
+    let verb = if blanks.len() == 1 {
+        "which is"
+    } else {
+        "which are"
+    };
+    let _ = TRAILING_BLANKS.set(format!(
+        "{from} ends in {what}, {verb} part of the password"
+    ));
+}
+
+/// `(the first line of pw.txt ends in 2 spaces, which are part of the password)`, when the
+/// password was read from a file whose line ends in blanks: said with a wrong password.
+pub fn trailing_blanks_hint() -> Option<String> {
+    TRAILING_BLANKS.get().map(|h| format!(" ({h})"))
 }
 
 /// The longest first line a password file may have: a password is far shorter, and anything

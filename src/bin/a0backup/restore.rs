@@ -11,7 +11,7 @@ use clap::Args;
 use serde_json::json;
 
 use crate::args::{md5_said, Expected, ExpectedMd5Args, FormatArgs, Maybe};
-use crate::failure::{usage, writing, Failure};
+use crate::failure::{after_mismatch, usage, writing, Failure};
 use crate::io::{
     display_input, is_dash, looks_encrypted, looks_gzip, not_gzip, one_stdin, open_input, Input,
 };
@@ -189,7 +189,7 @@ pub fn restore(a: RestoreArgs, quiet: bool, json: bool) -> Result<(), Failure> {
     signals::install();
     let s = restore_mod::restore_reader(input, &a.dest, Some(&password), options).map_err(|e| {
         let wrong = matches!(e.primary(), Error::WrongPassword { .. });
-        let mut f = writing(&a.dest, e);
+        let mut f = after_mismatch(e, &nothing_into(&a.dest), |e| writing(&a.dest, e));
         if wrong && looks_gzip(&head) {
             f.message.push_str(&format!(
                 " ({} begins like a plain .tar.gz: if it is one, use `a0backup unpack`)",
@@ -291,9 +291,15 @@ pub fn unpack(a: UnpackArgs, quiet: bool, json: bool) -> Result<(), Failure> {
         .progress(bar.progress());
     signals::install();
     let s = restore_mod::restore_reader(input, &a.dest, None, options)
-        .map_err(|e| writing(&a.dest, e))?;
+        .map_err(|e| after_mismatch(e, &nothing_into(&a.dest), |e| writing(&a.dest, e)))?;
     drop(bar);
     report_unpacked(quiet, json, "unpacked", &a.dest, &s, checked.as_ref())
+}
+
+/// What an md5 mismatch leaves of a restore or unpack: nothing (the tree is published only
+/// once the md5 matched; the staging directory beside DEST is removed).
+fn nothing_into(dest: &Path) -> String {
+    format!("nothing was written into {}", dest.display())
 }
 
 /// The files among `inputs` (`-`, standard input, is none).

@@ -14,7 +14,7 @@ use crate::io::{input_reader, is_dash, one_stdin, stdout};
 #[derive(Args, Debug)]
 pub struct Md5Args {
     /// Files to hash (- for standard input).
-    #[arg(required = true)]
+    #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
 }
 

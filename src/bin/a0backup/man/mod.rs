@@ -1,14 +1,19 @@
 //! `a0backup man`: the man pages, a0backup(1) and one per subcommand (a0backup-restore(1)...),
-//! on standard output or all into a directory.
+//! on standard output or all into a directory. On a terminal the page is shown formatted
+//! (`man -l -`, or as plain text without `man`); piped or redirected, it is roff.
 //!
-//! clap_mangen renders the title, synopsis, description, options and the list of
-//! subcommands; the examples and exit codes are written here, in no-fill mode with
-//! hyphenation off, so a command (an md5 in it) is never broken across lines and copies as
-//! printed.
+//! clap_mangen renders the title, description, options and the list of subcommands; the
+//! synopsis (with the options' values) is written in `synopsis`, the examples and exit codes
+//! here, in no-fill mode with hyphenation off, so a command (an md5 in it) is never broken
+//! across lines and copies as printed.
+
+mod synopsis;
+mod text;
 
 use std::fs;
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 use clap::Args;
 
@@ -173,8 +178,12 @@ fn examples(page: &str) -> &'static [(&'static str, &'static str)] {
         )],
         "man" => &[
             (
-                "Read the page of one subcommand:",
-                "a0backup man restore | man -l -",
+                "Read the page of one subcommand (formatted on a terminal, roff when piped):",
+                "a0backup man restore",
+            ),
+            (
+                "Its roff, for another viewer:",
+                "a0backup man restore > a0backup-restore.1",
             ),
             (
                 "Install every page for the current user:",
@@ -200,7 +209,11 @@ const EXIT_STATUS: &[(&str, &str)] = &[
         "3",
         "probably wrong password (the decrypted data does not begin like gzip)",
     ),
-    ("4", "md5 mismatch"),
+    (
+        "4",
+        "md5 mismatch: nothing was published (an incomplete download? download the backup \
+         again)",
+    ),
     (
         "5",
         "unsafe archive: an entry refused by the safety policy, or a --max-size, \
@@ -224,7 +237,7 @@ const EXIT_STATUS: &[(&str, &str)] = &[
 
 /// `text` for roff: backslashes and hyphens escaped (so `-` stays an ASCII hyphen-minus that
 /// copies), and a leading `.` or `'` kept from being read as a request.
-fn roff_text(text: &str) -> String {
+pub(crate) fn roff_text(text: &str) -> String {
     let escaped = text.replace('\\', "\\e").replace('-', "\\-");
     if escaped.starts_with('.') || escaped.starts_with('\'') {
         format!("\\&{escaped}")
@@ -279,7 +292,7 @@ fn render(cmd: &clap::Command, page: &str, w: &mut dyn Write) -> io::Result<()> 
     // option names and commands in the text are copied from pages.
     w.write_all(b".nr HY 0\n.nh\n")?;
     man.render_name_section(w)?;
-    man.render_synopsis_section(w)?;
+    w.write_all(synopsis::section(cmd).as_bytes())?;
     // clap_mangen prints an empty long about (as derive leaves it) instead of the about.
     let about = [cmd.get_long_about(), cmd.get_about()]
         .into_iter()
@@ -333,10 +346,9 @@ pub fn man(a: ManArgs, quiet: bool) -> Result<(), Failure> {
         }
         return Ok(());
     }
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
-    let result = match &a.subcommand {
-        None => render(&top, "a0backup", &mut out),
+    let mut page = Vec::new();
+    match &a.subcommand {
+        None => render(&top, "a0backup", &mut page),
         Some(name) => {
             let sub = pages(&top)
                 .into_iter()
@@ -348,10 +360,43 @@ pub fn man(a: ManArgs, quiet: bool) -> Result<(), Failure> {
                         names.join(", ")
                     ))
                 })?;
-            render(sub, name, &mut out)
+            render(sub, name, &mut page)
         }
-    };
-    result
+    }
+    .map_err(|e| io_failure(Path::new("-"), e))?;
+    let page = String::from_utf8(page).expect("the pages are written from UTF-8 text");
+    if io::stdout().is_terminal() {
+        return show(&page);
+    }
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    out.write_all(page.as_bytes())
         .and_then(|()| out.flush())
         .map_err(|e| io_failure(Path::new("-"), e))
+}
+
+/// A page on the terminal, formatted: by `man -l -` (its pager and the terminal's width, as
+/// `man` shows any page), or as plain text where there is no `man` to run.
+fn show(page: &str) -> Result<(), Failure> {
+    let man = Command::new("man")
+        .args(["-l", "-"])
+        .stdin(Stdio::piped())
+        .spawn();
+    if let Ok(mut child) = man {
+        let fed = child
+            .stdin
+            .take()
+            .map(|mut stdin| stdin.write_all(page.as_bytes()));
+        let status = child.wait().map_err(|e| io_failure(Path::new("man"), e))?;
+        if status.success() && !matches!(fed, Some(Err(_))) {
+            return Ok(());
+        }
+        // A man that cannot read a page from standard input (no `-l`): plain text instead.
+        eprintln!("a0backup: `man -l -` failed ({status}): the page as plain text follows");
+    }
+    let width = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(80);
+    crate::io::print_line(format_args!("{}", text::render(page, width).trim_end()))
 }
