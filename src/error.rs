@@ -355,6 +355,11 @@ pub enum Limit {
     /// Bytes after the end of the archive, held to
     /// [`UnpackOptions::max_total_bytes`](crate::archive::UnpackOptions::max_total_bytes).
     TrailingBytes,
+    /// The collections of one backup in a [`diff`](crate::diff) of whole backups: each
+    /// collection's name and metadata digest is held in memory (about 1.5 KiB a pair), so a
+    /// diff of more is refused; [`DiffOptions::collection`](crate::diff::DiffOptions::collection)
+    /// compares one collection of any backup.
+    DiffCollections,
 }
 
 impl std::fmt::Display for Limit {
@@ -369,6 +374,7 @@ impl std::fmt::Display for Limit {
             Limit::PaxHeader => "PAX extended header size",
             Limit::PaxGlobalHeader => "PAX global header size",
             Limit::TrailingBytes => "bytes after the end of the archive",
+            Limit::DiffCollections => "collections in a diff of whole backups",
         })
     }
 }

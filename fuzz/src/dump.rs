@@ -3,6 +3,7 @@
 use std::io::{Cursor, Write};
 
 use a0backup::check::bson::validate_bson;
+use a0backup::check::metadata::validate_metadata;
 use a0backup::diff::{diff_readers, DiffEntry, DiffOptions};
 use a0backup::dump::{dump_reader, DumpOptions, Namespace};
 use a0backup::error::Input as Layer;
@@ -103,7 +104,13 @@ pub fn dump(data: &[u8]) -> Result<(), String> {
         }
         at += len;
     }
-    let damaged_before_limit = summary.error.is_some() && (limit == 7 || good < u64::from(limit));
+    // The dump reads the whole `.bson` (and then the metadata after it) unless the limit
+    // stops it first.
+    let read_to_end = limit == 7 || good < u64::from(limit);
+    let damaged_before_limit = summary.error.is_some() && read_to_end;
+    let metadata_damaged =
+        validate_metadata(&mut &metadata[..]).map_or(true, |m| m.error.is_some());
+    let metadata_damage_seen = metadata_damaged && read_to_end && !damaged_before_limit;
     match (items.iter().find_map(|i| i.as_ref().err()), &summary.error) {
         (
             Some(Error::DamagedDocument {
@@ -121,7 +128,14 @@ pub fn dump(data: &[u8]) -> Result<(), String> {
                 ));
             }
         }
-        (None, _) if !damaged_before_limit => {}
+        (
+            Some(Error::Malformed {
+                input: Layer::Metadata,
+                ..
+            }),
+            _,
+        ) if metadata_damage_seen => {}
+        (None, _) if !damaged_before_limit && !metadata_damage_seen => {}
         (got, want) => {
             return Err(format!(
                 "dump ended with {got:?}, check found {want:?} (limit {limit})"
@@ -160,7 +174,7 @@ pub fn dump(data: &[u8]) -> Result<(), String> {
                 if seen != 1 {
                     return Err(format!("{seen} collections in the diff"));
                 }
-                if summary.error.is_some() {
+                if summary.error.is_some() || metadata_damaged {
                     return Err("diff of a damaged collection succeeded".into());
                 }
             }
@@ -168,7 +182,7 @@ pub fn dump(data: &[u8]) -> Result<(), String> {
             Err(Error::Malformed {
                 input: Layer::Metadata,
                 ..
-            }) if flags & 16 != 0 => {}
+            }) if metadata_damaged => {}
             Err(e) => return Err(format!("diff: {e}")),
         }
     }

@@ -11,7 +11,7 @@ use crate::check::names::Role;
 use crate::checksum::Md5Digest;
 use crate::dump::source::{self, Flow, WalkOptions};
 use crate::dump::{MetNames, Namespace};
-use crate::error::Result;
+use crate::error::{Error, Limit, Result};
 use crate::kdf::Password;
 use crate::rawbson;
 
@@ -43,15 +43,21 @@ pub(crate) struct Backup {
 }
 
 impl Backup {
-    fn number(&mut self, ns: &Namespace) -> u32 {
+    fn number(&mut self, ns: &Namespace) -> Result<u32> {
         if let Some(&n) = self.numbers.get(ns) {
-            return n;
+            return Ok(n);
+        }
+        if self.names.len() >= super::COLLECTIONS_MAX {
+            return Err(Error::LimitExceeded {
+                limit: Limit::DiffCollections,
+                max: super::COLLECTIONS_MAX as u64,
+            });
         }
         let n = self.names.len() as u32;
         self.names.push(ns.clone());
         self.numbers.insert(ns.clone(), n);
         self.sides.push(Side::default());
-        n
+        Ok(n)
     }
 
     /// The number of collection `ns`, if the backup holds it.
@@ -89,7 +95,7 @@ pub(crate) fn read_backup<R: Read>(
             backup.skipped.note(&entry.namespace);
             return Ok(Flow::Continue);
         }
-        let n = backup.number(&entry.namespace);
+        let n = backup.number(&entry.namespace)?;
         let shown = escape_name(entry.namespace.to_string().as_bytes());
         let side = &mut backup.sides[n as usize];
         match entry.role {

@@ -13,6 +13,7 @@ use std::collections::BinaryHeap;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::FileExt;
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
@@ -62,7 +63,8 @@ pub(crate) struct Digests {
     /// (collection, `_id` hash, document hash, offset in `arena`) of each record held, the
     /// hashes as big-endian integers (sorting compares integers, not bytes).
     held: Vec<(u32, u128, u128, usize)>,
-    file: Option<File>,
+    /// Shared by every run's cursor (each reads at its own offset): one handle in all.
+    file: Option<Arc<File>>,
     written: u64,
     /// Per run, per collection in it: (collection, start, end) in the file.
     segments: Vec<Vec<(u32, u64, u64)>>,
@@ -114,7 +116,7 @@ impl Digests {
         self.held
             .sort_unstable_by_key(|&(coll, ih, dh, _)| (coll, ih, dh));
         if self.file.is_none() {
-            self.file = Some(tempfile::tempfile()?);
+            self.file = Some(Arc::new(tempfile::tempfile()?));
         }
         let file = self.file.as_ref().ok_or_else(bad)?;
         let mut out = BufWriter::with_capacity(
@@ -163,7 +165,7 @@ impl Digests {
         for run in &self.segments {
             if let Ok(i) = run.binary_search_by(|s| s.0.cmp(&coll)) {
                 let (_, start, end) = run[i];
-                let file = file.try_clone()?;
+                let file = Arc::clone(file);
                 let mut cursor = RunCursor {
                     file,
                     at: start,
@@ -199,7 +201,7 @@ impl Write for WriteAt<'_> {
 
 /// One run's records of one collection.
 struct RunCursor {
-    file: File,
+    file: Arc<File>,
     at: u64,
     end: u64,
     buf: Vec<u8>,

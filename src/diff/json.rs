@@ -45,17 +45,20 @@ impl Serialize for Lists<'_> {
     }
 }
 
-/// `{"collection": "DB.COLL", "change": "added", "_id": <canonical Extended JSON or null>}`.
+/// `{"collection": "DB.COLL", "change": "added", "_id": <canonical Extended JSON>}`, without
+/// `_id` for a document that has none.
 impl Serialize for IdChange {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let id: serde_json::Value = self
+        let id: Option<serde_json::Value> = self
             .id_json()
-            .and_then(|text| serde_json::from_str(&text).ok())
-            .unwrap_or(serde_json::Value::Null);
+            .and_then(|text| serde_json::from_str(&text).ok());
         let mut map = s.serialize_map(Some(3))?;
         map.serialize_entry("collection", &self.namespace)?;
         map.serialize_entry("change", &self.change)?;
-        map.serialize_entry("_id", &id)?;
+        // A document without `_id` has no `_id` key (`"_id": null` is a document's own null).
+        if let Some(id) = id {
+            map.serialize_entry("_id", &id)?;
+        }
         map.end()
     }
 }

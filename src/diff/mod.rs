@@ -54,6 +54,12 @@
 //! # Ok::<(), a0backup::Error>(())
 //! ```
 
+/// The most collections of one backup a diff of whole backups holds ([`Limit::DiffCollections`](crate::error::Limit::DiffCollections)).
+pub(crate) const COLLECTIONS_MAX: usize = 10_000;
+
+/// The least [`DiffOptions::memory`].
+const MEMORY_MIN: usize = 1 << 20;
+
 mod collect;
 mod digest;
 mod join;
@@ -150,9 +156,10 @@ impl DiffOptions {
     }
 
     /// The most bytes of document digests held in memory before they go to the temporary
-    /// file (at least 64 KiB).
+    /// file (at least 1 MiB: each run spilled costs a 16 KiB buffer when the runs are merged
+    /// back, so a smaller budget would cost more memory than it saves).
     pub fn memory(mut self, bytes: usize) -> Self {
-        self.memory = bytes.max(64 << 10);
+        self.memory = bytes.max(MEMORY_MIN);
         self
     }
 

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use crate::archive::escape_name;
+use crate::check::metadata::validate_metadata;
 use crate::check::names::Role;
 use crate::error::{Error, Input, Result};
 use crate::kdf::Password;
@@ -227,6 +228,8 @@ struct Seen {
     summary: DumpSummary,
     /// The other collections, for the error when the archive holds none of `target`.
     met: MetNames,
+    /// The collection's metadata file is damaged: the error, after the documents.
+    metadata_damage: Option<Error>,
 }
 
 /// Walks the backup and hands the selected documents of `target` to `emit` in batches
@@ -300,7 +303,13 @@ pub(crate) fn produce<R: Read>(
             }
             Role::Metadata if !seen.metadata => {
                 seen.metadata = true;
-                seen.summary.metadata = read_metadata(entry.data, &shown).ok();
+                match read_metadata(entry.data, &shown) {
+                    Ok(text) => seen.summary.metadata = Some(text),
+                    Err(e) if e.kind() == crate::error::ErrorKind::Malformed => {
+                        seen.metadata_damage = Some(e)
+                    }
+                    Err(e) => return Err(e),
+                }
                 Ok(if seen.bson {
                     Flow::Stop
                 } else {
@@ -312,6 +321,9 @@ pub(crate) fn produce<R: Read>(
     })?;
     if !seen.bson && !seen.metadata {
         return Err(seen.met.missing(target));
+    }
+    if let Some(e) = seen.metadata_damage {
+        return Err(e);
     }
     let mut summary = seen.summary;
     summary.md5 = walked.md5;
@@ -335,13 +347,29 @@ pub(crate) fn read_metadata(data: &mut dyn Read, shown: &str) -> Result<String> 
             format!("{shown}: larger than {METADATA_MAX} bytes"),
         ));
     }
-    String::from_utf8(text).map_err(|e| {
+    let text = String::from_utf8(text).map_err(|e| {
         Error::malformed(
             Input::Metadata,
             Some(e.utf8_error().valid_up_to() as u64),
             format!("{shown}: not UTF-8"),
         )
-    })
+    })?;
+    // Usable metadata as check judges it (JSON, indexes, names within MongoDB's limits).
+    let summary = validate_metadata(&mut text.as_bytes()).map_err(Error::from)?;
+    match summary.error {
+        None => Ok(text),
+        Some(e) => {
+            let at = match (e.line, e.column) {
+                (Some(l), Some(c)) => format!(" (line {l}, column {c})"),
+                _ => String::new(),
+            };
+            Err(Error::malformed(
+                Input::Metadata,
+                None,
+                format!("{shown}: {}{at}", e.reason),
+            ))
+        }
+    }
 }
 
 /// The `.metadata.json` of the collection `namespace` in the backup file at `path`; see

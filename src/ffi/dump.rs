@@ -121,8 +121,8 @@ pub unsafe extern "C" fn a0b_dump(
 /// `"old_only"` or `"new_only"`, `added`, `removed`, `changed`, `unchanged`, `indexes` and
 /// `options`, each with `added`, `removed`, `changed` name lists), as `a0backup diff --json`
 /// prints it; with `ids` non-zero, before its row, one object per document added, removed or
-/// changed (`collection`, `change`, `_id` as canonical Extended JSON, null for a document
-/// without one). On success `*summary_json_out` receives the totals (`collections`,
+/// changed (`collection`, `change`, `_id` as canonical Extended JSON; no `_id` key for a
+/// document without one). On success `*summary_json_out` receives the totals (`collections`,
 /// `changed_collections`, `added`, `removed`, `changed`, `unchanged`, `old_md5`, `new_md5`),
 /// to be freed with `a0b_string_free`. Memory is bounded: past 16 MiB the documents' digests
 /// go, sorted, to an unnamed temporary file.

@@ -56,12 +56,37 @@ fn unsupported(op: &str) -> String {
 
 /// The whole filter: a JSON object.
 pub(super) fn filter(text: &str) -> Result<Expr, String> {
-    match literal::parse(text)? {
+    let json = literal::parse(text)?;
+    let regexes = count_regexes(&json);
+    if regexes > pcre::MAX_REGEXES {
+        return Err(format!(
+            "{regexes} regular expressions: a filter takes at most {} (each may take {} KiB \
+             compiled)",
+            pcre::MAX_REGEXES,
+            3 * pcre::SIZE_LIMIT / 1024
+        ));
+    }
+    match json {
         Json::Object(members) => document(&members),
         other => Err(format!(
             "the filter must be a JSON object, not {}",
             short(&other)
         )),
+    }
+}
+
+/// The regular expressions a filter would compile (`$regex`, `$regularExpression` values, in
+/// `$in` and `$nin` too), counted before any is: memory is bounded by their number.
+fn count_regexes(json: &Json) -> usize {
+    match json {
+        Json::Array(items) => items.iter().map(count_regexes).sum(),
+        Json::Object(members) => members
+            .iter()
+            .map(|(k, v)| {
+                usize::from(k == "$regex" || k == "$regularExpression") + count_regexes(v)
+            })
+            .sum(),
+        _ => 0,
     }
 }
 
@@ -88,6 +113,11 @@ fn document(members: &[(String, Json)]) -> Result<Expr, String> {
                 } else {
                     Expr::Any(parts)
                 });
+            }
+            "$not" => {
+                return Err(
+                    "$not applies to a field: {\"FIELD\": {\"$not\": ...}} (a whole filter is negated with $nor, which a0backup's filters do not take)".into(),
+                )
             }
             _ if key.starts_with('$') => return Err(unsupported(key)),
             _ => all.extend(field(&Path::parse(key)?, value)?),

@@ -26,7 +26,10 @@ use regex::{Regex, RegexBuilder};
 
 /// The most memory a compiled pattern may take (the `regex` crate's size limit), and twice
 /// that for its lazy DFA cache.
-pub(super) const SIZE_LIMIT: usize = 1 << 20;
+pub(super) const SIZE_LIMIT: usize = 512 << 10;
+
+/// The most regular expressions in one filter: with [`SIZE_LIMIT`], 24 MiB at most.
+pub(super) const MAX_REGEXES: usize = 16;
 
 /// A compiled `$regex`, with the pattern and options it came from (a regular expression value
 /// in a document equals it when both are the same).

@@ -11,7 +11,7 @@ use clap::Args;
 use crate::args::FormatArgs;
 use crate::check::shown_name;
 use crate::failure::{io_failure, usage, Failure};
-use crate::io::{is_dash, looks_encrypted, safe};
+use crate::io::{is_dash, safe};
 use crate::password::{prompt, ListPasswordArgs, Purpose};
 
 #[derive(Args, Debug)]
@@ -46,7 +46,10 @@ pub fn diff(a: DiffArgs, quiet: bool, json: bool) -> Result<(), Failure> {
     let latin1 = a.format.latin1_password;
     let mut password = a.password.given(latin1)?;
     if password.is_none() {
-        if let Some(first) = [&a.old, &a.new].into_iter().find(|p| encrypted(p)) {
+        if let Some(first) = [&a.old, &a.new]
+            .into_iter()
+            .find(|p| crate::io::file_looks_encrypted(p))
+        {
             password = Some(prompt(latin1, Purpose::Decrypt(first))?);
         }
     }
@@ -68,7 +71,7 @@ pub fn diff(a: DiffArgs, quiet: bool, json: bool) -> Result<(), Failure> {
                 if json {
                     writeln!(out, "{}", json_line(&id))
                 } else {
-                    let shown = id.id_json().unwrap_or_else(|| "null".into());
+                    let shown = id.id_json().unwrap_or_else(|| "(no _id)".into());
                     let change = change_name(id.change);
                     writeln!(
                         out,
@@ -148,14 +151,6 @@ fn collection_text(c: &CollectionDiff) -> String {
         }
     }
     text
-}
-
-fn encrypted(path: &Path) -> bool {
-    let mut head = Vec::new();
-    if let Ok(f) = std::fs::File::open(path) {
-        let _ = io::Read::read_to_end(&mut io::Read::take(f, 16), &mut head);
-    }
-    looks_encrypted(path, &head)
 }
 
 fn stdout_failure(e: io::Error) -> Failure {

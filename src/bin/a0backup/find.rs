@@ -13,7 +13,7 @@ use clap::Args;
 
 use crate::args::FormatArgs;
 use crate::failure::{io_failure, usage, Failure};
-use crate::io::{is_dash, looks_encrypted, safe};
+use crate::io::{is_dash, safe};
 use crate::password::{prompt, ListPasswordArgs, Purpose};
 
 #[derive(Args, Debug)]
@@ -35,7 +35,8 @@ pub struct FindArgs {
     /// With --docs: relaxed Extended JSON.
     #[arg(long, requires = "docs")]
     relaxed: bool,
-    /// The backups (.tar.gz.enc, all with the same password, or plain .tar.gz files).
+    /// The backups: .tar.gz.enc files, all with the same password, or, without a password
+    /// option, plain .tar.gz files (a password applies to every backup given).
     #[arg(value_name = "BACKUP", required = true)]
     backups: Vec<PathBuf>,
 }
@@ -52,7 +53,11 @@ pub fn find(a: FindArgs, quiet: bool, json: bool) -> Result<(), Failure> {
     let latin1 = a.format.latin1_password;
     let mut password = a.password.given(latin1)?;
     if password.is_none() {
-        if let Some(first) = a.backups.iter().find(|p| encrypted(p)) {
+        if let Some(first) = a
+            .backups
+            .iter()
+            .find(|p| crate::io::file_looks_encrypted(p))
+        {
             password = Some(prompt(latin1, Purpose::Decrypt(first))?);
         }
     }
@@ -84,13 +89,15 @@ pub fn find(a: FindArgs, quiet: bool, json: bool) -> Result<(), Failure> {
                     let line = serde_json::json!({
                         "backup": path,
                         "collection": namespace.to_string(),
-                        "present": b.present,
-                        "documents": b.documents,
+                        "present": b.error.is_none().then_some(b.present),
+                        "documents": b.error.is_none().then_some(b.documents),
                         "error": b.error.as_ref().map(crate::failure::message),
                     });
                     writeln!(out.get_mut(), "{line}").map_err(stdout_failure)?;
                 } else if !a.docs {
-                    let count = if b.present {
+                    let count = if b.error.is_some() {
+                        "error".into()
+                    } else if b.present {
                         b.documents.to_string()
                     } else {
                         "-".into()
@@ -135,14 +142,6 @@ pub fn find(a: FindArgs, quiet: bool, json: bool) -> Result<(), Failure> {
         }),
         None => Ok(()),
     }
-}
-
-fn encrypted(path: &Path) -> bool {
-    let mut head = Vec::new();
-    if let Ok(f) = std::fs::File::open(path) {
-        let _ = io::Read::read_to_end(&mut io::Read::take(f, 16), &mut head);
-    }
-    looks_encrypted(path, &head)
 }
 
 fn path_text(p: &Path) -> String {

@@ -348,6 +348,19 @@ pub fn looks_encrypted(path: &Path, head: &[u8]) -> bool {
     name_ends(path, ".enc")
 }
 
+/// Whether the input at `path` looks encrypted, for a command that opens it later by its
+/// path (diff, find): a regular file by its first bytes, anything else (a pipe, a process
+/// substitution) by its name alone, since reading it would take bytes the command needs.
+pub fn file_looks_encrypted(path: &Path) -> bool {
+    let mut head = Vec::new();
+    if let Ok(f) = std::fs::File::open(path) {
+        if f.metadata().is_ok_and(|m| m.is_file()) {
+            let _ = std::io::Read::read_to_end(&mut std::io::Read::take(f, 16), &mut head);
+        }
+    }
+    looks_encrypted(path, &head)
+}
+
 /// Whether `path` ends in `suffix`, in any case (`BACKUP.TAR.GZ.ENC` is named like a backup).
 pub fn name_ends(path: &Path, suffix: &str) -> bool {
     let name = path.as_os_str().as_encoded_bytes();
