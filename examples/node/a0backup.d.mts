@@ -144,6 +144,105 @@ export interface CheckReport {
   warnings: string[];
 }
 
+/** A document as JSON.parse makes it of its Extended JSON (`{ _id: { $oid: '...' }, ... }`). */
+export type ExtendedJsonDocument = { [field: string]: unknown };
+/**
+ * A MongoDB query: an object (a RegExp value is a regular expression, a Date a `$date`, a
+ * bigint a `$numberLong`) or its Extended JSON text.
+ */
+export type Filter = string | { [field: string]: unknown };
+/** Called with each document; returning false cancels (ERR_CANCELLED), and so does throwing. */
+export type DocumentHandler<T> = (doc: T) => boolean | void;
+
+/** How a dump reads the backup, and what it selects. */
+export interface DumpOptions extends Omit<CheckOptions, 'onCollection' | 'maxCollections'> {
+  /** The documents this query selects (default: all); outside the library's subset: ERR_INVALID_ARGUMENT. */
+  filter?: Filter | null;
+  /** Relaxed Extended JSON (plain numbers, ISO dates) rather than canonical (default). */
+  relaxed?: boolean;
+  /** At most this many documents (a whole number >= 1; undefined or Infinity: all). */
+  limit?: number | bigint;
+  /** The documents as the library's JSON text rather than parsed (field order exact). */
+  text?: boolean;
+  onProgress?: ProgressHandler;
+}
+
+/** dumpCollection's options: onDocument gets objects, or text with `text: true`. */
+export type DumpCollectionOptions =
+  | (DumpOptions & { text?: false; onDocument: DocumentHandler<ExtendedJsonDocument> })
+  | (DumpOptions & { text: true; onDocument: DocumentHandler<string> });
+
+/** What a dump read and handed over (the library's summary, its keys in camelCase). */
+export interface DumpSummary {
+  /** Documents handed over (selected by the filter, up to the limit). */
+  documents: number;
+  /** Documents read from the collection's .bson. */
+  scanned: number;
+  /** Bytes of the .bson read (decompressed). */
+  bytes: number;
+  /** The collection's .metadata.json text (indexes, options), when it was read before the end. */
+  metadata: string | null;
+  /** The input's md5, when one was expected (and then it matched). */
+  md5: string | null;
+  /** Whether the archive was read to its end rather than left once the collection was behind. */
+  readToEnd: boolean;
+}
+
+/** Names of indexes or options added, removed and changed. */
+export interface DiffNames {
+  added: string[];
+  removed: string[];
+  changed: string[];
+}
+
+/** A collection's row of a diff. */
+export interface DiffCollectionItem {
+  /** 'DATABASE.COLLECTION'. */
+  collection: string;
+  presence: 'both' | 'old_only' | 'new_only';
+  added: number;
+  removed: number;
+  changed: number;
+  unchanged: number;
+  indexes: DiffNames;
+  options: DiffNames;
+}
+
+/** A document added, removed or changed (with `ids`), before its collection's row. */
+export interface DiffIdItem {
+  collection: string;
+  change: 'added' | 'removed' | 'changed';
+  /** The document's _id as canonical Extended JSON, parsed (null for a document without one). */
+  _id: unknown;
+}
+
+export type DiffItem = DiffCollectionItem | DiffIdItem;
+
+export interface DiffOptions extends Omit<CheckOptions, 'onCollection' | 'maxCollections' | 'expectedMd5'> {
+  /** Compare this 'DATABASE.COLLECTION' only. */
+  collection?: string | null;
+  /** Hand onItem the _id of each document added, removed or changed. */
+  ids?: boolean;
+  /** The md5 the old file must have. */
+  oldMd5?: string | null;
+  /** The md5 the new file must have. */
+  newMd5?: string | null;
+  /** Each item, in order; returning false cancels (ERR_CANCELLED), and so does throwing. */
+  onItem?: (item: DiffItem) => boolean | void;
+}
+
+/** The totals of a diff (the library's, its keys in camelCase). */
+export interface DiffSummary {
+  collections: number;
+  changedCollections: number;
+  added: number;
+  removed: number;
+  changed: number;
+  unchanged: number;
+  oldMd5: string | null;
+  newMd5: string | null;
+}
+
 /**
  * The A0B_ERR_* name of the library's result (include/a0backup.h): an A0BackupError's `code`.
  * Its number (the a0b_result) is the error's `errno`.
@@ -225,6 +324,13 @@ export declare const DEFAULT_MAX_COLLECTIONS: 1000;
  * maxCollections.
  */
 export declare function checkBackup(input: PathLike, password: Password | null, opts?: CheckOptions): CheckReport;
+/**
+ * Hands onDocument each document of the collection 'DATABASE.COLLECTION' of a backup (password
+ * null: a plain .tar.gz), as it is read; returns the summary. Blocks. Memory stays bounded.
+ */
+export declare function dumpCollection(input: PathLike, password: Password | null, collection: string, opts: DumpCollectionOptions): DumpSummary;
+/** Compares two backups by _id, in bounded memory; returns the totals. Blocks. */
+export declare function diffBackups(oldInput: PathLike, newInput: PathLike, password: Password | null, opts?: DiffOptions): DiffSummary;
 /** The md5 of a file, as 32 lowercase hex digits. Blocks. */
 export declare function md5File(file: PathLike): string;
 

@@ -18,6 +18,10 @@
 // library's. Passwords are Buffers (their bytes as they are) or strings (their UTF-8 bytes, as
 // Node's crypto.createCipher uses them).
 //
+// Answers without a restore: dumpCollection (a collection's documents, each to a callback as
+// it is read) and diffBackups (two backups compared by _id); 'a0backup/promises' also has
+// dump(), the documents as an async iterator.
+//
 // Besides the file functions, the library's streams are here without temporary files:
 // decryptBuffer / encryptBuffer (Buffer to Buffer), restoreBuffer (a Buffer into a directory),
 // restoreStream (a Readable, e.g. an HTTP response, into a directory), and the synchronous
@@ -26,7 +30,8 @@
 
 import koffi from 'koffi';
 import {
-  bytesArg, camelKeys, cString, formatArg, normalizeOptions, passwordArg, pathArg,
+  bytesArg, camelKeys, cString, diffItem, filterArg, formatArg, limitArg, normalizeOptions, passwordArg,
+  pathArg,
 } from './internal.mjs';
 import { lib } from './library.mjs';
 
@@ -107,6 +112,8 @@ const c = {
   restoreStream: lib.func('int32_t a0b_restore_stream(a0b_read_cb *read_cb, void *read_userdata, const char *dest_dir, const uint8_t *password, size_t password_len, const char *expected_md5, const a0b_options *options)'),
   md5Stream: lib.func('int32_t a0b_md5_stream(a0b_read_cb *read_cb, void *read_userdata, _Out_ uint8_t *hex_out)'),
   checkEach: lib.func('int32_t a0b_check_each(const char *input, const uint8_t *password, size_t password_len, const char *expected_md5, const a0b_options *options, a0b_json_cb *each, void *userdata, _Out_ void **summary_json_out)'),
+  dump: lib.func('int32_t a0b_dump(const char *input, const uint8_t *password, size_t password_len, const char *expected_md5, const a0b_options *options, const char *collection, const char *filter_json, uint32_t json_mode, uint64_t limit, a0b_json_cb *each, void *userdata, _Out_ void **summary_json_out)'),
+  diff: lib.func('int32_t a0b_diff(const char *old_input, const char *new_input, const uint8_t *password, size_t password_len, const char *old_md5, const char *new_md5, const a0b_options *options, const char *collection, uint8_t ids, a0b_json_cb *each, void *userdata, _Out_ void **summary_json_out)'),
   stringFree: lib.func('void a0b_string_free(void *s)'),
 };
 
@@ -206,6 +213,11 @@ class CallbackScope {
   /** `each(value)` gets each JSON text parsed, keys in camelCase; returning false cancels. */
   json(each) {
     return this.#register(JsonFn, (_userdata, json) => (each(camelKeys(JSON.parse(json))) === false ? 1 : 0));
+  }
+
+  /** `each(text)` gets each JSON text as the library wrote it; returning false cancels. */
+  text(each) {
+    return this.#register(JsonFn, (_userdata, json) => (each(json) === false ? 1 : 0));
   }
 
   /** Unregisters everything; rethrows what a callback threw, else checks `rc`. */
@@ -371,6 +383,94 @@ export function checkBackup(input, password, opts = {}) {
   } finally {
     c.stringFree(out[0]);
   }
+}
+
+/** The library's JSON string at `ptr` (a summary), parsed; the string is freed. */
+function takeJson(ptr) {
+  try {
+    return JSON.parse(koffi.decode(ptr, 'char', -1));
+  } finally {
+    c.stringFree(ptr);
+  }
+}
+
+function callbackArg(name, f, required) {
+  if (f === undefined || f === null) {
+    if (required) throw new TypeError(`a0backup: ${name} is required`);
+    return null;
+  }
+  if (typeof f !== 'function') throw new TypeError(`a0backup: ${name} must be a function`);
+  return f;
+}
+
+function collectionArg(collection, required) {
+  if ((collection === undefined || collection === null) && !required) return null;
+  if (typeof collection !== 'string') {
+    throw new TypeError(`a0backup: the collection is a string, 'DATABASE.COLLECTION', not ${collection}`);
+  }
+  return collection;
+}
+
+/**
+ * Hands `onDocument` the documents of the collection `collection` ('DATABASE.COLLECTION') of a
+ * backup, in the order of its .bson, while the backup is read (a0b_dump): memory stays bounded
+ * whatever the collection holds. Returns the summary: `documents` handed over, `scanned`,
+ * `bytes` of the .bson read, `metadata` (the collection's .metadata.json text, or null), `md5`
+ * (when expected), `readToEnd`. The backup is read as checkBackup reads it, and only until the
+ * collection's files are behind. Options:
+ * - onDocument(doc) (required): each document as JSON.parse makes it of its Extended JSON
+ *   (canonical by default: `{ _id: { $oid: '...' }, n: { $numberInt: '1' } }`), or, with
+ *   `text: true`, that text itself. Returning false cancels (A0B_ERR_CANCELLED), and so does
+ *   throwing (the thrown error is rethrown once the library has cleaned up).
+ * - filter: a MongoDB query (an object, or its Extended JSON text); the library refuses, with
+ *   A0B_ERR_INVALID_ARGUMENT, anything outside the subset it implements.
+ * - relaxed: relaxed Extended JSON (plain numbers and ISO dates) rather than canonical.
+ * - limit: at most this many documents (a whole number >= 1; undefined for all).
+ * - text: hand over the text rather than the parsed object.
+ * - expectedMd5, format, allowSymlinks, allowHardlinks, maxTotalBytes, onProgress.
+ * A collection the backup does not hold is A0B_ERR_INVALID_ARGUMENT; a damaged document
+ * A0B_ERR_MALFORMED (its index and offset in the message).
+ */
+export function dumpCollection(input, password, collection, opts = {}) {
+  const pw = passwordArg(password);
+  const onDocument = callbackArg('onDocument', opts.onDocument, true);
+  const ns = collectionArg(collection, true);
+  const filter = filterArg(opts.filter);
+  const limit = limitArg(opts.limit);
+  const mode = opts.relaxed ? 1 : 0;
+  const each = opts.text ? onDocument : (text) => onDocument(JSON.parse(text));
+  const out = [null];
+  withOptions(opts, (o, scope) => c.dump(pathArg(input), pw.ptr, pw.len, opts.expectedMd5 ?? null, o, ns,
+    filter, mode, limit, scope.text(each), null, out));
+  return camelKeys(takeJson(out[0]));
+}
+
+/**
+ * Compares two backups (the same password; null for plain .tar.gz files), read at once and as
+ * checkBackup reads them, by `_id` (a0b_diff), in bounded memory. Returns the totals:
+ * `collections`, `changedCollections`, `added`, `removed`, `changed`, `unchanged`, `oldMd5`,
+ * `newMd5`. Options:
+ * - onItem(item): each collection's row (`collection`, `presence`: 'both', 'old_only' or
+ *   'new_only', `added`, `removed`, `changed`, `unchanged`, `indexes` and `options` with their
+ *   `added`, `removed`, `changed` names), and with `ids`, before its row, each document added,
+ *   removed or changed (`collection`, `change`, `_id` as canonical Extended JSON, null for a
+ *   document without one). Keys in camelCase, but `_id` and its value as they are. Returning
+ *   false cancels (A0B_ERR_CANCELLED), and so does throwing.
+ * - collection: compare this 'DATABASE.COLLECTION' only (A0B_ERR_INVALID_ARGUMENT when
+ *   neither backup holds it).
+ * - ids: hand onItem the `_id` of each document added, removed or changed.
+ * - oldMd5, newMd5: the md5s the files must have.
+ * - format, allowSymlinks, allowHardlinks, maxTotalBytes.
+ */
+export function diffBackups(oldInput, newInput, password, opts = {}) {
+  const pw = passwordArg(password);
+  const onItem = callbackArg('onItem', opts.onItem, false);
+  const ns = collectionArg(opts.collection, false);
+  const each = onItem ? (text) => onItem(diffItem(JSON.parse(text))) : () => undefined;
+  const out = [null];
+  withOptions(opts, (o, scope) => c.diff(pathArg(oldInput), pathArg(newInput), pw.ptr, pw.len,
+    opts.oldMd5 ?? null, opts.newMd5 ?? null, o, ns, opts.ids ? 1 : 0, scope.text(each), null, out));
+  return diffItem(takeJson(out[0]));
 }
 
 /** The md5 of a file, as 32 lowercase hex digits. */

@@ -8,10 +8,11 @@
 // position read so far, the cancel flag, the count of row batches the caller's thread has
 // handled, three unused), then the data slot (SLOT bytes, streams only).
 //
-// Rows (checkBackup's onCollection) go from the worker to the caller's thread in batches of
-// ROW_BATCH, by postMessage; the worker waits (waitHandled) while more than ROW_WINDOW batches
-// are unhandled, so the rows in flight stay bounded however many the backup has and however
-// slow the callback is.
+// Rows (checkBackup's onCollection, diffBackups' onItem: in batches of ROW_BATCH; a dump's
+// documents, as text: in batches of DOC_BATCH, fewer past DOC_BATCH_BYTES) go from the worker
+// to the caller's thread by postMessage; the worker waits (waitHandled) while more than
+// ROW_WINDOW batches are unhandled, so the rows in flight stay bounded however many the backup
+// has and however slow the callback (or the loop over dump()'s documents) is.
 
 const SLOT = 1 << 20;
 const STATE = 0;
@@ -22,6 +23,8 @@ const HANDLED = 4;
 const CTRL = 8;
 const CTRL_BYTES = CTRL * 4;
 export const ROW_BATCH = 64;
+export const DOC_BATCH = 512;
+export const DOC_BATCH_BYTES = 256 * 1024;
 export const ROW_WINDOW = 2;
 // States of the data slot.
 const EMPTY = 0; // the worker took everything: the caller's thread may fill it

@@ -86,3 +86,55 @@ export function camelKeys(value) {
   if (value === null || typeof value !== 'object') return value;
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [camelCase(k), camelKeys(v)]));
 }
+
+/** A RegExp as the filter's Extended JSON regular expression (flags i, m, s, u; g and d mean nothing here). */
+function regexJson(re) {
+  const bad = re.flags.replace(/[gimsud]/g, '');
+  if (bad) throw new TypeError(`a0backup: a filter's RegExp cannot have the flag(s) ${bad} (MongoDB's are i, m, s, u)`);
+  return { $regularExpression: { pattern: re.source, options: [...re.flags].filter((f) => 'imsu'.includes(f)).sort().join('') } };
+}
+
+/**
+ * A dump's filter as the library takes it: null (every document), Extended JSON text as it
+ * is, or a query object, stringified with a RegExp as a regular expression (MongoDB's
+ * `{ field: /re/ }`), a Date as `{ $date }` and a BigInt as `{ $numberLong }`.
+ */
+export function filterArg(filter) {
+  if (filter === undefined || filter === null) return null;
+  if (typeof filter === 'string') return filter;
+  if (typeof filter !== 'object' || Array.isArray(filter)) {
+    throw new TypeError('a0backup: the filter must be a query object or its Extended JSON text');
+  }
+  return JSON.stringify(filter, function replacer(key, value) {
+    const original = this[key];
+    if (original instanceof RegExp) return regexJson(original);
+    if (original instanceof Date) {
+      const ms = original.getTime();
+      if (Number.isNaN(ms)) throw new TypeError('a0backup: an invalid Date in the filter');
+      return { $date: { $numberLong: String(ms) } };
+    }
+    if (typeof original === 'bigint') return { $numberLong: String(original) };
+    return value;
+  });
+}
+
+/** A dump's limit for the library: 0n for none (undefined, null, Infinity), else a whole number >= 1. */
+export function limitArg(limit) {
+  if (limit === undefined || limit === null || limit === Infinity) return 0n;
+  if (typeof limit === 'bigint' && limit >= 1n) return limit;
+  if (Number.isSafeInteger(limit) && limit >= 1) return BigInt(limit);
+  throw new RangeError(`a0backup: limit must be a whole number >= 1 (or undefined / Infinity for none), not ${limit}`);
+}
+
+/**
+ * A diff item (or summary) with its keys in camelCase, but `_id` and its value as the library
+ * wrote them: the document's `_id` in canonical Extended JSON is data.
+ */
+export function diffItem(value) {
+  const out = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (k === '_id') out._id = v;
+    else out[camelCase(k)] = camelKeys(v);
+  }
+  return out;
+}

@@ -2,14 +2,16 @@
 // a Promise; the event loop keeps running.
 
 import type {
-  BytesLike, CheckOptions, CheckReport, CollectionReport, DecryptOptions, EncryptOptions, PackOptions, Password,
-  PathLike, ProgressHandler, RestoreOptions,
+  BytesLike, CheckOptions, CheckReport, CollectionReport, DecryptOptions, DiffItem, DiffOptions, DiffSummary,
+  DumpOptions, DumpSummary, EncryptOptions, ExtendedJsonDocument, PackOptions, Password, PathLike,
+  ProgressHandler, RestoreOptions,
 } from './a0backup.mjs';
 
 export type {
   BytesLike, CheckOptions, CheckReport, CollectionError, CollectionHandler, CollectionReport, DecryptOptions,
-  EncryptOptions, ErrorCode, Format, PackOptions, Password, PathLike, ProgressHandler,
-  RestoreOptions,
+  DiffCollectionItem, DiffIdItem, DiffItem, DiffNames, DiffOptions, DiffSummary, DocumentHandler,
+  DumpCollectionOptions, DumpOptions, DumpSummary, EncryptOptions, ErrorCode, ExtendedJsonDocument, Filter,
+  Format, PackOptions, Password, PathLike, ProgressHandler, RestoreOptions,
 } from './a0backup.mjs';
 export {
   A0BackupError, OK, ERR_IO, ERR_INVALID_ARGUMENT, ERR_WRONG_PASSWORD, ERR_CHECKSUM_MISMATCH,
@@ -53,3 +55,64 @@ export declare function restoreStream(
   password: Password,
   opts?: RestoreOptions & AsyncOptions,
 ): Promise<void>;
+
+/** dump()'s options in a worker: a signal's abort rejects the next next() with ERR_CANCELLED. */
+export interface AsyncDumpOptions extends DumpOptions, AsyncOptions {}
+
+/** A handler on the calling thread: a Promise it returns is awaited before the next call. */
+export type AsyncDocumentHandler<T> = (doc: T) => boolean | void | Promise<boolean | void>;
+
+/**
+ * The documents of a collection, to onDocument on the calling thread (awaited), read in a
+ * worker; resolves to the summary.
+ */
+export declare function dumpCollection(
+  input: PathLike,
+  password: Password | null,
+  collection: string,
+  opts:
+    | (AsyncDumpOptions & { text?: false; onDocument: AsyncDocumentHandler<ExtendedJsonDocument> })
+    | (AsyncDumpOptions & { text: true; onDocument: AsyncDocumentHandler<string> }),
+): Promise<DumpSummary>;
+
+/**
+ * What dump() returns: an async iterator over the documents (read in a worker, handed over in
+ * bounded batches). Leaving a `for await` loop cancels the dump; `summary` is set once the
+ * documents are exhausted.
+ */
+export interface DumpIterator<T> extends AsyncIterableIterator<T> {
+  /** The dump's summary once the documents are exhausted; null before, and after a cancel. */
+  readonly summary: DumpSummary | null;
+  [Symbol.asyncIterator](): DumpIterator<T>;
+}
+
+/** The documents of a collection as an async iterator: `for await (const doc of dump(...))`. */
+export declare function dump(
+  input: PathLike,
+  password: Password | null,
+  collection: string,
+  opts: AsyncDumpOptions & { text: true },
+): DumpIterator<string>;
+export declare function dump(
+  input: PathLike,
+  password: Password | null,
+  collection: string,
+  opts?: AsyncDumpOptions & { text?: false },
+): DumpIterator<ExtendedJsonDocument>;
+
+/**
+ * diffBackups' options in a worker: onItem runs on the calling thread and a Promise it returns
+ * is awaited; the diff reports no progress, so a signal's abort is seen at the next item.
+ */
+export interface AsyncDiffOptions extends Omit<DiffOptions, 'onItem'> {
+  onItem?: (item: DiffItem) => boolean | void | Promise<boolean | void>;
+  signal?: AbortSignal;
+}
+
+/** Compares two backups by _id in a worker; resolves to the totals. */
+export declare function diffBackups(
+  oldInput: PathLike,
+  newInput: PathLike,
+  password: Password | null,
+  opts?: AsyncDiffOptions,
+): Promise<DiffSummary>;

@@ -45,7 +45,38 @@ export async function checkAndPack(input: string): Promise<string> {
   return names.join(',') + damaged + (await a0b.pack('dump', 'out.tar.gz.enc', 'pw', { level: 9 }));
 }
 
+export async function dumpAndDiff(input: string): Promise<number> {
+  let emails = 0;
+  const summary: sync.DumpSummary = sync.dumpCollection(input, 'pw', 'auth0.users', {
+    filter: { email: /@example\.com$/, created_at: { $gte: new Date(0) } },
+    relaxed: true,
+    limit: 10,
+    onDocument: (doc) => { if (typeof doc.email === 'string') emails += 1; },
+  });
+  sync.dumpCollection(input, null, 'auth0.users', { text: true, onDocument: (line: string) => line.length > 0 });
+  const ids: unknown[] = [];
+  const it = a0b.dump(input, 'pw', 'auth0.users', { filter: '{"email_verified": true}', signal: AbortSignal.timeout(1000) });
+  for await (const doc of it) ids.push(doc._id);
+  const done: a0b.DumpSummary | null = it.summary;
+  for await (const line of a0b.dump(input, 'pw', 'auth0.users', { text: true })) emails += line.length;
+  await a0b.dumpCollection(input, 'pw', 'auth0.users', { onDocument: async (doc) => { ids.push(doc); } });
+  const totals: sync.DiffSummary = sync.diffBackups(input, input, 'pw', {
+    collection: 'auth0.users', ids: true, oldMd5: null,
+    onItem: (item) => { if ('change' in item) ids.push(item._id); else emails += item.indexes.added.length; },
+  });
+  const later = await a0b.diffBackups(input, input, null, { onItem: async (item: a0b.DiffItem) => item.collection !== 'x' });
+  return emails + ids.length + (done?.documents ?? 0) + totals.changedCollections + later.unchanged + summary.scanned;
+}
+
 export async function misuse(): Promise<void> {
+  // @ts-expect-error dumpCollection needs onDocument
+  sync.dumpCollection('in', null, 'a.b', {});
+  // @ts-expect-error with text: true, documents are strings
+  sync.dumpCollection('in', null, 'a.b', { text: true, onDocument: (doc: { a: 1 }) => doc.a === 1 });
+  // @ts-expect-error text documents have no fields
+  for await (const line of a0b.dump('in', null, 'a.b', { text: true })) void line._id;
+  // @ts-expect-error diff totals are camelCase
+  void sync.diffBackups('a', 'b', null).changed_collections;
   // @ts-expect-error a password is a string or bytes
   await a0b.restore('in', 'dest', 42);
   // @ts-expect-error no such option

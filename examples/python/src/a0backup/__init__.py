@@ -30,24 +30,33 @@ response, a socket's makefile('rb'), sys.stdin.buffer), pack_stream (a directory
 object) and md5_stream. Sources are read with readinto() when they have it, else read(); outputs
 get write(). An exception raised by any of them fails the call, and is re-raised once the
 library has cleaned up.
+
+Answers without a restore: dump() (a generator of a collection's documents, dicts of their
+Extended JSON, fed by a thread through a bounded queue) and diff() (two backups compared by
+_id, the totals returned).
 """
 
+import calendar
 import ctypes
 import ctypes.util
+import datetime
+import decimal
 import io
 import json
 import os
 import queue
+import re
 import sys
 import threading
 import warnings
 from collections import namedtuple
+from collections.abc import Mapping
 
 __all__ = [
     "A0BackupError", "CheckRows", "Cipher", "DEFAULT_MAX_COLLECTIONS", "KeyIv", "LibraryNotFoundError",
-    "Md5", "check", "decrypt_bytes", "decrypt_file", "decrypt_stream", "derive_key_iv", "encrypt_bytes",
-    "encrypt_file", "encrypt_stream", "iter_check", "library_path", "md5_file", "md5_stream", "pack",
-    "pack_stream", "restore", "restore_stream", "version",
+    "Md5", "check", "decrypt_bytes", "decrypt_file", "decrypt_stream", "derive_key_iv", "diff", "dump",
+    "encrypt_bytes", "encrypt_file", "encrypt_stream", "iter_check", "library_path", "md5_file",
+    "md5_stream", "pack", "pack_stream", "restore", "restore_stream", "version",
 ]
 
 # Result codes and formats, as in the header.
@@ -77,6 +86,10 @@ CODE_NAMES = {
     ERR_ALREADY_EXISTS: "A0B_ERR_ALREADY_EXISTS",
     ERR_CHANGED_WHILE_READING: "A0B_ERR_CHANGED_WHILE_READING",
 }
+
+# a0b_dump's json_mode.
+JSON_CANONICAL = 0
+JSON_RELAXED = 1
 
 FORMAT_AUTO = 0
 FORMAT_NODE = 1
@@ -283,6 +296,16 @@ _check_each = _declare(
     "a0b_check_each", _c_result,
     [_c_str, _c_str, ctypes.c_size_t, _c_str, _c_options, JSON_FN, ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)],
 )
+_dump = _declare(
+    "a0b_dump", _c_result,
+    [_c_str, _c_str, ctypes.c_size_t, _c_str, _c_options, _c_str, _c_str, ctypes.c_uint32, ctypes.c_uint64, JSON_FN,
+     ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)],
+)
+_diff = _declare(
+    "a0b_diff", _c_result,
+    [_c_str, _c_str, _c_str, ctypes.c_size_t, _c_str, _c_str, _c_options, _c_str, ctypes.c_uint8, JSON_FN,
+     ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)],
+)
 _string_free = _declare("a0b_string_free", None, [ctypes.c_void_p])
 _decrypt_stream = _declare(
     "a0b_decrypt_stream", _c_result,
@@ -423,6 +446,10 @@ class _Callbacks:
             return 1 if each(json.loads(ctypes.string_at(text, length))) is False else 0
 
         return self._guard(JSON_FN, call)
+
+    def text(self, each):
+        """A JSON callback: ``each(data)`` gets each text as bytes; returning False cancels."""
+        return self._guard(JSON_FN, lambda _ud, text, length: 1 if each(ctypes.string_at(text, length)) is False else 0)
 
     def reader(self, source):
         """A read callback over a binary file object (readinto, else read) or bytes-like data."""
@@ -600,10 +627,7 @@ def check(input, password=None, *, expected_md5=None, format=None, allow_symlink
         format=_format(format), allow_symlinks=allow_symlinks, allow_hardlinks=allow_hardlinks,
         max_total_bytes=max_total_bytes,
     )
-    try:
-        report = json.loads(ctypes.string_at(out.value).decode("utf-8"))
-    finally:
-        _string_free(out)
+    report = _take_json(out)
     report["collections"] = kept
     report["collections_omitted"] = omitted[0]
     return report
@@ -711,6 +735,238 @@ def iter_check(input, password=None, *, queue_size=64, **options):
     if "on_collection" in options:
         raise TypeError("a0backup: iter_check yields the rows: it takes no on_collection")
     return CheckRows(input, password, queue_size, options)
+
+
+def _take_json(out):
+    """The library's JSON string in the c_void_p ``out``, parsed; the string is freed."""
+    try:
+        return json.loads(ctypes.string_at(out.value).decode("utf-8"))
+    finally:
+        _string_free(out)
+
+
+def _text_arg(value, name):
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
+    raise TypeError("a0backup: %s must be str, not %s" % (name, type(value).__name__))
+
+
+_REGEX_FLAGS = ((re.IGNORECASE, "i"), (re.MULTILINE, "m"), (re.DOTALL, "s"), (re.VERBOSE, "x"))
+
+
+def _filter_default(value):
+    """What json.dumps cannot write, as Extended JSON: a datetime (naive ones are UTC, as pymongo
+    takes them) as $date, a compiled regular expression as $regularExpression (MongoDB's
+    ``{"field": re.compile(...)}``), a Decimal as $numberDecimal, and pymongo's bson types
+    (ObjectId, Int64, Decimal128, ...) through bson.json_util when it is installed."""
+    if isinstance(value, datetime.datetime):
+        ms = calendar.timegm(value.utctimetuple()) * 1000 + value.microsecond // 1000
+        return {"$date": {"$numberLong": str(ms)}}
+    if isinstance(value, re.Pattern):
+        if not isinstance(value.pattern, str):
+            raise TypeError("a0backup: a filter's regular expression must be a str pattern")
+        flags = value.flags & ~re.UNICODE
+        options = "".join(o for f, o in _REGEX_FLAGS if flags & f)
+        if flags & ~sum(f for f, _ in _REGEX_FLAGS):
+            raise ValueError("a0backup: a filter's regular expression takes the flags I, M, S and X only")
+        return {"$regularExpression": {"pattern": value.pattern, "options": options}}
+    if isinstance(value, decimal.Decimal):
+        return {"$numberDecimal": str(value)}
+    try:
+        from bson import json_util
+    except ImportError:
+        raise TypeError("a0backup: %s in a filter cannot be written as Extended JSON (install pymongo for its "
+                        "bson types, or give the filter as Extended JSON text)" % type(value).__name__) from None
+    return json_util.default(value, json_options=json_util.CANONICAL_JSON_OPTIONS)
+
+
+def _filter_arg(filter):
+    """A filter as the library takes it: None, Extended JSON text (str or bytes) as it is, or a
+    mapping written as JSON (see _filter_default)."""
+    if filter is None or isinstance(filter, (str, bytes, bytearray)):
+        return _text_arg(filter, "filter")
+    if not isinstance(filter, Mapping):
+        raise TypeError("a0backup: the filter must be a mapping or its Extended JSON text")
+    return json.dumps(filter, default=_filter_default, allow_nan=False).encode("utf-8")
+
+
+def _limit_arg(limit):
+    if limit is None or limit == float("inf"):
+        return 0
+    if isinstance(limit, int) and not isinstance(limit, bool) and limit >= 1:
+        return limit
+    raise ValueError("a0backup: limit must be an int >= 1 (None for no limit), not %r" % (limit,))
+
+
+class _Handoff:
+    """What the thread of a dump shares with the generator (a bounded queue of batches and a
+    closed flag): the thread waits while the queue is full, and gives up once it is closed."""
+
+    END = object()
+    BATCH = 256
+    BATCH_BYTES = 256 * 1024
+
+    def __init__(self, size):
+        self.queue = queue.Queue(maxsize=size)
+        self.closed = threading.Event()
+
+    def put(self, item):
+        """Puts into the queue, waiting while it is full; False once closed (a cancel)."""
+        while not self.closed.is_set():
+            try:
+                self.queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                pass
+        return False
+
+    def run(self, call):
+        """Runs ``call(each, on_progress)``, handing each text over in batches, then the end."""
+        batch = []
+        size = [0]
+
+        def each(text):
+            batch.append(text)
+            size[0] += len(text)
+            if len(batch) < self.BATCH and size[0] < self.BATCH_BYTES:
+                return not self.closed.is_set()
+            full = batch[:]
+            del batch[:]
+            size[0] = 0
+            return self.put(full)
+
+        try:
+            summary = call(each, lambda done, total: not self.closed.is_set())
+            if batch:
+                self.put(batch[:])
+        except BaseException as e:  # noqa: B036 - handed to the consumer
+            self.put((self.END, e, None))
+        else:
+            self.put((self.END, None, summary))
+
+    def close(self, thread):
+        """Cancels the call if it is still running, and waits for its thread."""
+        self.closed.set()
+        while thread.is_alive():
+            try:
+                self.queue.get_nowait()
+            except queue.Empty:
+                pass
+            thread.join(timeout=0.05)
+
+
+def _handed_over(call, queue_size, parse):
+    """The generator of dump(): starts the thread at its first next(), yields what it hands
+    over, returns the summary; closing it (or dropping it) cancels the call."""
+    handoff = _Handoff(queue_size)
+    thread = threading.Thread(target=handoff.run, args=(call,), name="a0backup-dump", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = handoff.queue.get()
+            if isinstance(item, tuple) and len(item) == 3 and item[0] is _Handoff.END:
+                thread.join()
+                _end, error, summary = item
+                if error is not None:
+                    raise error
+                return summary
+            for text in item:
+                yield parse(text)
+    finally:
+        handoff.close(thread)
+
+
+def dump(input, password, collection, *, filter=None, relaxed=False, limit=None, text=False, expected_md5=None,
+         format=None, allow_symlinks=False, allow_hardlinks=False, max_total_bytes=None, queue_size=4):
+    """The documents of the collection ``collection`` (``"DATABASE.COLLECTION"``) of a backup,
+    as a generator, in the order of its .bson (a0b_dump), in bounded memory: a thread reads the
+    backup and hands the documents over in batches (of 256 documents or 256 KiB) through a
+    queue of ``queue_size`` batches, waiting while it is full, however many documents there are
+    and however slowly they are taken. Closing the generator (``close()``, leaving a ``with
+    contextlib.closing(...)`` block, or dropping it) cancels the dump and waits for its thread;
+    the generator's return value (``StopIteration.value``, or ``summary = yield from ...``) is
+    the summary: ``documents`` handed over, ``scanned``, ``bytes`` of the .bson read,
+    ``metadata`` (the collection's .metadata.json text, or None), ``md5`` (when expected),
+    ``read_to_end``.
+
+    Each document is a dict, ``json.loads`` of its Extended JSON (canonical by default:
+    ``{"_id": {"$oid": "..."}, "n": {"$numberInt": "1"}}``; relaxed with ``relaxed=True``:
+    plain numbers and ISO dates), its fields in the document's order; with ``text=True``, that
+    text itself (bytes of UTF-8), for ``bson.json_util.loads(text)`` (pymongo's types:
+    ObjectId, datetime, Decimal128, ...) or to write as ``bsondump`` does.
+
+    ``filter``: a MongoDB query, as a mapping (a datetime is a $date, a compiled regular
+    expression a regular expression, pymongo's bson types are written by bson.json_util) or as
+    its Extended JSON text; what is outside the library's subset is refused with
+    A0B_ERR_INVALID_ARGUMENT. ``limit``: at most this many documents (None for all). The backup
+    is read as check() reads it (``expected_md5``, ``format``, ``allow_symlinks``,
+    ``allow_hardlinks``, ``max_total_bytes``), and only until the collection's files are
+    behind. A collection the backup does not hold is A0B_ERR_INVALID_ARGUMENT, a damaged
+    document A0B_ERR_MALFORMED (its index and offset in the message), a wrong password
+    A0B_ERR_WRONG_PASSWORD: raised by next(), after the documents before it.
+
+        for user in a0backup.dump("backup.tar.gz.enc", "Passw0rd", "auth0.users",
+                                  filter={"email": "ann@example.com"}):
+            print(user["_id"])
+    """
+    if not isinstance(queue_size, int) or isinstance(queue_size, bool) or queue_size < 1:
+        raise ValueError("a0backup: queue_size must be an int >= 1")
+    pw, n = _password(password)
+    ns = _text_arg(collection, "collection")
+    if ns is None:
+        raise TypeError("a0backup: the collection is required, as 'DATABASE.COLLECTION'")
+    filter_json = _filter_arg(filter)
+    count = _limit_arg(limit)
+    mode = JSON_RELAXED if relaxed else JSON_CANONICAL
+    path, md5 = _path(input), _md5_arg(expected_md5)
+
+    def call(each, on_progress):
+        out = ctypes.c_void_p()
+        _call_with_options(
+            lambda o, cb: _dump(path, pw, n, md5, o, ns, filter_json, mode, count, cb.text(each), None,
+                                ctypes.byref(out)),
+            on_progress,
+            format=_format(format), allow_symlinks=allow_symlinks, allow_hardlinks=allow_hardlinks,
+            max_total_bytes=max_total_bytes,
+        )
+        return _take_json(out)
+
+    return _handed_over(call, queue_size, bytes if text else json.loads)
+
+
+def diff(old, new, password=None, *, collection=None, ids=False, on_item=None, old_md5=None, new_md5=None,
+         format=None, allow_symlinks=False, allow_hardlinks=False, max_total_bytes=None):
+    """Compares two backups (the same ``password``; None for plain .tar.gz files), read at once
+    and as check() reads them, by ``_id`` (a0b_diff), in bounded memory (past 16 MiB the
+    documents' digests go to a temporary file). Returns the totals as a dict:
+    ``collections``, ``changed_collections``, ``added``, ``removed``, ``changed``,
+    ``unchanged``, ``old_md5``, ``new_md5``.
+
+    ``on_item(item)``, when given, gets each collection's row (``collection``, ``presence``:
+    ``"both"``, ``"old_only"`` or ``"new_only"``, ``added``, ``removed``, ``changed``,
+    ``unchanged``, ``indexes`` and ``options``, each with its ``added``, ``removed`` and
+    ``changed`` names), as ``a0backup diff --json`` prints it, and with ``ids=True``, before
+    its row, each document added, removed or changed (``collection``, ``change``, ``_id`` as
+    canonical Extended JSON, None for a document without one); returning False cancels
+    (A0B_ERR_CANCELLED), an exception fails the diff and is re-raised. ``collection``
+    (``"DATABASE.COLLECTION"``) compares that one only (A0B_ERR_INVALID_ARGUMENT when neither
+    backup holds it); ``old_md5`` and ``new_md5`` are the md5s the files must have."""
+    pw, n = _password(password)
+    out = ctypes.c_void_p()
+    each = on_item if on_item is not None else (lambda item: None)
+    _call_with_options(
+        lambda o, cb: _diff(_path(old), _path(new), pw, n, _md5_arg(old_md5), _md5_arg(new_md5), o,
+                            _text_arg(collection, "collection"), 1 if ids else 0, cb.json(each), None,
+                            ctypes.byref(out)),
+        None,
+        format=_format(format), allow_symlinks=allow_symlinks, allow_hardlinks=allow_hardlinks,
+        max_total_bytes=max_total_bytes,
+    )
+    return _take_json(out)
 
 
 def pack(src_dir, output, password, *, replace=None, level=None, format=None, pbkdf2_iterations=None,
