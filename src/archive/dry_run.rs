@@ -10,6 +10,7 @@ use crate::error::{Error, Input, Result};
 
 use super::policy::{Action, PathPolicy};
 use super::tar_reader::TarReader;
+use super::unpack::drain_counting;
 use super::{EntryKind, UnpackOptions, UnpackSummary};
 
 /// An entry restore would create, as the dry run meets it.
@@ -104,22 +105,19 @@ pub(crate) fn dry_run<R: Read>(
         }
     };
     // A selection that matched nothing makes restore fail at the end of the archive too.
-    let refusal = refusal.or_else(|| policy.selection_found().err());
+    let mut refusal = refusal.or_else(|| policy.selection_found().err());
     summary.skipped = policy.skipped();
     let (mut rest, warnings) = reader.into_parts();
     summary.warnings.extend(warnings);
     if refusal.is_none() {
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            let n = rest.read(&mut buf).map_err(Error::from)?;
-            if n == 0 {
-                break;
-            }
-            summary.trailing_bytes += buf[..n].iter().filter(|&&b| b != 0).count() as u64;
+        // As restore reads what follows the archive: the same count, the same limit.
+        match drain_counting(&mut rest, options.max_total_bytes) {
+            Ok(n) => summary.trailing_bytes = n,
+            Err(e) if is_refusal(&e) => refusal = Some(e),
+            Err(e) => return Err(e),
         }
-    } else {
-        io::copy(&mut rest, &mut io::sink()).map_err(Error::from)?;
     }
+    io::copy(&mut rest, &mut io::sink()).map_err(Error::from)?;
     Ok((DryRun { summary, refusal }, rest))
 }
 

@@ -495,11 +495,12 @@ pub(crate) fn unpack_tar<R: Read>(
     Ok((summary, rest))
 }
 
-/// Reads the rest of a stream (checking gzip to its end) and counts bytes that are not zero.
-fn drain_counting<R: Read>(r: &mut R, limit: u64) -> Result<u64> {
+/// Reads the rest of a stream (checking gzip to its end) and counts bytes that are not zero:
+/// zero padding (tar pads to 10240-byte records) is never held against `limit`; data after the
+/// end of the archive is, as the file data was. Restore and check's dry run both use this.
+pub(crate) fn drain_counting<R: Read + ?Sized>(r: &mut R, limit: u64) -> Result<u64> {
     let mut buf = vec![0u8; 64 * 1024];
     let mut nonzero = 0u64;
-    let mut total = 0u64;
     loop {
         let n = match r.read(&mut buf) {
             Ok(0) => return Ok(nonzero),
@@ -507,13 +508,12 @@ fn drain_counting<R: Read>(r: &mut R, limit: u64) -> Result<u64> {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(Error::from(e)),
         };
-        total += n as u64;
-        if total > limit {
+        nonzero += buf[..n].iter().filter(|&&b| b != 0).count() as u64;
+        if nonzero > limit {
             return Err(Error::LimitExceeded {
                 limit: Limit::TrailingBytes,
                 max: limit,
             });
         }
-        nonzero += buf[..n].iter().filter(|&&b| b != 0).count() as u64;
     }
 }

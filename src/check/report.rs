@@ -138,6 +138,8 @@ pub struct Totals {
     pub damaged: u64,
     /// Collections missing one of their files.
     pub orphans: u64,
+    /// Collections that are not clean (damaged, missing a file, or both), each counted once.
+    pub problems: u64,
 }
 
 /// One collection: its `.bson` and `.metadata.json` files.
@@ -387,6 +389,7 @@ impl Collections {
             t.indexes += row.indexes;
             t.damaged += u64::from(row.error.is_some());
             t.orphans += u64::from(row.orphan.is_some());
+            t.problems += u64::from(!row.ok());
             self.all_ok &= row.ok();
             return Ok(Some(row));
         }

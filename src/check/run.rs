@@ -249,6 +249,13 @@ pub fn check_stream<R: Read>(
     report.restorable = run.refusal.is_none();
     report.refusal = run.refusal.map(Refusal::new);
     report.warnings = run.summary.warnings;
+    if run.summary.trailing_bytes > 0 {
+        // Restore's warning, in its words: hidden data (a whole tar entry) is seen, not run.
+        report.warnings.push(format!(
+            "{} non-zero bytes after the end of the archive were ignored",
+            run.summary.trailing_bytes
+        ));
+    }
     if trailing_zeros > 0 {
         report.warnings.push(format!(
             "{trailing_zeros} zero bytes after the end of the gzip stream were ignored"

@@ -114,7 +114,7 @@ pub fn check(a: CheckArgs, quiet: bool, json: bool) -> Result<(), Failure> {
             code: DAMAGED_COLLECTIONS,
             message: format!(
                 "the archive would restore, but {} of {} collections are damaged or incomplete (see above)",
-                report.totals.damaged + report.totals.orphans,
+                report.totals.problems,
                 report.totals.collections
             ),
         });
