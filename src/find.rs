@@ -9,7 +9,7 @@
 //! hide the others.
 //!
 //! Each backup has its own md5, so none is compared here: check them with
-//! [`checksum`](crate::checksum) or [`dump_file`](crate::dump::dump_file) against each
+//! [`checksum`](crate::checksum) or [`dump_file`](crate::dump::dump_file()) against each
 //! backup's status.
 //!
 //! # Examples

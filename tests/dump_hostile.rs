@@ -293,3 +293,25 @@ fn a_document_without_id_is_not_id_null() {
     assert_eq!(first["change"], "added");
     assert!(first.get("_id").is_none(), "{first}");
 }
+
+#[test]
+fn a_standard_error_that_cannot_be_written_is_not_a_panic() {
+    let t = tempfile::tempdir().unwrap();
+    std::fs::write(t.path().join("b.tar.gz"), backup(None)).unwrap();
+    for (cmd, code) in [
+        (r#""$A" check b.tar.gz 2>/dev/full >/dev/null"#, 6), // no metadata: incomplete
+        (
+            r#""$A" dump b.tar.gz auth0.users 2>/dev/full >/dev/null"#,
+            0,
+        ),
+        (r#""$A" dump b.tar.gz auth0.user 2>/dev/full"#, 2),
+        (
+            r#""$A" find --collection auth0.users --filter '{}' b.tar.gz 2>/dev/full >/dev/null"#,
+            0,
+        ),
+        (r#""$A" diff b.tar.gz b.tar.gz 2>/dev/full >/dev/null"#, 0),
+    ] {
+        let o = bash(cmd, t.path());
+        assert_eq!(o.status.code(), Some(code), "{cmd}");
+    }
+}

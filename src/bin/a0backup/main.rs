@@ -17,6 +17,16 @@ macro_rules! outln {
     };
 }
 
+/// `eprintln!` without its panic: a message that cannot be written to standard error (closed,
+/// or `2>/dev/full`) is dropped, and the command ends with its own exit code rather than a
+/// panic's 101. It shadows the standard macro in every module below.
+macro_rules! eprintln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod args;
 mod check;
 mod collections;
