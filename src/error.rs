@@ -352,7 +352,7 @@ pub enum Limit {
     PaxHeader,
     /// A PAX global header (as a PAX extended header).
     PaxGlobalHeader,
-    /// Non-zero bytes after the end of the archive (zero padding never counts), held to
+    /// Bytes after the end of the archive (zero padding, up to 1 MiB, does not count), held to
     /// [`UnpackOptions::max_total_bytes`](crate::archive::UnpackOptions::max_total_bytes).
     TrailingBytes,
     /// The collections of one backup in a [`diff`](crate::diff) of whole backups: each

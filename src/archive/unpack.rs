@@ -495,12 +495,19 @@ pub(crate) fn unpack_tar<R: Read>(
     Ok((summary, rest))
 }
 
-/// Reads the rest of a stream (checking gzip to its end) and counts bytes that are not zero:
-/// zero padding (tar pads to 10240-byte records) is never held against `limit`; data after the
-/// end of the archive is, as the file data was. Restore and check's dry run both use this.
+/// Zero bytes after the end of an archive that are padding, not data: tar pads to its record
+/// size (10240 bytes by default; GNU tar's largest blocking factor makes records of a few
+/// hundred KiB). Zeros past this allowance count, so that a gzip bomb of zeros after the end
+/// is bounded like one inside an entry.
+const ZERO_PADDING_ALLOWANCE: u64 = 1 << 20;
+
+/// Reads the rest of a stream (checking gzip to its end) and counts bytes that are not zero;
+/// those, and the zeros past [`ZERO_PADDING_ALLOWANCE`], are held to `limit`. Restore and
+/// check's dry run both use this: one verdict.
 pub(crate) fn drain_counting<R: Read + ?Sized>(r: &mut R, limit: u64) -> Result<u64> {
     let mut buf = vec![0u8; 64 * 1024];
     let mut nonzero = 0u64;
+    let mut total = 0u64;
     loop {
         let n = match r.read(&mut buf) {
             Ok(0) => return Ok(nonzero),
@@ -508,8 +515,10 @@ pub(crate) fn drain_counting<R: Read + ?Sized>(r: &mut R, limit: u64) -> Result<
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(Error::from(e)),
         };
+        total += n as u64;
         nonzero += buf[..n].iter().filter(|&&b| b != 0).count() as u64;
-        if nonzero > limit {
+        let zeros = total - nonzero;
+        if nonzero + zeros.saturating_sub(ZERO_PADDING_ALLOWANCE) > limit {
             return Err(Error::LimitExceeded {
                 limit: Limit::TrailingBytes,
                 max: limit,
