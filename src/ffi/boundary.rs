@@ -289,13 +289,10 @@ pub(crate) unsafe fn optional_password_arg(
 /// # Safety
 /// `ptr` is NULL or a NUL-terminated string.
 pub(crate) unsafe fn path_arg(ptr: *const c_char, name: &str) -> Result<PathBuf, Error> {
-    if ptr.is_null() {
-        return Err(invalid(&format!("{name} is NULL")));
-    }
     // SAFETY: the caller's promise.
-    let s = unsafe { CStr::from_ptr(ptr) }
-        .to_str()
-        .map_err(|_| invalid(&format!("{name} is not UTF-8")))?;
+    let Some(s) = (unsafe { text_arg(ptr, name) })? else {
+        return Err(invalid(&format!("{name} is NULL")));
+    };
     if s.is_empty() {
         return Err(invalid(&format!("{name} is empty")));
     }
@@ -307,14 +304,29 @@ pub(crate) unsafe fn path_arg(ptr: *const c_char, name: &str) -> Result<PathBuf,
 /// # Safety
 /// `ptr` is NULL or a NUL-terminated string.
 pub(crate) unsafe fn md5_arg(ptr: *const c_char) -> Result<Option<Md5Digest>, Error> {
+    // SAFETY: the caller's promise.
+    match unsafe { text_arg(ptr, "expected_md5") }? {
+        Some(s) => s.trim().parse().map(Some),
+        None => Ok(None),
+    }
+}
+
+/// UTF-8 text, or NULL for none.
+///
+/// # Safety
+/// `ptr` is NULL or a NUL-terminated string that outlives `'a`.
+pub(crate) unsafe fn text_arg<'a>(
+    ptr: *const c_char,
+    name: &str,
+) -> Result<Option<&'a str>, Error> {
     if ptr.is_null() {
         return Ok(None);
     }
     // SAFETY: the caller's promise.
-    let s = unsafe { CStr::from_ptr(ptr) }
+    let text = unsafe { CStr::from_ptr(ptr) }
         .to_str()
-        .map_err(|_| invalid("expected_md5 is not UTF-8"))?;
-    s.trim().parse().map(Some)
+        .map_err(|_| invalid(&format!("{name} is not UTF-8")))?;
+    Ok(Some(text))
 }
 
 /// Exactly `N` bytes.

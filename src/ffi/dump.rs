@@ -2,9 +2,9 @@
 //! change, goes to an `a0b_json_cb` as one JSON text while the backup is read, so memory stays
 //! bounded whatever the collection holds; the summary comes back as a JSON string.
 
-use std::ffi::{c_char, c_void, CStr};
+use std::ffi::{c_char, c_void};
 
-use super::boundary::{invalid, md5_arg, optional_password_arg, path_arg, Out};
+use super::boundary::{invalid, md5_arg, optional_password_arg, path_arg, text_arg, Out};
 use super::check::{a0b_json_cb, json_string};
 use super::files::unpack_options;
 use super::options::{a0b_options, options_arg, Options};
@@ -207,19 +207,4 @@ unsafe fn namespace_arg(ptr: *const c_char) -> Result<Namespace, Error> {
         Some(text) => Namespace::parse(text),
         None => Err(invalid("collection is NULL")),
     }
-}
-
-/// UTF-8 text, or NULL for none.
-///
-/// # Safety
-/// `ptr` is NULL or a NUL-terminated string that outlives `'a`.
-unsafe fn text_arg<'a>(ptr: *const c_char, name: &str) -> Result<Option<&'a str>, Error> {
-    if ptr.is_null() {
-        return Ok(None);
-    }
-    // SAFETY: the caller's promise.
-    let text = unsafe { CStr::from_ptr(ptr) }
-        .to_str()
-        .map_err(|_| invalid(&format!("{name} is not UTF-8")))?;
-    Ok(Some(text))
 }
