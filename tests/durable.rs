@@ -88,7 +88,7 @@ fn encrypt(plain: &[u8]) -> Vec<u8> {
 /// An encrypted backup of 16 MiB that does not compress: a small file first (so a staging
 /// directory with something in it proves extraction started), then random data.
 fn big_backup() -> Vec<u8> {
-    let data = random(16 << 20);
+    let data = random(8 << 20);
     encrypt(&tar_gz(&[
         E::Dir("dump", 0o755),
         E::File("dump/first.bson", b"first", 0o644),

@@ -696,6 +696,7 @@ pub fn unpack(data: &[u8]) -> Result<(), String> {
                     e,
                     Error::WrongPassword { .. }
                         | Error::Malformed { .. }
+                        | Error::Truncated { .. }
                         | Error::UnsafeEntry { .. }
                         | Error::LimitExceeded { .. }
                         | Error::Path { .. }
